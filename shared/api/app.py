@@ -1,0 +1,90 @@
+"""Builds the FastAPI app: routers, the error envelope, body limits.
+
+Routers are listed by module path and imported here, so a function entry can build an app with only the
+groups it serves. Protected routers declare `dependencies=[Depends(require_auth)]` themselves; the route
+enumeration test (tests/test_route_auth.py) proves no /api route is left open by accident.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.api.errors import AppError, error_body
+from shared.api.limits import BodySizeLimit
+
+logger = logging.getLogger("screndly.api")
+
+# group name -> router modules (each exposes `router`)
+ROUTER_GROUPS: dict[str, list[str]] = {
+    "core": [
+        "shared.api.routes.health",
+    ],
+}
+
+_STATUS_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "TIMEOUT",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMIT_EXCEEDED",
+}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict]:
+    out = []
+    for e in exc.errors():
+        loc = [str(p) for p in e.get("loc", ()) if p != "body"]
+        out.append({"field": ".".join(loc) or "body", "message": e.get("msg", "invalid"), "type": e.get("type")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError):
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            msg = "request body is not valid JSON"
+        else:
+            msg = "request validation failed: " + "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return JSONResponse(error_body("VALIDATION_ERROR", msg, details), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = _STATUS_CODES.get(exc.status_code, "API_ERROR")
+        msg = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").lower()
+        return JSONResponse(error_body(code, msg), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("API_ERROR", "internal error"), status_code=500)
+
+
+def create_app(groups: list[str] | None = None) -> FastAPI:
+    from shared.config import get_config
+
+    cfg = get_config()
+    app = FastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
+                  redoc_url=None)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
+    for group in groups or list(ROUTER_GROUPS):
+        for mod in ROUTER_GROUPS[group]:
+            app.include_router(importlib.import_module(mod).router)
+    return app

@@ -1,0 +1,130 @@
+"""One typed settings object for every process (functions, scheduler, worker).
+
+Every variable is documented in `.env.example`. `get_config()` is cached per process; tests call
+`get_config.cache_clear()` after changing the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the environment cannot run the requested mode."""
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # --- runtime mode -----------------------------------------------------------------------
+    app_env: Literal["production", "development", "test"] = "development"
+    public_base_url: str = "http://localhost:3000"  # what QStash calls back; signatures are bound to it
+    log_level: str = "INFO"
+
+    # --- auth -------------------------------------------------------------------------------
+    app_password_hash: str = ""  # argon2 hash of the single login password
+    jwt_secret: str = ""
+    jwt_expiry_hours: int = 24 * 7
+    api_key: str = ""  # optional static key for scripts (Authorization: Bearer <key>)
+    login_max_attempts: int = 5
+    login_window_seconds: int = 15 * 60
+
+    # --- encryption at rest -------------------------------------------------------------------
+    # base64 of 32 random bytes; several comma-separated keys allow rotation (first encrypts, all decrypt)
+    encryption_keys: str = ""
+
+    # --- Postgres ---------------------------------------------------------------------------
+    database_url: str = ""
+
+    # --- Upstash Redis (REST) ---------------------------------------------------------------
+    upstash_redis_rest_url: str = ""
+    upstash_redis_rest_token: str = ""
+
+    # --- QStash -----------------------------------------------------------------------------
+    qstash_url: str = "https://qstash.upstash.io"
+    qstash_token: str = ""
+    qstash_current_signing_key: str = ""
+    qstash_next_signing_key: str = ""
+
+    # --- Backblaze B2 (S3 API) ----------------------------------------------------------------
+    b2_endpoint_url: str = ""
+    b2_region: str = "us-west-004"
+    b2_key_id: str = ""
+    b2_application_key: str = ""
+    b2_bucket: str = ""
+    b2_public_base_url: str = ""  # optional CDN / public bucket URL; presigned GETs otherwise
+
+    # --- outbound fetching (feeds, images) ------------------------------------------------------
+    # SSRF guard: loopback/private/link-local targets are refused unless this is set (tests, `make dev`)
+    allow_private_network_fetch: bool = False
+
+    # --- publishing -------------------------------------------------------------------------
+    # dry_run records what would have been posted instead of calling the platforms
+    publish_mode: Literal["live", "dry_run"] = "live"
+
+    # --- request limits -----------------------------------------------------------------------
+    max_json_body_bytes: int = 1_000_000
+
+    # --- local stack ------------------------------------------------------------------------
+    local_data_dir: str = ".local"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def encryption_key_list(self) -> list[bytes]:
+        keys = []
+        for raw in filter(None, (k.strip() for k in self.encryption_keys.split(","))):
+            key = base64.b64decode(raw)
+            if len(key) != 32:
+                raise ConfigError("ENCRYPTION_KEYS entries must be base64 of exactly 32 bytes")
+            keys.append(key)
+        return keys
+
+    def missing_for_production(self) -> list[str]:
+        required = {
+            "DATABASE_URL": self.database_url,
+            "UPSTASH_REDIS_REST_URL": self.upstash_redis_rest_url,
+            "UPSTASH_REDIS_REST_TOKEN": self.upstash_redis_rest_token,
+            "QSTASH_TOKEN": self.qstash_token,
+            "QSTASH_CURRENT_SIGNING_KEY": self.qstash_current_signing_key,
+            "QSTASH_NEXT_SIGNING_KEY": self.qstash_next_signing_key,
+            "APP_PASSWORD_HASH": self.app_password_hash,
+            "JWT_SECRET": self.jwt_secret,
+            "ENCRYPTION_KEYS": self.encryption_keys,
+            "B2_ENDPOINT_URL": self.b2_endpoint_url,
+            "B2_KEY_ID": self.b2_key_id,
+            "B2_APPLICATION_KEY": self.b2_application_key,
+            "B2_BUCKET": self.b2_bucket,
+            "PUBLIC_BASE_URL": self.public_base_url if "localhost" not in self.public_base_url else "",
+        }
+        return [name for name, value in required.items() if not value]
+
+    def validate_for_startup(self) -> "Config":
+        """Fail fast with one message naming every missing variable."""
+        if self.is_production:
+            missing = self.missing_for_production()
+            if missing:
+                raise ConfigError(
+                    "Missing required environment variables for APP_ENV=production: " + ", ".join(missing)
+                )
+        if len(self.jwt_secret) < 32 and self.jwt_secret:
+            raise ConfigError("JWT_SECRET must be at least 32 characters")
+        self.encryption_key_list()
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_config() -> Config:
+    return Config().validate_for_startup()
+

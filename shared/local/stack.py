@@ -1,0 +1,101 @@
+"""The local backing stack: Postgres, Redis behind the Upstash REST bridge, the QStash emulator, S3 (moto).
+
+`start_backing()` starts what is missing and returns the environment variables that point every process
+(API, scheduler, worker, tests) at it, the same variables production sets for the cloud services.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from shared.local import services
+
+
+@dataclass
+class Backing:
+    env: dict[str, str]
+    bridge: services.ServerThread
+    qstash: services.ServerThread
+    redis_url: str
+    stops: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def emulator(self):
+        return self.qstash.server.config.app.state.emulator
+
+    @property
+    def redis_counter(self):
+        return self.bridge.server.config.app.state.counter
+
+    def stop(self) -> None:
+        for fn in reversed(self.stops):
+            try:
+                fn()
+            except Exception:
+                pass
+
+
+def _key(n: int = 32) -> str:
+    return secrets.token_urlsafe(n)
+
+
+def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: int | None = None,
+                  secrets_in: dict[str, str] | None = None) -> Backing:
+    from shared.local.qstash_emulator import create_emulator
+    from shared.local.upstash_bridge import create_bridge
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stops: list[Callable[[], None]] = []
+    if mode == "test":
+        pg = services.postgres_for_tests(data_dir)
+        redis = services.redis_private(data_dir)
+    else:
+        pg = services.postgres_for_dev(data_dir)
+        redis = services.redis_for_dev(data_dir)
+    stops += [pg.stop, redis.stop]
+
+    keys = dict(secrets_in or {})
+    bridge_token = keys.setdefault("UPSTASH_REDIS_REST_TOKEN", _key())
+    qstash_token = keys.setdefault("QSTASH_TOKEN", _key())
+    current = keys.setdefault("QSTASH_CURRENT_SIGNING_KEY", "sig_" + _key())
+    nxt = keys.setdefault("QSTASH_NEXT_SIGNING_KEY", "sig_" + _key())
+
+    bridge = services.ServerThread(create_bridge(redis.url, bridge_token)).start()
+    stops.append(bridge.stop)
+    rewrite = None
+    if api_port and not public_base_url.startswith(f"http://127.0.0.1:{api_port}"):
+        rewrite = (public_base_url, f"http://127.0.0.1:{api_port}")
+    emulator = create_emulator(qstash_token, current, nxt, retry_base_seconds=1.0 if mode == "dev" else 0.2,
+                               tick_seconds=0.05 if mode == "test" else 0.2, rewrite_base=rewrite)
+    qstash = services.ServerThread(emulator.app).start()
+    stops.append(qstash.stop)
+
+    bucket = "screndly-local" if mode == "dev" else "screndly-test"
+    s3 = services.moto_s3(bucket)
+    stops.append(s3.stop)
+
+    env = {
+        "DATABASE_URL": pg.url,
+        "UPSTASH_REDIS_REST_URL": bridge.url,
+        "UPSTASH_REDIS_REST_TOKEN": bridge_token,
+        "QSTASH_URL": qstash.url,
+        "QSTASH_TOKEN": qstash_token,
+        "QSTASH_CURRENT_SIGNING_KEY": current,
+        "QSTASH_NEXT_SIGNING_KEY": nxt,
+        "B2_ENDPOINT_URL": s3.url,
+        "B2_REGION": "us-east-1",
+        "B2_KEY_ID": "local",
+        "B2_APPLICATION_KEY": "local",
+        "B2_BUCKET": bucket,
+        "PUBLIC_BASE_URL": public_base_url,
+        "ALLOW_PRIVATE_NETWORK_FETCH": "true",
+    }
+    keys.setdefault("JWT_SECRET", _key(48))
+    keys.setdefault("ENCRYPTION_KEYS", base64.b64encode(os.urandom(32)).decode())
+    env.update({k: v for k, v in keys.items() if k not in env})
+    return Backing(env=env, bridge=bridge, qstash=qstash, redis_url=redis.url, stops=stops)

@@ -1,0 +1,1 @@
+"""QStash: publishing work (immediate, delayed, deduplicated, batched), verifying deliveries, schedules."""

@@ -1,0 +1,87 @@
+"""Verify QStash deliveries and run each message's effect at most once per message id.
+
+`verify_qstash` is a FastAPI dependency: it checks `Upstash-Signature` against the current and next signing
+keys and the exact public URL of the route (QStash signs the URL it was given, not our internal host).
+`run_once` drops a redelivery of a message that already succeeded (QStash is at-least-once).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from fastapi import Request
+
+from shared.api.errors import Conflict, Unauthorized
+from shared.config import get_config
+
+T = TypeVar("T")
+
+_DONE_TTL = 3 * 24 * 3600  # QStash's own retry horizon is about a day; keep the marker past it
+_RUNNING_TTL = 300
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message_id: str
+    retried: int
+    schedule_id: str | None
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def verify_signature(signature: str | None, body: bytes, url: str) -> None:
+    cfg = get_config()
+    if not signature:
+        raise Unauthorized("missing Upstash-Signature")
+    if not cfg.qstash_current_signing_key:
+        raise Unauthorized("QStash signing keys are not configured")
+    from qstash import Receiver  # lazy: only QStash-called routes pay for the SDK import
+
+    receiver = Receiver(
+        current_signing_key=cfg.qstash_current_signing_key,
+        next_signing_key=cfg.qstash_next_signing_key or cfg.qstash_current_signing_key,
+    )
+    try:
+        receiver.verify(signature=signature, body=body.decode("utf-8", "replace"), url=url)
+    except Exception as exc:
+        raise Unauthorized("invalid QStash signature") from exc
+
+
+async def verify_qstash(request: Request) -> Delivery:
+    body = await request.body()
+    url = get_config().public_base_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    verify_signature(request.headers.get("upstash-signature"), body, url)
+    return Delivery(
+        message_id=request.headers.get("upstash-message-id", ""),
+        retried=int(request.headers.get("upstash-retried", "0") or 0),
+        schedule_id=request.headers.get("upstash-schedule-id"),
+        body=body,
+    )
+
+
+def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
+    """Run `effect` unless this message id already succeeded. A concurrent duplicate gets 409 so QStash
+    retries it later, by when the first one has either finished (dropped then) or failed (run again)."""
+    if not delivery.message_id:
+        return effect()
+    from shared.redis_client import get_redis
+
+    redis = get_redis()
+    key = f"qstash:msg:{delivery.message_id}"
+    if not redis.set(key, "running", nx=True, ex=_RUNNING_TTL):
+        if redis.get(key) == "done":
+            return {"duplicate": True, "messageId": delivery.message_id}
+        raise Conflict("this message is being processed by another delivery")
+    try:
+        result = effect()
+    except BaseException:
+        redis.delete(key)
+        raise
+    redis.set(key, "done", ex=_DONE_TTL)
+    return result

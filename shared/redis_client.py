@@ -1,0 +1,30 @@
+"""Upstash Redis over HTTP: the same client in production and locally (where it talks to our REST bridge).
+
+Budget note: the Upstash free tier counts every command (500K/month, about 11/minute). Callers batch with
+`pipeline()` where they can; every command is one unit whether it is in a pipeline or not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from upstash_redis import Redis
+
+from shared.config import get_config
+
+
+@lru_cache(maxsize=1)
+def _client(url: str, token: str) -> Redis:
+    # one retry after 0.5 s: a blip should not fail a request, a dead bridge must not hang it for 3 s
+    return Redis(url=url, token=token, rest_retries=1, rest_retry_interval=0.5, allow_telemetry=False)
+
+
+def get_redis() -> Redis:
+    cfg = get_config()
+    if not cfg.upstash_redis_rest_url:
+        raise RuntimeError("UPSTASH_REDIS_REST_URL is not set")
+    return _client(cfg.upstash_redis_rest_url, cfg.upstash_redis_rest_token)
+
+
+def reset_redis_client() -> None:
+    _client.cache_clear()

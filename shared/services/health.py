@@ -1,0 +1,56 @@
+"""Dependency checks for GET /health, run concurrently with a short timeout each."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+_STARTED = time.monotonic()
+_TIMEOUT = 3.0
+
+
+def _database() -> None:
+    from shared.db import connection
+
+    with connection() as conn:
+        conn.execute("SELECT 1").fetchone()
+
+
+def _redis() -> None:
+    from shared.redis_client import get_redis
+
+    if get_redis().ping() not in ("PONG", True):
+        raise RuntimeError("unexpected PING reply")
+
+
+def _storage() -> None:
+    from shared.storage.s3 import get_storage
+
+    get_storage().check()
+
+
+CHECKS = {"database": _database, "redis": _redis, "storage": _storage}
+
+
+def check_all() -> dict:
+    results: dict[str, dict] = {}
+    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+        futures = {name: pool.submit(fn) for name, fn in CHECKS.items()}
+        for name, fut in futures.items():
+            t0 = time.perf_counter()
+            try:
+                fut.result(timeout=_TIMEOUT)
+                results[name] = {"status": "ok"}
+            except Exception as exc:  # report which dependency failed, never its credentials
+                results[name] = {"status": "error", "error": type(exc).__name__ + ": " + str(exc)[:200]}
+            results[name]["latencyMs"] = round((time.perf_counter() - t0) * 1000, 1)
+    healthy = all(r["status"] == "ok" for r in results.values())
+    failed = [n for n, r in results.items() if r["status"] != "ok"]
+    return {
+        "status": "healthy" if healthy else "unhealthy",
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "uptime": round(time.monotonic() - _STARTED, 1),
+        "checks": results,
+        **({"failed": failed} if failed else {}),
+    }

@@ -1,0 +1,128 @@
+"""Test harness: real Postgres, real Redis behind the Upstash REST bridge, the QStash emulator, moto's S3
+server, and the API itself on a real port (so QStash deliveries reach it), all started once per session.
+
+Each session gets its own database and its own Redis process, so parallel runs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shared.local import services  # noqa: E402
+
+_API_PORT = services.free_port()
+_TMP = services.tempdir("screndly-test-")
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def _boot():
+    from shared.local.stack import start_backing
+    from shared.security.passwords import hash_password
+
+    backing = start_backing(mode="test", data_dir=_TMP, public_base_url=f"http://127.0.0.1:{_API_PORT}",
+                            api_port=_API_PORT)
+    os.environ.update(backing.env)
+    os.environ["APP_ENV"] = "test"
+    os.environ["APP_PASSWORD_HASH"] = hash_password(TEST_PASSWORD)
+    os.environ.setdefault("PUBLISH_MODE", "live")
+    from shared.config import get_config
+
+    get_config.cache_clear()
+    from shared.db.migrate import apply_migrations
+
+    apply_migrations()
+    return backing
+
+
+_BACKING = _boot()
+
+
+@pytest.fixture(scope="session")
+def backing():
+    return _BACKING
+
+
+@pytest.fixture(scope="session")
+def app():
+    from shared.api.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def live_api(app):
+    """The API served on the port PUBLIC_BASE_URL names, so the QStash emulator can deliver to it."""
+    server = services.ServerThread(app, port=_API_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture()
+def token():
+    from shared.security.tokens import issue_session_token
+
+    return issue_session_token()[0]
+
+
+@pytest.fixture()
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture()
+def db():
+    from shared.db import connection
+
+    with connection() as conn:
+        yield conn
+
+
+@pytest.fixture()
+def redis_raw(backing):
+    import redis
+
+    r = redis.Redis.from_url(backing.redis_url, decode_responses=True)
+    yield r
+    r.close()
+
+
+@pytest.fixture()
+def clean_state(backing):
+    """Empty every table (but the migration record) and the Redis keyspace before the test."""
+    import redis
+
+    from shared.db import connection
+
+    with connection() as conn:
+        tables = [r["tablename"] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+        if tables:
+            conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+    r = redis.Redis.from_url(backing.redis_url)
+    r.flushdb()
+    r.close()
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from shared.db import close_pool
+
+    close_pool()
+    _BACKING.stop()
+    shutil.rmtree(_TMP, ignore_errors=True)
