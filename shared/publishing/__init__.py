@@ -1,0 +1,1 @@
+"""Publishing engine: connections, platform adapters, publications. Other capabilities call `gateway` only."""
