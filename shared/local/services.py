@@ -214,8 +214,11 @@ class S3Server:
 
 
 def moto_s3(bucket: str, port: int | None = None) -> S3Server:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3 request otherwise
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
