@@ -50,3 +50,35 @@ def test_api_answers_are_never_cached(client):
     assert r.json() == {"success": False, "error": {"code": "NOT_FOUND", "message": "Not Found"}}
     assert r.headers["cache-control"] == "no-store"
     assert "Authorization" in r.headers["vary"]
+
+
+def test_bridge_refuses_a_wrong_token_and_runs_transactions(backing, clean_state):
+    from upstash_redis import Redis
+    from upstash_redis.errors import UpstashError
+
+    bad = Redis(url=backing.env["UPSTASH_REDIS_REST_URL"], token="wrong", rest_retries=0)
+    try:
+        bad.get("x")
+        raise AssertionError("a wrong token must be refused")
+    except UpstashError as exc:
+        assert "Unauthorized" in str(exc)
+
+    from shared.redis_client import get_redis
+
+    tx = get_redis().multi()
+    tx.set("a", "1")
+    tx.incr("a")
+    tx.get("a")
+    assert tx.exec() == [True, 2, "2"]
+
+
+def test_bridge_counts_commands(backing, clean_state):
+    from shared.redis_client import get_redis
+
+    counter = backing.redis_counter
+    before = counter.total
+    p = get_redis().pipeline()
+    for i in range(5):
+        p.incr("c")
+    p.exec()
+    assert counter.total - before == 5
