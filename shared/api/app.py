@@ -25,6 +25,11 @@ logger = logging.getLogger("screndly.api")
 ROUTER_GROUPS: dict[str, list[str]] = {
     "core": [
         "shared.api.routes.health",
+        "shared.api.routes.auth",
+        "shared.api.routes.settings",
+        "shared.api.routes.notifications",
+        "shared.api.routes.logs",
+        "shared.api.routes.internal_cleanup",
     ],
 }
 
