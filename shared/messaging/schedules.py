@@ -50,6 +50,10 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)  # kept paused (see sync)
 
+    def __iter__(self):
+        """The ids registered after the sync (so `", ".join(report)` lists them)."""
+        return iter(self.created + self.updated + self.unchanged + self.paused)
+
     def as_dict(self) -> dict[str, list[str]]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
                 "deleted": self.deleted, "paused": self.paused}
