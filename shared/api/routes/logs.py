@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from shared.api.auth import require_auth
-from shared.api.envelope import ok
+from shared.api.envelope import ok_response
 from shared.api.errors import ValidationFailed
 from shared.services import logs as service
 
@@ -18,4 +18,4 @@ def list_logs(limit: int = Query(50, ge=1, le=500), service_name: str | None = Q
     lv = service.normalise_level(level)
     if lv is not None and lv not in service.LEVELS:
         raise ValidationFailed(f"level must be one of {', '.join(service.LEVELS)}", details={"level": level})
-    return ok(service.list_logs(limit, service_name or None, lv))
+    return ok_response(service.list_logs(limit, service_name or None, lv))

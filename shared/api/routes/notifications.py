@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shared.api.auth import require_auth
-from shared.api.envelope import ok
+from shared.api.envelope import ok, ok_response
 from shared.api.errors import NotFound
 from shared.services import notifications as service
 
@@ -29,7 +29,7 @@ class ReadState(BaseModel):
 
 @router.get("")
 def list_notifications(limit: int = Query(50, ge=1, le=200)):
-    return ok(service.list_notifications(limit))
+    return ok_response(service.list_notifications(limit))
 
 
 @router.post("", status_code=201)
