@@ -121,7 +121,11 @@ class Config(BaseSettings):
             if missing:
                 raise ConfigError(
                     "Missing required environment variables for APP_ENV=production: " + ", ".join(missing)
+                    + " (see .env.example)"
                 )
+            if not self.public_base_url.startswith("https://"):
+                # QStash signs the exact URL it calls, and tokens travel in headers: production is https only
+                raise ConfigError("PUBLIC_BASE_URL must be an https:// URL when APP_ENV=production")
         if len(self.jwt_secret) < 32 and self.jwt_secret:
             raise ConfigError("JWT_SECRET must be at least 32 characters")
         self.encryption_key_list()

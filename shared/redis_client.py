@@ -7,19 +7,23 @@ Budget note: the Upstash free tier counts every command (500K/month, about 11/mi
 from __future__ import annotations
 
 from functools import lru_cache
-
-from upstash_redis import Redis
+from typing import TYPE_CHECKING
 
 from shared.config import get_config
 
+if TYPE_CHECKING:  # upstash_redis costs ~110 ms to import (it loads its asyncio client and httpx)
+    from upstash_redis import Redis
+
 
 @lru_cache(maxsize=1)
-def _client(url: str, token: str) -> Redis:
+def _client(url: str, token: str) -> "Redis":
+    from upstash_redis import Redis
+
     # one retry after 0.5 s: a blip should not fail a request, a dead bridge must not hang it for 3 s
     return Redis(url=url, token=token, rest_retries=1, rest_retry_interval=0.5, allow_telemetry=False)
 
 
-def get_redis() -> Redis:
+def get_redis() -> "Redis":
     cfg = get_config()
     if not cfg.upstash_redis_rest_url:
         raise RuntimeError("UPSTASH_REDIS_REST_URL is not set")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from psycopg.types.json import Jsonb
-
 from shared.db import connection
 
 Level = Literal["debug", "info", "warn", "error"]
@@ -28,6 +26,8 @@ def scrub(value: Any) -> Any:
 
 
 def log(service: str, level: Level, message: str, metadata: dict[str, Any] | None = None, *, conn=None) -> None:
+    from psycopg.types.json import Jsonb
+
     sql = "INSERT INTO activity_logs (service, level, message, metadata) VALUES (%s, %s, %s, %s)"
     params = (service, level, message[:4000], Jsonb(scrub(metadata)) if metadata is not None else None)
     if conn is not None:

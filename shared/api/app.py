@@ -2,7 +2,7 @@
 
 Routers are listed by module path and imported here, so a function entry can build an app with only the
 groups it serves. Protected routers declare `dependencies=[Depends(require_auth)]` themselves; the route
-enumeration test (tests/test_route_auth.py) proves no /api route is left open by accident.
+enumeration test (tests/test_foundation_route_auth.py) proves no /api route is left open by accident.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ logger = logging.getLogger("screndly.api")
 ROUTER_GROUPS: dict[str, list[str]] = {
     "core": [
         "shared.api.routes.health",
+        "shared.api.routes.auth",
+        "shared.api.routes.settings",
+        "shared.api.routes.notifications",
+        "shared.api.routes.logs",
+        "shared.api.routes.internal_cleanup",
     ],
 }
 
@@ -50,6 +55,18 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     return out
 
 
+def _allowed_methods(app: FastAPI, scope) -> list[str]:
+    from fastapi.routing import iter_route_contexts
+
+    path = scope.get("path", "")
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(app.routes):
+        regex = getattr(ctx, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(ctx.methods or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError):
@@ -69,7 +86,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         code = _STATUS_CODES.get(exc.status_code, "API_ERROR")
         msg = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").lower()
-        return JSONResponse(error_body(code, msg), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; one route per method means the
+            # Allow header would list one method. Name them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request.app, request.scope))
+        return JSONResponse(error_body(code, msg, getattr(exc, "details", None)), status_code=exc.status_code,
+                            headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

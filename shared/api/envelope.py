@@ -10,3 +10,11 @@ def ok(data: Any = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     if meta:
         body["meta"] = meta
     return body
+
+
+def ok_response(data: Any = None, meta: dict[str, Any] | None = None):
+    """`ok()` already rendered: skips FastAPI's jsonable_encoder (~0.8 ms for 50 rows), for hot polled
+    endpoints whose data is plain JSON types (str, int, float, bool, None, list, dict) already."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(ok(data, meta))

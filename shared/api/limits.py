@@ -15,12 +15,17 @@ from shared.api.errors import error_body
 MULTIPART_LIMIT = 4_500_000
 
 
+def _message(limit: int) -> str:
+    return f"request body exceeds {limit} bytes; upload large media through /api/uploads (presigned URLs)"
+
+
 class _TooLarge(HTTPException):
-    """An HTTPException so FastAPI's body parsing re-raises it as is (it wraps other errors into a 400)."""
+    """An HTTPException so FastAPI's body parsing re-raises it as is (it wraps other errors into a 400).
+    `details` is rendered by the app's HTTPException handler, so both paths answer the same body."""
 
     def __init__(self, limit: int):
-        super().__init__(413, f"request body exceeds {limit} bytes; upload large media through /api/uploads "
-                              "(presigned URLs)")
+        super().__init__(413, _message(limit))
+        self.details = {"limitBytes": limit}
 
 
 class BodySizeLimit:
@@ -64,11 +69,7 @@ class BodySizeLimit:
 
     @staticmethod
     async def _reject(send, limit: int):
-        body = json.dumps(error_body(
-            "PAYLOAD_TOO_LARGE",
-            f"request body exceeds {limit} bytes; upload large media through /api/uploads (presigned URLs)",
-            {"limitBytes": limit},
-        )).encode()
+        body = json.dumps(error_body("PAYLOAD_TOO_LARGE", _message(limit), {"limitBytes": limit})).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

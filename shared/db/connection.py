@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
-
-import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from typing import TYPE_CHECKING, Iterator
 
 from shared.config import get_config
 
+if TYPE_CHECKING:  # psycopg costs ~130 ms to import: the API pays it on the first query, not at cold import
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
 _lock = threading.Lock()
-_pool: ConnectionPool | None = None
+_pool: "ConnectionPool | None" = None
 _pool_url: str | None = None
 
 
 def _connect_kwargs() -> dict:
+    from psycopg.rows import dict_row
+
     return {"prepare_threshold": None, "autocommit": True, "row_factory": dict_row}
 
 
-def get_pool() -> ConnectionPool:
+def get_pool() -> "ConnectionPool":
+    from psycopg_pool import ConnectionPool
+
     global _pool, _pool_url
     url = get_config().database_url
     if not url:
@@ -59,19 +63,21 @@ def close_pool() -> None:
 
 
 @contextmanager
-def connection() -> Iterator[psycopg.Connection]:
+def connection() -> "Iterator[psycopg.Connection]":
     """An autocommit connection: each statement commits alone. Use `transaction()` for multi-step writes."""
     with get_pool().connection() as conn:
         yield conn
 
 
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
+def transaction() -> "Iterator[psycopg.Connection]":
     with connection() as conn:
         with conn.transaction():
             yield conn
 
 
-def direct_connect(url: str | None = None) -> psycopg.Connection:
+def direct_connect(url: str | None = None) -> "psycopg.Connection":
     """A standalone connection outside the pool (migrations, the worker's long-lived session)."""
+    import psycopg
+
     return psycopg.connect(url or get_config().database_url, **_connect_kwargs())

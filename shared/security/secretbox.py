@@ -12,8 +12,6 @@ import base64
 import hashlib
 import os
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from shared.config import get_config
 
 
@@ -33,6 +31,8 @@ class SecretBox:
         self._by_id = {_key_id(k): k for k in keys}
 
     def encrypt(self, plaintext: str, aad: str = "") -> str:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         key = self._keys[0]
         nonce = os.urandom(12)
         ct = AESGCM(key).encrypt(nonce, plaintext.encode(), aad.encode())
@@ -42,6 +42,8 @@ class SecretBox:
         raw = base64.b64decode(blob)
         if len(raw) < 1 + 4 + 12 + 16 or raw[0] != 1:
             raise SecretBoxError("not a secretbox blob")
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         key = self._by_id.get(raw[1:5])
         if key is None:
             raise SecretBoxError("blob was encrypted with a key that is no longer configured")

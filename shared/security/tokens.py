@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import jwt
-
 from shared.config import get_config
 
 
@@ -15,6 +13,8 @@ class TokenError(Exception):
 
 
 def issue_session_token(now: float | None = None) -> tuple[str, int]:
+    import jwt  # lazy: PyJWT pulls cryptography.x509 (~90 ms)
+
     cfg = get_config()
     iat = int(now if now is not None else time.time())
     exp = iat + cfg.jwt_expiry_hours * 3600
@@ -27,6 +27,8 @@ def issue_session_token(now: float | None = None) -> tuple[str, int]:
 
 
 def verify_session_token(token: str) -> dict:
+    import jwt
+
     cfg = get_config()
     try:
         claims = jwt.decode(token, cfg.jwt_secret, algorithms=["HS256"], options={"require": ["exp", "iat", "sub"]})

@@ -1,0 +1,20 @@
+"""Vercel Python function: the Screndly API (every router group) as one ASGI app.
+
+vercel.json routes /api/*, /health, /docs and /openapi.json here. The module is kept lean: FastAPI and our
+routers only; psycopg, upstash-redis, PyJWT, argon2, boto3 and qstash are imported by the first request that
+needs them (bench/imports.py measures both). A missing production variable fails the import with a message
+naming it, so a misconfigured deploy never serves traffic.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # Vercel runs the file from the bundle root, but be explicit about it
+    sys.path.insert(0, _ROOT)
+
+from shared.api.app import create_app  # noqa: E402
+
+app = create_app()

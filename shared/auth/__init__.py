@@ -1,0 +1,1 @@
+"""Owner login: password check, per-client lockout, session tokens."""

@@ -1,0 +1,68 @@
+"""POST /api/auth/login and /api/auth/verify.
+
+Login keeps the frontend's exact shape: `{success:true, token}` or `{success:false, error:"<string>",
+remainingAttempts}` (plus `code`/`message`, which the api client also reads). "Server configuration error" is
+a magic string the frontend checks before falling back to its dev password: keep it verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import activity
+from shared.auth import lockout
+from shared.config import get_config
+from shared.security.passwords import verify_password
+from shared.security.tokens import TokenError, issue_session_token, verify_session_token
+
+SERVER_CONFIGURATION_ERROR = "Server configuration error"
+
+
+@dataclass
+class LoginOutcome:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _failure(status: int, code: str, error: str, **extra: Any) -> LoginOutcome:
+    return LoginOutcome(status, {"success": False, "error": error, "code": code, "message": error, **extra})
+
+
+def login(password: str, client: str) -> LoginOutcome:
+    cfg = get_config()
+    if not cfg.app_password_hash or not cfg.jwt_secret:
+        activity.log("auth", "error", "Login refused: APP_PASSWORD_HASH or JWT_SECRET is not configured")
+        return _failure(500, "API_ERROR", SERVER_CONFIGURATION_ERROR)
+
+    gate = lockout.count_attempt(client, max_attempts=cfg.login_max_attempts,
+                                 window_seconds=cfg.login_window_seconds)
+    if not gate.allowed:
+        minutes = max(1, round(gate.retry_after / 60))
+        out = _failure(429, "RATE_LIMIT_EXCEEDED",
+                       f"Too many failed login attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                       remainingAttempts=0, retryAfter=gate.retry_after)
+        out.headers["Retry-After"] = str(gate.retry_after)
+        return out
+
+    if not verify_password(password, cfg.app_password_hash):
+        if gate.remaining == 0:
+            activity.log("auth", "warn", "Login locked after repeated failures", {"client": client})
+            activity.notify("warning", "Login locked",
+                            f"{cfg.login_max_attempts} wrong passwords from {client}; login from there is locked "
+                            f"for {cfg.login_window_seconds // 60} minutes.", source="system")
+        return _failure(401, "UNAUTHORIZED", "Invalid password", remainingAttempts=gate.remaining)
+
+    lockout.clear(client)
+    token, exp = issue_session_token()
+    activity.log("auth", "info", "Signed in", {"client": client})
+    return LoginOutcome(200, {"success": True, "token": token, "expiresAt": exp})
+
+
+def token_is_valid(token: str) -> bool:
+    try:
+        verify_session_token(token)
+        return True
+    except TokenError:
+        return False

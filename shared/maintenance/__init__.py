@@ -1,0 +1,1 @@
+"""Housekeeping run by QStash schedules (daily cleanup)."""

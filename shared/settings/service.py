@@ -1,0 +1,144 @@
+"""GET/PUT/DELETE /api/settings: what the client may see (secrets masked) and how a patch is applied.
+
+A patch is all-or-nothing: it is checked in full first (unknown keys, kinds) and then written in one
+transaction. A secret equal to its mask (the client echoing what GET returned) is ignored, `null` resets a key
+to its default, and an empty secret clears it. Only key names are logged, never values.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from shared import activity
+from shared.api.errors import ValidationFailed
+from shared.db import connection, transaction
+from shared.security.secretbox import mask_secret
+from shared.settings import store
+from shared.settings.inventory import DEFAULTS, SECRET_KEYS
+from shared.settings.validation import check_patch, is_masked_echo
+
+
+@dataclass
+class PublicView:
+    values: dict[str, Any]
+    undecryptable: list[str]
+
+
+def _public_value(key: str, raw: Any, undecryptable: list[str]) -> Any:
+    if key not in SECRET_KEYS:
+        return raw
+    from shared.security.secretbox import SecretBoxError
+
+    try:
+        return mask_secret(store.decrypt_secret(key, raw) or "")
+    except (SecretBoxError, ValueError):
+        # a key that was rotated away or a damaged row: show "not set" so the owner re-enters it
+        undecryptable.append(key)
+        return ""
+
+
+def public_settings(conn=None) -> PublicView:
+    def _read(c) -> PublicView:
+        rows = store.stored_rows(c)
+        undecryptable: list[str] = []
+        values = copy.deepcopy(DEFAULTS)
+        for key, raw in rows.items():
+            if key in values:  # rows of keys since removed from the inventory stay hidden
+                values[key] = _public_value(key, raw, undecryptable)
+        return PublicView(values, sorted(undecryptable))
+
+    if conn is not None:
+        return _read(conn)
+    with connection() as c:
+        return _read(c)
+
+
+@dataclass
+class UpdateResult:
+    values: dict[str, Any]  # public values of every key in the patch
+    changed: list[str]
+    ignored_masked: list[str]
+
+    def meta(self) -> dict[str, Any]:
+        n = len(self.changed)
+        if n == 0:
+            message = "No changes to save"
+        elif n <= 5:
+            message = f"Updated {n} setting{'s' if n != 1 else ''}: {', '.join(self.changed)}"
+        else:
+            message = f"Updated {n} settings"
+        meta: dict[str, Any] = {"changedKeys": self.changed, "notificationTitle": "Settings saved",
+                                "notificationMessage": message}
+        if self.ignored_masked:
+            meta["ignoredMaskedKeys"] = self.ignored_masked
+        return meta
+
+
+def _apply_secret(conn, key: str, value: Any, current_raw: Any) -> bool:
+    current = store.decrypt_secret(key, current_raw) if current_raw is not None else ""
+    if value is None or value == "":
+        if current_raw is None:
+            return False
+        store.delete(conn, key)
+        return True
+    if value == current:
+        return False
+    store.upsert(conn, key, store.encrypt_secret(key, value))
+    return True
+
+
+def _apply_plain(conn, key: str, value: Any, current_raw: Any, has_row: bool) -> bool:
+    effective = current_raw if has_row else DEFAULTS[key]
+    if value is None:
+        if not has_row:
+            return False
+        store.delete(conn, key)
+        return effective != DEFAULTS[key]
+    if has_row and current_raw == value:
+        return False
+    if not has_row and value == DEFAULTS[key]:
+        return False
+    store.upsert(conn, key, value)
+    return value != effective
+
+
+def update_settings(patch: dict[str, Any]) -> UpdateResult:
+    check = check_patch(patch)
+    if not check.ok:
+        parts = []
+        if check.unknown:
+            parts.append("unknown settings keys: " + ", ".join(check.unknown))
+        if check.invalid:
+            parts.append("; ".join(f"{k} {why}" for k, why in sorted(check.invalid.items())))
+        raise ValidationFailed("; ".join(parts),
+                               details={"unknownKeys": check.unknown, "invalidKeys": check.invalid})
+
+    changed: list[str] = []
+    ignored: list[str] = []
+    with transaction() as conn:
+        current = store.stored_rows(conn, patch.keys(), for_update=True)
+        for key, value in patch.items():
+            if key in SECRET_KEYS:
+                if is_masked_echo(value):
+                    ignored.append(key)
+                    continue
+                did = _apply_secret(conn, key, value, current.get(key))
+            else:
+                did = _apply_plain(conn, key, value, current.get(key), key in current)
+            if did:
+                changed.append(key)
+        if changed:
+            activity.log("settings", "info", f"Settings updated: {len(changed)} key(s)",
+                         {"changedKeys": changed},
+                         conn=conn)
+        view = public_settings(conn)
+    return UpdateResult({k: view.values[k] for k in patch}, changed, ignored)
+
+
+def reset_settings() -> int:
+    with transaction() as conn:
+        removed = conn.execute("DELETE FROM settings").rowcount
+        activity.log("settings", "warn", "Settings reset to defaults", {"removedKeys": removed}, conn=conn)
+    return removed

@@ -1,0 +1,155 @@
+"""POST /api/auth/login and /verify against real Redis (through the bridge) and the real argon2 hash."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from conftest import TEST_PASSWORD
+from foundation_helpers import assert_error
+
+
+def _login(client, password, ip="203.0.113.7"):
+    return client.post("/api/auth/login", json={"password": password}, headers={"X-Forwarded-For": f"{ip}, 10.0.0.1"})
+
+
+def test_login_returns_top_level_token_valid_for_seven_days(client, clean_state):
+    from shared.config import get_config
+
+    r = _login(client, TEST_PASSWORD)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is True and "data" not in body
+    claims = jwt.decode(body["token"], get_config().jwt_secret, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 7 * 24 * 3600
+    assert abs(claims["iat"] - time.time()) < 5
+    # the token opens a protected route
+    assert client.get("/api/settings", headers={"Authorization": f"Bearer {body['token']}"}).status_code == 200
+
+
+def test_wrong_password_counts_down_then_locks_with_retry_after(client, clean_state, monkeypatch):
+    from shared.auth import login as login_service
+
+    checks = []
+    real_verify = login_service.verify_password
+    monkeypatch.setattr(login_service, "verify_password", lambda p, h: checks.append(p) or real_verify(p, h))
+
+    remaining = []
+    for _ in range(5):
+        r = _login(client, "wrong")
+        assert r.status_code == 401
+        body = r.json()
+        assert body["success"] is False and body["error"] == "Invalid password"
+        remaining.append(body["remainingAttempts"])
+    assert remaining == [4, 3, 2, 1, 0]
+
+    r = _login(client, TEST_PASSWORD)  # even the right password: the client is locked
+    assert r.status_code == 429
+    body = r.json()
+    assert body["success"] is False and body["code"] == "RATE_LIMIT_EXCEEDED"
+    assert isinstance(body["error"], str) and "Try again" in body["error"]
+    assert body["remainingAttempts"] == 0
+    retry_after = int(r.headers["Retry-After"])
+    assert 15 * 60 - 10 <= retry_after <= 15 * 60
+    assert len(checks) == 5  # the locked attempt was refused without hashing
+
+    # another client is not locked
+    assert _login(client, TEST_PASSWORD, ip="198.51.100.9").status_code == 200
+
+
+def test_lockout_is_recorded_once_in_logs_and_notifications(client, clean_state, db):
+    for _ in range(6):
+        _login(client, "wrong", ip="192.0.2.44")
+    logs = db.execute("SELECT message, metadata FROM activity_logs WHERE service = 'auth'").fetchall()
+    assert [r["message"] for r in logs] == ["Login locked after repeated failures"]
+    assert logs[0]["metadata"] == {"client": "192.0.2.44"}
+    assert db.execute("SELECT count(*) AS n FROM notifications WHERE title = 'Login locked'").fetchone()["n"] == 1
+
+
+def test_success_resets_the_counter(client, clean_state):
+    for _ in range(4):
+        assert _login(client, "wrong").json()["remainingAttempts"] >= 1
+    assert _login(client, TEST_PASSWORD).status_code == 200
+    assert _login(client, "wrong").json()["remainingAttempts"] == 4
+
+
+def test_window_expiry_unlocks(client, clean_state, redis_raw):
+    for _ in range(6):
+        _login(client, "wrong")
+    assert _login(client, TEST_PASSWORD).status_code == 429
+    redis_raw.pexpire("login:attempts:203.0.113.7", 50)  # fast-forward the 15-minute window
+    time.sleep(0.15)
+    assert _login(client, TEST_PASSWORD).status_code == 200
+
+
+def test_parallel_attempts_cannot_exceed_the_limit(client, clean_state, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.auth import login as login_service
+
+    checks = []
+    monkeypatch.setattr(login_service, "verify_password", lambda p, h: checks.append(p) or False)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: _login(client, "guess").status_code, range(16)))
+    assert sorted(statuses) == [401] * 5 + [429] * 11
+    assert len(checks) == 5
+
+
+def test_redis_cost_per_attempt(client, clean_state, backing):
+    backing.redis_counter.reset()
+    _login(client, "wrong")
+    assert backing.redis_counter.total == 6  # INCR + EXPIRE NX + TTL, for the client and the global counter
+    backing.redis_counter.reset()
+    _login(client, TEST_PASSWORD)
+    assert backing.redis_counter.total == 7  # the same pipeline plus the DEL that resets the client
+
+
+def test_missing_password_hash_is_a_server_configuration_error(client, clean_state, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("APP_PASSWORD_HASH", "")
+    get_config.cache_clear()
+    try:
+        r = _login(client, TEST_PASSWORD)
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+    assert r.status_code == 500
+    assert r.json()["success"] is False and r.json()["error"] == "Server configuration error"
+
+
+def test_global_cap_stops_address_rotation(client, clean_state, monkeypatch):
+    from shared.auth import lockout
+    from shared.auth import login as login_service
+
+    monkeypatch.setattr(lockout, "GLOBAL_FACTOR", 2)  # 10 attempts from all clients together
+    monkeypatch.setattr(login_service, "verify_password", lambda p, h: False)
+    statuses = [_login(client, "guess", ip=f"198.51.100.{i}").status_code for i in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+
+
+@pytest.mark.parametrize("token_kind", ["valid", "garbage", "expired", "other-secret"])
+def test_verify(client, token, token_kind):
+    from shared.config import get_config
+
+    now = int(time.time())
+    tokens = {
+        "valid": token,
+        "garbage": "not-a-jwt",
+        "expired": jwt.encode({"sub": "owner", "iat": now - 100, "exp": now - 10, "typ": "session"},
+                              get_config().jwt_secret, algorithm="HS256"),
+        "other-secret": jwt.encode({"sub": "owner", "iat": now, "exp": now + 60, "typ": "session"},
+                                   "x" * 48, algorithm="HS256"),
+    }
+    r = client.post("/api/auth/verify", json={"token": tokens[token_kind]})
+    assert r.status_code == 200
+    expected = token_kind == "valid"
+    assert r.json() == {"success": True, "data": {"valid": expected}, "valid": expected}
+
+
+def test_login_body_must_be_a_password_string(client, clean_state):
+    assert_error(client.post("/api/auth/login", json={"password": 12345}), 400, "VALIDATION_ERROR")
+    assert_error(client.post("/api/auth/login", json={}), 400, "VALIDATION_ERROR")
+    assert_error(client.post("/api/auth/verify", json={"tok": "x"}), 400, "VALIDATION_ERROR")

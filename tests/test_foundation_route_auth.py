@@ -1,0 +1,140 @@
+"""Every route of the app, found by enumeration (so routes other areas add later are covered without editing
+this file), refuses requests without valid credentials in the contract's error shape.
+
+Hard-coded: only the allow-list of public routes. Everything else under /api needs a session JWT; everything
+under /api/internal needs a QStash signature (and a session JWT does not open it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import jwt
+import pytest
+
+PUBLIC_API = {("POST", "/api/auth/login"), ("POST", "/api/auth/verify")}
+PUBLIC_OTHER = {"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+_UUID = "00000000-0000-4000-8000-000000000000"
+
+
+def all_routes(app) -> list[tuple[str, str, bool]]:
+    """(method, path, include_in_schema) for every route, including include_in_schema=False ones."""
+    from fastapi.routing import iter_route_contexts
+
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        path = ctx.path
+        for method in sorted(ctx.methods or {"GET"}):
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            out.append((method, path, bool(getattr(ctx, "include_in_schema", True))))
+    return out
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}:]+:path\}", "a/b", re.sub(r"\{[^}:]+\}", _UUID, path))
+
+
+def bad_credentials(secret: str) -> dict[str, dict[str, str]]:
+    now = int(time.time())
+    claims = {"sub": "owner", "iat": now, "exp": now + 600, "typ": "session"}
+    return {
+        "missing": {},
+        "empty bearer": {"Authorization": "Bearer "},
+        "wrong scheme": {"Authorization": "Basic b3duZXI6cGFzc3dvcmQ="},
+        "malformed": {"Authorization": "Bearer not.a.jwt"},
+        "wrongly signed": {"Authorization": "Bearer " + jwt.encode(claims, "w" * 48, algorithm="HS256")},
+        "expired": {"Authorization": "Bearer " + jwt.encode({**claims, "iat": now - 7200, "exp": now - 60},
+                                                            secret, algorithm="HS256")},
+        "alg none": {"Authorization": "Bearer " + jwt.encode(claims, None, algorithm="none")},
+        "not a session token": {"Authorization": "Bearer " + jwt.encode({**claims, "typ": "oauth_state"}, secret,
+                                                                         algorithm="HS256")},
+    }
+
+
+def unprotected_routes(app, client, secret: str, session_token: str) -> list[str]:
+    """Every way a route answers something other than a contract-shaped 401 when it should."""
+    problems = []
+    for method, path, _ in all_routes(app):
+        url = concrete(path)
+        if not path.startswith("/api/"):
+            if path not in PUBLIC_OTHER:
+                problems.append(f"{method} {path}: outside /api and not in the public allow-list")
+            continue
+        if (method, path) in PUBLIC_API:
+            continue
+        if path.startswith("/api/internal/"):
+            cases = {"unsigned": {}, "unsigned with a session token": {"Authorization": f"Bearer {session_token}"},
+                     "forged signature": {"Upstash-Signature": "x.y.z"}}
+        else:
+            cases = bad_credentials(secret)
+        for label, headers in cases.items():
+            r = client.request(method, url, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None)
+            try:
+                body = r.json()
+            except ValueError:
+                body = None
+            if r.status_code != 401 or not (isinstance(body, dict) and body.get("success") is False
+                                            and body.get("error", {}).get("code") == "UNAUTHORIZED"):
+                problems.append(f"{method} {path} [{label}]: {r.status_code} {r.text[:120]}")
+    return problems
+
+
+def test_every_route_is_enumerated_including_hidden_ones(app):
+    routes = all_routes(app)
+    schema_paths = set(app.openapi()["paths"])
+    in_schema = {p for _, p, shown in routes if shown}
+    assert in_schema == schema_paths  # nothing in the schema we do not test, nothing shown we did not find
+    assert ("POST", "/api/internal/cleanup") in {(m, p) for m, p, _ in routes}
+    assert len(routes) >= 15
+
+
+def test_every_protected_route_rejects_bad_credentials(app, client, token):
+    from shared.config import get_config
+
+    problems = unprotected_routes(app, client, get_config().jwt_secret, token)
+    assert not problems, "\n".join(problems)
+
+
+def test_public_api_routes_are_exactly_the_allow_list(app):
+    api_routes = {(m, p) for m, p, _ in all_routes(app) if p.startswith("/api/")}
+    assert PUBLIC_API <= api_routes
+
+
+def test_a_route_that_forgets_auth_is_caught():
+    """The checker itself: an app with a router missing require_auth (and a hidden one) is reported."""
+    from fastapi import APIRouter
+    from fastapi.testclient import TestClient
+
+    from shared.api.app import create_app
+    from shared.config import get_config
+
+    rogue = APIRouter(prefix="/api/rogue")
+
+    @rogue.get("/items/{item_id}")
+    def items(item_id: str):
+        return {"success": True, "data": item_id}
+
+    @rogue.post("/hidden", include_in_schema=False)
+    def hidden():
+        return {"success": True, "data": None}
+
+    internal = APIRouter(prefix="/api/internal")
+
+    @internal.post("/unsigned")
+    def unsigned():
+        return {"success": True, "data": None}
+
+    app = create_app(groups=["core"])
+    app.include_router(rogue)
+    app.include_router(internal)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        problems = unprotected_routes(app, c, get_config().jwt_secret, "t")
+    flagged = {p.split(" [")[0] for p in problems}
+    assert flagged == {"GET /api/rogue/items/{item_id}", "POST /api/rogue/hidden", "POST /api/internal/unsigned"}
+
+
+@pytest.mark.parametrize("path", sorted(PUBLIC_OTHER - {"/docs/oauth2-redirect"}))
+def test_public_non_api_routes_answer(client, path):
+    assert client.get(path).status_code in (200, 503)
