@@ -26,6 +26,11 @@ ROUTER_GROUPS: dict[str, list[str]] = {
     "core": [
         "shared.api.routes.health",
     ],
+    "media": [
+        "shared.api.routes.media_uploads",
+        "shared.api.routes.media_jobs",
+        "shared.api.routes.media_assets",
+    ],
 }
 
 _STATUS_CODES = {
