@@ -196,3 +196,19 @@ def ffmpeg_processes_using(path_fragment: str) -> list[int]:
         if "ffmpeg" in cmd and path_fragment in cmd:
             out.append(p.info["pid"])
     return out
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture()
+def clean_bucket(backing):
+    """Empty the test bucket (objects and unfinished multipart uploads): clean_state only resets Postgres/Redis."""
+    from shared.storage.s3 import get_storage
+
+    st = get_storage()
+    for up in st.list_multipart_uploads(""):
+        st.abort_multipart_upload(up["Key"], up["UploadId"])
+    for key in bucket_keys(""):
+        st.delete(key)
+    yield st

@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 
-from media_support import (WorkerProcess, bucket_keys, files_under, make_clip, open_multipart_uploads, poll_job,
+from media_support import (WorkerProcess, bucket_keys, clean_bucket, files_under, make_clip,  # noqa: F401
+                           open_multipart_uploads, poll_job,
                            upload, worker_env)
 
 ALL_PRESETS = ["landscape_1080p", "landscape_720p", "vertical_9x16", "portrait_3x4", "square_1x1", "thumbnail"]
@@ -38,7 +39,7 @@ def _download(url: str, path):
     return path
 
 
-def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, tmp_path):
+def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, clean_bucket, tmp_path):
     from shared.media.ffmpeg.atoms import file_is_faststart
     from shared.media.ffmpeg.probe import probe
 
@@ -106,7 +107,7 @@ def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, tmp_p
     assert {j["id"] for j in listed} == {j["id"] for j in jobs}
 
 
-def test_multipart_upload_then_transcode(client, auth, backing, clean_state, tmp_path, small_multipart):
+def test_multipart_upload_then_transcode(client, auth, backing, clean_state, clean_bucket, tmp_path, small_multipart):
     from shared.media.ffmpeg.probe import probe
 
     # lossless noise: ~10 MB for 2 s, so the plan needs several 5 MB parts
@@ -141,7 +142,7 @@ def test_multipart_upload_then_transcode(client, auth, backing, clean_state, tmp
     assert open_multipart_uploads() == []
 
 
-def test_rotation_odd_size_no_audio_10bit_vfr(client, auth, backing, clean_state, tmp_path):
+def test_rotation_odd_size_no_audio_10bit_vfr(client, auth, backing, clean_state, clean_bucket, tmp_path):
     """Phone-style inputs: rotation metadata, odd dimensions, no audio, 10-bit, variable frame rate."""
     import subprocess
 
