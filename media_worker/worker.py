@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from shared.media import keys
 from shared.media.jobs import backoff, queue
 from shared.media.jobs.wake import Waiter, push_wake_tcp
 from media_worker import pipeline
@@ -231,8 +232,13 @@ class Worker:
             storage.delete(key)
         except Exception as exc:
             logger.warning("could not delete rejected source %s: %s", key, type(exc).__name__)
+        try:
+            for obj in storage.list(keys.rendition_prefix(key), limit=100).get("Contents", []):
+                storage.delete(obj["Key"])
+        except Exception as exc:
+            logger.warning("could not delete renditions of rejected source %s: %s", key, type(exc).__name__)
         self._query(_mark_upload_rejected, key, reason)
-        self._query(queue.fail_queued_for_source, key, reason, code)
+        self._query(queue.fail_siblings_for_source, key, reason, code)
 
     def _failed_transiently(self, job: dict, token: str, exc: Exception) -> None:
         job_id = str(job["id"])

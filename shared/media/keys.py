@@ -99,10 +99,14 @@ def object_key(prefix: str, file_name: str, content_type: str, now: datetime, ra
             f"{extension_for(file_name, content_type)}")
 
 
+def rendition_prefix(source_key: str) -> str:
+    stem = source_key.rsplit(".", 1)[0] if "." in source_key.rsplit("/", 1)[-1] else source_key
+    return f"{RENDITIONS_PREFIX}/{stem}/"
+
+
 def rendition_key(source_key: str, preset: str, ext: str) -> str:
     """Stable: the same source and preset always land on the same key (at-least-once runs overwrite)."""
-    stem = source_key.rsplit(".", 1)[0] if "." in source_key.rsplit("/", 1)[-1] else source_key
-    return f"{RENDITIONS_PREFIX}/{stem}/{preset}.{ext}"
+    return f"{rendition_prefix(source_key)}{preset}.{ext}"
 
 
 def is_job_source(key: str) -> bool:

@@ -196,13 +196,15 @@ def mark_cancelled(conn, job_id: str, token: str) -> bool:
                    {}, _append_event("stage", "warn", "'cancelled: ffmpeg stopped, temporary files removed'"))
 
 
-def fail_queued_for_source(conn, source_key: str, error: str, code: str) -> int:
-    """A source that failed verification fails every other queued job on it (they would fail the same way)."""
+def fail_siblings_for_source(conn, source_key: str, error: str, code: str) -> int:
+    """A source that failed verification fails every other queued or finished job on it: queued ones would
+    fail the same way, and outputs already made from a bad file are withdrawn (the caller deletes them)."""
     cur = conn.execute(
         f"""
         UPDATE media_jobs SET state = 'failed', finished_at = now(), error = %(error)s, error_code = %(code)s,
-            updated_at = now(), events = {_append_event("stage", "error", "'failed: ' || %(error)s")}
-        WHERE source_key = %(source)s AND state = 'queued'
+            result = NULL, metadata = metadata - 'thumbnailKey' - 'thumbnailAvailable', updated_at = now(),
+            events = {_append_event("stage", "error", "'failed: ' || %(error)s")}
+        WHERE source_key = %(source)s AND state IN ('queued', 'succeeded')
         """, {"error": error[:1000], "code": code, "source": source_key})
     return cur.rowcount
 
