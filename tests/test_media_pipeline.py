@@ -70,10 +70,14 @@ def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, clean
     finally:
         assert worker.stop() == 0, worker.log()
 
+    assert "heartbeat failed" not in worker.log() and "Traceback" not in worker.log()
     for preset, job in done.items():
         assert job["status"] == "completed", (preset, job["error"], worker.log()[-3000:])
         assert job["stage"] == "published" and job["progress"] == 100 and job["attempts"] == 1
         assert [e["stage"] for e in job["events"]][:2] == ["queued", "processing"]
+        messages = [e["message"] for e in job["events"]]
+        assert any(m.startswith("source verified: 320x180, 2.0 s") for m in messages), messages
+        assert any(e["stage"] == "uploading" for e in job["events"])
         assert len(job["resultUrls"]) == 1
         out = job["outputs"][0]
         assert out["key"].startswith("renditions/trailers/") and out["key"].split("/")[-1].startswith(preset)

@@ -131,7 +131,7 @@ def claim(conn, worker_id: str, lease_seconds: float) -> tuple[dict | None, floa
 def heartbeat(conn, job_id: str, token: str, lease_seconds: float, progress: int,
               stage: str | None = None, message: str | None = None) -> dict | None:
     """Renew the lease and record progress; returns {cancel_requested} or None when the lease is lost."""
-    events = _append_event("%(stage)s", "info", "%(message)s") if message else "events"
+    events = _append_event("%(stage)s::text", "info", "%(message)s::text") if message else "events"
     return conn.execute(
         f"""
         UPDATE media_jobs SET lease_expires_at = now() + make_interval(secs => %(lease)s),
