@@ -29,7 +29,13 @@ def build_worker():
                       ffmpeg_timeout=cfg.media_ffmpeg_timeout_seconds, x264_preset=cfg.media_x264_preset),
         max_source_bytes=keys.UPLOAD_PURPOSES["trailers"].max_bytes,
     )
-    return Worker(settings, connect=direct_connect, storage_factory=get_storage)
+    def connect():
+        # named, so an operator (and the idle test) can see the worker holds no connection while idle
+        conn = direct_connect()
+        conn.execute("SET application_name = 'media_worker'")
+        return conn
+
+    return Worker(settings, connect=connect, storage_factory=get_storage)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -256,10 +257,21 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
     source_key = job["source_key"]
     src = work / ("source." + (source_key.rsplit(".", 1)[-1][:8] if "." in source_key else "bin"))
 
+    timings: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        timings[name] = round(now - mark, 3)
+        mark = now
+
     control.set("processing", 1, "downloading the source")
     download_source(storage, source_key, src, control, max_source_bytes)
+    lap("download")
     control.check()
     info = verify_source(src, lim)
+    lap("probe")
     control.set("processing", 5, f"source verified: {info.video.display_width}x{info.video.display_height}, "
                                  f"{info.duration:.1f} s, audio {'yes' if info.audio else 'no'}")
 
@@ -269,13 +281,16 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
         out_path, at = render_thumbnail(info, src, work, control, options)
     else:
         out_path = render_video(preset_name, info, src, work, control, lim, options)
+    lap("encode")
     control.check()
     facts = check_output(preset_name, out_path, info)
+    lap("verify")
 
     key = keys.rendition_key(source_key, preset_name, presets.output_extension(preset_name))
     content_type = presets.content_type_for(preset_name)
     control.set("uploading", 92, f"storing {key}")
     store_output(storage, out_path, key, content_type, control)
+    lap("upload")
     try:
         os.unlink(out_path)
     except OSError:
@@ -284,4 +299,4 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
     if preset_name == "thumbnail":
         output["takenAt"] = at
         meta = {"thumbnailKey": key, "thumbnailAvailable": True}
-    return {"outputs": [output], "source": info.summary()}, meta
+    return {"outputs": [output], "source": info.summary(), "timings": timings}, meta

@@ -133,7 +133,14 @@ class Worker:
             self.release_db()
             self.waiter.close()
             self.scratch.close()
-        logger.info("media worker %s stopped", self.worker_id)
+        import resource
+
+        # ru_maxrss is in KiB on Linux; RUSAGE_CHILDREN is the largest waited-for child (an ffmpeg run)
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        logger.info("media worker %s stopped: jobs=%d postgres_queries=%d redis_commands=%d peak_rss_mb=%.1f "
+                    "ffmpeg_peak_rss_mb=%.1f", self.worker_id, self.jobs_done, self.queries, self.waiter.commands,
+                    own, child)
         return 0
 
     def _claim(self):

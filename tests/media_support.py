@@ -95,7 +95,10 @@ class WorkerProcess:
     def __init__(self, env: dict[str, str], log_path: Path, args: list[str] | None = None):
         self.log_path = log_path
         self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "media_worker", *(args or [])], cwd=str(ROOT), env=env,
+        # MEDIA_TEST_WORKER_PYTHON: run the worker with another interpreter, e.g. a venv holding only
+        # requirements-worker.txt, to prove the image's dependency list is enough
+        python = os.environ.get("MEDIA_TEST_WORKER_PYTHON") or sys.executable
+        self.proc = subprocess.Popen([python, "-m", "media_worker", *(args or [])], cwd=str(ROOT), env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
 
     @property
