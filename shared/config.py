@@ -59,6 +59,25 @@ class Config(BaseSettings):
     b2_bucket: str = ""
     b2_public_base_url: str = ""  # optional CDN / public bucket URL; presigned GETs otherwise
 
+    # --- media pipeline (uploads, jobs, the always-on worker) ------------------------------------
+    # direct TCP Redis for the worker's blocking wake-up (Upstash: rediss://default:<token>@<host>:6379);
+    # the REST client cannot block, so without it the worker falls back to polling every idle_wait seconds
+    media_worker_redis_url: str = ""
+    media_worker_idle_wait_seconds: float = 120.0  # BLPOP timeout: 720 Redis commands/day when idle
+    media_worker_sweep_seconds: float = 600.0  # idle safety poll of Postgres (a lost wake-up waits this long)
+    media_worker_temp_dir: str = ""  # local scratch for sources and renditions (default: system temp)
+    media_worker_shutdown_grace_seconds: float = 20.0  # on SIGTERM, finish a job only if it ends within this
+    media_job_lease_seconds: float = 30.0  # a running job whose lease is not renewed is picked up again
+    media_job_heartbeat_seconds: float = 2.0  # lease renewal + progress write + cancel check while running
+    media_job_max_attempts: int = 3
+    media_retry_base_seconds: float = 15.0  # backoff after a transient failure: base * 4^(attempt-1), capped
+    media_single_put_max_bytes: int = 64 * 1024 * 1024  # larger uploads get a multipart plan
+    media_part_size_bytes: int = 16 * 1024 * 1024
+    media_max_input_seconds: float = 3 * 3600.0  # untrusted input limits
+    media_max_input_dimension: int = 4096
+    media_ffmpeg_timeout_seconds: float = 3600.0  # wall-clock cap for one ffmpeg run
+    media_x264_preset: str = "veryfast"
+
     # --- outbound fetching (feeds, images) ------------------------------------------------------
     # SSRF guard: loopback/private/link-local targets are refused unless this is set (tests, `make dev`)
     allow_private_network_fetch: bool = False

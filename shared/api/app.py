@@ -31,6 +31,11 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.logs",
         "shared.api.routes.internal_cleanup",
     ],
+    "media": [
+        "shared.api.routes.media_uploads",
+        "shared.api.routes.media_jobs",
+        "shared.api.routes.media_assets",
+    ],
 }
 
 _STATUS_CODES = {

@@ -88,6 +88,48 @@ class Storage:
             kwargs["ContinuationToken"] = continuation_token
         return self.client.list_objects_v2(**kwargs)
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """The first bytes of an object (content sniffing) without downloading it."""
+        if length <= 0:
+            return b""
+        resp = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
+        return resp["Body"].read()
+
+    # --- multipart (browser uploads straight to the bucket) ---------------------------------
+    def create_multipart_upload(self, key: str, content_type: str) -> str:
+        return self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)["UploadId"]
+
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires: int = 3600) -> str:
+        return self.client.generate_presigned_url(
+            "upload_part", Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                                   "PartNumber": part_number}, ExpiresIn=expires)
+
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """`parts` as [{"PartNumber": n, "ETag": "..."}], ascending."""
+        self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                              MultipartUpload={"Parts": parts})
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "404"):
+                raise
+
+    def list_multipart_uploads(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Every in-progress multipart upload under `prefix` (Key, UploadId, Initiated), all pages."""
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            resp = self.client.list_multipart_uploads(**kwargs)
+            out.extend(resp.get("Uploads", []))
+            if not resp.get("IsTruncated"):
+                return out
+            kwargs["KeyMarker"] = resp.get("NextKeyMarker", "")
+            kwargs["UploadIdMarker"] = resp.get("NextUploadIdMarker", "")
+
     # --- URLs -----------------------------------------------------------------------------
     def presign_get(self, key: str, expires: int = 3600) -> str:
         return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},

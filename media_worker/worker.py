@@ -1,0 +1,283 @@
+"""The worker loop: claim -> run -> record, and a cheap idle wait in between.
+
+Idle cost (see docs/architecture/media.md): one BLPOP per `idle_wait` seconds on Redis, one claim query per
+`sweep` seconds on Postgres, and the Postgres connection is closed whenever there is nothing to do, so Neon
+can scale to zero. While a job runs, a heartbeat thread renews the lease every few seconds, writes progress,
+and notices a cancel request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from shared.media import keys
+from shared.media.jobs import backoff, queue
+from shared.media.jobs.wake import Waiter, push_wake_tcp
+from media_worker import pipeline
+from media_worker.scratch import Scratch
+
+logger = logging.getLogger("screndly.media_worker")
+
+
+class _Shutdown(BaseException):
+    """Raised from the signal handler while idle, to leave a blocking wait at once."""
+
+
+@dataclass
+class WorkerSettings:
+    lease_seconds: float
+    heartbeat_seconds: float
+    idle_wait_seconds: float
+    sweep_seconds: float
+    retry_base_seconds: float
+    shutdown_grace_seconds: float
+    redis_url: str
+    temp_dir: str
+    limits: pipeline.Limits
+    max_source_bytes: int
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings, connect, storage_factory):
+        self.s = settings
+        self._connect = connect
+        self._storage_factory = storage_factory
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(16**4):04x}"
+        self.scratch = Scratch(settings.temp_dir)
+        self.waiter = Waiter(settings.redis_url, max_wait=settings.idle_wait_seconds)
+        self.stop_requested = False
+        self.busy = False
+        self._conn = None
+        self._conn_lock = threading.Lock()
+        self.queries = 0
+        self.jobs_done = 0
+
+    # --- database session: open while working, closed while idle ----------------------------------
+    def db(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def release_db(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    def _query(self, fn, *args, **kwargs):
+        with self._conn_lock:
+            self.queries += 1
+            try:
+                return fn(self.db(), *args, **kwargs)
+            except Exception:
+                self.release_db()  # a broken connection is reopened on the next call
+                raise
+
+    # --- signals --------------------------------------------------------------------------------
+    def _on_signal(self, signum, _frame) -> None:
+        logger.info("signal %s: %s", signum, "finishing or handing back the running job" if self.busy else "exiting")
+        self.stop_requested = True
+        if not self.busy:
+            raise _Shutdown()
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    # --- main loop ------------------------------------------------------------------------------
+    def run(self, *, max_jobs: int | None = None, exit_when_idle: bool = False) -> int:
+        removed = self.scratch.prepare()
+        if removed:
+            logger.info("removed scratch left by stopped workers: %s", ", ".join(removed))
+        logger.info("media worker %s ready", self.worker_id)
+        need_query = True
+        last_query = 0.0
+        due_at: float | None = None
+        try:
+            while not self.stop_requested:
+                if need_query:
+                    job, next_due = self._claim()
+                    last_query = time.monotonic()
+                    if job is not None:
+                        self.busy = True
+                        try:
+                            self.run_job(job)
+                        finally:
+                            self.busy = False
+                        self.jobs_done += 1
+                        if max_jobs is not None and self.jobs_done >= max_jobs:
+                            break
+                        continue
+                    self.release_db()
+                    due_at = last_query + max(0.05, next_due) if next_due is not None else None
+                    if exit_when_idle and due_at is None:
+                        break
+                now = time.monotonic()
+                deadline = last_query + self.s.sweep_seconds
+                if due_at is not None:
+                    deadline = min(deadline, due_at)
+                woke = self.waiter.wait(min(self.s.idle_wait_seconds, max(0.0, deadline - now)))
+                need_query = woke or time.monotonic() >= deadline - 0.005
+        except _Shutdown:
+            pass
+        finally:
+            self.release_db()
+            self.waiter.close()
+            self.scratch.close()
+        import resource
+
+        # ru_maxrss is in KiB on Linux; RUSAGE_CHILDREN is the largest waited-for child (an ffmpeg run)
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        logger.info("media worker %s stopped: jobs=%d postgres_queries=%d redis_commands=%d peak_rss_mb=%.1f "
+                    "ffmpeg_peak_rss_mb=%.1f", self.worker_id, self.jobs_done, self.queries, self.waiter.commands,
+                    own, child)
+        return 0
+
+    def _claim(self):
+        return self._query(queue.claim, self.worker_id, self.s.lease_seconds)
+
+    # --- one job --------------------------------------------------------------------------------
+    def run_job(self, raw: dict) -> None:
+        job = queue.decode_job(raw)
+        job_id, token = str(job["id"]), str(job["lease_token"])
+        if job["attempts"] > job["max_attempts"]:
+            reason = (f"the worker stopped while processing this job in each of {job['max_attempts']} attempts "
+                      f"(last reason: {job.get('error') or 'lease expired'})")
+            self._query(queue.fail, job_id, token, reason, "WORKER_LOST")
+            self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {reason}", notify=True)
+            return
+
+        control = pipeline.JobControl(shutdown=lambda: self.stop_requested,
+                                      shutdown_grace=self.s.shutdown_grace_seconds)
+        beat_lock = threading.Lock()
+
+        def beat() -> None:
+            with beat_lock:
+                with control.lock:
+                    stage, progress = control.stage, control.progress
+                    messages, control.messages = control.messages, []
+                try:
+                    for i, (st, msg) in enumerate(messages or [(None, None)]):
+                        res = self._query(queue.heartbeat, job_id, token, self.s.lease_seconds, progress,
+                                          st or stage, msg)
+                        if res is None:
+                            control.lease_lost = True
+                            return
+                        if res["cancel_requested"]:
+                            control.cancelled = True
+                except Exception as exc:  # the next beat retries; the lease covers a few misses
+                    logger.warning("heartbeat failed: %s", type(exc).__name__)
+
+        control.beat = beat
+        stop_beats = threading.Event()
+
+        def beats() -> None:
+            while not stop_beats.wait(self.s.heartbeat_seconds):
+                beat()
+
+        beater = threading.Thread(target=beats, name="heartbeat", daemon=True)
+        beater.start()
+        work = self.scratch.job_dir(job_id)
+        storage = self._storage_factory()
+        try:
+            result, meta = pipeline.run(job, storage, work, control, self.s.limits, self.s.max_source_bytes)
+            stop_beats.set()
+            beater.join()
+            if self._query(queue.complete, job_id, token, result, meta):
+                self._record(job, "info", f"{job['preset']} ready for {job['file_name']}", notify=True,
+                             ok=True, extra={"key": result["outputs"][0]["key"]})
+        except pipeline.Interrupted as exc:
+            stop_beats.set()
+            beater.join()
+            self._interrupted(job, token, exc.reason)
+        except pipeline.PermanentError as exc:
+            stop_beats.set()
+            beater.join()
+            self._failed_permanently(job, token, exc, storage)
+        except Exception as exc:  # storage or database blips, ffmpeg killed from outside: retry with backoff
+            stop_beats.set()
+            beater.join()
+            self._failed_transiently(job, token, exc)
+        finally:
+            stop_beats.set()
+            self.scratch.remove_job(job_id)
+
+    def _interrupted(self, job: dict, token: str, reason: str) -> None:
+        job_id = str(job["id"])
+        if reason == "cancelled":
+            if self._query(queue.mark_cancelled, job_id, token):
+                self._record(job, "warn", f"{job['preset']} cancelled for {job['file_name']}")
+        elif reason == "shutdown":
+            if self._query(queue.hand_back, job_id, token, "the worker is shutting down"):
+                push_wake_tcp(self.waiter)
+                self._record(job, "info", f"{job['preset']} handed back on shutdown")
+        else:  # lease lost: another worker owns the job now; nothing of ours may be written
+            logger.warning("lease on job %s lost; stopped without writing", job_id)
+
+    def _failed_permanently(self, job: dict, token: str, exc: pipeline.PermanentError, storage) -> None:
+        job_id = str(job["id"])
+        if not self._query(queue.fail, job_id, token, exc.message, exc.code):
+            return
+        if exc.invalid_source:
+            self._reject_source(job, exc.message, exc.code, storage)
+        self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {exc.message}", notify=True)
+
+    def _reject_source(self, job: dict, reason: str, code: str, storage) -> None:
+        """The upload is not usable media: delete it (nothing left behind) and fail its other queued jobs."""
+        key = job["source_key"]
+        try:
+            storage.delete(key)
+        except Exception as exc:
+            logger.warning("could not delete rejected source %s: %s", key, type(exc).__name__)
+        try:
+            for obj in storage.list(keys.rendition_prefix(key), limit=100).get("Contents", []):
+                storage.delete(obj["Key"])
+        except Exception as exc:
+            logger.warning("could not delete renditions of rejected source %s: %s", key, type(exc).__name__)
+        self._query(_mark_upload_rejected, key, reason)
+        self._query(queue.fail_siblings_for_source, key, reason, code)
+
+    def _failed_transiently(self, job: dict, token: str, exc: Exception) -> None:
+        job_id = str(job["id"])
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        decision = backoff.decide(job["attempts"], job["max_attempts"], True, self.s.retry_base_seconds,
+                                  jitter=random.random())
+        logger.warning("job %s attempt %s failed: %s", job_id, job["attempts"], reason)
+        if decision.retry:
+            self._query(queue.retry_later, job_id, token, reason, "TRANSIENT", decision.delay_seconds)
+            self._record(job, "warn", f"{job['preset']} attempt {job['attempts']} failed, retrying in "
+                                      f"{decision.delay_seconds:.0f} s: {reason}")
+        else:
+            msg = f"gave up after {job['attempts']} attempts: {reason}"
+            if self._query(queue.fail, job_id, token, msg, "TRANSIENT"):
+                self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {msg}", notify=True)
+
+    def _record(self, job: dict, level: str, message: str, *, notify: bool = False, ok: bool = False,
+                extra: dict | None = None) -> None:
+        from shared import activity
+
+        meta = {"jobId": str(job["id"]), "preset": job["preset"], "sourceKey": job["source_key"], **(extra or {})}
+        try:
+            self._query(lambda conn: activity.log("media", level, message, meta, conn=conn))
+            if notify:
+                self._query(lambda conn: activity.notify("success" if ok else "error",
+                                                         "Video ready" if ok else "Video processing failed",
+                                                         message, source="upload", action_page="uploads",
+                                                         conn=conn))
+        except Exception as exc:
+            logger.warning("activity log failed: %s", type(exc).__name__)
+
+
+def _mark_upload_rejected(conn, key: str, reason: str) -> None:
+    conn.execute("UPDATE media_uploads SET status = 'failed', error = %s WHERE object_key = %s",
+                 (reason[:1000], key))

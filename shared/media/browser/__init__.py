@@ -1,0 +1,1 @@
+"""Paginated listings of the bucket for the studios' pickers (BackblazeBrowserFile)."""

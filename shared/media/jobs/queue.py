@@ -1,0 +1,214 @@
+"""The job queue's SQL: every state change is one statement, and every write by a worker is fenced by the
+lease token it got at claim time, so a worker that lost its lease (paused, partitioned) can no longer
+overwrite the job another worker now holds.
+
+States: queued -> running -> succeeded | failed | cancelled; running -> queued (retry with backoff, or handed
+back on shutdown). A running job whose lease expires is claimed again by any worker (at-least-once).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+MAX_EVENTS = 40
+
+
+def _append_event(stage_sql: str, level: str, message_sql: str) -> str:
+    # keeps the newest MAX_EVENTS events: the 3 s poll returns them, so the row must stay small
+    return (f"(CASE WHEN jsonb_array_length(events) >= {MAX_EVENTS} THEN events - 0 ELSE events END) || "
+            f"jsonb_build_array(jsonb_build_object('at', now(), 'stage', {stage_sql}, 'level', '{level}', "
+            f"'message', {message_sql}))")
+
+
+# --- producer side (API) ------------------------------------------------------------------------
+
+def enqueue(conn, *, source_key: str, presets: list[str], file_name: str, file_size: int | None,
+            metadata: dict | None, options: dict | None, max_attempts: int) -> list[tuple[dict, bool]]:
+    """Insert one job per preset; an existing (source, preset) job is returned unchanged. One statement."""
+    unique = list(dict.fromkeys(presets))
+    rows = conn.execute(
+        f"""
+        INSERT INTO media_jobs (source_key, preset, file_name, file_size, metadata, options, max_attempts, events)
+        SELECT %(source)s, p, %(file_name)s, %(file_size)s, %(metadata)s, %(options)s, %(max_attempts)s,
+               jsonb_build_array(jsonb_build_object('at', now(), 'stage', 'queued', 'level', 'info',
+                                                    'message', 'queued for ' || p))
+        FROM unnest(%(presets)s::text[]) AS p
+        ON CONFLICT ON CONSTRAINT media_jobs_source_preset_key
+            DO UPDATE SET source_key = EXCLUDED.source_key
+        RETURNING *, (xmax = 0) AS created
+        """,
+        {"source": source_key, "file_name": file_name, "file_size": file_size,
+         "metadata": Jsonb(metadata or {}), "options": Jsonb(options or {}), "max_attempts": max_attempts,
+         "presets": unique},
+    ).fetchall()
+    order = {p: i for i, p in enumerate(unique)}
+    rows.sort(key=lambda r: order[r["preset"]])
+    return [(r, bool(r.pop("created"))) for r in rows]
+
+
+def list_jobs(conn, limit: int = 50) -> list[dict]:
+    return conn.execute(
+        "SELECT * FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (limit,)).fetchall()
+
+
+def get_job(conn, job_id: str) -> dict | None:
+    return conn.execute("SELECT * FROM media_jobs WHERE id = %s", (job_id,)).fetchone()
+
+
+def request_cancel(conn, job_id: str) -> dict | None:
+    """A queued job is cancelled at once; a running one is flagged and its worker stops ffmpeg within a
+    heartbeat. Terminal jobs are returned unchanged (the caller decides whether that is a conflict)."""
+    return conn.execute(
+        f"""
+        UPDATE media_jobs SET
+            state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+            cancel_requested = (state = 'running') OR cancel_requested,
+            finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
+            error = CASE WHEN state = 'queued' THEN 'Cancelled by user' ELSE error END,
+            error_code = CASE WHEN state = 'queued' THEN 'CANCELLED' ELSE error_code END,
+            updated_at = now(),
+            events = {_append_event("stage", "warn", "CASE WHEN state = 'queued' THEN 'cancelled' "
+                                                      "ELSE 'cancel requested' END")}
+        WHERE id = %s AND state IN ('queued', 'running')
+        RETURNING *
+        """, (job_id,)).fetchone() or get_job(conn, job_id)
+
+
+def manual_retry(conn, job_id: str) -> dict | None:
+    """A failed or cancelled job starts again with a fresh attempt budget."""
+    return conn.execute(
+        f"""
+        UPDATE media_jobs SET state = 'queued', stage = 'queued', progress = 0, attempts = 0,
+            run_after = now(), cancel_requested = false, error = NULL, error_code = NULL, result = NULL,
+            finished_at = NULL, worker_id = NULL, lease_token = NULL, lease_expires_at = NULL,
+            updated_at = now(), events = {_append_event("'queued'", "info", "'retry requested'")}
+        WHERE id = %s AND state IN ('failed', 'cancelled')
+        RETURNING *
+        """, (job_id,)).fetchone()
+
+
+# --- consumer side (worker) ---------------------------------------------------------------------
+
+def claim(conn, worker_id: str, lease_seconds: float) -> tuple[dict | None, float | None]:
+    """Lease the next due job, or report in how many seconds (database clock) the next one becomes due:
+    a delayed retry or another worker's lease expiring. ONE statement either way, so an idle worker's safety
+    poll costs exactly one query."""
+    row = conn.execute(
+        f"""
+        WITH picked AS (
+            SELECT id, state AS previous_state FROM media_jobs
+            WHERE (state = 'queued' AND run_after <= now())
+               OR (state = 'running' AND lease_expires_at < now())
+            ORDER BY run_after, created_at
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE media_jobs j SET
+                state = 'running', stage = 'processing', progress = 0, worker_id = %(worker)s,
+                lease_token = gen_random_uuid(),
+                lease_expires_at = now() + make_interval(secs => %(lease)s),
+                attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now(),
+                events = {_append_event("'processing'", "info",
+                    "CASE WHEN picked.previous_state = 'running' "
+                    "THEN 'picked up again: the previous worker stopped renewing its lease (attempt ' "
+                    "ELSE 'started (attempt ' END || (j.attempts + 1) || ' of ' || j.max_attempts || ')'")}
+            FROM picked WHERE j.id = picked.id
+            RETURNING j.*, picked.previous_state
+        )
+        SELECT (SELECT to_jsonb(c) FROM claimed c) AS job,
+               (SELECT extract(epoch FROM min(CASE WHEN state = 'queued' THEN run_after
+                                                   ELSE lease_expires_at END) - now())
+                  FROM media_jobs WHERE state IN ('queued', 'running')) AS next_due_in
+        """, {"worker": worker_id, "lease": float(lease_seconds)}).fetchone()
+    if row["job"] is not None or row["next_due_in"] is None:
+        return row["job"], None
+    return None, max(0.0, float(row["next_due_in"]))
+
+
+def heartbeat(conn, job_id: str, token: str, lease_seconds: float, progress: int,
+              stage: str | None = None, message: str | None = None) -> dict | None:
+    """Renew the lease and record progress; returns {cancel_requested} or None when the lease is lost."""
+    events = _append_event("%(stage)s::text", "info", "%(message)s::text") if message else "events"
+    return conn.execute(
+        f"""
+        UPDATE media_jobs SET lease_expires_at = now() + make_interval(secs => %(lease)s),
+            progress = %(progress)s, stage = coalesce(%(stage)s, stage), updated_at = now(),
+            events = {events}
+        WHERE id = %(id)s AND lease_token = %(token)s AND state = 'running'
+        RETURNING cancel_requested
+        """, {"lease": float(lease_seconds), "progress": max(0, min(100, int(progress))), "stage": stage,
+              "message": message, "id": job_id, "token": token}).fetchone()
+
+
+def _finish(conn, job_id: str, token: str, sets: str, params: dict, event: str) -> bool:
+    params = {**params, "id": job_id, "token": token}
+    row = conn.execute(
+        f"""
+        UPDATE media_jobs SET {sets}, worker_id = NULL, lease_token = NULL, lease_expires_at = NULL,
+            updated_at = now(), events = {event}
+        WHERE id = %(id)s AND lease_token = %(token)s AND state = 'running'
+        RETURNING id
+        """, params).fetchone()
+    return row is not None
+
+
+def complete(conn, job_id: str, token: str, result: dict, metadata: dict | None = None) -> bool:
+    return _finish(conn, job_id, token,
+                   "state = 'succeeded', stage = 'published', progress = 100, finished_at = now(), "
+                   "result = %(result)s, error = NULL, error_code = NULL, metadata = metadata || %(meta)s",
+                   {"result": Jsonb(result), "meta": Jsonb(metadata or {})},
+                   _append_event("'published'", "info", "'finished: output stored'"))
+
+
+def fail(conn, job_id: str, token: str, error: str, code: str) -> bool:
+    return _finish(conn, job_id, token,
+                   "state = 'failed', finished_at = now(), error = %(error)s, error_code = %(code)s",
+                   {"error": error[:1000], "code": code},
+                   _append_event("stage", "error", "'failed: ' || %(error)s"))
+
+
+def retry_later(conn, job_id: str, token: str, error: str, code: str, delay_seconds: float) -> bool:
+    return _finish(conn, job_id, token,
+                   "state = 'queued', stage = 'queued', progress = 0, error = %(error)s, error_code = %(code)s, "
+                   "run_after = now() + make_interval(secs => %(delay)s)",
+                   {"error": error[:1000], "code": code, "delay": float(delay_seconds)},
+                   _append_event("'queued'", "warn",
+                                 "'attempt ' || attempts || ' failed (' || %(error)s || '); retrying in ' || "
+                                 "round(%(delay)s::numeric) || ' s'"))
+
+
+def hand_back(conn, job_id: str, token: str, reason: str) -> bool:
+    """Shutdown: the attempt does not count, the job is due at once for the next worker."""
+    return _finish(conn, job_id, token,
+                   "state = 'queued', stage = 'queued', progress = 0, attempts = greatest(0, attempts - 1), "
+                   "run_after = now()",
+                   {"reason": reason},
+                   _append_event("'queued'", "warn", "'handed back: ' || %(reason)s"))
+
+
+def mark_cancelled(conn, job_id: str, token: str) -> bool:
+    return _finish(conn, job_id, token,
+                   "state = 'cancelled', finished_at = now(), error = 'Cancelled by user', "
+                   "error_code = 'CANCELLED', cancel_requested = false",
+                   {}, _append_event("stage", "warn", "'cancelled: ffmpeg stopped, temporary files removed'"))
+
+
+def fail_siblings_for_source(conn, source_key: str, error: str, code: str) -> int:
+    """A source that failed verification fails every other queued or finished job on it: queued ones would
+    fail the same way, and outputs already made from a bad file are withdrawn (the caller deletes them)."""
+    cur = conn.execute(
+        f"""
+        UPDATE media_jobs SET state = 'failed', finished_at = now(), error = %(error)s, error_code = %(code)s,
+            result = NULL, metadata = metadata - 'thumbnailKey' - 'thumbnailAvailable', updated_at = now(),
+            events = {_append_event("stage", "error", "'failed: ' || %(error)s")}
+        WHERE source_key = %(source)s AND state IN ('queued', 'succeeded')
+        """, {"error": error[:1000], "code": code, "source": source_key})
+    return cur.rowcount
+
+
+def decode_job(job: Any) -> dict:
+    """claim() returns the row as JSON; timestamps come back as strings, which the worker does not need."""
+    return json.loads(job) if isinstance(job, str) else dict(job)

@@ -1,0 +1,154 @@
+"""Jobs API service: create (idempotently), list, get, cancel, retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import activity
+from shared.api.errors import Conflict, NotFound, ValidationFailed
+from shared.config import get_config
+from shared.db import connection, transaction
+from shared.media import keys
+from shared.media.ffmpeg.presets import PRESET_NAMES
+from shared.media.jobs import queue
+from shared.media.jobs.views import upload_job
+from shared.media.jobs.wake import push_wake
+
+DEFAULT_PRESETS = ["landscape_1080p"]
+
+
+def _url_for():
+    cfg = get_config()
+    if cfg.b2_public_base_url:  # plain string concatenation: the 3 s poll does not load boto3
+        base = cfg.b2_public_base_url.rstrip("/")
+        return lambda key: f"{base}/{key}"
+    from shared.storage.s3 import get_storage
+
+    return get_storage().public_url
+
+
+def _job_id_ok(job_id: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(job_id)
+        return True
+    except ValueError:
+        return False
+
+
+def source_key_from(source_key: str | None, source_url: str | None) -> str:
+    if source_key:
+        return source_key.lstrip("/")
+    if source_url:
+        # a URL we handed out: public base or a presigned/bucket URL whose path ends with the key
+        from urllib.parse import unquote, urlparse
+
+        path = unquote(urlparse(source_url).path).lstrip("/")
+        bucket = get_config().b2_bucket
+        if bucket and path.startswith(bucket + "/"):
+            path = path[len(bucket) + 1:]
+        for prefix in keys.JOB_SOURCE_PREFIXES:
+            at = path.find(prefix)
+            if at >= 0:
+                return path[at:]
+    raise ValidationFailed("sourceKey is required: upload the file through /api/uploads first",
+                           details={"field": "sourceKey"})
+
+
+def create_jobs(*, source_key: str | None, source_url: str | None, presets: list[str] | None,
+                file_name: str | None, file_size: int | None, metadata: dict | None,
+                options: dict | None) -> list[tuple[dict, bool]]:
+    key = source_key_from(source_key, source_url)
+    if not keys.is_job_source(key):
+        raise ValidationFailed(f"sourceKey must be under {' or '.join(keys.JOB_SOURCE_PREFIXES)}",
+                               details={"field": "sourceKey"})
+    wanted = list(dict.fromkeys(presets or DEFAULT_PRESETS))
+    unknown = [p for p in wanted if p not in PRESET_NAMES]
+    if unknown:
+        raise ValidationFailed(f"unknown preset(s): {', '.join(unknown)}; known: {', '.join(PRESET_NAMES)}",
+                               details={"field": "presets"})
+    with connection() as conn:
+        upload = conn.execute("SELECT status, error, file_name, actual_size FROM media_uploads WHERE object_key = %s",
+                              (key,)).fetchone()
+    if upload is not None and upload["status"] != "completed":
+        raise Conflict(f"the upload for {key} is {upload['status']}" +
+                       (f": {upload['error']}" if upload["error"] else "; complete it first"))
+    if upload is None:
+        from shared.storage.s3 import get_storage
+
+        head = get_storage().head(key)
+        if head is None:
+            raise NotFound(f"no file at {key}")
+        size = int(head.get("ContentLength", 0))
+    else:
+        size = upload["actual_size"]
+    name = file_name or (upload["file_name"] if upload else key.rsplit("/", 1)[-1])
+    cfg = get_config()
+    with transaction() as conn:
+        rows = queue.enqueue(conn, source_key=key, presets=wanted, file_name=name, file_size=file_size or size,
+                             metadata=metadata, options=options, max_attempts=cfg.media_job_max_attempts)
+        created = [r for r, new in rows if new]
+        if created:
+            activity.log("media", "info", f"queued {', '.join(r['preset'] for r in created)} for {name}",
+                         {"sourceKey": key, "jobIds": [str(r["id"]) for r in created]}, conn=conn)
+    if created:
+        push_wake(len(created))
+    return rows
+
+
+def views(rows: list[dict]) -> list[dict]:
+    url_for = _url_for() if any(r.get("result") or (r.get("metadata") or {}).get("thumbnailKey") for r in rows) \
+        else (lambda key: key)
+    return [upload_job(r, url_for) for r in rows]
+
+
+def list_jobs(limit: int) -> list[dict]:
+    with connection() as conn:
+        return views(queue.list_jobs(conn, max(1, min(limit, 200))))
+
+
+def get_job(job_id: str) -> dict:
+    if not _job_id_ok(job_id):
+        raise NotFound("job not found")
+    with connection() as conn:
+        row = queue.get_job(conn, job_id)
+    if row is None:
+        raise NotFound("job not found")
+    return views([row])[0]
+
+
+def cancel_job(job_id: str) -> dict:
+    if not _job_id_ok(job_id):
+        raise NotFound("job not found")
+    with connection() as conn:
+        row = queue.request_cancel(conn, job_id)
+        if row is None:
+            raise NotFound("job not found")
+        if row["state"] in ("succeeded", "failed") :
+            raise Conflict(f"the job already {'finished' if row['state'] == 'succeeded' else 'failed'}",
+                           details={"state": row["state"]})
+        activity.log("media", "info", f"cancel requested for {row['preset']} of {row['file_name']}",
+                     {"jobId": job_id}, conn=conn)
+    return views([row])[0]
+
+
+def retry_job(job_id: str) -> dict:
+    if not _job_id_ok(job_id):
+        raise NotFound("job not found")
+    with connection() as conn:
+        row = queue.manual_retry(conn, job_id)
+        if row is None:
+            existing = queue.get_job(conn, job_id)
+            if existing is None:
+                raise NotFound("job not found")
+            raise Conflict(f"only failed or cancelled jobs can be retried (this one is {existing['state']})",
+                           details={"state": existing["state"]})
+        activity.log("media", "info", f"retry requested for {row['preset']} of {row['file_name']}",
+                     {"jobId": job_id}, conn=conn)
+    push_wake(1)
+    return views([row])[0]
+
+
+def job_summary(rows: list[tuple[dict, bool]]) -> dict[str, Any]:
+    return {"created": sum(1 for _, new in rows if new), "existing": sum(1 for _, new in rows if not new)}

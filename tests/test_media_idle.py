@@ -1,0 +1,34 @@
+"""The idle worker's cost, with timers scaled down 60x (0.5 s BLPOP timeout stands for 30 s, a 2 s safety
+poll for 2 min): Redis commands counted by the Redis server itself, Postgres connections seen from
+pg_stat_activity."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from media_support import WorkerProcess, worker_env
+
+
+def _blpop_calls(redis_raw) -> int:
+    stats = redis_raw.info("commandstats")
+    return int(stats.get("cmdstat_blpop", {}).get("calls", 0))
+
+
+def test_idle_worker_is_cheap_and_holds_no_connection(backing, db, redis_raw, clean_state, tmp_path):
+    before = _blpop_calls(redis_raw)
+    w = WorkerProcess(worker_env(backing, tmp_path / "scratch", MEDIA_WORKER_IDLE_WAIT_SECONDS="0.5",
+                                 MEDIA_WORKER_SWEEP_SECONDS="2"), tmp_path / "w.log").wait_ready()
+    try:
+        time.sleep(1.0)
+        held = db.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'media_worker'"
+                          ).fetchone()["n"]
+        time.sleep(4.0)
+    finally:
+        w.stop()
+    blpops = _blpop_calls(redis_raw) - before
+    m = re.search(r"postgres_queries=(\d+) redis_commands=(\d+)", w.log())
+    queries, commands = int(m.group(1)), int(m.group(2))
+    assert held == 0  # closed between polls: Neon can scale to zero
+    assert 8 <= blpops <= 12 and commands == blpops  # one BLPOP per idle_wait, nothing else
+    assert 2 <= queries <= 4  # the first claim plus one per sweep interval (5 s / 2 s)
