@@ -67,6 +67,10 @@ class Config(BaseSettings):
     # dry_run records what would have been posted instead of calling the platforms
     publish_mode: Literal["live", "dry_run"] = "live"
 
+    # --- browser access ------------------------------------------------------------------------
+    # comma-separated origins allowed by CORS; production serves the SPA same-origin and needs none
+    cors_origins: str = "http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000,http://127.0.0.1:3000"
+
     # --- request limits -----------------------------------------------------------------------
     max_json_body_bytes: int = 1_000_000
 

@@ -42,3 +42,11 @@ def test_qstash_publish_is_delivered_signed(backing, live_api, client):
         time.sleep(0.05)
     # /health only answers GET, so the delivery is a 405: what matters here is that it arrived
     assert hits and hits[0]["status"] == 405
+
+
+def test_api_answers_are_never_cached(client):
+    r = client.get("/api/does-not-exist")
+    assert r.status_code == 404
+    assert r.json() == {"success": False, "error": {"code": "NOT_FOUND", "message": "Not Found"}}
+    assert r.headers["cache-control"] == "no-store"
+    assert "Authorization" in r.headers["vary"]

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.api.errors import AppError, error_body
+from shared.api.headers import NoStoreForApi
 from shared.api.limits import BodySizeLimit
 
 logger = logging.getLogger("screndly.api")
@@ -84,6 +85,15 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
                   redoc_url=None)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
+    app.add_middleware(NoStoreForApi)
+    origins = [o.strip() for o in cfg.cors_origins.split(",") if o.strip()]
+    if origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # Bearer tokens, no cookies: credentials stay off
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type", "X-Screndly-Version"],
+                           expose_headers=["Retry-After"], max_age=600)
     for group in groups or list(ROUTER_GROUPS):
         for mod in ROUTER_GROUPS[group]:
             app.include_router(importlib.import_module(mod).router)

