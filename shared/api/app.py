@@ -26,6 +26,12 @@ ROUTER_GROUPS: dict[str, list[str]] = {
     "core": [
         "shared.api.routes.health",
     ],
+    "rss": [
+        "shared.api.routes.rss",
+        "shared.api.routes.rss_internal",
+        "shared.api.routes.ai_rss",
+        "shared.api.routes.channels",
+    ],
 }
 
 _STATUS_CODES = {
