@@ -68,6 +68,7 @@ class Config(BaseSettings):
     rss_tick_budget_seconds: float = 40.0  # work one tick invocation may do before handing the rest to QStash
     rss_feed_lock_seconds: int = 120  # Redis lock per feed: overlapping ticks never fetch a feed twice
     rss_auto_pause_failures: int = 10  # consecutive failures before a feed is paused (0 = never)
+    rss_fetch_timeout_seconds: float = 20.0  # total time one feed fetch may take (connect 5 s, read 10 s)
     rss_item_limit_per_fetch: int = 100  # newest entries considered per fetch (bounds a 10 MB feed's work)
 
     # --- third-party APIs (overridable for local fakes) ----------------------------------------------

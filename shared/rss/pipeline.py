@@ -142,8 +142,13 @@ def _failure(feed: dict, message: str, now: datetime) -> None:
 
 async def fetch_and_parse(ctx: RunContext, feed: dict, *, conditional: bool = True) -> tuple[FetchResult,
                                                                                               ParsedFeed | None]:
+    from shared.config import get_config
+    from shared.net.fetch import FetchLimits
+
+    total = get_config().rss_fetch_timeout_seconds
     result = await fetch(ctx.client, feed["url"], etag=feed.get("etag") if conditional else None,
-                         last_modified=feed.get("last_modified") if conditional else None)
+                         last_modified=feed.get("last_modified") if conditional else None,
+                         limits=FetchLimits(total_timeout=total, read_timeout=min(10.0, total)))
     if result.not_modified:
         return result, None
     return result, parse_feed(result.body, content_type=result.content_type, url=result.url)
