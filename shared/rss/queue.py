@@ -191,7 +191,11 @@ def _json(value):
 
 
 def _settle_item(conn, item_id: str) -> str | None:
-    """When every planned post of the item has finished: published if none failed, else failed."""
+    """When every planned post of the item has finished: published if none failed, else failed.
+
+    The item row is locked first: two deliveries of the same item finishing together serialise here, and the
+    second one (READ COMMITTED: a fresh snapshot per statement) sees the first's result and settles the item."""
+    conn.execute("SELECT id FROM rss_items WHERE id = %s FOR UPDATE", (item_id,))
     posts = conn.execute("SELECT platform, status, outcome, error FROM rss_planned_posts WHERE item_id = %s "
                          "AND status <> 'cancelled'", (item_id,)).fetchall()
     results = [p["outcome"] for p in posts if p["outcome"]]
