@@ -82,6 +82,19 @@ class Config(BaseSettings):
     # SSRF guard: loopback/private/link-local targets are refused unless this is set (tests, `make dev`)
     allow_private_network_fetch: bool = False
 
+    # --- RSS and YouTube-channel automation ---------------------------------------------------------
+    rss_fetch_concurrency: int = 16  # feeds fetched at once within one tick
+    rss_tick_budget_seconds: float = 40.0  # work one tick invocation may do before handing the rest to QStash
+    rss_feed_lock_seconds: int = 120  # Redis lock per feed: overlapping ticks never fetch a feed twice
+    rss_auto_pause_failures: int = 10  # consecutive failures before a feed is paused (0 = never)
+    rss_fetch_timeout_seconds: float = 20.0  # total time one feed fetch may take (connect 5 s, read 10 s)
+    rss_item_limit_per_fetch: int = 100  # newest entries considered per fetch (bounds a 10 MB feed's work)
+
+    # --- third-party APIs (overridable for local fakes) ----------------------------------------------
+    openai_base_url: str = "https://api.openai.com/v1"
+    serper_base_url: str = "https://google.serper.dev"
+    youtube_base_url: str = "https://www.youtube.com"  # channel pages and public Atom feeds
+
     # --- publishing -------------------------------------------------------------------------
     # dry_run records what would have been posted instead of calling the platforms
     publish_mode: Literal["live", "dry_run"] = "live"

@@ -36,6 +36,12 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.media_jobs",
         "shared.api.routes.media_assets",
     ],
+    "rss": [
+        "shared.api.routes.rss",
+        "shared.api.routes.rss_internal",
+        "shared.api.routes.ai_rss",
+        "shared.api.routes.channels",
+    ],
 }
 
 _STATUS_CODES = {

@@ -1,0 +1,1 @@
+"""Server-side LLM calls (the frontend never holds the OpenAI key)."""

@@ -1,0 +1,83 @@
+"""OpenAI Chat Completions over httpx: POST {base}/chat/completions with a Bearer key.
+
+Small on purpose (no SDK import on the request path). GPT-5-family models accept only the default temperature:
+when the API answers 400 about `temperature`, the call is repeated once without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+
+class OpenAIError(Exception):
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    content: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def _base() -> str:
+    from shared.config import get_config
+
+    return get_config().openai_base_url.rstrip("/")
+
+
+def _body(model: str, messages: list[dict], temperature: float | None, max_tokens: int) -> dict:
+    body = {"model": model, "messages": messages, "max_completion_tokens": max_tokens}
+    if temperature is not None:
+        body["temperature"] = temperature
+    return body
+
+
+def _result(resp: httpx.Response) -> ChatResult:
+    data = resp.json()
+    try:
+        content = data["choices"][0]["message"]["content"] or ""
+    except (KeyError, IndexError, TypeError) as exc:
+        raise OpenAIError("OpenAI answered without a message") from exc
+    usage = data.get("usage") or {}
+    return ChatResult(content=content.strip(), model=data.get("model", ""),
+                      prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                      completion_tokens=int(usage.get("completion_tokens", 0)))
+
+
+def _error(resp: httpx.Response) -> OpenAIError:
+    try:
+        msg = resp.json().get("error", {}).get("message", "")
+    except ValueError:
+        msg = resp.text[:200]
+    if resp.status_code == 401:
+        return OpenAIError("OpenAI rejected the API key", 401)
+    if resp.status_code == 429:
+        return OpenAIError("OpenAI rate limit or quota reached", 429)
+    return OpenAIError(f"OpenAI error {resp.status_code}: {msg[:200]}", resp.status_code)
+
+
+def _temperature_rejected(resp: httpx.Response) -> bool:
+    return resp.status_code == 400 and "temperature" in resp.text
+
+
+async def chat(client: httpx.AsyncClient, api_key: str, *, model: str, messages: list[dict],
+               temperature: float | None = None, max_tokens: int = 400, timeout: float = 30.0) -> ChatResult:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    url = f"{_base()}/chat/completions"
+    try:
+        resp = await client.post(url, json=_body(model, messages, temperature, max_tokens), headers=headers,
+                                 timeout=timeout)
+        if temperature is not None and _temperature_rejected(resp):
+            resp = await client.post(url, json=_body(model, messages, None, max_tokens), headers=headers,
+                                     timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise OpenAIError(f"OpenAI unreachable: {type(exc).__name__}") from exc
+    if resp.status_code >= 400:
+        raise _error(resp)
+    return _result(resp)

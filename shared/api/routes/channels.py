@@ -1,0 +1,73 @@
+"""YouTube channel monitoring (frontend-contract §1.6). `/activity` is declared before `/{id}`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.api.auth import require_auth
+from shared.api.envelope import ok
+from shared.api.errors import NotFound
+
+router = APIRouter(prefix="/api/channels", tags=["channels"], dependencies=[Depends(require_auth)])
+
+
+def _uuid(v: str) -> str:
+    try:
+        return str(uuid.UUID(v))
+    except ValueError as exc:
+        raise NotFound("channel not found") from exc
+
+
+class ChannelCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = Field(default=None, max_length=200)
+    channelId: str = Field(min_length=2, max_length=300)
+    interval: int | None = Field(default=None, ge=1, le=60)
+
+
+class ChannelUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    channelId: str | None = Field(default=None, min_length=2, max_length=300)
+    status: Literal["active", "inactive"] | None = None
+    interval: int | None = Field(default=None, ge=1, le=60)
+
+
+@router.get("")
+def list_channels():
+    from shared.channels import service
+
+    return ok(service.list_channels())
+
+
+@router.post("", status_code=201)
+def create_channel(body: ChannelCreate):
+    from shared.channels import service
+
+    return ok(service.create_channel(body.name, body.channelId, body.interval))
+
+
+@router.get("/activity")
+def activity(limit: int = Query(50, ge=1, le=500)):
+    from shared.channels import service
+
+    return ok(service.detections(limit))
+
+
+@router.patch("/{channel_id}")
+def update_channel(channel_id: str, body: ChannelUpdate):
+    from shared.channels import service
+
+    return ok(service.update_channel(_uuid(channel_id), body.model_dump(exclude_unset=True)))
+
+
+@router.delete("/{channel_id}")
+def delete_channel(channel_id: str):
+    from shared.channels import service
+
+    service.delete_channel(_uuid(channel_id))
+    return ok({"deleted": True})

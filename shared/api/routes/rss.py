@@ -1,0 +1,196 @@
+"""RSS feeds and activity (frontend-contract §1.4). Thin: validate, call shared.rss.service, wrap in `ok`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.api.auth import require_auth
+from shared.api.envelope import ok
+from shared.api.errors import NotFound
+
+router = APIRouter(prefix="/api/rss", tags=["rss"], dependencies=[Depends(require_auth)])
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise NotFound("not found") from exc
+
+
+class FilterItem(BaseModel):
+    text: str = Field(max_length=200)
+    matchType: Literal["contains", "exact"] = "contains"
+    caseSensitive: bool = False
+    active: bool = True
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    scope: Literal["title", "body", "title_or_body", "title_and_body"] = "title_or_body"
+    required: list[FilterItem] = Field(default_factory=list, max_length=100)
+    blocked: list[FilterItem] = Field(default_factory=list, max_length=100)
+    onlyFetchNewItems: bool | None = None
+    startFromNowAt: str | None = None
+    maxItemAgeMinutes: int | None = Field(default=None, ge=0, le=60 * 24 * 365)
+
+
+class Platforms(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    x: bool = False
+    threads: bool = False
+    facebook: bool = False
+    pinterest: bool = False
+
+
+class FeedFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    enabled: bool | None = None
+    displayOrder: int | None = None
+    interval: int | None = Field(default=None, ge=1, le=60)
+    imageCount: Literal["1", "2", "3", "random"] | None = None
+    platformImageCounts: dict[str, Any] | None = None
+    dedupeDays: int | None = Field(default=None, ge=0, le=365)
+    filters: Filters | None = None
+    serperEnabled: bool | None = None
+    tmdbEnabled: bool | None = None
+    serperPriority: bool | None = None
+    openaiWebSearchEnabled: bool | None = None
+    imageSourcePriority: Literal["tmdb_first", "openai_first", "serper_first"] | None = None
+    rehostImages: bool | None = None
+    autoPost: bool | None = None
+    platformsEnabled: Platforms | None = None
+    trickle: Literal["newest_first", "oldest_first"] | None = None
+    status: Literal["active", "paused"] | None = None
+    favicon: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("imageCount", mode="before")
+    @classmethod
+    def _count_as_text(cls, v):
+        return str(v) if isinstance(v, int) else v
+
+    def data(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class FeedCreate(FeedFields):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+
+
+class FeedUpdate(FeedFields):
+    url: str | None = Field(default=None, min_length=8, max_length=2000, pattern=r"^https?://")
+
+
+class Reorder(BaseModel):
+    orderedIds: list[str] = Field(max_length=1000)
+
+
+class PreviewRequest(BaseModel):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+
+
+class RefreshRequest(BaseModel):
+    manualRun: bool = False
+
+
+@router.get("/feeds")
+def list_feeds():
+    from shared.rss import service
+
+    return ok(service.list_feeds())
+
+
+@router.post("/feeds", status_code=201)
+def create_feed(body: FeedCreate):
+    from shared.rss import service
+
+    return ok(service.create_feed({**body.data(), "url": body.url}))
+
+
+@router.post("/feeds/reorder")
+def reorder(body: Reorder):
+    from shared.rss import service
+
+    return ok(service.reorder([_uuid(i) for i in body.orderedIds]))
+
+
+@router.put("/feeds/{feed_id}")
+def update_feed(feed_id: str, body: FeedUpdate):
+    from shared.rss import service
+
+    return ok(service.update_feed(_uuid(feed_id), body.data()))
+
+
+@router.delete("/feeds/{feed_id}")
+def delete_feed(feed_id: str):
+    from shared.rss import service
+
+    service.delete_feed(_uuid(feed_id))
+    return ok({"deleted": True})
+
+
+@router.post("/feeds/{feed_id}/refresh")
+def refresh_feed(feed_id: str, body: RefreshRequest | None = None):
+    import asyncio
+
+    from shared.rss import poller, service
+
+    feed = service.get_feed_or_404(_uuid(feed_id))
+    return ok(asyncio.run(poller.refresh_one(feed, manual_run=bool(body and body.manualRun))))
+
+
+@router.get("/feeds/{feed_id}/preview")
+def preview_feed(feed_id: str):
+    from shared.rss import service
+
+    return ok(service.preview_feed(_uuid(feed_id)))
+
+
+@router.post("/refresh")
+def refresh_all():
+    import asyncio
+
+    from shared.rss import poller
+
+    return ok(asyncio.run(poller.refresh_all()))
+
+
+@router.post("/preview")
+def preview(body: PreviewRequest):
+    from shared.rss import service
+
+    return ok(service.preview_url(body.url))
+
+
+@router.get("/activity")
+def activity(limit: int = Query(100, ge=1, le=500)):
+    from shared.rss import service
+
+    return ok(service.activity(limit))
+
+
+@router.post("/activity/{item_id}/retry")
+def retry(item_id: str):
+    from shared.rss import service
+
+    return ok(service.retry_item(_uuid(item_id)))
+
+
+@router.post("/activity/{item_id}/approve")
+def approve(item_id: str):
+    from shared.rss import service
+
+    return ok(service.approve_item(_uuid(item_id)))
+
+
+@router.delete("/activity/{item_id}")
+def delete_activity(item_id: str):
+    from shared.rss import service
+
+    service.delete_item(_uuid(item_id))
+    return ok({"deleted": True})

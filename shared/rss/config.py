@@ -1,0 +1,37 @@
+"""The settings one pipeline run needs, read once per run (one query) instead of per item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.rss.captions import CaptionSettings
+from shared.rss.schedule import PostingRules
+
+KEYS = ("timezone", "globalRSSPosting", "rssEventDrivenPosting", "rssPostingInterval", "rssCaptionModel",
+        "rssCaptionTemperature", "rssCaptionTone", "rssCaptionMaxLength", "rssCaptionPrompt", "dailyQuotaX",
+        "dailyQuotaThreads", "dailyQuotaFacebook", "dailyQuotaPinterest", "quietHoursEnabled", "quietHoursStart",
+        "quietHoursEnd", "rssDeduplication", "openaiKey", "serperKey", "rssLogLevel")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    posting: PostingRules
+    captions: CaptionSettings
+    global_posting: bool
+    dedupe: bool
+    openai_key: str
+    serper_key: str
+    log_level: str  # minimal | standard | full
+
+    @classmethod
+    def from_settings(cls, s: dict) -> "RunSettings":
+        return cls(posting=PostingRules.from_settings(s), captions=CaptionSettings.from_settings(s),
+                   global_posting=bool(s.get("globalRSSPosting", True)), dedupe=bool(s.get("rssDeduplication", True)),
+                   openai_key=str(s.get("openaiKey") or ""), serper_key=str(s.get("serperKey") or ""),
+                   log_level=str(s.get("rssLogLevel") or "standard"))
+
+
+def load_run_settings(conn=None) -> RunSettings:
+    from shared.settings.store import read_settings
+
+    return RunSettings.from_settings(read_settings(KEYS, conn=conn))

@@ -1,0 +1,255 @@
+"""Images for an item: candidates from the feed, the article page, Serper; checked by their real header bytes.
+
+Order of candidates (first good ones win): enclosure, media:content, media:thumbnail, itunes:image, the first
+<img> of the content, then the article page's og:image / twitter:image, then (optional) Serper image search.
+Each candidate is fetched through the same guarded fetcher, reading only the first 64 KB: type and size come
+from the header bytes (PNG/JPEG/GIF/WebP), never from the extension. Too small or not an image: skipped with a
+reason. Optionally re-hosted to B2 under a content-hash key (same image stored once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import struct
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+MIN_WIDTH = 400
+MIN_HEIGHT = 200
+HEADER_BYTES = 64 * 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    mime: str
+    width: int
+    height: int
+
+
+def sniff_image(data: bytes) -> ImageInfo | None:
+    """Type and pixel size from the first bytes of an image file (pure)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24 and data[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", data[16:24])
+        return ImageInfo("image/png", w, h)
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        w, h = struct.unpack("<HH", data[6:10])
+        return ImageInfo("image/gif", w, h)
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+            w, h = struct.unpack("<HH", data[26:30])
+            return ImageInfo("image/webp", w & 0x3FFF, h & 0x3FFF)
+        if chunk == b"VP8L" and data[20] == 0x2F:
+            b = data[21:25]
+            w = 1 + (((b[1] & 0x3F) << 8) | b[0])
+            h = 1 + (((b[3] & 0x0F) << 10) | (b[2] << 2) | ((b[1] & 0xC0) >> 6))
+            return ImageInfo("image/webp", w, h)
+        if chunk == b"VP8X":
+            w = 1 + int.from_bytes(data[24:27], "little")
+            h = 1 + int.from_bytes(data[27:30], "little")
+            return ImageInfo("image/webp", w, h)
+        return None
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        n = len(data)
+        while i + 9 < n:
+            if data[i] != 0xFF:
+                i += 1
+                continue
+            marker = data[i + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                i += 2
+                continue
+            if marker == 0xFF:
+                i += 1
+                continue
+            seg_len = struct.unpack(">H", data[i + 2:i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                return ImageInfo("image/jpeg", w, h)
+            i += 2 + seg_len
+        return None
+    return None
+
+
+class _ImgAndMeta(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.imgs: list[str] = []
+        self.meta: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "img":
+            src = a.get("src") or a.get("data-src") or ""
+            if src and not src.startswith("data:"):
+                self.imgs.append(src)
+        elif tag == "meta":
+            key = (a.get("property") or a.get("name") or "").lower()
+            if key in ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src") \
+                    and a.get("content") and key not in self.meta:
+                self.meta[key] = a["content"]
+
+
+def first_content_image(html: str, base: str) -> str | None:
+    p = _ImgAndMeta()
+    try:
+        p.feed(html or "")
+    except Exception:
+        return None
+    return urljoin(base, p.imgs[0]) if p.imgs else None
+
+
+def page_images(html: str, base: str) -> list[tuple[str, str]]:
+    """og:image then twitter:image of an article page: [(url, source)]."""
+    p = _ImgAndMeta()
+    try:
+        p.feed(html or "")
+    except Exception:
+        return []
+    out = []
+    for key, source in (("og:image:secure_url", "og_image"), ("og:image", "og_image"), ("og:image:url", "og_image"),
+                        ("twitter:image", "twitter_image"), ("twitter:image:src", "twitter_image")):
+        if key in p.meta:
+            url = urljoin(base, p.meta[key])
+            if all(u != url for u, _ in out):
+                out.append((url, source))
+    return out
+
+
+def wanted_count(image_count: str, seed: str) -> int:
+    """1, 2, 3, or 'random' (1–3, stable per item so a retry picks the same number)."""
+    if image_count in ("1", "2", "3"):
+        return int(image_count)
+    return random.Random(seed).randint(1, 3)
+
+
+@dataclass
+class SelectedImage:
+    url: str
+    source: str  # feed | serper
+    reason: str
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None
+    original_url: str | None = None
+
+
+@dataclass
+class ImageSelection:
+    selected: list[SelectedImage] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+
+
+_SOURCE_REASON = {
+    "enclosure": "feed enclosure", "media_content": "feed media:content", "media_thumbnail": "feed media:thumbnail",
+    "itunes_image": "feed itunes:image", "content_img": "first image in the article content",
+    "og_image": "article page og:image", "twitter_image": "article page twitter:image",
+    "serper": "Serper image search",
+}
+
+
+async def check_image(client, url: str) -> tuple[ImageInfo | None, str]:
+    from shared.net.fetch import FetchError, FetchLimits, fetch
+
+    try:
+        r = await fetch(client, url, accept="image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8",
+                        limits=FetchLimits(total_timeout=8, read_timeout=5, max_bytes=HEADER_BYTES),
+                        allow_truncated=True)
+    except FetchError as exc:
+        return None, exc.message
+    info = sniff_image(r.body)
+    if info is None:
+        return None, f"not a PNG/JPEG/GIF/WebP image (content-type {r.content_type or 'none'})"
+    if info.width < MIN_WIDTH or info.height < MIN_HEIGHT:
+        return None, f"too small ({info.width}×{info.height}, minimum {MIN_WIDTH}×{MIN_HEIGHT})"
+    return info, ""
+
+
+async def select_images(client, *, entry, count: int, article_html: str | None = None,
+                        fetch_article: bool = True, serper_key: str | None = None, serper_query: str | None = None,
+                        serper_first: bool = False) -> ImageSelection:
+    """Walk the candidates in order and keep the first `count` that pass the header checks."""
+    from shared.net.fetch import FetchError, FetchLimits, fetch
+
+    sel = ImageSelection()
+    seen: set[str] = set()
+
+    async def consider(url: str, source: str) -> None:
+        if len(sel.selected) >= count or url in seen:
+            return
+        seen.add(url)
+        info, why = await check_image(client, url)
+        if info is None:
+            sel.rejected.append({"url": url, "source": source, "reason": why})
+            return
+        sel.selected.append(SelectedImage(url=url, source="serper" if source == "serper" else "feed",
+                                          reason=_SOURCE_REASON.get(source, source), width=info.width,
+                                          height=info.height, mime=info.mime))
+
+    async def from_serper() -> None:
+        if serper_key and serper_query and len(sel.selected) < count:
+            from shared.rss.serper import SerperError, search_images
+
+            try:
+                results = await search_images(client, serper_key, serper_query)
+            except SerperError as exc:
+                sel.rejected.append({"url": None, "source": "serper", "reason": str(exc)})
+                return
+            for r in results:
+                if r.width and r.height and (r.width < MIN_WIDTH or r.height < MIN_HEIGHT):
+                    continue
+                await consider(r.url, "serper")
+
+    if serper_first:
+        await from_serper()
+    for ref in entry.images:
+        await consider(ref.url, ref.source)
+    if len(sel.selected) < count:
+        inline = first_content_image(entry.content_html or entry.summary_html, entry.link or "")
+        if inline:
+            await consider(inline, "content_img")
+    if len(sel.selected) < count and entry.link and (article_html is not None or fetch_article):
+        html = article_html
+        if html is None:
+            try:
+                r = await fetch(client, entry.link, accept="text/html,application/xhtml+xml",
+                                limits=FetchLimits(total_timeout=8, max_bytes=512 * 1024), allow_truncated=True)
+                html = r.body.decode("utf-8", "replace") if "html" in (r.content_type or "html") else ""
+            except FetchError as exc:
+                sel.rejected.append({"url": entry.link, "source": "article_page", "reason": exc.message})
+                html = ""
+        for url, source in page_images(html, entry.link):
+            await consider(url, source)
+    if not serper_first:
+        await from_serper()
+    return sel
+
+
+async def rehost(client, image: SelectedImage) -> SelectedImage:
+    """Copy the image to B2 under images/rss/<sha256>.<ext>; a second copy of the same bytes is not uploaded."""
+    import asyncio
+
+    from shared.net.fetch import FetchLimits, fetch
+    from shared.storage.s3 import get_storage
+
+    r = await fetch(client, image.url, accept="image/*", limits=FetchLimits(total_timeout=20, max_bytes=MAX_IMAGE_BYTES))
+    info = sniff_image(r.body[:HEADER_BYTES])
+    if info is None:
+        raise ValueError("downloaded bytes are not an image")
+    digest = hashlib.sha256(r.body).hexdigest()
+    ext = info.mime.split("/")[1].replace("jpeg", "jpg")
+    key = f"images/rss/{digest}.{ext}"
+    storage = get_storage()
+
+    def _put() -> str:
+        if storage.head(key) is None:
+            storage.put_bytes(key, r.body, info.mime)
+        return storage.public_url(key)
+
+    url = await asyncio.to_thread(_put)
+    return SelectedImage(url=url, source=image.source, reason=image.reason + " (rehosted)", width=info.width,
+                         height=info.height, mime=info.mime, original_url=image.url)

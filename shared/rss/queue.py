@@ -1,0 +1,214 @@
+"""Queue: new items become planned posts, each delivered at its time by a delayed QStash message.
+
+- `autoPost` off (or `globalRSSPosting` off, or no platform enabled): the item waits as `pending` for approval.
+- On: one planned post per enabled platform, placed by `schedule.place` under a per-platform advisory lock (two
+  feeds planning at once cannot take the same slot), and one delayed message per planned post carrying
+  (plannedPostId, version). Editing/rescheduling/cancelling bumps the version, so an older message finds a
+  mismatch and does nothing.
+- Delivery publishes through `shared.publishing.gateway.publish` with idempotency key `rss:<item>:<platform>`:
+  the engine behind it refuses a second post for the same key, so a redelivered message never posts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from shared.messaging.publisher import OutgoingMessage
+from shared.rss import repo
+from shared.rss.schedule import NoSlot, place
+
+log = logging.getLogger("screndly.rss.queue")
+
+PUBLISH_PATH = "/api/internal/rss/publish"
+PLACEMENT_HORIZON = timedelta(days=7)  # QStash's maximum delay on the free plan
+
+
+def enabled_platforms(feed: dict) -> list[str]:
+    from shared.rss.pipeline import PLATFORMS
+
+    flags = feed.get("platforms_enabled") or {}
+    return [p for p in PLATFORMS if flags.get(p)]
+
+
+def message_for(post: dict, now: datetime) -> OutgoingMessage:
+    at = post["scheduled_at"]
+    not_before = int(at.timestamp()) if at > now + timedelta(seconds=1) else None
+    return OutgoingMessage(path=PUBLISH_PATH, body={"plannedPostId": str(post["id"]), "version": post["version"]},
+                           not_before=not_before, deduplication_id=f"rss-post-{post['id']}-v{post['version']}",
+                           retries=3)
+
+
+def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime) -> tuple[list[dict], list[str]]:
+    """Inside the caller's transaction: place and upsert one post per platform. Returns (posts, problems)."""
+    posts, problems = [], []
+    for platform in sorted(platforms):  # fixed lock order: no deadlock between two planners
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rss:place:{platform}",))
+        taken = repo.taken_slots(conn, platform, repo.horizon_start(now))
+        try:
+            at = place(platform, now, taken, rules, horizon=PLACEMENT_HORIZON)
+        except NoSlot as exc:
+            problems.append(f"{platform}: {exc}")
+            continue
+        post = repo.upsert_planned_post(conn, item_id, platform, at)
+        if post is not None:
+            posts.append(post)
+    return posts, problems
+
+
+def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list[OutgoingMessage]) -> str:
+    """Decide pending vs queued for a captioned item; appends the delivery messages to `outgoing`."""
+    from shared import activity
+    from shared.db import transaction
+
+    platforms = enabled_platforms(feed)
+    meta = {"feedId": str(feed["id"]), "itemId": item_id}
+    with transaction() as conn:
+        item = conn.execute("SELECT title FROM rss_items WHERE id = %s", (item_id,)).fetchone()
+        title = (item or {}).get("title", "")[:120]
+        if not feed.get("auto_post") or not settings.global_posting or not platforms:
+            why = ("autoPost is off" if not feed.get("auto_post") else
+                   "global RSS posting is off" if not settings.global_posting else "no platform is enabled")
+            repo.update_item(conn, item_id, status="pending", reason=f"waiting for approval ({why})",
+                             platforms=platforms)
+            activity.log("rss", "info", f"pending approval: {title}", {**meta, "why": why}, conn=conn)
+            return "pending"
+        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now)
+        if not posts:
+            reason = "no slot for any platform: " + "; ".join(problems)
+            repo.update_item(conn, item_id, status="failed", error=reason, platforms=platforms)
+            activity.log("rss", "error", f"failed: {title} ({reason})", meta, conn=conn)
+            return "failed"
+        first = min(p["scheduled_at"] for p in posts)
+        repo.update_item(conn, item_id, status="queued", platforms=[p["platform"] for p in posts],
+                         scheduled_for=first, reason="; ".join(problems) or None, error=None)
+        activity.log("rss", "info", f"queued: {title}",
+                     {**meta, "slots": {p["platform"]: p["scheduled_at"].isoformat() for p in posts},
+                      "skipped": problems}, conn=conn)
+    outgoing.extend(message_for(p, now) for p in posts)
+    return "queued"
+
+
+def send(outgoing: list[OutgoingMessage]) -> int:
+    """Publish the collected delivery messages in one batch call and remember their ids (a failure leaves them
+    without an id; the next tick's sweep re-sends those)."""
+    if not outgoing:
+        return 0
+    from shared.db import connection
+    from shared.messaging.publisher import publish_batch
+
+    ids = publish_batch(outgoing)
+    with connection() as conn:
+        conn.execute(
+            "UPDATE rss_planned_posts p SET message_id = v.mid FROM unnest(%s::uuid[], %s::int[], %s::text[]) "
+            "AS v(id, version, mid) WHERE p.id = v.id AND p.version = v.version",
+            ([m.body["plannedPostId"] for m in outgoing], [m.body["version"] for m in outgoing], ids))
+    return len(ids)
+
+
+def unsent(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[OutgoingMessage]:
+    """Planned posts whose message never went out (QStash was down when they were planned)."""
+    from shared.db import connection
+
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT id, scheduled_at, version FROM rss_planned_posts WHERE status = 'planned' AND message_id IS NULL "
+            "AND updated_at < %s LIMIT 100", (now - older_than,)).fetchall()
+    return [message_for(r, now) for r in rows]
+
+
+# --- delivery ------------------------------------------------------------------------------------------------
+_OUTCOME_TO_STATUS = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "skipped": "skipped",
+                      "scheduled": "posted", "unconfirmed": "failed"}
+
+
+def deliver(planned_post_id: str, version: int) -> dict:
+    """Publish one planned post if the message is still current. Idempotent: a stale or repeated message is a
+    no-op that says why."""
+    from shared import activity
+    from shared.db import transaction
+    from shared.publishing.gateway import PublishRequest, publish
+    from shared.rss.textlength import shorten
+
+    with transaction() as conn:
+        post = conn.execute("SELECT * FROM rss_planned_posts WHERE id = %s FOR UPDATE",
+                            (planned_post_id,)).fetchone()
+        if post is None:
+            return {"stale": True, "why": "planned post no longer exists"}
+        if post["version"] != version:
+            return {"stale": True, "why": f"planned post changed (version {post['version']} != {version})"}
+        if post["status"] != "planned":
+            return {"stale": True, "why": f"planned post is already {post['status']}"}
+        item = repo.get_item(conn, str(post["item_id"]))
+        if item is None or item["dismissed"]:
+            conn.execute("UPDATE rss_planned_posts SET status = 'cancelled', updated_at = now() WHERE id = %s",
+                         (planned_post_id,))
+            return {"stale": True, "why": "item was deleted"}
+        conn.execute("UPDATE rss_planned_posts SET status = 'publishing', updated_at = now() WHERE id = %s",
+                     (planned_post_id,))
+    platform = post["platform"]
+    images = [i["url"] for i in (item["images"] or []) if not i.get("rejected")]
+    text = shorten(item["caption"] or item["title"], platform)
+    request = PublishRequest(
+        idempotency_key=f"rss:{item['id']}:{platform}", platform=platform, source="rss", source_ref=str(item["id"]),
+        content={"text": text, "title": item["title"], "link": item.get("link"), "imageUrls": images},
+    )
+    try:
+        outcome = publish(request)
+        status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
+        error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
+        result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
+                  "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
+                  "error": error, "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
+    except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
+        log.exception("publish failed for planned post %s", planned_post_id)
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        result = {"platform": platform, "status": "failed", "error": error,
+                  "postedAt": datetime.now(timezone.utc).isoformat()}
+    with transaction() as conn:
+        conn.execute("UPDATE rss_planned_posts SET status = %s, outcome = %s, error = %s, updated_at = now() "
+                     "WHERE id = %s", (status, _json(result), error, planned_post_id))
+        final = _settle_item(conn, str(item["id"]))
+        level = "error" if status == "failed" else "info"
+        verb = {"posted": "posted", "dry_run": "dry run: recorded (not sent)", "failed": "failed",
+                "skipped": "skipped"}[status]
+        activity.log("rss", level, f"{verb} on {platform}: {item['title'][:120]}" + (f" ({error})" if error else ""),
+                     {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": platform,
+                      "status": status, "error": error}, conn=conn)
+        if final in ("published", "failed"):
+            ok = final == "published"
+            activity.notify("success" if ok else "error",
+                            ("Posted" if ok else "Post failed") + f": {item['title'][:80]}",
+                            "" if ok else (error or "one or more platforms failed"), source="rss",
+                            action_page="rss", conn=conn)
+    return {"status": status, "platform": platform, "item": final}
+
+
+def _json(value):
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def _settle_item(conn, item_id: str) -> str | None:
+    """When every planned post of the item has finished: published if none failed, else failed.
+
+    The item row is locked first: two deliveries of the same item finishing together serialise here, and the
+    second one (READ COMMITTED: a fresh snapshot per statement) sees the first's result and settles the item."""
+    conn.execute("SELECT id FROM rss_items WHERE id = %s FOR UPDATE", (item_id,))
+    posts = conn.execute("SELECT platform, status, outcome, error FROM rss_planned_posts WHERE item_id = %s "
+                         "AND status <> 'cancelled'", (item_id,)).fetchall()
+    results = [p["outcome"] for p in posts if p["outcome"]]
+    if any(p["status"] in ("planned", "publishing") for p in posts):
+        repo.update_item(conn, item_id, platform_results=results)
+        return None
+    failed = [p for p in posts if p["status"] == "failed"]
+    dry = any(p["status"] == "dry_run" for p in posts)
+    if failed:
+        errors = "; ".join(f"{p['platform']}: {p['error']}" for p in failed)
+        repo.update_item(conn, item_id, status="failed", error=errors[:1000], platform_results=results)
+        return "failed"
+    conn.execute("UPDATE rss_items SET status = 'published', posted_at = now(), platform_results = %s, error = NULL, "
+                 "reason = %s, updated_at = now() WHERE id = %s",
+                 (_json(results), "dry run: recorded, nothing was sent to the platforms" if dry else None, item_id))
+    return "published"

@@ -1,0 +1,66 @@
+"""Local protocol fakes for the RSS tests: OpenAI chat completions and Serper image search, plus image bytes."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A small valid PNG of the given size (one grey row repeated; compresses to almost nothing)."""
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+class FakeOpenAI:
+    """POST /v1/chat/completions as documented: Bearer auth, {model, messages, ...} -> {choices[0].message}."""
+
+    def __init__(self, key: str = "sk-test", reject_temperature: bool = False):
+        self.key = key
+        self.reject_temperature = reject_temperature
+        self.requests: list[dict] = []
+        self.reply = "A caption written by the model #Trailer"
+        self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+
+    async def _chat(self, request: Request):
+        if request.headers.get("authorization") != f"Bearer {self.key}":
+            return JSONResponse({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                           "code": "invalid_api_key"}}, status_code=401)
+        body = await request.json()
+        self.requests.append(body)
+        if not body.get("model") or not isinstance(body.get("messages"), list):
+            return JSONResponse({"error": {"message": "model and messages are required"}}, status_code=400)
+        if self.reject_temperature and "temperature" in body:
+            return JSONResponse({"error": {"message": "Unsupported value: 'temperature' does not support 0.7 with "
+                                                      "this model. Only the default (1) value is supported.",
+                                           "param": "temperature", "code": "unsupported_value"}}, status_code=400)
+        return JSONResponse({"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
+                             "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
+                                          "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
+
+
+class FakeSerper:
+    """POST /images with X-API-KEY and {q, num, gl, hl} -> {images: [...]}, as serper.dev documents."""
+
+    def __init__(self, images: list[dict], key: str = "serper-test"):
+        self.key = key
+        self.images = images
+        self.requests: list[dict] = []
+        self.app = Starlette(routes=[Route("/images", self._images, methods=["POST"])])
+
+    async def _images(self, request: Request):
+        if request.headers.get("x-api-key") != self.key:
+            return JSONResponse({"message": "Unauthorized.", "statusCode": 403}, status_code=403)
+        body = await request.json()
+        self.requests.append(body)
+        return JSONResponse({"searchParameters": {**body, "type": "images", "engine": "google"},
+                             "images": self.images[: body.get("num", 10)]})

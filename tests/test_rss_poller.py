@@ -1,0 +1,187 @@
+"""The polling tick: due selection, Redis locks against overlapping ticks, fan-out when over budget, costs;
+and the activity actions (approve, retry, delete)."""
+
+import asyncio
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import rss_samples as S
+from rss_helpers import set_settings, wait_for
+
+from shared.local.feed_server import FeedServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = FeedServer().start()
+    yield srv
+    srv.stop()
+
+
+def make_feeds(client, auth, server, n, prefix, **extra):
+    ids = []
+    for i in range(n):
+        url = server.route(f"/{prefix}{i}.xml", S.rss_items(f"{prefix} {i}", [(f"{prefix}{i}-0", "seed",
+                                                                               f"https://e.com/{prefix}{i}/0")]))
+        r = client.post("/api/rss/feeds", json={"url": url, **extra}, headers=auth)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["data"]["id"])
+    return ids
+
+
+def make_due(ids=None):
+    from shared.db import connection
+
+    with connection() as conn:
+        conn.execute("UPDATE rss_feeds SET next_run_at = now() - interval '1 second'")
+
+
+def test_overlapping_ticks_never_fetch_a_feed_twice(client, auth, clean_state, server, backing):
+    from shared.rss import poller
+
+    ids = make_feeds(client, auth, server, 5, "ov")
+    for i in range(5):
+        server.route(f"/ov{i}.xml", S.rss_items(f"ov {i}", [(f"ov{i}-0", "seed", f"https://e.com/ov{i}/0")]),
+                     slow_seconds=0.4)
+    make_due()
+    before = {f"/ov{i}.xml": server.hits.get(f"/ov{i}.xml", 0) for i in range(5)}
+    backing.redis_counter.reset()
+    reports = [None, None]
+
+    def run(k):
+        reports[k] = asyncio.run(poller.tick(with_channels=False))
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for path, n in before.items():
+        assert server.hits[path] == n + 1, path
+    assert sorted(r.locked for r in reports) in ([0, 5], [1, 4], [2, 3]) and sum(r.locked for r in reports) == 5
+    assert sum(r.processed for r in reports) == 5
+    # the whole cost in Redis: one lock script and one release script per tick
+    assert set(backing.redis_counter.by_command) == {"EVAL"} and backing.redis_counter.total <= 4
+    # next tick: nothing due
+    again = asyncio.run(poller.tick(with_channels=False))
+    assert again.due == 0 and again.processed == 0
+    # each feed's next run follows its own interval
+    from shared.db import connection
+
+    with connection() as conn:
+        gaps = [r["g"] for r in conn.execute("SELECT next_run_at - last_fetched_at AS g FROM rss_feeds")]
+    assert set(gaps) == {timedelta(minutes=10)}
+
+
+def test_all_not_modified_tick_is_one_write(client, auth, clean_state, server):
+    from shared.rss import poller
+
+    make_feeds(client, auth, server, 3, "nm")
+    for i in range(3):
+        server.route(f"/nm{i}.xml", S.rss_items(f"nm {i}", [(f"nm{i}-0", "seed", f"https://e.com/nm{i}/0")]),
+                     etag=f'"nm{i}"')
+    make_due()
+    first = asyncio.run(poller.tick(with_channels=False))  # stores the ETags
+    assert first.processed == 3 and first.not_modified == 0
+    make_due()
+    second = asyncio.run(poller.tick(with_channels=False))
+    assert second.processed == 3 and second.not_modified == 3 and second.messages == 0
+
+
+def test_fan_out_when_due_work_exceeds_the_budget(client, auth, clean_state, server, backing, live_api,
+                                                  monkeypatch):
+    from shared.config import get_config
+    from shared.rss import poller
+
+    ids = make_feeds(client, auth, server, 5, "fo")
+    make_due()
+    monkeypatch.setenv("RSS_FETCH_CONCURRENCY", "1")
+    monkeypatch.setenv("RSS_TICK_BUDGET_SECONDS", "4")  # capacity = 1 × 4 / 2 = 2 feeds per invocation
+    get_config.cache_clear()
+    try:
+        before = {f"/fo{i}.xml": server.hits.get(f"/fo{i}.xml", 0) for i in range(5)}
+        published = backing.emulator.state.published_count
+        report = asyncio.run(poller.tick(with_channels=False))
+        assert report.due == 5 and report.processed == 2 and report.fanned_out == 3 and report.messages == 2
+        assert backing.emulator.state.published_count - published == 2
+        wait_for(lambda: all(server.hits.get(p, 0) == n + 1 for p, n in before.items()), timeout=15)
+        # and nothing more: every feed fetched exactly once
+        import time
+        time.sleep(0.3)
+        assert all(server.hits.get(p, 0) == n + 1 for p, n in before.items())
+    finally:
+        monkeypatch.delenv("RSS_FETCH_CONCURRENCY")
+        monkeypatch.delenv("RSS_TICK_BUDGET_SECONDS")
+        get_config.cache_clear()
+
+
+def test_paused_and_disabled_feeds_are_not_polled(client, auth, clean_state, server):
+    from shared.rss import poller
+
+    ids = make_feeds(client, auth, server, 2, "pz")
+    client.put(f"/api/rss/feeds/{ids[0]}", json={"status": "paused"}, headers=auth)
+    client.put(f"/api/rss/feeds/{ids[1]}", json={"enabled": False}, headers=auth)
+    make_due()
+    assert asyncio.run(poller.tick(with_channels=False)).due == 0
+
+
+def test_refresh_all(client, auth, clean_state, server):
+    ids = make_feeds(client, auth, server, 2, "ra")
+    server.route("/ra1.xml", b"", status=500)
+    d = client.post("/api/rss/refresh", headers=auth).json()["data"]
+    assert d == {"total": 2, "success": 1, "failed": 1, "skipped": 0}
+
+
+def test_approve_retry_and_delete_activity(client, auth, clean_state, server, backing, live_api):
+    from shared.db import connection
+
+    set_settings(quietHoursEnabled=False, rssPostingInterval="0")
+    [fid] = make_feeds(client, auth, server, 1, "ac", platformsEnabled={"x": True, "threads": False})
+    server.route("/ac0.xml", S.rss_items("ac 0", [("ac0-2", "Second story", "https://e.com/ac/2"),
+                                                  ("ac0-1", "First story", "https://e.com/ac/1"),
+                                                  ("ac0-0", "seed", "https://e.com/ac0/0")]))
+    client.post(f"/api/rss/feeds/{fid}/refresh", json={}, headers=auth)
+    items = {i["title"]: i for i in client.get("/api/rss/activity", headers=auth).json()["data"]["items"]}
+    first, second = items["First story"], items["Second story"]
+    assert first["status"] == "pending" and second["status"] == "pending"
+    # retry is only for failed items
+    r = client.post(f"/api/rss/activity/{first['id']}/retry", headers=auth)
+    assert r.status_code == 400 and "only failed items" in r.json()["error"]["message"]
+    # approve plans the post and it is delivered
+    d = client.post(f"/api/rss/activity/{first['id']}/approve", headers=auth).json()["data"]
+    assert d["plannedPosts"][0]["platform"] == "x"
+    wait_for(lambda: client.get("/api/rss/activity", headers=auth).json()["data"]["summary"]["published"] == 1)
+    # a failed post can be retried: it gets a new version and a new message, and goes through
+    with connection() as conn:
+        conn.execute("UPDATE rss_planned_posts SET status = 'failed', error = 'x: boom' WHERE item_id = %s",
+                     (first["id"],))
+        conn.execute("UPDATE rss_items SET status = 'failed', error = 'x: boom' WHERE id = %s", (first["id"],))
+    d = client.post(f"/api/rss/activity/{first['id']}/retry", headers=auth).json()["data"]
+    assert d["status"] == "pending" and d["plannedPosts"][0]["version"] == 2
+    wait_for(lambda: client.get("/api/rss/activity", headers=auth).json()["data"]["summary"] ==
+             {"total": 2, "published": 1, "pending": 1, "failed": 0, "filtered": 0, "queued": 0})
+    # delete hides the entry but keeps it for dedupe: a refresh does not bring it back
+    assert client.delete(f"/api/rss/activity/{second['id']}", headers=auth).status_code == 200
+    assert client.delete(f"/api/rss/activity/{second['id']}", headers=auth).status_code == 404
+    client.post(f"/api/rss/feeds/{fid}/refresh", json={}, headers=auth)
+    titles = [i["title"] for i in client.get("/api/rss/activity", headers=auth).json()["data"]["items"]]
+    assert titles == ["First story"]
+
+
+def test_concurrent_insert_of_the_same_item_is_a_no_op(clean_state, client, auth, server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.db import connection
+    from shared.rss import repo
+
+    [fid] = make_feeds(client, auth, server, 1, "ci")
+    row = {"dedupe_key": "g:same", "guid": "same", "title": "t", "link": None, "canonical_url": "",
+           "norm_title": "t", "summary": "", "content_html": "", "published_at": None, "status": "new", "images": []}
+
+    def insert(_):
+        with connection() as conn:
+            return len(repo.insert_items(conn, fid, [row]))
+    with ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(insert, range(4)))
+    assert sorted(results) == [0, 0, 0, 1]
