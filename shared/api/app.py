@@ -25,6 +25,11 @@ ROUTER_GROUPS: dict[str, list[str]] = {
     "core": [
         "shared.api.routes.health",
     ],
+    "publishing": [
+        "shared.api.routes.platforms",
+        "shared.api.routes.pinterest",
+        "shared.api.routes.publishing_internal",
+    ],
 }
 
 _STATUS_CODES = {

@@ -36,3 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "quietHoursEnd": 7,
     "rssDeduplication": True,
 }
+
+# Publishing (shared/publishing): "" follows PUBLISH_MODE; "dry_run" or "live" overrides it at runtime.
+DEFAULTS["publishMode"] = ""
+# Per-platform publishing preferences (frontend-contract §4.3), e.g. {"youtube": {"defaultPrivacy": "private"}}
+DEFAULTS.setdefault("platformSettings", {})
