@@ -78,8 +78,8 @@ class Fake:
             if fault == "connect":
                 raise httpx.ConnectError("fake: connection refused", request=request)
             if isinstance(fault, int) and fault == 429:
-                return self.json({"error": {"message": "Too Many Requests", "code": 4}}, 429,
-                                 headers=self.rate_headers())
+                return self.json({"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+                                 429, headers=self.rate_headers())
             if isinstance(fault, int):
                 return self.json({"error": {"message": f"fake fault {fault}", "code": fault}}, fault)
             resp = fn(request, **m.groupdict())
