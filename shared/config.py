@@ -98,6 +98,45 @@ class Config(BaseSettings):
     # --- publishing -------------------------------------------------------------------------
     # dry_run records what would have been posted instead of calling the platforms
     publish_mode: Literal["live", "dry_run"] = "live"
+    # platform app credentials (an unset pair makes that platform's connect flow a clear 400)
+    x_client_id: str = ""
+    x_client_secret: str = ""
+    tiktok_client_key: str = ""
+    tiktok_client_secret: str = ""
+    meta_client_id: str = ""  # Facebook Pages + Instagram (and Threads unless THREADS_CLIENT_ID is set)
+    meta_client_secret: str = ""
+    threads_client_id: str = ""  # optional: Threads apps may have their own id
+    threads_client_secret: str = ""
+    youtube_client_id: str = ""
+    youtube_client_secret: str = ""
+    pinterest_client_id: str = ""
+    pinterest_client_secret: str = ""
+    # platform endpoints, overridable so tests and `make dev` can point them at local fakes
+    x_api_base: str = "https://api.x.com"
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    tiktok_api_base: str = "https://open.tiktokapis.com"
+    tiktok_authorize_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    meta_graph_base: str = "https://graph.facebook.com/v21.0"
+    meta_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    threads_api_base: str = "https://graph.threads.net"
+    threads_authorize_url: str = "https://threads.net/oauth/authorize"
+    youtube_api_base: str = "https://www.googleapis.com"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    youtube_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    pinterest_api_base: str = "https://api.pinterest.com"
+    pinterest_authorize_url: str = "https://www.pinterest.com/oauth/"
+    # comma-separated origins allowed in OAuth redirectUri (empty: any origin, path must be /platforms/callback)
+    oauth_redirect_origins: str = ""
+    # seconds a claimed publication may stay `publishing` before the sweeper settles it as unconfirmed
+    publish_lease_seconds: int = 900
+    # how long platforms that pull media (Meta, Threads, TikTok) may read a presigned B2 URL
+    publish_media_url_ttl_seconds: int = 7 * 24 * 3600
+    # timeouts and backoff for platform calls (tests shrink them)
+    publish_http_timeout_seconds: float = 60.0
+    publish_retry_base_seconds: float = 1.0
+    # how long one run may poll a platform's processing before handing over to a delayed settle message
+    publish_poll_budget_seconds: float = 120.0
+    publish_poll_interval_seconds: float = 5.0
 
     # --- browser access ------------------------------------------------------------------------
     # comma-separated origins allowed by CORS; production serves the SPA same-origin and needs none

@@ -42,6 +42,11 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.ai_rss",
         "shared.api.routes.channels",
     ],
+    "publishing": [
+        "shared.api.routes.platforms",
+        "shared.api.routes.pinterest",
+        "shared.api.routes.publishing_internal",
+    ],
 }
 
 _STATUS_CODES = {

@@ -1,8 +1,13 @@
 """The one door every capability (RSS, TMDb, media) uses to publish. Its signature is the contract between
-capabilities; what happens behind it belongs to the publishing engine.
+capabilities; behind it is the publishing engine (shared/publishing/engine).
 
-This first version is the dry-run publisher: it validates nothing platform-specific and records what would
-have been posted in the activity log, so the RSS pipeline can run end to end before the engine lands.
+Calling it twice with the same `idempotency_key` never posts twice: the second call returns the first one's
+outcome (or `skipped` with details.state="publishing" while another worker is still on it). Safe to call from
+several threads at once. Status meanings:
+- published / dry_run: done (dry run: validated and recorded, nothing posted);
+- failed: nothing was posted; `error` says why (details.kind: auth, content, not_connected, transient, ...);
+- unconfirmed: the platform may have the post; the owner was notified; it will not be re-posted;
+- scheduled: it will run later (scheduledAt, a rate-limit reset, a retry, or the platform is processing).
 """
 
 from __future__ import annotations
@@ -34,10 +39,54 @@ class PublishOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def publish(request: PublishRequest) -> PublishOutcome:
-    from shared import activity
+def outcome_of(row: dict, platform: str, how: str = "existing") -> PublishOutcome:
+    state = row.get("state")
+    details: dict[str, Any] = {"publicationId": str(row.get("id")), "state": state, "attempts": row.get("attempts"),
+                               "existing": how in ("existing", "busy")}
+    if row.get("error_kind"):
+        details["kind"] = row["error_kind"]
+    progress = row.get("progress") or {}
+    if progress.get("errorDetails"):
+        details.update(progress["errorDetails"])
+    if state == "published":
+        if (progress.get("result") or {}).get("warnings"):
+            details["warnings"] = progress["result"]["warnings"]
+        return PublishOutcome("published", platform, row.get("platform_post_id"), row.get("url"),
+                              posted_at=row.get("published_at"), details=details)
+    if state == "dry_run":
+        details["wouldPost"] = progress.get("wouldPost")
+        return PublishOutcome("dry_run", platform, posted_at=row.get("published_at"), details=details)
+    if state == "failed":
+        return PublishOutcome("failed", platform, error=row.get("last_error"), details=details)
+    if state == "unconfirmed":
+        return PublishOutcome("unconfirmed", platform, error=row.get("last_error") or "outcome unknown",
+                              details=details)
+    if state == "planned":
+        if row.get("not_before"):
+            details["scheduledAt"] = row["not_before"].astimezone(timezone.utc).isoformat()
+        return PublishOutcome("scheduled", platform, error=row.get("last_error"), details=details)
+    return PublishOutcome("skipped", platform, error="another worker is publishing this right now",
+                          details=details)
 
-    activity.log(request.source, "info", f"dry run: would post to {request.platform}",
-                 {"idempotencyKey": request.idempotency_key, "platform": request.platform,
-                  "text": (request.content.get("text") or "")[:500], "sourceRef": request.source_ref})
-    return PublishOutcome(status="dry_run", platform=request.platform, posted_at=datetime.now(timezone.utc))
+
+def publish(request: PublishRequest) -> PublishOutcome:
+    from shared.publishing.engine.service import submit
+    from shared.publishing.platforms import UnknownPlatform
+
+    try:
+        # a failure that posted nothing and may clear up (account connected later, platform back) is run
+        # again by a repeated request; content failures and unconfirmed posts are answered from the record
+        row, how = submit(key=request.idempotency_key, platform=request.platform, content=request.content,
+                          source=request.source, source_ref=request.source_ref,
+                          retry_failed_kinds=("not_connected", "auth", "transient"))
+    except UnknownPlatform as exc:
+        return PublishOutcome("failed", request.platform, error=str(exc), details={"kind": "content"})
+    except ValueError as exc:  # e.g. an unreadable scheduledAt
+        return PublishOutcome("failed", request.platform, error=str(exc), details={"kind": "content"})
+    if row.get("state") == "publishing" and how == "ran":
+        out = outcome_of(row, request.platform, how)
+        out.status = "scheduled"  # accepted, the platform is processing it; a delayed check settles it
+        out.error = None
+        out.details["processing"] = True
+        return out
+    return outcome_of(row, request.platform, how)

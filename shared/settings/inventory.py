@@ -201,6 +201,8 @@ _add({
     },
     # the old backend's general keys (publish retries)
     "maxRetries": 3, "retryDelay": 2000,
+    # publishing engine: "" follows PUBLISH_MODE; "dry_run" or "live" overrides it at runtime
+    "publishMode": "",
 })
 
 # --- cleanup (§3.9); retention values are hours --------------------------------------------------------

@@ -1,0 +1,131 @@
+"""Platforms: connections (OAuth), YouTube playlists, Pinterest boards, publish now (frontend-contract §1.3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.api.auth import require_auth
+from shared.api.envelope import ok
+from shared.api.errors import ValidationFailed
+
+router = APIRouter(prefix="/api/platforms", dependencies=[Depends(require_auth)], tags=["platforms"])
+boards_router = APIRouter(prefix="/api/pinterest", dependencies=[Depends(require_auth)], tags=["platforms"])
+
+
+def _family(name: str) -> str:
+    from shared.publishing.platforms import UnknownPlatform, normalize_family
+
+    try:
+        return normalize_family(name)
+    except UnknownPlatform as exc:
+        raise ValidationFailed(str(exc), details={"platform": name}) from exc
+
+
+@router.get("/status")
+def status():
+    from shared.publishing.connections.service import status_map
+
+    return ok(status_map())
+
+
+@router.get("/youtube/playlists")
+def youtube_playlists():
+    from shared.publishing.connections.service import youtube_playlists as playlists
+
+    return ok(playlists())
+
+
+@router.get("/auth/{platform}")
+def start_auth(platform: str, redirectUri: str = Query(..., min_length=8, max_length=2000)):  # noqa: N803
+    from shared.publishing.connections.oauth import authorization_url
+
+    return ok({"url": authorization_url(_family(platform), redirectUri)})
+
+
+class CallbackBody(BaseModel):
+    platform: str | None = Field(default=None, max_length=40)
+    code: str = Field(min_length=1, max_length=4000)
+    state: str | None = Field(default=None, max_length=8000)
+    codeVerifier: str | None = Field(default=None, max_length=200)  # ignored: the verifier comes from the state
+    redirectUri: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/callback")
+def callback(body: CallbackBody):
+    from shared.publishing.connections.oauth import complete
+
+    platform = complete(body.platform, body.code, body.state, body.redirectUri)
+    return ok({"platform": platform, "connected": True})
+
+
+class PostBody(BaseModel):
+    platforms: list[str] = Field(min_length=1, max_length=20)
+    content: dict[str, Any]
+
+
+@router.post("/post")
+async def post(request: Request):
+    from shared.publishing import api_service
+
+    ctype = request.headers.get("content-type", "").lower()
+    upload = None
+    if ctype.startswith("multipart/"):
+        form = await request.form()
+        try:
+            raw = {"platforms": json.loads(form.get("platforms") or "[]"),
+                   "content": json.loads(form.get("content") or "{}")}
+        except ValueError as exc:
+            raise ValidationFailed("platforms and content must be JSON strings in the multipart form") from exc
+        f = form.get("mediaFile")
+        if f is not None and hasattr(f, "read"):
+            upload = (f.filename or "media", f.content_type or "application/octet-stream", await f.read())
+    else:
+        try:
+            raw = await request.json()
+        except ValueError as exc:
+            raise ValidationFailed("request body is not valid JSON") from exc
+    try:
+        body = PostBody.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed("request validation failed: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])) from exc
+    content = body.content
+    if upload is not None:
+        url = await run_in_threadpool(api_service.store_upload, *upload)
+        content = api_service.attach_upload(content, url, upload[1])
+    data = await run_in_threadpool(api_service.publish_now, body.platforms, content,
+                                   request.headers.get("idempotency-key"))
+    return ok(data)
+
+
+@router.delete("/{platform}")
+def disconnect(platform: str):
+    from shared.publishing.connections.service import disconnect as do_disconnect
+
+    do_disconnect(_family(platform))
+    return ok({"platform": _family(platform), "connected": False})
+
+
+@boards_router.get("/boards")
+def boards():
+    from shared.publishing.connections.service import pinterest_boards
+
+    return ok(pinterest_boards())
+
+
+class BoardBody(BaseModel):
+    name: str = Field(min_length=1, max_length=180)
+    description: str | None = Field(default=None, max_length=500)
+    privacy: Literal["PUBLIC", "PROTECTED", "SECRET"] = "PUBLIC"
+
+
+@boards_router.post("/boards")
+def create_board(body: BoardBody):
+    from shared.publishing.connections.service import create_pinterest_board
+
+    return ok(create_pinterest_board(body.name, body.description, body.privacy))

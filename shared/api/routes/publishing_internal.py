@@ -1,0 +1,50 @@
+"""QStash-called publishing routes: run a due publication, check on one the platform is processing, and the
+maintenance sweep (stuck claims -> settled, overdue planned rows -> run, tokens near expiry -> refreshed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from shared.api.envelope import ok
+from shared.messaging.receiver import Delivery, run_once, verify_qstash
+
+router = APIRouter(prefix="/api/internal/publishing", tags=["internal"])
+
+
+def _pub_id(delivery: Delivery) -> str | None:
+    body = delivery.json() or {}
+    pid = body.get("publicationId") if isinstance(body, dict) else None
+    return str(pid) if pid else None
+
+
+@router.post("/run")
+def run(delivery: Delivery = Depends(verify_qstash)):
+    from shared.publishing.engine.runner import run as run_publication
+
+    pid = _pub_id(delivery)
+    if not pid:
+        return ok({"ignored": "no publicationId"})
+    # a stale or repeated message finds the row claimed, settled or not yet due: the claim refuses it
+    res = run_once(delivery, lambda: {"state": run_publication(pid).state})
+    return ok(res)
+
+
+@router.post("/settle")
+def settle(delivery: Delivery = Depends(verify_qstash)):
+    from shared.publishing.engine.runner import settle as settle_publication
+
+    pid = _pub_id(delivery)
+    if not pid:
+        return ok({"ignored": "no publicationId"})
+    return ok(run_once(delivery, lambda: {"state": settle_publication(pid).state}))
+
+
+@router.post("/maintenance")
+def maintenance(delivery: Delivery = Depends(verify_qstash)):
+    from shared.publishing.connections.refresh import refresh_due
+    from shared.publishing.engine.runner import run_overdue, sweep_stuck
+
+    def effect():
+        return {"stuck": sweep_stuck(), "overdue": run_overdue(), "tokens": refresh_due()}
+
+    return ok(run_once(delivery, effect))

@@ -1,0 +1,113 @@
+"""The interface every platform adapter implements, and the context the engine hands it.
+
+An adapter follows its platform's documented request sequence and marks each request's phase:
+`prepare` (uploads, containers: publishes nothing, safe to retry), `commit` (the one request that makes the
+post public) and `confirm` (status polls after it). Before a commit it calls `ctx.checkpoint(commit_sent=True,
+...)` with whatever id lets `lookup` find the post later, so a crash or a lost answer can be settled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from shared.publishing.adapters.http import PlatformHttp
+from shared.publishing.media.source import MediaSource
+
+
+@dataclass(frozen=True)
+class Account:
+    platform: str
+    account_id: str
+    access_token: str
+    username: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # decrypted extra secrets (page token ...)
+
+
+@dataclass(frozen=True)
+class Content:
+    """The contract's content fields, resolved: media URLs are ones the platform (or we) can read."""
+
+    text: str = ""
+    title: str | None = None
+    link: str | None = None
+    image_urls: tuple[str, ...] = ()
+    video_url: str | None = None
+    thumbnail_url: str | None = None  # youtubeThumbnailUrl / xThumbnailUrl / sharedThumbnailUrl
+    description: str | None = None  # youtubeDescription or Pinterest description
+    playlist_ids: tuple[str, ...] = ()
+    board_id: str | None = None
+    privacy: str | None = None  # YouTube privacyStatus / TikTok privacy_level
+    tags: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)  # per-platform preferences (platformSettings)
+
+
+@dataclass(frozen=True)
+class PostResult:
+    post_id: str
+    url: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PublishContext:
+    target: str
+    account: Account
+    content: Content
+    http: PlatformHttp
+    progress: dict[str, Any]
+    checkpoint: Callable[..., None]
+    poll_interval: float = 5.0
+    poll_budget: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def media(self, url: str) -> MediaSource:
+        return MediaSource(self.http.client, url)
+
+    def save(self, **values: Any) -> None:
+        self.progress.update(values)
+        self.checkpoint(**values)
+
+    def poll(self, check: Callable[[], Any | None], what: str) -> Any:
+        """Call `check` until it returns a value; past the budget raise StillProcessing (settled later)."""
+        from shared.publishing.engine.errors import StillProcessing
+
+        deadline = time.monotonic() + self.poll_budget
+        while True:
+            value = check()
+            if value is not None:
+                return value
+            if time.monotonic() >= deadline:
+                raise StillProcessing(f"{what} is still processing; it will be checked again")
+            self.sleep(self.poll_interval)
+
+
+@dataclass(frozen=True)
+class NotPublished:
+    """The platform confirms the post does not exist (e.g. an upload session or container never completed)."""
+
+    reason: str
+
+
+Lookup = "PostResult | NotPublished | None"
+
+
+def text_key(text: str | None) -> str:
+    """Text compared when looking a post up: platforms rewrite links (t.co) and trim whitespace."""
+    import re
+
+    t = re.sub(r"https?://\S+", "", text or "")
+    return " ".join(t.split())[:120].lower()
+
+
+class Adapter(Protocol):
+    family: str
+
+    def publish(self, ctx: PublishContext) -> PostResult: ...
+
+    def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        """Settle a publication whose outcome is unknown, from `ctx.progress`: the post if it exists, None if
+        the platform says it does not (or we cannot tell). May raise StillProcessing or a PublishError."""
+        ...

@@ -1,0 +1,101 @@
+"""Platform HTTP calls with classification and safe retries.
+
+Retries (tenacity, exponential backoff) only where repeating cannot post twice: a connection that never
+opened (any phase), or a 5xx / lost answer on a `prepare` or `confirm` request. A `commit` request whose
+answer is lost is never repeated: it becomes OutcomeUnknown.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+
+from shared.publishing.engine.errors import (
+    Phase, PublishError, RateLimitedError, StillProcessing, TransientBeforeSend, classify_exception,
+    classify_http,
+)
+
+_lock = threading.Lock()
+_client: httpx.Client | None = None
+_client_timeout: float | None = None
+
+
+def shared_client(timeout: float) -> httpx.Client:
+    """One pooled client per process (keep-alive across a run's many requests)."""
+    global _client, _client_timeout
+    with _lock:
+        if _client is None or _client_timeout != timeout:
+            _client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+                                   follow_redirects=False, headers={"User-Agent": "Screndly/1.0"})
+            _client_timeout = timeout
+        return _client
+
+
+def body_of(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return {"message": resp.text[:500]} if resp.text else {}
+
+
+class PlatformHttp:
+    def __init__(self, client: httpx.Client, *, token: str | None = None, retry_base: float = 1.0,
+                 attempts: int = 3, auth_scheme: str = "Bearer"):
+        self.client = client
+        self.token = token
+        self.retry_base = retry_base
+        self.attempts = attempts
+        self.auth_scheme = auth_scheme
+
+    def _headers(self, headers: dict[str, str] | None, auth: bool) -> dict[str, str]:
+        h = dict(headers or {})
+        if auth and self.token and "Authorization" not in h:
+            h["Authorization"] = f"{self.auth_scheme} {self.token}"
+        return h
+
+    def send(self, method: str, url: str, *, phase: Phase, auth: bool = True, ok_statuses: tuple[int, ...] = (),
+             attempts: int | None = None, **kw: Any) -> httpx.Response:
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+        headers = self._headers(kw.pop("headers", None), auth)
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, TransientBeforeSend) and (phase != "commit" or getattr(exc, "never_sent", False))
+
+        def once() -> httpx.Response:
+            try:
+                resp = self.client.request(method, url, headers=headers, **kw)
+            except httpx.HTTPError as exc:
+                err = classify_exception(exc, phase)
+                err.never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                err.phase = phase
+                raise err from exc
+            if resp.status_code in ok_statuses:
+                return resp
+            err = classify_http(resp.status_code, resp.headers, body_of(resp), phase)
+            if err is not None:
+                err.never_sent = False
+                err.phase = phase
+                raise err
+            return resp
+
+        retrying = Retrying(retry=retry_if_exception(retryable), stop=stop_after_attempt(attempts or self.attempts),
+                            wait=wait_exponential(multiplier=self.retry_base, max=30 * self.retry_base),
+                            reraise=True)
+        try:
+            return retrying(once)
+        except (TransientBeforeSend, RateLimitedError) as exc:
+            if phase != "confirm":
+                raise
+            # after the post was sent, a status check that cannot run now is not a failure: check later
+            err = StillProcessing(f"status check deferred: {exc.message}")
+            err.phase = phase
+            raise err from exc
+
+    def json(self, method: str, url: str, *, phase: Phase, **kw: Any) -> Any:
+        return body_of(self.send(method, url, phase=phase, **kw))
+
+
+__all__ = ["PlatformHttp", "PublishError", "shared_client", "body_of"]

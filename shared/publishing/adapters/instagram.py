@@ -1,0 +1,90 @@
+"""Instagram (Graph API, business account): read content_publishing_limit, create a container from a public
+media URL (image, REELS or STORIES), poll its status_code until FINISHED, then media_publish.
+https://developers.facebook.com/docs/instagram-platform/content-publishing/
+"""
+
+from __future__ import annotations
+
+import time
+
+from shared.config import get_config
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.engine.errors import BadContent, RateLimitedError
+
+
+def _base() -> str:
+    return get_config().meta_graph_base.rstrip("/")
+
+
+class InstagramAdapter:
+    family = "instagram"
+
+    def _check_quota(self, ctx: PublishContext) -> None:
+        uid = ctx.account.account_id
+        res = ctx.http.json("GET", f"{_base()}/{uid}/content_publishing_limit", phase="prepare",
+                            params={"fields": "config,quota_usage"})
+        data = (res.get("data") or [{}])[0]
+        used = data.get("quota_usage")
+        total = (data.get("config") or {}).get("quota_total")
+        if used is not None and total is not None and used >= total:
+            # the window is a rolling 24 h; check again in an hour rather than guessing the exact reset
+            raise RateLimitedError(f"Instagram publishing limit reached ({used}/{total} in 24 h)",
+                                   reset_at=time.time() + 3600, scope="account")
+
+    def publish(self, ctx: PublishContext) -> PostResult:
+        c, uid = ctx.content, ctx.account.account_id
+        caption = c.text if not c.link or c.link in c.text else f"{c.text}\n{c.link}".strip()
+        self._check_quota(ctx)
+        cid = ctx.progress.get("container_id")
+        if not cid:
+            params: dict = {}
+            if ctx.target == "instagram_stories":
+                params["media_type"] = "STORIES"
+                params["video_url" if c.video_url else "image_url"] = c.video_url or c.image_urls[0]
+            elif c.video_url:
+                params.update(media_type="REELS", video_url=c.video_url, caption=caption,
+                              share_to_feed=str(bool(c.options.get("shareReelsToFeed", True))).lower())
+                if c.thumbnail_url:
+                    params["cover_url"] = c.thumbnail_url
+            else:
+                params.update(image_url=c.image_urls[0], caption=caption)
+            cid = str(ctx.http.json("POST", f"{_base()}/{uid}/media", phase="prepare", params=params)["id"])
+            ctx.save(container_id=cid)
+
+        def check():
+            st = ctx.http.json("GET", f"{_base()}/{cid}", phase="prepare", params={"fields": "status_code,status"})
+            code = st.get("status_code")
+            if code in ("ERROR", "EXPIRED"):
+                raise BadContent(f"Instagram could not process the media: {st.get('status') or code}")
+            return True if code in ("FINISHED", "PUBLISHED") else None
+        ctx.poll(check, "Instagram media container")
+        ctx.save(commit_sent=True, text_key=text_key(caption))
+        res = ctx.http.json("POST", f"{_base()}/{uid}/media_publish", phase="commit", params={"creation_id": cid})
+        post_id = str(res["id"])
+        return PostResult(post_id, self._permalink(ctx, post_id))
+
+    def _permalink(self, ctx: PublishContext, post_id: str) -> str | None:
+        try:
+            return ctx.http.json("GET", f"{_base()}/{post_id}", phase="confirm",
+                                 params={"fields": "permalink"}).get("permalink")
+        except Exception:
+            return None
+
+    def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        cid = ctx.progress.get("container_id")
+        if not ctx.progress.get("commit_sent") or not cid:
+            return NotPublished("the publish request was never sent")
+        st = ctx.http.json("GET", f"{_base()}/{cid}", phase="confirm", params={"fields": "status_code"})
+        if st.get("status_code") in ("FINISHED", "ERROR", "EXPIRED"):
+            return NotPublished(f"the container was not published (status {st.get('status_code')})")
+        if st.get("status_code") != "PUBLISHED":
+            return None
+        listing = ctx.http.json("GET", f"{_base()}/{ctx.account.account_id}/media", phase="confirm",
+                                params={"fields": "id,caption,permalink", "limit": "10"})
+        for m in listing.get("data") or []:
+            if text_key(m.get("caption")) == ctx.progress.get("text_key"):
+                return PostResult(str(m["id"]), m.get("permalink"), {"settledBy": "lookup"})
+        return None
+
+
+ADAPTER = InstagramAdapter()

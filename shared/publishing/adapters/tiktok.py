@@ -1,0 +1,139 @@
+"""TikTok Content Posting API, direct post: creator_info first (privacy options, max duration), then
+video/init with FILE_UPLOAD (ordered chunks with Content-Range) or PULL_FROM_URL, then status/fetch until
+PUBLISH_COMPLETE or FAILED. https://developers.tiktok.com/doc/content-posting-api-reference-direct-post ,
+https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
+
+Chunks: at least 5 MB and at most 64 MB each, the remainder folded into the last chunk (up to 128 MB); a file
+under 5 MB is one chunk; at most 1,000 chunks; uploaded sequentially.
+"""
+
+from __future__ import annotations
+
+import math
+
+from shared.config import get_config
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext
+from shared.publishing.engine.errors import BadContent, StillProcessing
+
+MB = 1024 * 1024
+CHUNK_BYTES = 10 * MB
+MIN_CHUNK, MAX_CHUNK = 5 * MB, 64 * MB
+
+
+def _base() -> str:
+    return get_config().tiktok_api_base.rstrip("/")
+
+
+def chunk_plan(size: int, preferred: int | None = None) -> tuple[int, int]:
+    """(chunk_size, total_chunk_count) as TikTok's media transfer guide requires (pure)."""
+    preferred = preferred or CHUNK_BYTES
+    if size < MIN_CHUNK:
+        return size, 1
+    chunk = max(MIN_CHUNK, min(MAX_CHUNK, preferred))
+    count = max(1, size // chunk)
+    if count > 1000:
+        chunk = math.ceil(size / 1000)
+        count = size // chunk
+    return chunk, count
+
+
+class TikTokAdapter:
+    family = "tiktok"
+
+    def publish(self, ctx: PublishContext) -> PostResult:
+        c = ctx.content
+        publish_id = ctx.progress.get("publish_id")
+        if not publish_id:
+            info = ctx.http.json("POST", f"{_base()}/v2/post/publish/creator_info/query/", phase="prepare",
+                                 json={})["data"]
+            wanted = c.privacy or c.options.get("privacyLevel") or "PUBLIC_TO_EVERYONE"
+            options = info.get("privacy_level_options") or []
+            if options and wanted not in options:
+                raise BadContent(f"TikTok does not allow privacy {wanted} for this account (allowed: "
+                                 f"{', '.join(options)}); unaudited apps can only post SELF_ONLY")
+            post_info = {
+                "title": (c.text or c.title or "")[:2200],
+                "privacy_level": wanted,
+                "disable_comment": bool(c.options.get("disableComments") or info.get("comment_disabled")),
+                "disable_duet": bool(c.options.get("disableDuet") or info.get("duet_disabled")),
+                "disable_stitch": bool(c.options.get("disableStitch") or info.get("stitch_disabled")),
+            }
+            pull = bool(c.options.get("pullFromUrl"))
+            if pull:
+                source = {"source": "PULL_FROM_URL", "video_url": c.video_url}
+                src = None
+            else:
+                src = ctx.media(c.video_url)
+                chunk, count = chunk_plan(src.size)
+                source = {"source": "FILE_UPLOAD", "video_size": src.size, "chunk_size": chunk,
+                          "total_chunk_count": count}
+            # with PULL_FROM_URL the init is what publishes; with FILE_UPLOAD it is the last chunk
+            if pull:
+                ctx.save(commit_sent=True)
+            res = ctx.http.json("POST", f"{_base()}/v2/post/publish/video/init/",
+                                phase="commit" if pull else "prepare",
+                                json={"post_info": post_info, "source_info": source})["data"]
+            publish_id = res["publish_id"]
+            # a FILE_UPLOAD publish id is only worth resuming once every chunk is in; before that a new run
+            # starts a new upload (the half-uploaded one publishes nothing and expires)
+            ctx.save(upload_publish_id=publish_id)
+            if src is not None:
+                self._upload(ctx, src, res["upload_url"], chunk, count)
+            ctx.save(publish_id=publish_id)
+        return self._settle(ctx, publish_id, wait=True)
+
+    def _upload(self, ctx: PublishContext, src, upload_url: str, chunk: int, count: int) -> None:
+        total = src.size
+        start = 0
+        pieces = src.chunks(chunk)
+        for index in range(count):
+            if index < count - 1:
+                body = next(pieces)
+            else:
+                body = b"".join(list(pieces))  # the last chunk takes the remainder
+            end = start + len(body) - 1
+            if index == count - 1:
+                ctx.save(commit_sent=True)
+            ctx.http.send("PUT", upload_url, phase="commit" if index == count - 1 else "prepare", auth=False,
+                          content=body, headers={"Content-Type": src.content_type or "video/mp4",
+                                                 "Content-Range": f"bytes {start}-{end}/{total}",
+                                                 "Content-Length": str(len(body))})
+            start = end + 1
+
+    def _status(self, ctx: PublishContext, publish_id: str) -> dict:
+        return ctx.http.json("POST", f"{_base()}/v2/post/publish/status/fetch/", phase="confirm",
+                             json={"publish_id": publish_id})["data"]
+
+    def _result(self, ctx: PublishContext, publish_id: str, st: dict) -> PostResult:
+        ids = st.get("publicaly_available_post_id") or st.get("publicly_available_post_id") or []
+        post_id = str(ids[0]) if ids else publish_id
+        user = ctx.account.username
+        url = f"https://www.tiktok.com/@{user}/video/{ids[0]}" if ids and user else None
+        return PostResult(post_id, url, {"publishId": publish_id})
+
+    def _settle(self, ctx: PublishContext, publish_id: str, wait: bool) -> PostResult:
+        def check():
+            st = self._status(ctx, publish_id)
+            if st.get("status") == "FAILED":
+                raise BadContent(f"TikTok rejected the video: {st.get('fail_reason') or 'failed'}")
+            if st.get("status") in ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX"):
+                return self._result(ctx, publish_id, st)
+            return None
+        if wait:
+            return ctx.poll(check, "TikTok post")
+        value = check()
+        if value is None:
+            raise StillProcessing("TikTok is still processing the video")
+        return value
+
+    def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        publish_id = ctx.progress.get("publish_id") or ctx.progress.get("upload_publish_id")
+        if not publish_id:
+            return NotPublished("TikTok never accepted the post") if not ctx.progress.get("commit_sent") else None
+        try:
+            return self._settle(ctx, publish_id, wait=False)
+        except BadContent as exc:
+            return NotPublished(exc.message)
+
+
+ADAPTER = TikTokAdapter()

@@ -1,0 +1,97 @@
+"""X (API v2): media by chunked upload INIT -> APPEND (ordered segments) -> FINALIZE -> STATUS, then the post.
+
+https://docs.x.com/x-api/media/quickstart/media-upload-chunked. Images use the same chunked flow
+(category tweet_image) so there is one upload path. APPEND segments are at most 5 MB and indexed from 0.
+A lost answer to POST /2/tweets is settled by reading the account's latest posts (a duplicate-content 403 on a
+blind retry would say nothing useful: field-notes §7).
+"""
+
+from __future__ import annotations
+
+from shared.config import get_config
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.engine.errors import BadContent
+
+SEGMENT_BYTES = 4 * 1024 * 1024  # under the 5 MB APPEND limit
+
+
+def _base() -> str:
+    return get_config().x_api_base.rstrip("/")
+
+
+def _media_id(body: dict) -> str:
+    data = body.get("data") or body
+    return str(data.get("id") or data.get("media_id_string") or data.get("media_id"))
+
+
+def _processing(body: dict) -> dict | None:
+    data = body.get("data") or body
+    return data.get("processing_info")
+
+
+class XAdapter:
+    family = "x"
+
+    def upload(self, ctx: PublishContext, url: str, category: str) -> str:
+        src = ctx.media(url)
+        total, mime = src.size, src.content_type or ("video/mp4" if "video" in category else "image/jpeg")
+        endpoint = f"{_base()}/2/media/upload"
+        init = ctx.http.json("POST", endpoint, phase="prepare", data={
+            "command": "INIT", "total_bytes": str(total), "media_type": mime, "media_category": category})
+        media_id = _media_id(init)
+        for index, chunk in enumerate(src.chunks(SEGMENT_BYTES)):
+            ctx.http.send("POST", endpoint, phase="prepare",
+                          data={"command": "APPEND", "media_id": media_id, "segment_index": str(index)},
+                          files={"media": ("blob", chunk, "application/octet-stream")})
+        fin = ctx.http.json("POST", endpoint, phase="prepare", data={"command": "FINALIZE", "media_id": media_id})
+        info = _processing(fin)
+        if info:
+            def check():
+                st = ctx.http.json("GET", endpoint, phase="prepare",
+                                   params={"command": "STATUS", "media_id": media_id})
+                pi = _processing(st) or {"state": "succeeded"}
+                if pi.get("state") == "failed":
+                    err = pi.get("error") or {}
+                    raise BadContent(f"X could not process the media: {err.get('message') or err.get('name') or 'failed'}")
+                return True if pi.get("state") == "succeeded" else None
+            ctx.poll(check, "X media processing")
+        return media_id
+
+    def publish(self, ctx: PublishContext) -> PostResult:
+        c = ctx.content
+        media_ids = list(ctx.progress.get("media_ids") or [])
+        if not media_ids:
+            if c.video_url:
+                media_ids = [self.upload(ctx, c.video_url, "amplify_video")]
+            else:
+                media_ids = [self.upload(ctx, u, "tweet_image") for u in c.image_urls]
+            if media_ids:
+                ctx.save(media_ids=media_ids)
+        text = c.text
+        if c.link and c.link not in text:
+            text = f"{text}\n{c.link}".strip()
+        body: dict = {"text": text}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        ctx.save(commit_sent=True, text_key=text_key(text))
+        res = ctx.http.json("POST", f"{_base()}/2/tweets", phase="commit", json=body)
+        post_id = str(res["data"]["id"])
+        return PostResult(post_id, self.post_url(ctx, post_id))
+
+    def post_url(self, ctx: PublishContext, post_id: str) -> str:
+        user = ctx.account.username or "i/web"
+        return f"https://x.com/{user}/status/{post_id}"
+
+    def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        if not ctx.progress.get("commit_sent"):
+            return NotPublished("the post request was never sent")
+        res = ctx.http.json("GET", f"{_base()}/2/users/{ctx.account.account_id}/tweets", phase="confirm",
+                            params={"max_results": "10", "tweet.fields": "created_at"})
+        want = ctx.progress.get("text_key")
+        for tweet in res.get("data") or []:
+            if want and text_key(tweet.get("text")) == want:
+                return PostResult(str(tweet["id"]), self.post_url(ctx, str(tweet["id"])), {"settledBy": "lookup"})
+        return None
+
+
+ADAPTER = XAdapter()

@@ -1,0 +1,98 @@
+"""POST /api/platforms/post behind the router: store an uploaded file in B2, publish to each target through
+the engine (in parallel; each target is its own publication with its own idempotency key), shape results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.api.errors import ValidationFailed
+from shared.publishing.engine.service import iso, submit
+from shared.publishing.gateway import outcome_of
+from shared.publishing.platforms import UnknownPlatform, normalize_target
+
+_STATUS = {"published": "posted", "dry_run": "posted", "failed": "failed", "unconfirmed": "failed",
+           "scheduled": "skipped", "skipped": "skipped"}
+
+
+def store_upload(filename: str, content_type: str, data: bytes) -> str:
+    """Small files that fit the function body limit go to B2 first; platforms and adapters read them there."""
+    from shared.storage.s3 import get_storage
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename or "media")[-80:] or "media"
+    now = datetime.now(timezone.utc)
+    key = f"publish/uploads/{now:%Y/%m}/{uuid.uuid4().hex}-{safe}"
+    get_storage().put_bytes(key, data, content_type or "application/octet-stream")
+    return f"b2://{key}"
+
+
+def attach_upload(content: dict[str, Any], url: str, content_type: str) -> dict[str, Any]:
+    content = dict(content)
+    if (content_type or "").startswith("video/"):
+        content["videoUrl"] = url
+    else:
+        content["imageUrls"] = [url]
+        content.pop("imageUrl", None)
+    return content
+
+
+def _key(target: str, content: dict[str, Any], header_key: str | None) -> str:
+    if header_key:
+        return f"api:{header_key[:200]}:{target}"
+    digest = hashlib.sha256(json.dumps({"t": target, "c": content}, sort_keys=True, default=str).encode())
+    return f"api:{digest.hexdigest()[:40]}"
+
+
+def _one(name: str, target: str, content: dict[str, Any], header_key: str | None) -> dict[str, Any]:
+    row, how = submit(key=_key(target, content, header_key), platform=target, content=content, source="compose",
+                      retry_failed=True)
+    out = outcome_of(row, name, how)
+    if row.get("state") == "publishing" and how == "ran":
+        out.status = "scheduled"
+        out.details["processing"] = True
+    result: dict[str, Any] = {"platform": name, "status": _STATUS[out.status], "state": out.status,
+                              "publicationId": out.details.get("publicationId")}
+    if out.platform_post_id:
+        result["id"] = out.platform_post_id
+    if out.url:
+        result["url"] = out.url
+    if out.posted_at:
+        result["postedAt"] = iso(out.posted_at)
+    if out.status == "dry_run":
+        result["dryRun"] = True
+        result["wouldPost"] = out.details.get("wouldPost")
+    if out.status == "unconfirmed":
+        result["error"] = (f"{out.error}. We could not confirm the post; check your account before posting "
+                           "again.")
+    elif out.error:
+        result["error"] = out.error
+    if out.details.get("violations"):
+        result["violations"] = out.details["violations"]
+    if out.details.get("scheduledAt"):
+        result["scheduledAt"] = out.details["scheduledAt"]
+    if out.details.get("warnings"):
+        result["warnings"] = out.details["warnings"]
+    return result
+
+
+def publish_now(platforms: list[str], content: dict[str, Any], header_key: str | None) -> dict[str, Any]:
+    targets: list[tuple[str, str]] = []
+    for name in platforms:
+        try:
+            targets.append((name, normalize_target(name)))
+        except UnknownPlatform as exc:
+            raise ValidationFailed(str(exc), details={"platform": name}) from exc
+    if not targets:
+        raise ValidationFailed("platforms must name at least one platform")
+    with ThreadPoolExecutor(max_workers=min(4, len(targets))) as pool:
+        results = list(pool.map(lambda t: _one(t[0], t[1], content, header_key), targets))
+    summary = {"total": len(results), "posted": sum(r["status"] == "posted" for r in results),
+               "failed": sum(r["status"] == "failed" for r in results),
+               "skipped": sum(r["status"] == "skipped" for r in results),
+               "unconfirmed": sum(r["state"] == "unconfirmed" for r in results)}
+    return {"results": results, "summary": summary}

@@ -1,0 +1,76 @@
+"""Each platform's OAuth facts: where to send the owner, where to exchange the code, which scopes, PKCE or not,
+and which app credentials (from the environment). Pure apart from reading Config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.config import Config
+
+
+@dataclass(frozen=True)
+class Provider:
+    platform: str
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    scope_sep: str
+    pkce: bool
+    client_id: str
+    client_secret: str
+    client_id_param: str = "client_id"  # TikTok calls it client_key
+    extra_authorize: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+ENV_NAMES = {
+    "x": ("X_CLIENT_ID", "X_CLIENT_SECRET"),
+    "tiktok": ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"),
+    "facebook": ("META_CLIENT_ID", "META_CLIENT_SECRET"),
+    "instagram": ("META_CLIENT_ID", "META_CLIENT_SECRET"),
+    "threads": ("META_CLIENT_ID (or THREADS_CLIENT_ID)", "META_CLIENT_SECRET (or THREADS_CLIENT_SECRET)"),
+    "youtube": ("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET"),
+    "pinterest": ("PINTEREST_CLIENT_ID", "PINTEREST_CLIENT_SECRET"),
+}
+
+
+def provider(platform: str, cfg: Config) -> Provider:
+    meta_token = cfg.meta_graph_base.rstrip("/") + "/oauth/access_token"
+    if platform == "x":
+        return Provider("x", cfg.x_authorize_url, cfg.x_api_base.rstrip("/") + "/2/oauth2/token",
+                        ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access"), " ", True,
+                        cfg.x_client_id, cfg.x_client_secret)
+    if platform == "tiktok":
+        return Provider("tiktok", cfg.tiktok_authorize_url, cfg.tiktok_api_base.rstrip("/") + "/v2/oauth/token/",
+                        ("user.info.basic", "video.publish", "video.upload"), ",", True,
+                        cfg.tiktok_client_key, cfg.tiktok_client_secret, client_id_param="client_key")
+    if platform == "facebook":
+        return Provider("facebook", cfg.meta_authorize_url, meta_token,
+                        ("pages_show_list", "pages_manage_posts", "pages_read_engagement"), ",", True,
+                        cfg.meta_client_id, cfg.meta_client_secret)
+    if platform == "instagram":
+        return Provider("instagram", cfg.meta_authorize_url, meta_token,
+                        ("instagram_basic", "instagram_content_publish", "pages_show_list",
+                         "pages_read_engagement", "business_management"), ",", True,
+                        cfg.meta_client_id, cfg.meta_client_secret)
+    if platform == "threads":
+        return Provider("threads", cfg.threads_authorize_url, cfg.threads_api_base.rstrip("/") + "/oauth/access_token",
+                        ("threads_basic", "threads_content_publish"), ",", False,
+                        cfg.threads_client_id or cfg.meta_client_id,
+                        cfg.threads_client_secret or cfg.meta_client_secret)
+    if platform == "youtube":
+        return Provider("youtube", cfg.youtube_authorize_url, cfg.google_token_url,
+                        ("https://www.googleapis.com/auth/youtube.upload",
+                         "https://www.googleapis.com/auth/youtube"), " ", True,
+                        cfg.youtube_client_id, cfg.youtube_client_secret,
+                        extra_authorize=(("access_type", "offline"), ("prompt", "consent"),
+                                         ("include_granted_scopes", "true")))
+    if platform == "pinterest":
+        return Provider("pinterest", cfg.pinterest_authorize_url,
+                        cfg.pinterest_api_base.rstrip("/") + "/v5/oauth/token",
+                        ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read"), ",", True,
+                        cfg.pinterest_client_id, cfg.pinterest_client_secret)
+    raise KeyError(platform)

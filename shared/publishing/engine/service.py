@@ -1,0 +1,66 @@
+"""Entry points over the runner: submit a (content, platform) pair under an idempotency key, and turn a
+publication row into the outcome callers see."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.config import get_config
+from shared.publishing.engine import publications as pubs
+from shared.publishing.engine import runner
+from shared.publishing.platforms import TARGETS, normalize_target
+
+
+def publish_mode() -> str:
+    """The owner's `publishMode` setting wins over PUBLISH_MODE, so rules can be tried from the UI."""
+    from shared.settings.store import read_setting
+
+    try:
+        mode = read_setting("publishMode", "") or ""
+    except Exception:
+        mode = ""
+    return mode if mode in ("live", "dry_run") else get_config().publish_mode
+
+
+def parse_when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(float(value) / (1000 if value > 1e11 else 1), timezone.utc)
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"scheduledAt is not an ISO date: {value}") from exc
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def submit(*, key: str, platform: str, content: dict[str, Any], source: str, source_ref: str | None = None,
+           retry_failed: bool = False, retry_failed_kinds: tuple[str, ...] = ()) -> tuple[dict, str]:
+    """Create (or find) the publication and run it now, or schedule it. Returns (row, how) where how is
+    `ran`, `scheduled`, `existing` or `busy` (another worker holds it)."""
+    target = normalize_target(platform)
+    dry = publish_mode() == "dry_run"
+    when = parse_when(content.get("scheduledAt"))
+    stored_key = f"dry_run:{key}" if dry else key
+    row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
+                                      source_ref=source_ref, content=content, dry_run=dry, not_before=when)
+    rearm = retry_failed or row.get("error_kind") in retry_failed_kinds
+    if not created and rearm and row["state"] == "failed" and pubs.rearm_failed(str(row["id"])):
+        row = pubs.get(str(row["id"]))
+        created = True
+    if row["state"] == "planned":
+        nb = row["not_before"]
+        if nb is not None and nb > datetime.now(timezone.utc):
+            if created:
+                runner.schedule_run(row, nb, "scheduled")
+            return row, "scheduled"
+        res = runner.run(str(row["id"]))
+        if res.details.get("claimed") is False:
+            return res.publication, "busy" if res.publication.get("state") == "publishing" else "existing"
+        return res.publication, "ran"
+    return row, ("busy" if row["state"] == "publishing" else "existing")
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt else None

@@ -1,0 +1,83 @@
+"""Read a media URL in order, from any offset, without holding the file in memory."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import httpx
+
+from shared.publishing.engine.errors import TransientBeforeSend
+
+
+class MediaSource:
+    def __init__(self, client: httpx.Client, url: str):
+        self.client = client
+        self.url = url
+        self._size: int | None = None
+        self._type: str | None = None
+
+    def _head(self) -> None:
+        try:
+            r = self.client.head(self.url, follow_redirects=True)
+            if r.status_code >= 400 or "content-length" not in r.headers:
+                r = self.client.get(self.url, headers={"Range": "bytes=0-0"}, follow_redirects=True)
+                total = r.headers.get("content-range", "").rpartition("/")[2]
+                self._size = int(total) if total.isdigit() else len(r.content)
+            else:
+                self._size = int(r.headers["content-length"])
+            self._type = (r.headers.get("content-type") or "").split(";")[0].strip() or None
+            if r.status_code >= 400:
+                raise httpx.HTTPStatusError("media not readable", request=r.request, response=r)
+        except httpx.HTTPStatusError as exc:
+            from shared.publishing.engine.errors import BadContent
+
+            raise BadContent(f"media URL is not readable (HTTP {exc.response.status_code}): {self.url[:200]}") \
+                from exc
+        except httpx.HTTPError as exc:
+            raise TransientBeforeSend(f"could not read media: {type(exc).__name__}") from exc
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            self._head()
+        return self._size or 0
+
+    @property
+    def content_type(self) -> str | None:
+        if self._size is None:
+            self._head()
+        return self._type
+
+    def chunks(self, chunk_size: int, start: int = 0) -> Iterator[bytes]:
+        """Exactly `chunk_size` bytes per chunk (the last may be shorter), starting at `start`."""
+        headers = {"Range": f"bytes={start}-"} if start else {}
+        buf = bytearray()
+        try:
+            with self.client.stream("GET", self.url, headers=headers, follow_redirects=True) as r:
+                if r.status_code >= 400:
+                    from shared.publishing.engine.errors import BadContent
+
+                    raise BadContent(f"media URL is not readable (HTTP {r.status_code})")
+                skip = start if (start and r.status_code == 200) else 0  # server ignored Range
+                for piece in r.iter_bytes():
+                    if skip:
+                        drop = min(skip, len(piece))
+                        piece, skip = piece[drop:], skip - drop
+                    buf.extend(piece)
+                    while len(buf) >= chunk_size:
+                        yield bytes(buf[:chunk_size])
+                        del buf[:chunk_size]
+        except httpx.HTTPError as exc:
+            raise TransientBeforeSend(f"could not read media: {type(exc).__name__}") from exc
+        if buf:
+            yield bytes(buf)
+
+    def read_all(self, limit: int = 64 * 1024 * 1024) -> bytes:
+        out = bytearray()
+        for c in self.chunks(1 << 20):
+            out.extend(c)
+            if len(out) > limit:
+                from shared.publishing.engine.errors import BadContent
+
+                raise BadContent("media is larger than expected for an image")
+        return bytes(out)

@@ -1,0 +1,1 @@
+"""In-process fakes of the platform APIs (served through respx), following each documented request sequence."""

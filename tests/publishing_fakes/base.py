@@ -1,0 +1,242 @@
+"""Shared plumbing for the platform fakes: dispatch by (method, path regex), bearer checks, fault injection,
+OAuth code/PKCE bookkeeping, and the ledger of posts that the duplicate count reads.
+
+Faults are queued per route name and consumed in order:
+- "connect": raise httpx.ConnectError (the request never reached the platform; nothing recorded)
+- "timeout_after": run the handler (so a post IS created) then raise httpx.ReadTimeout
+- "drop_after": run the handler then raise httpx.RemoteProtocolError (connection dropped)
+- 500 / 503: answer that status without running the handler
+- 429: answer 429 with reset headers without running the handler
+- 401: answer 401 without running the handler
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import httpx
+
+
+class Fake:
+    name = "fake"
+    host = "fake.test"
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.routes: list[tuple[str, re.Pattern, str, Callable]] = []
+        self.faults: dict[str, deque] = defaultdict(deque)
+        self.calls: list[tuple[str, dict]] = []
+        self.posts: list[dict] = []
+        self.tokens: set[str] = set()
+        self.refresh_tokens: dict[str, str] = {}  # refresh -> account
+        self.codes: dict[str, dict] = {}
+        self.ids = itertools.count(1000)
+        self.client_id = f"{self.name}-client"
+        self.client_secret = f"{self.name}-secret"
+        self.rate_reset_in = 0.05
+        self.setup()
+
+    def setup(self) -> None:
+        pass
+
+    # --- registration / dispatch -----------------------------------------------------------
+    def route(self, method: str, pattern: str, name: str, fn: Callable) -> None:
+        self.routes.append((method, re.compile(pattern + "$"), name, fn))
+
+    def next_id(self, prefix: str = "") -> str:
+        return f"{prefix}{next(self.ids)}"
+
+    def fail_next(self, route: str, *faults: Any) -> None:
+        with self.lock:
+            self.faults[route].extend(faults)
+
+    def _fault(self, route: str):
+        with self.lock:
+            q = self.faults.get(route)
+            return q.popleft() if q else None
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        for method, rx, name, fn in self.routes:
+            if method != request.method:
+                continue
+            m = rx.match(path)
+            if not m:
+                continue
+            fault = self._fault(name)
+            with self.lock:
+                self.calls.append((name, {"path": path}))
+            if fault == "connect":
+                raise httpx.ConnectError("fake: connection refused", request=request)
+            if isinstance(fault, int) and fault == 429:
+                return self.json({"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+                                 429, headers=self.rate_headers())
+            if isinstance(fault, int):
+                return self.json({"error": {"message": f"fake fault {fault}", "code": fault}}, fault)
+            resp = fn(request, **m.groupdict())
+            if fault == "timeout_after":
+                raise httpx.ReadTimeout("fake: timed out after processing", request=request)
+            if fault == "drop_after":
+                raise httpx.RemoteProtocolError("fake: connection dropped", request=request)
+            return resp
+        return self.json({"error": {"message": f"no fake route for {request.method} {path}"}}, 404)
+
+    def rate_headers(self) -> dict[str, str]:
+        return {"x-rate-limit-reset": f"{time.time() + self.rate_reset_in:.3f}",
+                "retry-after": f"{self.rate_reset_in:.3f}"}
+
+    # --- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.Response(status, json=body, headers=headers)
+
+    @staticmethod
+    def form(request: httpx.Request) -> dict[str, str]:
+        ctype = request.headers.get("content-type", "")
+        raw = request.content
+        if ctype.startswith("multipart/"):
+            return multipart_fields(request)
+        q = {k: v[0] for k, v in parse_qs(raw.decode() if raw else "").items()}
+        return q
+
+    @staticmethod
+    def query(request: httpx.Request) -> dict[str, str]:
+        return {k: v for k, v in request.url.params.items()}
+
+    @staticmethod
+    def body(request: httpx.Request) -> Any:
+        return json.loads(request.content or b"{}")
+
+    def authed(self, request: httpx.Request, param: str | None = None) -> bool:
+        h = request.headers.get("authorization", "")
+        tok = h[7:] if h.startswith("Bearer ") else None
+        if tok is None and param:
+            tok = self.query(request).get(param)
+        return tok in self.tokens
+
+    def unauthorized(self) -> httpx.Response:
+        return self.json({"error": {"message": "Invalid OAuth access token", "code": 190}}, 401)
+
+    def issue_tokens(self, account: str, *, expires_in: int = 7200, refresh: bool = True) -> dict[str, Any]:
+        with self.lock:
+            access = f"{self.name}-at-{self.next_id()}"
+            self.tokens.add(access)
+            out: dict[str, Any] = {"access_token": access, "expires_in": expires_in, "token_type": "bearer"}
+            if refresh:
+                rt = f"{self.name}-rt-{self.next_id()}"
+                self.refresh_tokens[rt] = account
+                out["refresh_token"] = rt
+            return out
+
+    # --- OAuth: the owner's consent, played by the test --------------------------------------
+    def consent(self, authorize_url: str, account: str = "owner") -> tuple[str, str]:
+        """Read the authorization URL like the platform's consent page, return (code, state)."""
+        q = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
+        code = f"code-{self.next_id()}"
+        with self.lock:
+            self.codes[code] = {"challenge": q.get("code_challenge"), "method": q.get("code_challenge_method"),
+                                "redirect_uri": q.get("redirect_uri"), "account": account,
+                                "client": q.get("client_id") or q.get("client_key")}
+        return code, q["state"]
+
+    def redeem(self, code: str, redirect_uri: str | None, verifier: str | None, pkce: bool = True) -> dict | None:
+        """Check a code exchange like the platform does: known code, same redirect, verifier matches."""
+        with self.lock:
+            entry = self.codes.pop(code, None)
+        if entry is None or entry["redirect_uri"] != redirect_uri:
+            return None
+        if pkce:
+            if entry["method"] != "S256" or not verifier:
+                return None
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            if digest != entry["challenge"]:
+                return None
+        return entry
+
+    def basic_ok(self, request: httpx.Request) -> bool:
+        h = request.headers.get("authorization", "")
+        if not h.startswith("Basic "):
+            return False
+        return base64.b64decode(h[6:]).decode() == f"{self.client_id}:{self.client_secret}"
+
+    # --- the duplicate ledger ---------------------------------------------------------------
+    def record_post(self, **post: Any) -> dict:
+        with self.lock:
+            post.setdefault("id", self.next_id())
+            post["at"] = time.time()
+            self.posts.append(post)
+            return post
+
+    def duplicates(self, marker_rx: str = r"\[pub:([\w-]+)\]") -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for p in self.posts:
+            m = re.search(marker_rx, str(p.get("text") or ""))
+            if m:
+                counts[m.group(1)] += 1
+        return {k: v for k, v in counts.items() if v > 1}
+
+
+def multipart_fields(request: httpx.Request) -> dict[str, Any]:
+    ctype = request.headers["content-type"]
+    boundary = ctype.split("boundary=")[1].strip('"').encode()
+    out: dict[str, Any] = {}
+    for part in request.content.split(b"--" + boundary):
+        if b"\r\n\r\n" not in part:
+            continue
+        head, _, data = part.partition(b"\r\n\r\n")
+        data = data[:-2] if data.endswith(b"\r\n") else data
+        m = re.search(rb'name="([^"]+)"', head)
+        if not m:
+            continue
+        name = m.group(1).decode()
+        out[name] = data if b"filename=" in head else data.decode()
+    return out
+
+
+class MediaHost(Fake):
+    """Serves media bytes with HEAD and Range, like B2 / a CDN."""
+
+    name = "media"
+    host = "media.test"
+
+    def setup(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.route("HEAD", r"/(?P<name>.+)", "head", self._head)
+        self.route("GET", r"/(?P<name>.+)", "get", self._get)
+
+    def add(self, name: str, data: bytes, ctype: str) -> str:
+        self.files[name] = (data, ctype)
+        return f"https://{self.host}/{name}"
+
+    def _head(self, request, name):
+        if name not in self.files:
+            return httpx.Response(404)
+        data, ctype = self.files[name]
+        return httpx.Response(200, headers={"content-length": str(len(data)), "content-type": ctype})
+
+    def _get(self, request, name):
+        if name not in self.files:
+            return httpx.Response(404)
+        data, ctype = self.files[name]
+        rng = request.headers.get("range")
+        if rng:
+            m = re.match(r"bytes=(\d+)-(\d*)", rng)
+            start = int(m.group(1))
+            end = int(m.group(2)) if m.group(2) else len(data) - 1
+            end = min(end, len(data) - 1)
+            return httpx.Response(206, content=data[start:end + 1], headers={
+                "content-type": ctype, "content-range": f"bytes {start}-{end}/{len(data)}"})
+        return httpx.Response(200, content=data, headers={"content-type": ctype})
+
+
+def qs(url: str, **params: str) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)

@@ -1,0 +1,103 @@
+"""Fake Threads API: OAuth (no PKCE) with long-lived exchange and refresh, containers (TEXT/IMAGE/VIDEO/
+CAROUSEL) with status, threads_publish (a container publishes once), listing."""
+
+from __future__ import annotations
+
+from publishing_fakes.base import Fake
+
+
+class ThreadsFake(Fake):
+    name = "threads"
+    host = "threads.test"
+
+    def setup(self):
+        self.user = {"id": "777", "username": "screndly"}
+        self.containers: dict[str, dict] = {}
+        self.video_polls_needed = 2
+        self.route("POST", r"/oauth/access_token", "token", self._token)
+        self.route("GET", r"/access_token", "exchange", self._exchange)
+        self.route("GET", r"/refresh_access_token", "refresh", self._refresh)
+        self.route("GET", r"/v1\.0/me", "me", self._me)
+        self.route("POST", r"/v1\.0/(?P<uid>\d+)/threads", "container", self._container)
+        self.route("GET", r"/v1\.0/(?P<uid>\d+)/threads", "listing", self._listing)
+        self.route("POST", r"/v1\.0/(?P<uid>\d+)/threads_publish", "publish", self._publish)
+        self.route("GET", r"/v1\.0/(?P<obj>[cp]\d+)", "object", self._object)
+
+    def _token(self, request):
+        f = self.form(request)
+        if f.get("client_id") != self.client_id or f.get("client_secret") != self.client_secret:
+            return self.json({"error": {"message": "invalid client", "code": 101}}, 400)
+        if self.redeem(f.get("code"), f.get("redirect_uri"), None, pkce=False) is None:
+            return self.json({"error": {"message": "Invalid authorization code", "code": 100}}, 400)
+        return self.json({**self.issue_tokens("owner", expires_in=3600, refresh=False), "user_id": self.user["id"]})
+
+    def _exchange(self, request):
+        q = self.query(request)
+        if q.get("client_secret") != self.client_secret or q.get("access_token") not in self.tokens:
+            return self.json({"error": {"message": "bad exchange", "code": 190}}, 400)
+        return self.json(self.issue_tokens("owner", expires_in=60 * 86400, refresh=False))
+
+    def _refresh(self, request):
+        q = self.query(request)
+        if q.get("access_token") not in self.tokens:
+            return self.json({"error": {"message": "Session has expired", "code": 190}}, 400)
+        return self.json(self.issue_tokens("owner", expires_in=60 * 86400, refresh=False))
+
+    def _me(self, request):
+        if not self.authed(request):
+            return self.unauthorized()
+        return self.json(self.user)
+
+    def _container(self, request, uid):
+        if not self.authed(request):
+            return self.unauthorized()
+        q = self.query(request)
+        mt = q.get("media_type")
+        if mt == "IMAGE" and not q.get("image_url") or mt == "VIDEO" and not q.get("video_url"):
+            return self.json({"error": {"message": "media url missing", "code": 100}}, 400)
+        if mt == "CAROUSEL":
+            kids = (q.get("children") or "").split(",")
+            if not 2 <= len(kids) <= 20 or any(self.containers.get(k, {}).get("item") is not True for k in kids):
+                return self.json({"error": {"message": "bad carousel children", "code": 100}}, 400)
+        cid = self.next_id("c")
+        with self.lock:
+            self.containers[cid] = {"params": q, "polls": 0, "item": q.get("is_carousel_item") == "true",
+                                    "status": "IN_PROGRESS" if mt == "VIDEO" else "FINISHED"}
+        return self.json({"id": cid})
+
+    def _object(self, request, obj):
+        if not self.authed(request):
+            return self.unauthorized()
+        with self.lock:
+            if obj.startswith("p"):
+                return self.json({"id": obj, "permalink": f"https://www.threads.net/@screndly/post/{obj}"})
+            c = self.containers.get(obj)
+            if c is None:
+                return self.json({"error": {"message": "not found", "code": 100}}, 400)
+            c["polls"] += 1
+            if c["status"] == "IN_PROGRESS" and c["polls"] >= self.video_polls_needed:
+                c["status"] = "FINISHED"
+            return self.json({"id": obj, "status": c["status"]})
+
+    def _publish(self, request, uid):
+        if not self.authed(request):
+            return self.unauthorized()
+        q = self.query(request)
+        with self.lock:
+            c = self.containers.get(q.get("creation_id"))
+            if c is None or c["status"] != "FINISHED" or c["item"]:
+                return self.json({"error": {"message": "container not ready or already published",
+                                            "code": 24, "error_subcode": 4279009}}, 400)
+            c["status"] = "PUBLISHED"
+            post = self.record_post(text=c["params"].get("text"), media_type=c["params"].get("media_type"),
+                                    container=q["creation_id"], pid=self.next_id("p"))
+        return self.json({"id": post["pid"]})
+
+    def _listing(self, request, uid):
+        if not self.authed(request):
+            return self.unauthorized()
+        with self.lock:
+            rows = list(reversed(self.posts))[:10]
+        return self.json({"data": [{"id": p["pid"], "text": p.get("text"),
+                                    "permalink": f"https://www.threads.net/@screndly/post/{p['pid']}"}
+                                   for p in rows]})

@@ -1,0 +1,117 @@
+"""Fake X API v2: OAuth 2 + PKCE token endpoint, /2/users/me, chunked media upload, /2/tweets."""
+
+from __future__ import annotations
+
+import httpx
+
+from publishing_fakes.base import Fake
+
+MAX_SEGMENT = 5 * 1024 * 1024
+
+
+class XFake(Fake):
+    name = "x"
+    host = "x.test"
+
+    def setup(self):
+        self.media: dict[str, dict] = {}
+        self.user = {"id": "42", "username": "screndly"}
+        self.route("POST", r"/2/oauth2/token", "token", self._token)
+        self.route("GET", r"/2/users/me", "me", self._me)
+        self.route("POST", r"/2/media/upload", "media", self._media)
+        self.route("GET", r"/2/media/upload", "status", self._status)
+        self.route("POST", r"/2/tweets", "tweet", self._tweet)
+        self.route("GET", r"/2/users/(?P<uid>\w+)/tweets", "timeline", self._timeline)
+
+    def _token(self, request):
+        if not self.basic_ok(request):
+            return self.json({"error": "unauthorized_client"}, 401)
+        f = self.form(request)
+        if f.get("grant_type") == "authorization_code":
+            entry = self.redeem(f.get("code"), f.get("redirect_uri"), f.get("code_verifier"))
+            if entry is None:
+                return self.json({"error": "invalid_request", "error_description": "Value passed for the "
+                                  "authorization code was invalid."}, 400)
+            return self.json({**self.issue_tokens(entry["account"]), "scope": "tweet.read tweet.write"})
+        if f.get("grant_type") == "refresh_token":
+            with self.lock:
+                acct = self.refresh_tokens.pop(f.get("refresh_token"), None)  # X rotates refresh tokens
+            if acct is None:
+                return self.json({"error": "invalid_request", "error_description": "Value passed for the token "
+                                  "was invalid."}, 400)
+            return self.json(self.issue_tokens(acct))
+        return self.json({"error": "unsupported_grant_type"}, 400)
+
+    def _me(self, request):
+        if not self.authed(request):
+            return self.unauthorized()
+        return self.json({"data": {**self.user, "name": "Screndly"}})
+
+    def _media(self, request):
+        if not self.authed(request):
+            return self.unauthorized()
+        f = self.form(request)
+        cmd = f.get("command")
+        with self.lock:
+            if cmd == "INIT":
+                mid = self.next_id("m")
+                self.media[mid] = {"total": int(f["total_bytes"]), "type": f["media_type"],
+                                   "category": f.get("media_category"), "segments": [], "state": "init"}
+                return self.json({"data": {"id": mid, "media_key": f"7_{mid}"}}, 202)
+            m = self.media.get(f.get("media_id"))
+            if m is None:
+                return self.json({"errors": [{"message": "media_id not found"}]}, 400)
+            if cmd == "APPEND":
+                index = int(f["segment_index"])
+                chunk = f["media"]
+                if index != len(m["segments"]) or len(chunk) > MAX_SEGMENT:
+                    m["bad"] = True
+                    return self.json({"errors": [{"message": f"bad segment {index}"}]}, 400)
+                m["segments"].append(len(chunk))
+                return httpx.Response(204)
+            if cmd == "FINALIZE":
+                if m.get("bad") or sum(m["segments"]) != m["total"]:
+                    return self.json({"errors": [{"message": "segments do not add up to total_bytes"}]}, 400)
+                video = m["category"] == "amplify_video"
+                m["state"] = "pending" if video else "succeeded"
+                body = {"id": f["media_id"]}
+                if video:
+                    body["processing_info"] = {"state": "pending", "check_after_secs": 1}
+                return self.json({"data": body})
+        return self.json({"errors": [{"message": "bad command"}]}, 400)
+
+    def _status(self, request):
+        q = self.query(request)
+        with self.lock:
+            m = self.media.get(q.get("media_id"))
+            if m is None:
+                return self.json({"errors": [{"message": "media_id not found"}]}, 400)
+            m["polls"] = m.get("polls", 0) + 1
+            if m["state"] == "pending":
+                m["state"] = "in_progress"
+            elif m["state"] == "in_progress":
+                m["state"] = "succeeded"
+            return self.json({"data": {"id": q["media_id"], "processing_info": {"state": m["state"]}}})
+
+    def _tweet(self, request):
+        if not self.authed(request):
+            return self.unauthorized()
+        b = self.body(request)
+        with self.lock:
+            for mid in (b.get("media") or {}).get("media_ids", []):
+                if self.media.get(mid, {}).get("state") != "succeeded":
+                    return self.json({"detail": f"media {mid} is not ready", "title": "Invalid Request"}, 400)
+            if any(p["text"] == b.get("text") for p in self.posts):
+                return self.json({"detail": "You are not allowed to create a Tweet with duplicate content.",
+                                  "title": "Forbidden", "type": "about:blank", "status": 403}, 403)
+            if len(b.get("text") or "") > 2000:
+                return self.json({"detail": "text too long", "title": "Invalid Request"}, 400)
+            post = self.record_post(text=b.get("text"), media_ids=(b.get("media") or {}).get("media_ids", []))
+        return self.json({"data": {"id": str(post["id"]), "text": post["text"]}}, 201)
+
+    def _timeline(self, request, uid):
+        if not self.authed(request):
+            return self.unauthorized()
+        with self.lock:
+            recent = list(reversed(self.posts))[:10]
+        return self.json({"data": [{"id": str(p["id"]), "text": p["text"]} for p in recent]})

@@ -1,0 +1,169 @@
+"""Connect flow per platform against the fakes: PKCE round trip, state checks, encrypted tokens, refresh."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from publishing_fakes.world import world  # noqa: F401  (fixture)
+
+REDIRECT = "http://localhost:5173/platforms/callback"
+PLATFORMS = ["X", "TikTok", "Facebook", "Instagram", "Threads", "YouTube", "Pinterest"]
+
+
+def _start(client, auth, platform):
+    r = client.get(f"/api/platforms/auth/{platform}", params={"redirectUri": REDIRECT}, headers=auth)
+    assert r.status_code == 200, r.text
+    return r.json()["data"]["url"]
+
+
+def _fake_for(world, platform):
+    return world.by_family[platform.lower()]
+
+
+def _callback(client, auth, platform, code, state, verifier="ignored"):
+    return client.post("/api/platforms/callback", headers=auth, json={
+        "platform": platform, "code": code, "state": state, "codeVerifier": verifier, "redirectUri": REDIRECT})
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_pkce_round_trip_connects_and_stores_encrypted_tokens(world, client, auth, db, platform):
+    url = _start(client, auth, platform)
+    fake = _fake_for(world, platform)
+    code, state = fake.consent(url)
+    claims = jwt.decode(state, options={"verify_signature": False})  # what the SPA does
+    assert claims["platform"] == platform.lower() and claims["codeVerifier"] and claims["nonce"]
+    if platform != "Threads":
+        assert "code_challenge=" in url and "code_challenge_method=S256" in url
+    r = _callback(client, auth, platform, code, state, claims["codeVerifier"])
+    assert r.status_code == 200, r.text
+    status = client.get("/api/platforms/status", headers=auth).json()["data"]
+    assert status[platform]["connected"] is True and status[platform]["username"]
+    assert set(status) == set(PLATFORMS)
+    row = db.execute("SELECT * FROM platform_connections WHERE platform=%s", (platform.lower(),)).fetchone()
+    from shared.publishing.connections import store
+
+    token = store.get(platform.lower()).access_token
+    assert token in fake.tokens
+    raw = json.dumps({k: str(v) for k, v in row.items()})
+    assert token not in raw  # unreadable at rest
+    assert "needs_reconnect" not in raw
+
+
+def test_wrong_verifier_is_refused_by_the_platform(world, client, auth):
+    url = _start(client, auth, "X")
+    code, state = world.x.consent(url)
+    # tamper with what the platform saw: the challenge no longer matches our verifier
+    world.x.codes[code]["challenge"] = "not-the-challenge"
+    r = _callback(client, auth, "X", code, state)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "OAUTH_FAILED"
+
+
+def test_missing_forged_expired_replayed_state_refused(world, client, auth, backing):
+    url = _start(client, auth, "X")
+    code, state = world.x.consent(url)
+    # missing
+    r = client.post("/api/platforms/callback", headers=auth, json={"platform": "X", "code": code})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_OAUTH_STATE"
+    # forged: same claims, another key
+    claims = jwt.decode(state, options={"verify_signature": False})
+    forged = jwt.encode(claims, "another-secret-that-is-long-enough-xxxxxxxx", algorithm="HS256")
+    assert _callback(client, auth, "X", code, forged).status_code == 400
+    # body platform disagrees with the state: refused, and the state is burnt
+    r = _callback(client, auth, "TikTok", code, state)
+    assert r.status_code == 400 and "does not match" in r.json()["error"]["message"]
+    # so a replay of that state is refused too
+    assert _callback(client, auth, "X", code, state).status_code == 400
+    # expired
+    from shared.publishing.connections.state import issue_state
+
+    old = issue_state("x", "v" * 50, REDIRECT, now=time.time() - 3600)
+    r = _callback(client, auth, "X", code, old)
+    assert r.status_code == 400 and "expired" in r.json()["error"]["message"]
+    # a good one works once, then is a replay
+    url = _start(client, auth, "X")
+    code, state = world.x.consent(url)
+    assert _callback(client, auth, "X", code, state).status_code == 200
+    r = _callback(client, auth, "X", code, state)
+    assert r.status_code == 400 and "already used" in r.json()["error"]["message"]
+
+
+def test_unconfigured_platform_and_bad_redirect(world, client, auth, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("PINTEREST_CLIENT_ID", "")
+    get_config.cache_clear()
+    r = client.get("/api/platforms/auth/Pinterest", params={"redirectUri": REDIRECT}, headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "PLATFORM_NOT_CONFIGURED"
+    assert "PINTEREST_CLIENT_ID" in r.json()["error"]["message"]
+    r = client.get("/api/platforms/auth/X", params={"redirectUri": "https://evil.example/steal"}, headers=auth)
+    assert r.status_code == 400
+    r = client.get("/api/platforms/auth/Myspace", params={"redirectUri": REDIRECT}, headers=auth)
+    assert r.status_code == 400
+    assert client.get("/api/platforms/auth/X", params={"redirectUri": REDIRECT}).status_code == 401
+
+
+def test_tokens_unreadable_without_the_key(world, db, backing):
+    world.connect("x")
+    row = db.execute("SELECT access_token_enc, refresh_token_enc, account_id FROM platform_connections").fetchone()
+    from shared.security.secretbox import SecretBox, SecretBoxError, get_secretbox
+    import os
+
+    other = SecretBox([os.urandom(32)])
+    with pytest.raises(SecretBoxError):
+        other.decrypt(row["access_token_enc"], f"conn:x:{row['account_id']}:access")
+    # and a blob moved to another field does not decrypt even with the right key
+    with pytest.raises(SecretBoxError):
+        get_secretbox().decrypt(row["access_token_enc"], f"conn:x:{row['account_id']}:refresh")
+    assert base64.b64decode(row["access_token_enc"])[0] == 1
+
+
+def test_refresh_before_expiry_then_publish_with_new_token(world):
+    from shared.publishing.connections import store
+    from shared.publishing.gateway import PublishRequest, publish
+
+    world.connect("x", expires_in=timedelta(minutes=5))  # inside the refresh margin
+    before = store.get("x")
+    out = publish(PublishRequest("r1", "x", {"text": "fresh token"}, "rss"))
+    assert out.status == "published"
+    after = store.get("x")
+    assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
+    assert before.refresh_token not in world.x.refresh_tokens  # rotated: the old one is spent
+    assert any(n == "token" for n, _ in world.x.calls)
+
+
+def test_refused_refresh_marks_needs_reconnect_and_notifies_once(world, db, client, auth):
+    from shared.publishing.gateway import PublishRequest, publish
+
+    world.connect("youtube", expires_in=timedelta(minutes=1))
+    world.youtube.refresh_tokens.clear()  # revoked on Google's side
+    url = world.media.add("v.mp4", b"\x00" * 1000, "video/mp4")
+    out = publish(PublishRequest("y1", "youtube", {"youtubeTitle": "T", "videoUrl": url}, "media"))
+    assert out.status == "failed" and out.details["kind"] == "auth"
+    out2 = publish(PublishRequest("y2", "youtube", {"youtubeTitle": "T2", "videoUrl": url}, "media"))
+    assert out2.status == "failed" and "reconnect" in out2.error
+    notes = db.execute("SELECT title FROM notifications WHERE title LIKE 'Reconnect%%'").fetchall()
+    assert len(notes) == 1
+    status = client.get("/api/platforms/status", headers=auth).json()["data"]["YouTube"]
+    assert status["connected"] is False and "reconnect" in status["error"]
+    assert world.youtube.posts == []
+
+
+def test_disconnect_and_lists(world, client, auth):
+    world.connect("youtube", "pinterest")
+    r = client.get("/api/platforms/youtube/playlists", headers=auth)
+    assert r.json()["data"] == [{"id": "PL1", "title": "Trailers", "itemCount": 3, "privacyStatus": "public"}]
+    r = client.get("/api/pinterest/boards", headers=auth)
+    assert r.json()["data"][0]["id"] == "b1"
+    r = client.post("/api/pinterest/boards", headers=auth, json={"name": "Posters", "privacy": "SECRET"})
+    assert r.status_code == 200 and r.json()["data"]["name"] == "Posters"
+    assert any(b["name"] == "Posters" for b in world.pinterest.boards)
+    assert client.delete("/api/platforms/YouTube", headers=auth).status_code == 200
+    assert client.delete("/api/platforms/YouTube", headers=auth).status_code == 404
+    r = client.get("/api/platforms/youtube/playlists", headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "PLATFORM_NOT_CONNECTED"
