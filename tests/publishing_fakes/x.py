@@ -14,6 +14,7 @@ class XFake(Fake):
     host = "x.test"
 
     def setup(self):
+        self.reject_duplicates = True  # X's own duplicate-content 403; off when counting our duplicates
         self.media: dict[str, dict] = {}
         self.user = {"id": "42", "username": "screndly"}
         self.route("POST", r"/2/oauth2/token", "token", self._token)
@@ -101,7 +102,7 @@ class XFake(Fake):
             for mid in (b.get("media") or {}).get("media_ids", []):
                 if self.media.get(mid, {}).get("state") != "succeeded":
                     return self.json({"detail": f"media {mid} is not ready", "title": "Invalid Request"}, 400)
-            if any(p["text"] == b.get("text") for p in self.posts):
+            if self.reject_duplicates and any(p["text"] == b.get("text") for p in self.posts):
                 return self.json({"detail": "You are not allowed to create a Tweet with duplicate content.",
                                   "title": "Forbidden", "type": "about:blank", "status": 403}, 403)
             if len(b.get("text") or "") > 2000:
@@ -113,5 +114,6 @@ class XFake(Fake):
         if not self.authed(request):
             return self.unauthorized()
         with self.lock:
-            recent = list(reversed(self.posts))[:10]
-        return self.json({"data": [{"id": str(p["id"]), "text": p["text"]} for p in recent]})
+            recent = self.in_window(request, list(reversed(self.posts)), "start_time", "end_time", iso=True)
+            pg = self.paginate(request, recent, "max_results", style="x")
+        return self.json({"data": [{"id": str(p["id"]), "text": p["text"]} for p in pg["chunk"]], **pg["extra"]})

@@ -65,7 +65,7 @@ class PinterestAdapter:
         board = ctx.content.board_id
         if not board:
             return None
-        res = ctx.http.json("GET", f"{_base()}/v5/boards/{board}/pins", phase="confirm", params={"page_size": "25"})
+        res = ctx.http.json("GET", f"{_base()}/v5/boards/{board}/pins", phase="confirm", params={"page_size": "100"})
         for pin in res.get("items") or []:
             if text_key(pin.get("title") or pin.get("description")) == ctx.progress.get("text_key"):
                 return PostResult(str(pin["id"]), _url(str(pin["id"])), {"settledBy": "lookup"})

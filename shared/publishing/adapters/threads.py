@@ -8,7 +8,9 @@ A container publishes at most once, and its status tells whether it was publishe
 from __future__ import annotations
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.adapters.base import (
+    NotPublished, PostResult, PublishContext, graph_pages, text_key, window,
+)
 from shared.publishing.engine.errors import BadContent
 
 
@@ -73,9 +75,10 @@ class ThreadsAdapter:
             return NotPublished(f"the container was not published (status {st.get('status')})")
         if st.get("status") != "PUBLISHED":
             return None
-        listing = ctx.http.json("GET", f"{_base()}/{ctx.account.account_id}/threads", phase="confirm",
-                                params={"fields": "id,text,permalink", "limit": "10"})
-        for post in listing.get("data") or []:
+        w = window(ctx.progress)
+        for post in graph_pages(ctx, f"{_base()}/{ctx.account.account_id}/threads",
+                                {"fields": "id,text,permalink", "limit": "50",
+                                 **({"since": str(int(w[0])), "until": str(int(w[1]))} if w else {})}):
             if text_key(post.get("text")) == ctx.progress.get("text_key"):
                 return PostResult(str(post["id"]), post.get("permalink"), {"settledBy": "lookup"})
         return None

@@ -134,6 +134,12 @@ class TikTokAdapter:
             return self._settle(ctx, publish_id, wait=False)
         except BadContent as exc:
             return NotPublished(exc.message)
+        except StillProcessing:
+            st = self._status(ctx, publish_id)
+            if st.get("status") == "PROCESSING_UPLOAD" and not ctx.progress.get("publish_id"):
+                # our upload stopped before its last chunk landed: TikTok will never publish it
+                return NotPublished("the upload never completed, so TikTok has no video to publish")
+            raise
 
 
 ADAPTER = TikTokAdapter()

@@ -9,10 +9,13 @@ blind retry would say nothing useful: field-notes §7).
 from __future__ import annotations
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from datetime import datetime, timezone
+
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key, window
 from shared.publishing.engine.errors import BadContent
 
 SEGMENT_BYTES = 4 * 1024 * 1024  # under the 5 MB APPEND limit
+LOOKUP_PAGES = 5  # 500 posts around the commit time: more than a single creator posts in the window
 
 
 def _base() -> str:
@@ -85,12 +88,25 @@ class XAdapter:
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
         if not ctx.progress.get("commit_sent"):
             return NotPublished("the post request was never sent")
-        res = ctx.http.json("GET", f"{_base()}/2/users/{ctx.account.account_id}/tweets", phase="confirm",
-                            params={"max_results": "10", "tweet.fields": "created_at"})
+        params = {"max_results": "100", "tweet.fields": "created_at"}
+        w = window(ctx.progress)
+        if w:
+            iso = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+            params["start_time"] = iso(w[0])
+            if w[1] < datetime.now(timezone.utc).timestamp() - 10:  # X wants end_time >= 10 s in the past
+                params["end_time"] = iso(w[1])
         want = ctx.progress.get("text_key")
-        for tweet in res.get("data") or []:
-            if want and text_key(tweet.get("text")) == want:
-                return PostResult(str(tweet["id"]), self.post_url(ctx, str(tweet["id"])), {"settledBy": "lookup"})
+        for _ in range(LOOKUP_PAGES):
+            res = ctx.http.json("GET", f"{_base()}/2/users/{ctx.account.account_id}/tweets", phase="confirm",
+                                params=params)
+            for tweet in res.get("data") or []:
+                if want and text_key(tweet.get("text")) == want:
+                    return PostResult(str(tweet["id"]), self.post_url(ctx, str(tweet["id"])),
+                                      {"settledBy": "lookup"})
+            token = (res.get("meta") or {}).get("next_token")
+            if not token:
+                break
+            params["pagination_token"] = token
         return None
 
 

@@ -46,10 +46,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _prefs(family: str) -> dict[str, Any]:
-    from shared.settings.store import read_setting
+def _prefs(family: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    if settings is None:
+        from shared.settings.store import read_setting
 
-    ps = read_setting("platformSettings", {}) or {}
+        settings = {"platformSettings": read_setting("platformSettings", {})}
+    ps = settings.get("platformSettings") or {}
     return dict(ps.get(family) or {}) if isinstance(ps, dict) else {}
 
 
@@ -89,7 +91,7 @@ def _post_text(target: str, text: str, link: str | None) -> str:
     return text
 
 
-def _validate(row: dict, content, raw: dict, http_client) -> list[dict]:
+def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") -> list[dict]:
     from shared.publishing.media.probe import probe
     from shared.publishing.validation import PostDraft, validate
 
@@ -105,7 +107,7 @@ def _validate(row: dict, content, raw: dict, http_client) -> list[dict]:
         video, problem = probe(http_client, content.video_url, "video", video_hints(raw))
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
-    tier = (_prefs("x").get("tier") or "free") if row["family"] == "x" else "free"
+    tier = x_tier or "free"
     draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link),
                       title=content.title, link=content.link, images=tuple(images), video=video,
                       board_id=content.board_id, x_tier=tier)
@@ -189,7 +191,11 @@ def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason:
     try:
         found = get_adapter(row["family"]).lookup(ctx)
     except StillProcessing:
-        found = None
+        # the platform has the post and is processing it: check again later instead of guessing
+        if token:
+            pubs.extend_claim(str(row["id"]), token)
+        schedule_settle(row)
+        return pubs.get(str(row["id"])) or row
     except PublishError as exc:
         logger.info("lookup for %s failed: %s", row["id"], exc.message)
         found = None
@@ -240,9 +246,12 @@ def execute(row: dict) -> RunResult:
     raw = dict(row["content"] or {})
     from shared.publishing.media.urls import pullable
 
-    content = resolve(row["platform"], raw, _prefs(row["family"]), pull=pullable)
+    from shared.settings.store import read_settings
+
+    prefs = _prefs(row["family"], read_settings(["platformSettings"]))
+    content = resolve(row["platform"], raw, prefs, pull=pullable)
     ctx = _context(row, account, content, token)
-    violations = _validate(row, content, raw, ctx.http.client)
+    violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
     if violations:
         msg = "; ".join(f"{v['rule']}: {v['message']}" for v in violations)
         return RunResult("failed", _failed(row, token, "content", msg, {"violations": violations}),
