@@ -30,7 +30,9 @@ def chunk_plan(size: int, preferred: int | None = None) -> tuple[int, int]:
     if size < MIN_CHUNK:
         return size, 1
     chunk = max(MIN_CHUNK, min(MAX_CHUNK, preferred))
-    count = max(1, size // chunk)
+    count = size // chunk
+    if count <= 1:
+        return size, 1  # one chunk is the whole file (TikTok wants chunk_size == video_size then)
     if count > 1000:
         chunk = math.ceil(size / 1000)
         count = size // chunk
