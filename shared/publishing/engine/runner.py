@@ -153,25 +153,33 @@ def schedule_settle(row: dict, delay: int = SETTLE_DELAY_SECONDS) -> None:
 
 
 def _published(row: dict, result: PostResult, account: Account | None) -> dict:
-    from shared.publishing.connections import store
+    from shared.db import connection
 
-    settled = pubs.settle_published(str(row["id"]), result.post_id, result.url, result.details) or pubs.get(
-        str(row["id"]))
-    if account is not None and account.account_id != "dry-run":
-        store.touch_last_post(row["family"])
-    activity.log("publishing", "info", f"published to {row['platform']}",
-                 {"publicationId": str(row["id"]), "platform": row["platform"], "postId": result.post_id,
-                  "url": result.url, "source": row["source"], **({"warnings": result.details.get("warnings")}
-                                                                if result.details.get("warnings") else {})})
+    with connection() as c:  # one checkout for the settle, the last-post stamp and the log line
+        settled = pubs.settle_published(str(row["id"]), result.post_id, result.url, result.details, conn=c)
+        if settled is None:
+            settled = c.execute("SELECT * FROM publications WHERE id=%s", (row["id"],)).fetchone()
+        if account is not None and account.account_id != "dry-run":
+            c.execute("UPDATE platform_connections SET last_post_at=now() WHERE platform=%s", (row["family"],))
+        activity.log("publishing", "info", f"published to {row['platform']}",
+                     {"publicationId": str(row["id"]), "platform": row["platform"], "postId": result.post_id,
+                      "url": result.url, "source": row["source"],
+                      **({"warnings": result.details.get("warnings")} if result.details.get("warnings") else {})},
+                     conn=c)
     return settled
 
 
 def _failed(row: dict, token: str | None, kind: str, message: str, details: dict | None = None) -> dict:
-    settled = pubs.settle_failed(str(row["id"]), token, kind, message, details) or pubs.get(str(row["id"]))
-    activity.log("publishing", "error" if kind != "content" else "warn",
-                 f"publishing to {row['platform']} failed ({kind}): {message}",
-                 {"publicationId": str(row["id"]), "platform": row["platform"], "kind": kind,
-                  "source": row["source"], **({"details": details} if details else {})})
+    from shared.db import connection
+
+    with connection() as c:
+        settled = pubs.settle_failed(str(row["id"]), token, kind, message, details, conn=c)
+        if settled is None:
+            settled = c.execute("SELECT * FROM publications WHERE id=%s", (row["id"],)).fetchone()
+        activity.log("publishing", "error" if kind != "content" else "warn",
+                     f"publishing to {row['platform']} failed ({kind}): {message}",
+                     {"publicationId": str(row["id"]), "platform": row["platform"], "kind": kind,
+                      "source": row["source"], **({"details": details} if details else {})}, conn=c)
     return settled
 
 
@@ -210,15 +218,21 @@ def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason:
     return _unconfirmed(row, token, reason)
 
 
-def run(pub_id: str) -> RunResult:
+def _read_prefs_settings() -> dict[str, Any]:
+    from shared.settings.store import read_settings
+
+    return read_settings(["platformSettings"])
+
+
+def run(pub_id: str, settings: dict[str, Any] | None = None) -> RunResult:
     row = pubs.claim(pub_id)
     if row is None:
         current = pubs.get(pub_id)
         return RunResult(current["state"] if current else "missing", current or {}, {"claimed": False})
-    return execute(row)
+    return execute(row, settings)
 
 
-def execute(row: dict) -> RunResult:
+def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
     token = str(row["claim_token"])
     pub_id = str(row["id"])
     dry_run = bool(row["dry_run"])
@@ -246,9 +260,7 @@ def execute(row: dict) -> RunResult:
     raw = dict(row["content"] or {})
     from shared.publishing.media.urls import pullable
 
-    from shared.settings.store import read_settings
-
-    prefs = _prefs(row["family"], read_settings(["platformSettings"]))
+    prefs = _prefs(row["family"], settings if settings is not None else _read_prefs_settings())
     content = resolve(row["platform"], raw, prefs, pull=pullable)
     ctx = _context(row, account, content, token)
     violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
