@@ -85,8 +85,15 @@ def _account_for(row: dict, dry_run: bool) -> Account:
                    username=conn.username, metadata=conn.metadata, extra=conn.extra)
 
 
-def _post_text(target: str, text: str, link: str | None) -> str:
+def _post_text(target: str, text: str, link: str | None, content=None) -> str:
+    """The text the platform will receive, as the adapter builds it (validated before any call)."""
+    if content is not None and (target.startswith("youtube") or target == "pinterest") \
+            and content.description is not None:
+        return content.description
     if link and target in ("x", "threads", "instagram", "instagram_feed", "instagram_reels") and link not in text:
+        return f"{text}\n{link}".strip()
+    if link and target in ("facebook", "facebook_feed") and content is not None and content.image_urls \
+            and link not in text:
         return f"{text}\n{link}".strip()
     return text
 
@@ -108,7 +115,7 @@ def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") 
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
-    draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link),
+    draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link, content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
                       board_id=content.board_id, x_tier=tier)
     return problems + [v.as_dict() for v in validate(draft)]
@@ -269,7 +276,7 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         return RunResult("failed", _failed(row, token, "content", msg, {"violations": violations}),
                          {"violations": violations})
     if dry_run:
-        would = {"platform": row["platform"], "text": _post_text(row["platform"], content.text, content.link),
+        would = {"platform": row["platform"], "text": _post_text(row["platform"], content.text, content.link, content),
                  "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
                  "boardId": content.board_id, "privacy": content.privacy}
         settled = pubs.settle_dry_run(pub_id, token, would) or pubs.get(pub_id)
