@@ -241,3 +241,49 @@ def test_not_connected_platform_fails_clearly(world):
     out = pub("threads", {"text": "hi"})
     assert out.status == "failed" and "not connected" in out.error
     assert out.details["kind"] == "not_connected"
+
+
+def test_facebook_permission_error_is_content_and_bad_token_is_auth(world, db):
+    world.connect("facebook")
+    orig = world.meta._feed
+    answers = iter([
+        world.meta.json({"error": {"message": "(#200) The user hasn't authorized the application to perform this "
+                                   "action", "code": 200}}, 403),
+        world.meta.json({"error": {"message": "Error validating access token: Session has expired", "code": 190,
+                                   "error_subcode": 463}}, 400),
+    ])
+    world.meta.routes = [(m, rx, n, (lambda r, page: next(answers)) if n == "feed" else fn)
+                         for m, rx, n, fn in world.meta.routes]
+    out = pub("facebook", {"text": "first"})
+    assert out.status == "failed" and out.details["kind"] == "content" and "(#200)" in out.error
+    out = pub("facebook", {"text": "second"})
+    assert out.status == "failed" and out.details["kind"] == "auth"
+    row = db.execute("SELECT status FROM platform_connections WHERE platform='facebook'").fetchone()
+    assert row["status"] == "needs_reconnect"
+    assert orig is not None and world.meta.posts == []
+
+
+def test_youtube_quota_exceeded_waits_for_the_reset(world, db):
+    world.connect("youtube")
+    url = world.media.add("v.mp4", b"\x00" * 3000, "video/mp4")
+    world.youtube.routes = [
+        (m, rx, n, (lambda r: world.youtube._err(403, "quotaExceeded", "The request cannot be completed because "
+                                                 "you have exceeded your quota.")) if n == "start" else fn)
+        for m, rx, n, fn in world.youtube.routes]
+    out = pub("youtube", {"youtubeTitle": "Q", "videoUrl": url})
+    assert out.status == "scheduled" and out.details["kind"] == "rate_limited"
+    assert world.youtube.posts == []
+
+
+def test_pinterest_unknown_board_is_a_content_failure(world):
+    world.connect("pinterest")
+    img = world.media.add("a.jpg", _jpeg(), "image/jpeg")
+    out = pub("pinterest", {"title": "Poster", "imageUrl": img, "boardId": "nope"})
+    assert out.status == "failed" and "Board not found" in out.error and out.details["kind"] == "content"
+
+
+def test_unreachable_media_is_refused_before_any_platform_call(world):
+    world.connect("instagram")
+    out = pub("instagram", {"text": "gone", "imageUrl": "https://media.test/missing.jpg"})
+    assert out.status == "failed" and "instagram.media_unreachable" in out.error
+    assert not any(n == "container" for n, _ in world.meta.calls)

@@ -98,7 +98,8 @@ def _image(**kw):
     (PostDraft("x", text="hi", video=_video(width=400, height=1300)), "x.aspect_ratio"),
     (PostDraft("x", text="hi", images=(_image(),), video=_video()), "x.media_mix"),
     (PostDraft("x"), "x.empty"),
-    (PostDraft("threads", text="é" * 251), "threads.text_length"),  # 502 UTF-8 bytes
+    (PostDraft("threads", text="é" * 501), "threads.text_length"),
+    (PostDraft("threads", text="😀" * 126), "threads.text_length"),  # 504: emoji weigh their UTF-8 bytes
     (PostDraft("instagram", text="x"), "instagram.media_required"),
     (PostDraft("instagram", images=(_image(mime="image/png"),)), "instagram.image_type"),
     (PostDraft("instagram", images=(_image(width=1000, height=2000),)), "instagram.aspect_ratio"),
@@ -124,7 +125,8 @@ def test_rules_name_what_is_broken(draft, rule):
     PostDraft("x", text="a" * 280),
     PostDraft("x", text="hi", video=_video(duration_s=140.0, mime="video/mp4", width=1280, height=720)),
     PostDraft("x", text="pro tier", video=_video(duration_s=500.0), x_tier="pro"),
-    PostDraft("threads", text="é" * 250),
+    PostDraft("threads", text="é" * 500),
+    PostDraft("threads", text="😀" * 125),
     PostDraft("facebook", text="", link="https://variety.com/a"),
     PostDraft("instagram", images=(_image(mime="image/jpeg", width=1080, height=1350),)),
     PostDraft("instagram_reels", video=_video(duration_s=30.0, width=1080, height=1920)),
