@@ -262,3 +262,22 @@ def test_scheduled_publication_runs_from_a_delayed_qstash_message(world, live_ap
     while time.time() < deadline and pubs.get(pid)["state"] != "published":
         time.sleep(0.05)
     assert pubs.get(pid)["state"] == "published"
+
+
+def test_media_processing_longer_than_one_run_resumes_from_the_container(world, db, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("PUBLISH_POLL_BUDGET_SECONDS", "0.05")
+    monkeypatch.setenv("PUBLISH_POLL_INTERVAL_SECONDS", "0.01")
+    get_config.cache_clear()
+    world.connect("threads")
+    world.threads.video_polls_needed = 10**9  # still processing when this run's budget ends
+    vid = world.media.add("v.mp4", b"\x00" * 5000, "video/mp4")
+    out = publish(req("slow", "threads", "slow video", videoUrl=vid))
+    assert out.status == "scheduled" and out.details["kind"] == "processing"
+    assert world.threads.posts == [] and len(world.threads.containers) == 1
+    world.threads.video_polls_needed = 1
+    pid = out.details["publicationId"]
+    db.execute("UPDATE publications SET not_before=now() WHERE id=%s", (pid,))
+    assert runner.run(pid).state == "published"
+    assert len(world.threads.containers) == 1 and len(world.threads.posts) == 1  # the same container

@@ -41,18 +41,18 @@ class ThreadsAdapter:
         if not cid:
             if c.video_url:
                 cid = self._container(ctx, {"media_type": "VIDEO", "video_url": c.video_url, "text": text})
-                self._wait(ctx, cid)
             elif len(c.image_urls) > 1:
                 children = [self._container(ctx, {"media_type": "IMAGE", "image_url": u, "is_carousel_item": "true"})
                             for u in c.image_urls]
                 cid = self._container(ctx, {"media_type": "CAROUSEL", "children": ",".join(children), "text": text})
-                self._wait(ctx, cid)
             elif c.image_urls:
                 cid = self._container(ctx, {"media_type": "IMAGE", "image_url": c.image_urls[0], "text": text})
-                self._wait(ctx, cid)
             else:
                 cid = self._container(ctx, {"media_type": "TEXT", "text": text})
+            # saved before waiting: a run that outlives its poll budget resumes with this container
             ctx.save(container_id=cid)
+        if c.video_url or c.image_urls:
+            self._wait(ctx, cid)
         ctx.save(commit_sent=True, text_key=text_key(text))
         res = ctx.http.json("POST", f"{_base()}/{ctx.account.account_id}/threads_publish", phase="commit",
                             params={"creation_id": cid})

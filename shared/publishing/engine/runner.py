@@ -308,6 +308,13 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         schedule_run(released or row, at, "rate limited")
         return RunResult("planned", released or row, {"rateLimitedUntil": at.isoformat()})
     except StillProcessing as exc:
+        if not ctx.progress.get("commit_sent"):
+            # media still processing before anything was published: run again later from the checkpoint
+            # (the container / media id is kept, so nothing is uploaded or created twice)
+            at = _now() + timedelta(seconds=SETTLE_DELAY_SECONDS)
+            released = pubs.release(pub_id, token, at, "processing", exc.message)
+            schedule_run(released or row, at, "media processing")
+            return RunResult("planned", released or row, {"retryAt": at.isoformat(), "processing": True})
         pubs.extend_claim(pub_id, token)
         schedule_settle(row)
         activity.log("publishing", "info", f"{row['platform']} is processing the post; checking again later",
@@ -396,7 +403,10 @@ def sweep_stuck(lease_seconds: int | None = None) -> dict[str, int]:
         try:
             ctx, account = _ctx_for_settle(row)
         except PublishError as exc:
-            settled = _unconfirmed(row, token, f"the worker stopped mid-publish ({exc.message})")
+            if (row["progress"] or {}).get("commit_sent"):
+                settled = _unconfirmed(row, token, f"the worker stopped mid-publish ({exc.message})")
+            else:  # nothing was sent, and we cannot run it now: a clear failure, safe to retry
+                settled = _failed(row, token, exc.kind, f"the worker stopped before posting; {exc.message}")
             counts[settled["state"]] = counts.get(settled["state"], 0) + 1
             continue
         if not (row["progress"] or {}).get("commit_sent"):
