@@ -230,10 +230,16 @@ def test_pinterest_image_and_video_pins(world):
     assert world.pinterest.posts[0]["link"] == "https://x.org/a"
 
 
-def test_pinterest_without_board_names_the_rule(world):
+def test_pinterest_without_board_uses_the_first_board_then_names_the_rule(world, db):
     world.connect("pinterest")
     img = world.media.add("a.jpg", _jpeg(), "image/jpeg")
-    out = pub("pinterest", {"title": "Poster", "imageUrl": img})
+    out = pub("pinterest", {"title": "Poster", "imageUrl": img})  # RSS sends no board
+    assert out.status == "published" and world.pinterest.posts[0]["board"] == "b1"
+    meta = db.execute("SELECT metadata FROM platform_connections WHERE platform='pinterest'").fetchone()
+    assert meta["metadata"]["defaultBoardId"] == "b1"
+    world.pinterest.boards.clear()
+    db.execute("UPDATE platform_connections SET metadata='{}'::jsonb WHERE platform='pinterest'")
+    out = pub("pinterest", {"title": "Poster 2", "imageUrl": img}, key="pin-2")
     assert out.status == "failed" and "pinterest.board_required" in out.error
 
 

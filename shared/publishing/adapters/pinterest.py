@@ -18,6 +18,21 @@ def _url(pin_id: str) -> str:
     return f"https://www.pinterest.com/pin/{pin_id}/"
 
 
+def default_board(ctx: PublishContext) -> str | None:
+    """No board chosen: the one remembered on the connection, else the account's first board (remembered)."""
+    board = ctx.account.metadata.get("defaultBoardId")
+    if board:
+        return str(board)
+    res = ctx.http.json("GET", f"{_base()}/v5/boards", phase="prepare", params={"page_size": "1"})
+    items = res.get("items") or []
+    if not items:
+        return None
+    from shared.publishing.connections import store
+
+    store.merge_metadata("pinterest", {"defaultBoardId": items[0]["id"]})
+    return str(items[0]["id"])
+
+
 class PinterestAdapter:
     family = "pinterest"
 

@@ -161,3 +161,9 @@ def rotate_keys() -> int:
                        r["access_token_enc"]))
             changed += 1
     return changed
+
+
+def merge_metadata(platform: str, values: dict[str, Any]) -> None:
+    with connection() as c:
+        c.execute("UPDATE platform_connections SET metadata = metadata || %s, updated_at=now() WHERE platform=%s",
+                  (Jsonb(values), platform))

@@ -270,6 +270,16 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
     prefs = _prefs(row["family"], settings if settings is not None else _read_prefs_settings())
     content = resolve(row["platform"], raw, prefs, pull=pullable)
     ctx = _context(row, account, content, token)
+    if row["family"] == "pinterest" and not content.board_id and not dry_run:
+        from dataclasses import replace
+
+        from shared.publishing.adapters.pinterest import default_board
+
+        try:
+            content = replace(content, board_id=default_board(ctx))
+        except PublishError:
+            pass  # validation then names the missing board; the platform error is not the owner's question
+        ctx.content = content
     violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
     if violations:
         msg = "; ".join(f"{v['rule']}: {v['message']}" for v in violations)
