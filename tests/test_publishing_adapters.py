@@ -293,3 +293,24 @@ def test_unreachable_media_is_refused_before_any_platform_call(world):
     out = pub("instagram", {"text": "gone", "imageUrl": "https://media.test/missing.jpg"})
     assert out.status == "failed" and "instagram.media_unreachable" in out.error
     assert not any(n == "container" for n, _ in world.meta.calls)
+
+
+def test_pinterest_video_upload_streams_the_file(world, monkeypatch):
+    from shared.publishing.media import source
+
+    world.connect("pinterest")
+    data = bytes(range(256)) * 12_000  # ~3 MB
+    vid = world.media.add("big.mp4", data, "video/mp4")
+    reads = []
+    real = source.StreamFile.read
+
+    def spy(self, n=-1):
+        out = real(self, n)
+        reads.append(len(out))
+        return out
+    monkeypatch.setattr(source.StreamFile, "read", spy)
+    out = pub("pinterest", {"title": "Big clip", "videoUrl": vid, "boardId": "b1"}, key="pin-big")
+    assert out.status == "published", out
+    media = next(iter(world.pinterest.media.values()))
+    assert media["bytes"] == len(data)
+    assert max(reads) <= 64 * 1024  # read piecewise by the multipart encoder, never all at once

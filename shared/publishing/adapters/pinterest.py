@@ -42,10 +42,9 @@ class PinterestAdapter:
             reg = ctx.http.json("POST", f"{_base()}/v5/media", phase="prepare", json={"media_type": "video"})
             media_id = str(reg["media_id"])
             src = ctx.media(url)
-            data = src.read_all(limit=2 * 1024 * 1024 * 1024)
             ctx.http.send("POST", reg["upload_url"], phase="prepare", auth=False,
                           data=reg.get("upload_parameters") or {},
-                          files={"file": ("video.mp4", data, src.content_type or "video/mp4")})
+                          files={"file": ("video.mp4", src.as_file(), src.content_type or "video/mp4")})
             ctx.save(media_id=media_id)
 
         def check():
