@@ -105,3 +105,20 @@ def test_youtube_privacy_default_comes_from_settings(world, db):
     out = publish(PublishRequest("yt-priv2", "youtube", {"youtubeTitle": "T2", "videoUrl": url,
                                                          "youtubePrivacy": "public"}, "media"))
     assert world.youtube.posts[1]["privacy"] == "public"
+
+
+def test_b2_video_is_read_through_presigned_get(world):
+    from shared.storage.s3 import get_storage
+
+    world.connect("youtube", "tiktok")
+    data = bytes(range(256)) * 2000
+    get_storage().put_bytes("publish/test/clip.mp4", data, "video/mp4")
+    out = publish(PublishRequest("yt-b2", "youtube", {"youtubeTitle": "B2 clip", "videoUrl": "b2://publish/test/clip.mp4",
+                                                      "videoDurationSeconds": 20}, "media"))
+    assert out.status == "published", out
+    s = next(iter(world.youtube.sessions.values()))
+    assert s["size"] == len(data) and s["held"] == len(data)
+    out = publish(PublishRequest("tt-b2", "tiktok", {"text": "B2 clip", "videoUrl": "b2://publish/test/clip.mp4",
+                                                     "videoDurationSeconds": 20}, "media"))
+    assert out.status == "published", out
+    assert world.tiktok.posts[0]["chunks"] == [len(data)]

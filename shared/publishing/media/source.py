@@ -19,13 +19,15 @@ class MediaSource:
 
     def _head(self) -> None:
         try:
-            r = self.client.head(self.url, follow_redirects=True)
-            if r.status_code >= 400 or "content-length" not in r.headers:
-                r = self.client.get(self.url, headers={"Range": "bytes=0-0"}, follow_redirects=True)
+            # a one-byte ranged GET, not HEAD: presigned GET URLs are signed for GET only
+            with self.client.stream("GET", self.url, headers={"Range": "bytes=0-0"}, follow_redirects=True) as r:
                 total = r.headers.get("content-range", "").rpartition("/")[2]
-                self._size = int(total) if total.isdigit() else len(r.content)
-            else:
-                self._size = int(r.headers["content-length"])
+                if total.isdigit():
+                    self._size = int(total)
+                elif r.status_code == 200 and "content-length" in r.headers:
+                    self._size = int(r.headers["content-length"])  # the server ignored Range
+                else:
+                    self._size = len(r.read())
             self._type = (r.headers.get("content-type") or "").split(";")[0].strip() or None
             if r.status_code >= 400:
                 raise httpx.HTTPStatusError("media not readable", request=r.request, response=r)
