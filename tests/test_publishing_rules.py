@@ -194,3 +194,25 @@ def test_image_size_headers():
     jpg = b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x11\x08" + struct.pack(">HH", 1080, 1920) + b"\x00" * 10
     assert image_size(png) == (640, 480) and image_size(gif) == (320, 200) and image_size(jpg) == (1920, 1080)
     assert image_size(b"not an image") is None
+
+
+@given(st.integers(min_value=100, max_value=599), st.sampled_from(["prepare", "commit", "confirm"]),
+       st.dictionaries(st.sampled_from(["message", "detail", "title"]), st.text(max_size=20), max_size=2))
+def test_a_commit_answer_is_never_classified_as_safe_to_retry(status, phase, body):
+    err = classify_http(status, {}, body, phase)
+    if 200 <= status < 300 or status == 308:
+        assert err is None
+    elif phase == "commit":
+        # only a definite refusal or an unknown outcome: never "transient" (which would post again)
+        assert not isinstance(err, TransientBeforeSend)
+        if status >= 500:
+            assert isinstance(err, OutcomeUnknown)
+    elif status >= 500:
+        assert isinstance(err, TransientBeforeSend)
+
+
+@given(st.floats(min_value=0, max_value=10**6, allow_nan=False))
+def test_rate_limit_reset_is_never_in_the_past(seconds):
+    now = 1_800_000_000.0
+    assert rate_limit_reset({"retry-after": str(seconds)}, now=now) >= now
+    assert rate_limit_reset({"x-rate-limit-reset": str(now + seconds)}, now=now) >= now
