@@ -281,3 +281,28 @@ def test_media_processing_longer_than_one_run_resumes_from_the_container(world, 
     db.execute("UPDATE publications SET not_before=now() WHERE id=%s", (pid,))
     assert runner.run(pid).state == "published"
     assert len(world.threads.containers) == 1 and len(world.threads.posts) == 1  # the same container
+
+
+def test_x_video_processing_longer_than_one_run_is_not_uploaded_again(world, db, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("PUBLISH_POLL_BUDGET_SECONDS", "0.05")
+    monkeypatch.setenv("PUBLISH_POLL_INTERVAL_SECONDS", "0.01")
+    get_config.cache_clear()
+    world.connect("x")
+    vid = world.media.add("v.mp4", b"\x01" * 5000, "video/mp4")
+    real = world.x._status
+
+    def stuck(request):
+        with world.x.lock:
+            for m in world.x.media.values():
+                m["state"] = "pending"  # never advances while "stuck"
+        return world.x.json({"data": {"processing_info": {"state": "in_progress"}}})
+    world.x.routes = [(m, rx, n, stuck if n == "status" else fn) for m, rx, n, fn in world.x.routes]
+    out = publish(req("xslow", "x", "slow video", videoUrl=vid, videoDurationSeconds=10))
+    assert out.status == "scheduled" and out.details["kind"] == "processing" and world.x.posts == []
+    world.x.routes = [(m, rx, n, real if n == "status" else fn) for m, rx, n, fn in world.x.routes]
+    pid = out.details["publicationId"]
+    db.execute("UPDATE publications SET not_before=now() WHERE id=%s", (pid,))
+    assert runner.run(pid).state == "published"
+    assert len(world.x.media) == 1 and len(world.x.posts) == 1  # one upload, one post

@@ -114,6 +114,9 @@ def _image(**kw):
     (PostDraft("youtube_shorts", title="s", video=_video(width=1920, height=1080)), "youtube_shorts.aspect_ratio"),
     (PostDraft("youtube_shorts", title="s", video=_video(duration_s=200.0)), "youtube_shorts.video_duration"),
     (PostDraft("pinterest", title="p", images=(_image(),)), "pinterest.board_required"),
+    (PostDraft("youtube_longform", title="t", text="d", video=_video()), "youtube_longform.playlist_required"),
+    (PostDraft("youtube_longform", title="t", video=_video(), playlist_count=1),
+     "youtube_longform.description_required"),
     (PostDraft("pinterest", title="p", board_id="b"), "pinterest.media_required"),
     (PostDraft("facebook", video=_video(mime="video/x-flv")), "facebook.video_type"),
 ])
@@ -132,6 +135,7 @@ def test_rules_name_what_is_broken(draft, rule):
     PostDraft("instagram_reels", video=_video(duration_s=30.0, width=1080, height=1920)),
     PostDraft("tiktok", video=_video(duration_s=90.0)),
     PostDraft("youtube_shorts", title="s", video=_video(width=1080, height=1920, duration_s=59.0)),
+    PostDraft("youtube_longform", title="t", text="d", video=_video(), playlist_count=1),
     PostDraft("pinterest", title="p", board_id="b", images=(_image(mime="image/png"),)),
 ])
 def test_valid_drafts_pass(draft):

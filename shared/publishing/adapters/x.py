@@ -47,22 +47,31 @@ class XAdapter:
                           data={"command": "APPEND", "media_id": media_id, "segment_index": str(index)},
                           files={"media": ("blob", chunk, "application/octet-stream")})
         fin = ctx.http.json("POST", endpoint, phase="prepare", data={"command": "FINALIZE", "media_id": media_id})
-        info = _processing(fin)
-        if info:
-            def check():
-                st = ctx.http.json("GET", endpoint, phase="prepare",
-                                   params={"command": "STATUS", "media_id": media_id})
-                pi = _processing(st) or {"state": "succeeded"}
-                if pi.get("state") == "failed":
-                    err = pi.get("error") or {}
-                    raise BadContent(f"X could not process the media: {err.get('message') or err.get('name') or 'failed'}")
-                return True if pi.get("state") == "succeeded" else None
-            ctx.poll(check, "X media processing")
+        if _processing(fin):
+            # saved before polling: a run that outlives its budget resumes here instead of uploading again
+            ctx.save(processing_media_id=media_id)
+            self.wait_processed(ctx, media_id)
         return media_id
+
+    def wait_processed(self, ctx: PublishContext, media_id: str) -> None:
+        endpoint = f"{_base()}/2/media/upload"
+
+        def check():
+            st = ctx.http.json("GET", endpoint, phase="prepare", params={"command": "STATUS", "media_id": media_id})
+            pi = _processing(st) or {"state": "succeeded"}
+            if pi.get("state") == "failed":
+                err = pi.get("error") or {}
+                raise BadContent(f"X could not process the media: {err.get('message') or err.get('name') or 'failed'}")
+            return True if pi.get("state") == "succeeded" else None
+        ctx.poll(check, "X media processing")
 
     def publish(self, ctx: PublishContext) -> PostResult:
         c = ctx.content
         media_ids = list(ctx.progress.get("media_ids") or [])
+        if not media_ids and c.video_url and ctx.progress.get("processing_media_id"):
+            self.wait_processed(ctx, ctx.progress["processing_media_id"])
+            media_ids = [ctx.progress["processing_media_id"]]
+            ctx.save(media_ids=media_ids)
         if not media_ids:
             if c.video_url:
                 media_ids = [self.upload(ctx, c.video_url, "amplify_video")]

@@ -117,7 +117,7 @@ def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") 
     tier = x_tier or "free"
     draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link, content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
-                      board_id=content.board_id, x_tier=tier)
+                      board_id=content.board_id, x_tier=tier, playlist_count=len(content.playlist_ids))
     return problems + [v.as_dict() for v in validate(draft)]
 
 

@@ -44,6 +44,7 @@ class Spec:
     description_max_bytes: int | None = None
     board_required: bool = False
     vertical_video: bool = False
+    playlist_required: bool = False
 
 
 SPECS: dict[str, Spec] = {
@@ -72,9 +73,10 @@ SPECS: dict[str, Spec] = {
     "youtube": Spec(video_allowed=True, video_required=True, video_max_bytes=256 * GB, video_max_s=12 * 3600,
                     title_max=100, title_required=True, description_max_bytes=5000,
                     video_mimes=("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo")),
+    # long-form needs title, description and playlist (frontend-contract §5)
     "youtube_longform": Spec(video_allowed=True, video_required=True, video_max_bytes=256 * GB,
-                             video_max_s=12 * 3600, title_max=100, title_required=True,
-                             description_max_bytes=5000,
+                             video_max_s=12 * 3600, title_max=100, title_required=True, text_required=True,
+                             playlist_required=True, description_max_bytes=5000,
                              video_mimes=("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo")),
     "youtube_shorts": Spec(video_allowed=True, video_required=True, video_max_bytes=256 * GB, video_max_s=180,
                            title_max=100, title_required=True, description_max_bytes=5000, vertical_video=True),
@@ -181,6 +183,10 @@ def validate(d: PostDraft) -> list[Violation]:
     if spec.description_max_bytes and len(text.encode("utf-8")) > spec.description_max_bytes:
         v.append(Violation(f"{t}.description_length", f"description is {len(text.encode())} bytes; {t} allows "
                            f"{spec.description_max_bytes}"))
+    if spec.text_required and not text.strip():
+        v.append(Violation(f"{t}.description_required", f"{t} needs a description"))
+    if spec.playlist_required and d.playlist_count < 1:
+        v.append(Violation(f"{t}.playlist_required", f"{t} needs a playlist (youtubePlaylistIds)"))
     if spec.board_required and not d.board_id:
         v.append(Violation(f"{t}.board_required", "choose a Pinterest board (boardId) or set a default board"))
     if d.link and t == "pinterest" and len(d.link) > 2048:
