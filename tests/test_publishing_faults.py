@@ -141,14 +141,15 @@ def test_same_gateway_request_in_parallel_posts_once(world):
 
 def test_429_with_reset_headers_is_remembered_and_rescheduled(world, db, redis_raw, backing):
     world.connect("x")
-    world.x.rate_reset_in = 1.5
+    world.x.rate_reset_in = 3.0
     world.x.fail_next("tweet", 429)
     before = backing.emulator.state.published_count
+    started = time.time()
     out = publish(req("rl1", "x", "limited"))
     assert out.status == "scheduled" and out.details["kind"] == "rate_limited"
     acct_key = "pub:rl:account:x:42"
     reset = float(redis_raw.get(acct_key))
-    assert 0 < reset - time.time() <= 2.0 and 0 < redis_raw.ttl(acct_key) <= 3
+    assert started < reset <= started + 3.5 and 0 < redis_raw.ttl(acct_key) <= 5
     row = db.execute("SELECT * FROM publications WHERE idempotency_key='rl1'").fetchone()
     assert row["state"] == "planned" and abs(row["not_before"].timestamp() - reset) < 0.01
     assert backing.emulator.state.published_count == before + 1  # one delayed run message
@@ -159,11 +160,18 @@ def test_429_with_reset_headers_is_remembered_and_rescheduled(world, db, redis_r
     out2 = publish(req("rl2", "x", "also limited"))
     assert out2.status == "scheduled"
     assert sum(1 for n, _ in world.x.calls if n == "tweet") == tweets_before
-    # after the reset the run message (or the overdue sweep) publishes each once
+    # after the reset: our own run, racing the delayed QStash messages if the API is being served; the
+    # claim lets exactly one of them post each publication
     time.sleep(max(0.0, reset - time.time()) + 0.05)
-    assert runner.run(str(row["id"])).state == "published"
+    runner.run(str(row["id"]))
+    runner.run(out2.details["publicationId"])
+    deadline = time.time() + 10
+    while time.time() < deadline and any(pubs.get(p)["state"] != "published"
+                                         for p in (str(row["id"]), out2.details["publicationId"])):
+        time.sleep(0.05)
+    assert pubs.get(str(row["id"]))["state"] == "published"
     assert runner.run(str(row["id"])).details.get("claimed") is False  # a stale message does nothing
-    assert [p["text"] for p in world.x.posts] == ["limited"]
+    assert sorted(p["text"] for p in world.x.posts) == ["also limited", "limited"]
 
 
 def test_401_mid_upload_marks_connection_and_stops(world, db):
@@ -203,9 +211,11 @@ def test_platform_down_reschedules_then_gives_up_with_reason(world, db, monkeypa
     out = publish(req("down", "threads", "unreachable"))
     assert out.status == "scheduled" and out.details["kind"] == "transient"
     pid = out.details["publicationId"]
-    for _ in range(10):
+    deadline = time.time() + 20  # delayed QStash messages may run it too (when the API is served): same end
+    while time.time() < deadline and pubs.get(pid)["state"] != "failed":
         db.execute("UPDATE publications SET not_before=now() WHERE id=%s AND state='planned'", (pid,))
         runner.run(pid)
+        time.sleep(0.01)
     row = pubs.get(pid)
     assert row["state"] == "failed" and "gave up" in row["last_error"]
     assert world.threads.posts == []

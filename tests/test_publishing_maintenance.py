@@ -28,7 +28,7 @@ def _deliver(live_api, path, body, message_id):
 
 def test_maintenance_settles_stuck_runs_overdue_and_refreshes(world, live_api, db):
     world.connect("x", "threads", expires_in=timedelta(hours=6))
-    world.connect("tiktok", expires_in=timedelta(minutes=30))  # inside the 2 h refresh window
+    world.connect("tiktok", expires_in=timedelta(minutes=30))  # inside the 45 min refresh window
     from shared.publishing.engine import publications as pubs
 
     # a claim whose worker vanished after sending the post (the post exists on X)

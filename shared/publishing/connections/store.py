@@ -102,6 +102,17 @@ def _row_to_connection(r: dict) -> Connection:
         last_error=r["last_error"], last_post_at=r["last_post_at"])
 
 
+def from_row(r: dict | None) -> Connection | None:
+    """A Connection from a platform_connections row read elsewhere (e.g. joined to a claim)."""
+    if not r:
+        return None
+    r = dict(r)
+    for k in ("expires_at", "refresh_expires_at", "last_post_at"):
+        if isinstance(r.get(k), str):
+            r[k] = datetime.fromisoformat(r[k])
+    return _row_to_connection(r)
+
+
 def get(platform: str) -> Connection | None:
     with connection() as c:
         r = c.execute("SELECT * FROM platform_connections WHERE platform=%s", (platform,)).fetchone()

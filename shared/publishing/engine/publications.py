@@ -32,8 +32,9 @@ def _use(conn=None) -> Iterator[Any]:
 
 
 def create_or_get(*, key: str, target: str, family: str, source: str, source_ref: str | None,
-                  content: dict[str, Any], dry_run: bool, not_before: datetime | None) -> tuple[dict, bool]:
-    with connection() as c:
+                  content: dict[str, Any], dry_run: bool, not_before: datetime | None,
+                  conn=None) -> tuple[dict, bool]:
+    with _use(conn) as c:
         row = c.execute(
             """INSERT INTO publications (idempotency_key, platform, family, source, source_ref, content, dry_run,
                                          not_before)
@@ -50,12 +51,17 @@ def get(pub_id: str) -> dict | None:
 
 
 def claim(pub_id: str) -> dict | None:
+    """The claim, with the platform connection row joined in (`_connection`): one round trip for both."""
     with connection() as c:
         return c.execute(
-            """UPDATE publications SET state='publishing', attempts=attempts+1, claimed_at=now(),
-                   claim_token=gen_random_uuid(), updated_at=now()
-               WHERE id=%s AND state='planned' AND (not_before IS NULL OR not_before <= now())
-               RETURNING *""", (pub_id,)).fetchone()
+            """WITH claimed AS (
+                   UPDATE publications SET state='publishing', attempts=attempts+1, claimed_at=now(),
+                       claim_token=gen_random_uuid(), updated_at=now()
+                   WHERE id=%s AND state='planned' AND (not_before IS NULL OR not_before <= now())
+                   RETURNING *)
+               SELECT claimed.*, to_jsonb(pc.*) AS _connection
+               FROM claimed LEFT JOIN platform_connections pc ON pc.platform = claimed.family""",
+            (pub_id,)).fetchone()
 
 
 def rearm_failed(pub_id: str) -> bool:

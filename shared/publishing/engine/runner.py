@@ -69,10 +69,12 @@ def _notify_unconfirmed(row: dict, reason: str) -> None:
 
 
 def _account_for(row: dict, dry_run: bool) -> Account:
+    from shared.publishing.connections import store
     from shared.publishing.connections.refresh import ensure_fresh
 
+    preloaded = store.from_row(row["_connection"]) if "_connection" in row else False
     try:
-        conn = ensure_fresh(row["family"])
+        conn = ensure_fresh(row["family"], preloaded=preloaded)
     except NotConnected:
         if dry_run:
             return Account(platform=row["family"], account_id="dry-run", access_token="")

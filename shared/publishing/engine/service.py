@@ -38,15 +38,18 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
            retry_failed: bool = False, retry_failed_kinds: tuple[str, ...] = ()) -> tuple[dict, str]:
     """Create (or find) the publication and run it now, or schedule it. Returns (row, how) where how is
     `ran`, `scheduled`, `existing` or `busy` (another worker holds it)."""
+    from shared.db import connection
     from shared.settings.store import read_settings
 
     target = normalize_target(platform)
-    settings = read_settings(["publishMode", "platformSettings"])  # one query serves the whole run
-    dry = publish_mode(settings) == "dry_run"
     when = parse_when(content.get("scheduledAt"))
-    stored_key = f"dry_run:{key}" if dry else key
-    row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
-                                      source_ref=source_ref, content=content, dry_run=dry, not_before=when)
+    with connection() as c:  # settings and the idempotent insert share one checkout
+        settings = read_settings(["publishMode", "platformSettings"], conn=c)  # serves the whole run
+        dry = publish_mode(settings) == "dry_run"
+        stored_key = f"dry_run:{key}" if dry else key
+        row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
+                                          source_ref=source_ref, content=content, dry_run=dry, not_before=when,
+                                          conn=c)
     rearm = retry_failed or row.get("error_kind") in retry_failed_kinds
     if not created and rearm and row["state"] == "failed" and pubs.rearm_failed(str(row["id"])):
         row = pubs.get(str(row["id"]))
