@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from shared.publishing.gateway import PublishRequest, publish
@@ -164,7 +163,6 @@ def test_tiktok_pull_from_url_and_failed_moderation(world):
     world.connect("tiktok")
     url = world.media.add("t.mp4", b"\x01" * 1000, "video/mp4")
     world.tiktok.fail_reason = "video_pull_failed"
-    from shared.settings import store as settings_store  # noqa: F401
     from shared.db import connection
     from psycopg.types.json import Jsonb
 

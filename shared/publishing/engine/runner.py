@@ -9,7 +9,6 @@ notified and nothing is re-posted automatically).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
