@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from shared.publishing.gateway import PublishRequest, publish
 
