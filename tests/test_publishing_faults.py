@@ -316,3 +316,24 @@ def test_x_video_processing_longer_than_one_run_is_not_uploaded_again(world, db,
     db.execute("UPDATE publications SET not_before=now() WHERE id=%s", (pid,))
     assert runner.run(pid).state == "published"
     assert len(world.x.media) == 1 and len(world.x.posts) == 1  # one upload, one post
+
+
+def test_a_storage_hiccup_while_preparing_is_retried_not_lost(world, db, monkeypatch):
+    from shared.publishing.media import urls
+
+    world.connect("instagram")
+    calls = {"n": 0}
+    real = urls.pullable
+
+    def flaky(u):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("B2 presign endpoint down")
+        return real(u)
+    monkeypatch.setattr(urls, "pullable", flaky)
+    img = world.media.add("a.jpg", b"\xff\xd8" + b"\x00" * 100, "image/jpeg")
+    out = publish(req("prep", "instagram", "poster", imageUrl=img))
+    assert out.status == "scheduled" and out.details["kind"] == "transient" and world.meta.posts == []
+    pid = out.details["publicationId"]
+    db.execute("UPDATE publications SET not_before=now() WHERE id=%s", (pid,))
+    assert runner.run(pid).state == "published" and len(world.meta.posts) == 1

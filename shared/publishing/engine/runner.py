@@ -266,22 +266,13 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
             return RunResult("planned", released or row, {"rateLimitedUntil": at.isoformat()})
 
     raw = dict(row["content"] or {})
-    from shared.publishing.media.urls import pullable
-
-    prefs = _prefs(row["family"], settings if settings is not None else _read_prefs_settings())
-    content = resolve(row["platform"], raw, prefs, pull=pullable)
-    ctx = _context(row, account, content, token)
-    if row["family"] == "pinterest" and not content.board_id and not dry_run:
-        from dataclasses import replace
-
-        from shared.publishing.adapters.pinterest import default_board
-
-        try:
-            content = replace(content, board_id=default_board(ctx))
-        except PublishError:
-            pass  # validation then names the missing board; the platform error is not the owner's question
-        ctx.content = content
-    violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
+    try:
+        content, ctx, violations = _prepare(row, account, raw, token, dry_run, settings)
+    except Exception as exc:  # storage or a media host hiccup before anything was sent: try again later
+        logger.exception("preparing publication %s failed", pub_id)
+        err = exc if isinstance(exc, TransientBeforeSend) else TransientBeforeSend(
+            f"could not prepare the post: {type(exc).__name__}: {exc}")
+        return _retry_later(row, token, err)
     if violations:
         msg = "; ".join(f"{v['rule']}: {v['message']}" for v in violations)
         return RunResult("failed", _failed(row, token, "content", msg, {"violations": violations}),
@@ -347,6 +338,28 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
                                                                      f"{type(exc).__name__}"))
         return RunResult("failed", _failed(row, token, "internal", f"internal error: {type(exc).__name__}: {exc}"))
     return RunResult("published", _published(row, result, account))
+
+
+def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
+             settings: dict[str, Any] | None) -> tuple[Any, PublishContext, list[dict]]:
+    """Resolve content (fresh presigned media URLs), pick a default board, validate. Sends no post."""
+    from shared.publishing.media.urls import pullable
+
+    prefs = _prefs(row["family"], settings if settings is not None else _read_prefs_settings())
+    content = resolve(row["platform"], raw, prefs, pull=pullable)
+    ctx = _context(row, account, content, token)
+    if row["family"] == "pinterest" and not content.board_id and not dry_run:
+        from dataclasses import replace
+
+        from shared.publishing.adapters.pinterest import default_board
+
+        try:
+            content = replace(content, board_id=default_board(ctx))
+        except PublishError:
+            pass  # validation then names the missing board; the platform error is not the owner's question
+        ctx.content = content
+    violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
+    return content, ctx, violations
 
 
 def _retry_later(row: dict, token: str, exc: PublishError) -> RunResult:
