@@ -337,3 +337,28 @@ def test_a_storage_hiccup_while_preparing_is_retried_not_lost(world, db, monkeyp
     pid = out.details["publicationId"]
     db.execute("UPDATE publications SET not_before=now() WHERE id=%s", (pid,))
     assert runner.run(pid).state == "published" and len(world.meta.posts) == 1
+
+
+def test_youtube_upload_cut_by_a_dead_worker_resumes_from_the_session(world, db, monkeypatch):
+    from shared.publishing.adapters import youtube as yt
+
+    monkeypatch.setattr(yt, "CHUNK_BYTES", 256 * 1024)
+    world.connect("youtube")
+    data = bytes(range(256)) * 4096  # 1 MB = 4 chunks
+    url = world.media.add("t.mp4", data, "video/mp4")
+    real_chunk = world.youtube._chunk
+
+    def dying_chunk(request, sid):
+        if len(world.youtube.sessions[sid]["chunks"]) == 2:
+            raise WorkerDied()  # the function hit its time limit mid-upload
+        return real_chunk(request, sid)
+    world.youtube.routes = [(m, rx, n, dying_chunk if n == "chunk" else fn) for m, rx, n, fn in world.youtube.routes]
+    with pytest.raises(WorkerDied):
+        publish(PublishRequest("yt-long", "youtube", {"youtubeTitle": "Long", "videoUrl": url}, "media"))
+    world.youtube.routes = [(m, rx, n, real_chunk if n == "chunk" else fn) for m, rx, n, fn in world.youtube.routes]
+    counts = runner.sweep_stuck(lease_seconds=0)  # no commit was sent: safe to run again
+    assert counts.get("published") == 1, counts
+    assert len(world.youtube.sessions) == 1  # the same upload session, not a new upload
+    s = next(iter(world.youtube.sessions.values()))
+    assert [c[0] for c in s["chunks"]] == [0, 262144, 524288, 786432]  # no byte sent twice
+    assert len(world.youtube.posts) == 1
