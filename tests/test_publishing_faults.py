@@ -362,3 +362,14 @@ def test_youtube_upload_cut_by_a_dead_worker_resumes_from_the_session(world, db,
     s = next(iter(world.youtube.sessions.values()))
     assert [c[0] for c in s["chunks"]] == [0, 262144, 524288, 786432]  # no byte sent twice
     assert len(world.youtube.posts) == 1
+
+
+def test_last_call_of_the_window_is_remembered_before_any_429(world, redis_raw):
+    world.connect("x")
+    world.x.remaining = 1  # the next post uses the last call of X's 15-minute window
+    world.x.rate_reset_in = 30
+    assert publish(req("w1", "x", "last one")).status == "published"
+    assert redis_raw.get("pub:rl:account:x:42")  # remembered from the success's headers
+    out = publish(req("w2", "x", "waits"))
+    assert out.status == "scheduled" and out.details["kind"] == "rate_limited"
+    assert sum(1 for n, _ in world.x.calls if n == "tweet") == 1  # X was not asked, so no 429 was earned

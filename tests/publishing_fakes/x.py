@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from publishing_fakes.base import Fake
@@ -108,7 +110,15 @@ class XFake(Fake):
             if len(b.get("text") or "") > 2000:
                 return self.json({"detail": "text too long", "title": "Invalid Request"}, 400)
             post = self.record_post(text=b.get("text"), media_ids=(b.get("media") or {}).get("media_ids", []))
-        return self.json({"data": {"id": str(post["id"]), "text": post["text"]}}, 201)
+            # a 100-post window that refills once its reset time has passed (X: 100 / 15 min per user)
+            if getattr(self, "window_reset", None) and time.time() >= self.window_reset:
+                self.remaining, self.window_reset = 100, None
+            self.remaining = getattr(self, "remaining", 100) - 1
+            headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": str(max(0, self.remaining))}
+            if self.remaining <= 0:
+                headers.update(self.rate_headers())
+                self.window_reset = time.time() + self.rate_reset_in
+        return self.json({"data": {"id": str(post["id"]), "text": post["text"]}}, 201, headers=headers)
 
     def _timeline(self, request, uid):
         if not self.authed(request):

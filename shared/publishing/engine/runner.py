@@ -124,8 +124,12 @@ def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") 
 
 def _context(row: dict, account: Account, content, token: str) -> PublishContext:
     cfg = get_config()
+    def exhausted(reset_at: float) -> None:
+        if account.account_id != "dry-run":
+            ratelimit.remember(row["family"], account.account_id, reset_at, "account")
+
     http = PlatformHttp(shared_client(cfg.publish_http_timeout_seconds), token=account.access_token,
-                        retry_base=cfg.publish_retry_base_seconds)
+                        retry_base=cfg.publish_retry_base_seconds, on_exhausted=exhausted)
     pub_id = str(row["id"])
     return PublishContext(
         target=row["platform"], account=account, content=content, http=http,
