@@ -219,6 +219,7 @@ def test_platform_down_reschedules_then_gives_up_with_reason(world, db, monkeypa
     row = pubs.get(pid)
     assert row["state"] == "failed" and "gave up" in row["last_error"]
     assert world.threads.posts == []
+    assert len(notifications(db, "Threads post not sent")) == 1
 
 
 def _signed_delivery(backing, path, body, message_id):

@@ -69,7 +69,7 @@ def rearm_failed(pub_id: str) -> bool:
     with connection() as c:
         return c.execute(
             """UPDATE publications SET state='planned', progress='{}'::jsonb, error_kind=NULL, last_error=NULL,
-                   not_before=NULL, updated_at=now() WHERE id=%s AND state='failed' RETURNING id""",
+                   not_before=NULL, notified=false, updated_at=now() WHERE id=%s AND state='failed' RETURNING id""",
             (pub_id,)).fetchone() is not None
 
 

@@ -369,8 +369,12 @@ def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
 def _retry_later(row: dict, token: str, exc: PublishError) -> RunResult:
     attempts = int(row["attempts"])
     if attempts >= MAX_TRANSIENT_ATTEMPTS:
-        return RunResult("failed", _failed(row, token, "transient", f"gave up after {attempts} attempts: "
-                                                                    f"{exc.message}"))
+        settled = _failed(row, token, "transient", f"gave up after {attempts} attempts: {exc.message}")
+        if pubs.mark_notified(str(row["id"])):
+            activity.notify("error", f"{_display(row)} post not sent",
+                            f"{_display(row)} could not be reached after {attempts} attempts ({exc.message}). "
+                            "Nothing was posted; you can try again.", source="system", action_page="platforms")
+        return RunResult("failed", settled)
     base = get_config().publish_retry_base_seconds
     at = _now() + timedelta(seconds=min(3600.0, 30 * base * 2 ** (attempts - 1)))
     released = pubs.release(str(row["id"]), token, at, "transient", exc.message, {"commit_sent": False})
