@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# dev posts nothing by default: PUBLISH_MODE=dry_run unless you say otherwise (make dev PUBLISH_MODE=live)
+PUBLISH_MODE ?= dry_run
 dev: $(STAMP)
-	$(PY) -m shared.local.dev
+	PUBLISH_MODE=$(PUBLISH_MODE) $(PY) -m shared.local.dev
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

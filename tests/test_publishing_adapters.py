@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from shared.publishing.gateway import PublishRequest, publish
 
@@ -164,7 +162,6 @@ def test_tiktok_pull_from_url_and_failed_moderation(world):
     world.connect("tiktok")
     url = world.media.add("t.mp4", b"\x01" * 1000, "video/mp4")
     world.tiktok.fail_reason = "video_pull_failed"
-    from shared.settings import store as settings_store  # noqa: F401
     from shared.db import connection
     from psycopg.types.json import Jsonb
 
@@ -230,10 +227,16 @@ def test_pinterest_image_and_video_pins(world):
     assert world.pinterest.posts[0]["link"] == "https://x.org/a"
 
 
-def test_pinterest_without_board_names_the_rule(world):
+def test_pinterest_without_board_uses_the_first_board_then_names_the_rule(world, db):
     world.connect("pinterest")
     img = world.media.add("a.jpg", _jpeg(), "image/jpeg")
-    out = pub("pinterest", {"title": "Poster", "imageUrl": img})
+    out = pub("pinterest", {"title": "Poster", "imageUrl": img})  # RSS sends no board
+    assert out.status == "published" and world.pinterest.posts[0]["board"] == "b1"
+    meta = db.execute("SELECT metadata FROM platform_connections WHERE platform='pinterest'").fetchone()
+    assert meta["metadata"]["defaultBoardId"] == "b1"
+    world.pinterest.boards.clear()
+    db.execute("UPDATE platform_connections SET metadata='{}'::jsonb WHERE platform='pinterest'")
+    out = pub("pinterest", {"title": "Poster 2", "imageUrl": img}, key="pin-2")
     assert out.status == "failed" and "pinterest.board_required" in out.error
 
 
@@ -241,3 +244,70 @@ def test_not_connected_platform_fails_clearly(world):
     out = pub("threads", {"text": "hi"})
     assert out.status == "failed" and "not connected" in out.error
     assert out.details["kind"] == "not_connected"
+
+
+def test_facebook_permission_error_is_content_and_bad_token_is_auth(world, db):
+    world.connect("facebook")
+    orig = world.meta._feed
+    answers = iter([
+        world.meta.json({"error": {"message": "(#200) The user hasn't authorized the application to perform this "
+                                   "action", "code": 200}}, 403),
+        world.meta.json({"error": {"message": "Error validating access token: Session has expired", "code": 190,
+                                   "error_subcode": 463}}, 400),
+    ])
+    world.meta.routes = [(m, rx, n, (lambda r, page: next(answers)) if n == "feed" else fn)
+                         for m, rx, n, fn in world.meta.routes]
+    out = pub("facebook", {"text": "first"})
+    assert out.status == "failed" and out.details["kind"] == "content" and "(#200)" in out.error
+    out = pub("facebook", {"text": "second"})
+    assert out.status == "failed" and out.details["kind"] == "auth"
+    row = db.execute("SELECT status FROM platform_connections WHERE platform='facebook'").fetchone()
+    assert row["status"] == "needs_reconnect"
+    assert orig is not None and world.meta.posts == []
+
+
+def test_youtube_quota_exceeded_waits_for_the_reset(world, db):
+    world.connect("youtube")
+    url = world.media.add("v.mp4", b"\x00" * 3000, "video/mp4")
+    world.youtube.routes = [
+        (m, rx, n, (lambda r: world.youtube._err(403, "quotaExceeded", "The request cannot be completed because "
+                                                 "you have exceeded your quota.")) if n == "start" else fn)
+        for m, rx, n, fn in world.youtube.routes]
+    out = pub("youtube", {"youtubeTitle": "Q", "videoUrl": url})
+    assert out.status == "scheduled" and out.details["kind"] == "rate_limited"
+    assert world.youtube.posts == []
+
+
+def test_pinterest_unknown_board_is_a_content_failure(world):
+    world.connect("pinterest")
+    img = world.media.add("a.jpg", _jpeg(), "image/jpeg")
+    out = pub("pinterest", {"title": "Poster", "imageUrl": img, "boardId": "nope"})
+    assert out.status == "failed" and "Board not found" in out.error and out.details["kind"] == "content"
+
+
+def test_unreachable_media_is_refused_before_any_platform_call(world):
+    world.connect("instagram")
+    out = pub("instagram", {"text": "gone", "imageUrl": "https://media.test/missing.jpg"})
+    assert out.status == "failed" and "instagram.media_unreachable" in out.error
+    assert not any(n == "container" for n, _ in world.meta.calls)
+
+
+def test_pinterest_video_upload_streams_the_file(world, monkeypatch):
+    from shared.publishing.media import source
+
+    world.connect("pinterest")
+    data = bytes(range(256)) * 12_000  # ~3 MB
+    vid = world.media.add("big.mp4", data, "video/mp4")
+    reads = []
+    real = source.StreamFile.read
+
+    def spy(self, n=-1):
+        out = real(self, n)
+        reads.append(len(out))
+        return out
+    monkeypatch.setattr(source.StreamFile, "read", spy)
+    out = pub("pinterest", {"title": "Big clip", "videoUrl": vid, "boardId": "b1"}, key="pin-big")
+    assert out.status == "published", out
+    media = next(iter(world.pinterest.media.values()))
+    assert media["bytes"] == len(data)
+    assert max(reads) <= 64 * 1024  # read piecewise by the multipart encoder, never all at once

@@ -7,6 +7,7 @@ for anything that could be sent twice (QStash drops a repeat id within 10 minute
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from shared.config import get_config
@@ -23,12 +24,18 @@ class OutgoingMessage:
 
 
 def _client():
-    from qstash import QStash  # imported here: the SDK costs ~150 ms and most requests never publish
-
     cfg = get_config()
     if not cfg.qstash_token:
         raise RuntimeError("QSTASH_TOKEN is not set")
-    return QStash(cfg.qstash_token, base_url=cfg.qstash_url)
+    return _cached_client(cfg.qstash_token, cfg.qstash_url)
+
+
+@lru_cache(maxsize=2)
+def _cached_client(token: str, url: str):
+    from qstash import QStash  # imported here: the SDK costs ~150 ms and most requests never publish
+
+    # building a client costs ~30 ms (its HTTP pool); a warm instance reuses it
+    return QStash(token, base_url=url)
 
 
 def destination(path: str) -> str:

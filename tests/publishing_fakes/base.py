@@ -123,6 +123,31 @@ class Fake:
             tok = self.query(request).get(param)
         return tok in self.tokens
 
+    def in_window(self, request: httpx.Request, rows: list[dict], start: str, end: str, iso: bool = False) -> list[dict]:
+        """Filter posts by the platform's time-window parameters (X start_time/end_time, Meta since/until)."""
+        from datetime import datetime
+
+        q = self.query(request)
+
+        def t(v):
+            return datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp() if iso else float(v)
+        lo = t(q[start]) if q.get(start) else float("-inf")
+        hi = t(q[end]) if q.get(end) else float("inf")
+        return [p for p in rows if lo <= p["at"] <= hi]
+
+    def paginate(self, request: httpx.Request, rows: list, limit_param: str, style: str = "graph") -> dict:
+        """Paginate a listing: Graph style (`paging.cursors.after`) or X style (`meta.next_token`)."""
+        q = self.query(request)
+        limit = int(q.get(limit_param, 25))
+        start = int(q.get("after") or q.get("pagination_token") or 0)
+        chunk, nxt = rows[start:start + limit], start + limit
+        more = nxt < len(rows)
+        if style == "x":
+            return {"chunk": chunk, "extra": {"meta": {"result_count": len(chunk),
+                                                       **({"next_token": str(nxt)} if more else {})}}}
+        return {"chunk": chunk, "extra": {"paging": {"cursors": {"after": str(nxt)},
+                                                     **({"next": "more"} if more else {})}}}
+
     def unauthorized(self) -> httpx.Response:
         return self.json({"error": {"message": "Invalid OAuth access token", "code": 190}}, 401)
 

@@ -107,14 +107,19 @@ class MetaFake(Fake):
             return self.unauthorized()
         with self.lock:
             rows = [p for p in reversed(self.posts) if p.get("page") == page and p["kind"] in ("feed", "photo")]
-        return self.json({"data": [{"id": p["pid"], "message": p.get("text")} for p in rows[:10]]})
+            rows = self.in_window(request, rows, "since", "until")
+        pg = self.paginate(request, rows, "limit")
+        return self.json({"data": [{"id": p["pid"], "message": p.get("text")} for p in pg["chunk"]], **pg["extra"]})
 
     def _list_videos(self, request, page):
         if not self.authed(request):
             return self.unauthorized()
         with self.lock:
             rows = [p for p in reversed(self.posts) if p.get("page") == page and p["kind"] == "video"]
-        return self.json({"data": [{"id": str(p["id"]), "description": p.get("text")} for p in rows[:10]]})
+            rows = self.in_window(request, rows, "since", "until")
+        pg = self.paginate(request, rows, "limit")
+        return self.json({"data": [{"id": str(p["id"]), "description": p.get("text")} for p in pg["chunk"]],
+                          **pg["extra"]})
 
     # --- Instagram -------------------------------------------------------------------------------
     def _limit(self, request, ig):
@@ -169,8 +174,10 @@ class MetaFake(Fake):
             return self.unauthorized()
         with self.lock:
             rows = [p for p in reversed(self.posts) if p.get("kind") == "ig"]
+        pg = self.paginate(request, rows, "limit")
         return self.json({"data": [{"id": p["pid"], "caption": p.get("text"),
-                                    "permalink": f"https://www.instagram.com/p/{p['pid']}/"} for p in rows[:10]]})
+                                    "permalink": f"https://www.instagram.com/p/{p['pid']}/"} for p in pg["chunk"]],
+                          **pg["extra"]})
 
     def _permalink(self, request, obj):
         if not self.authed(request):

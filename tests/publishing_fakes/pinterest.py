@@ -115,6 +115,6 @@ class PinterestFake(Fake):
         if not self.authed(request):
             return self._err(401, 2, "Authentication failed")
         with self.lock:
-            rows = [p for p in reversed(self.posts) if p["board"] == bid][:25]
+            rows = [p for p in reversed(self.posts) if p["board"] == bid][:int(self.query(request).get("page_size", 25))]
         return self.json({"items": [{"id": p["pid"], "title": p["text"], "description": p.get("description")}
                                     for p in rows]})

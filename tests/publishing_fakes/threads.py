@@ -97,7 +97,8 @@ class ThreadsFake(Fake):
         if not self.authed(request):
             return self.unauthorized()
         with self.lock:
-            rows = list(reversed(self.posts))[:10]
+            rows = self.in_window(request, list(reversed(self.posts)), "since", "until")
+            pg = self.paginate(request, rows, "limit")
         return self.json({"data": [{"id": p["pid"], "text": p.get("text"),
                                     "permalink": f"https://www.threads.net/@screndly/post/{p['pid']}"}
-                                   for p in rows]})
+                                   for p in pg["chunk"]], **pg["extra"]})

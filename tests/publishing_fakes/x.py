@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from publishing_fakes.base import Fake
@@ -14,6 +16,7 @@ class XFake(Fake):
     host = "x.test"
 
     def setup(self):
+        self.reject_duplicates = True  # X's own duplicate-content 403; off when counting our duplicates
         self.media: dict[str, dict] = {}
         self.user = {"id": "42", "username": "screndly"}
         self.route("POST", r"/2/oauth2/token", "token", self._token)
@@ -101,17 +104,26 @@ class XFake(Fake):
             for mid in (b.get("media") or {}).get("media_ids", []):
                 if self.media.get(mid, {}).get("state") != "succeeded":
                     return self.json({"detail": f"media {mid} is not ready", "title": "Invalid Request"}, 400)
-            if any(p["text"] == b.get("text") for p in self.posts):
+            if self.reject_duplicates and any(p["text"] == b.get("text") for p in self.posts):
                 return self.json({"detail": "You are not allowed to create a Tweet with duplicate content.",
                                   "title": "Forbidden", "type": "about:blank", "status": 403}, 403)
             if len(b.get("text") or "") > 2000:
                 return self.json({"detail": "text too long", "title": "Invalid Request"}, 400)
             post = self.record_post(text=b.get("text"), media_ids=(b.get("media") or {}).get("media_ids", []))
-        return self.json({"data": {"id": str(post["id"]), "text": post["text"]}}, 201)
+            # a 100-post window that refills once its reset time has passed (X: 100 / 15 min per user)
+            if getattr(self, "window_reset", None) and time.time() >= self.window_reset:
+                self.remaining, self.window_reset = 100, None
+            self.remaining = getattr(self, "remaining", 100) - 1
+            headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": str(max(0, self.remaining))}
+            if self.remaining <= 0:
+                headers.update(self.rate_headers())
+                self.window_reset = time.time() + self.rate_reset_in
+        return self.json({"data": {"id": str(post["id"]), "text": post["text"]}}, 201, headers=headers)
 
     def _timeline(self, request, uid):
         if not self.authed(request):
             return self.unauthorized()
         with self.lock:
-            recent = list(reversed(self.posts))[:10]
-        return self.json({"data": [{"id": str(p["id"]), "text": p["text"]} for p in recent]})
+            recent = self.in_window(request, list(reversed(self.posts)), "start_time", "end_time", iso=True)
+            pg = self.paginate(request, recent, "max_results", style="x")
+        return self.json({"data": [{"id": str(p["id"]), "text": p["text"]} for p in pg["chunk"]], **pg["extra"]})

@@ -67,6 +67,8 @@ class PublishContext:
         return MediaSource(self.http.client, url)
 
     def save(self, **values: Any) -> None:
+        if values.get("commit_sent") and "commit_at" not in values:
+            values["commit_at"] = time.time()  # lets a look-up search a narrow time window
         self.progress.update(values)
         self.checkpoint(**values)
 
@@ -92,6 +94,24 @@ class NotPublished:
 
 
 Lookup = "PostResult | NotPublished | None"
+
+
+def window(progress: dict[str, Any], before: float = 120, after: float = 900) -> tuple[float, float] | None:
+    """The time range a post sent at `commit_at` can carry on the platform."""
+    at = progress.get("commit_at")
+    return (float(at) - before, float(at) + after) if at else None
+
+
+def graph_pages(ctx: "PublishContext", url: str, params: dict[str, str], pages: int = 5):
+    """Items of a Graph-style listing (Meta, Threads), following `paging.cursors.after`."""
+    params = dict(params)
+    for _ in range(pages):
+        res = ctx.http.json("GET", url, phase="confirm", params=params)
+        yield from res.get("data") or []
+        after = ((res.get("paging") or {}).get("cursors") or {}).get("after")
+        if not after or not (res.get("paging") or {}).get("next"):
+            return
+        params["after"] = after
 
 
 def text_key(text: str | None) -> str:

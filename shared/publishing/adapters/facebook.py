@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.adapters.base import (
+    NotPublished, PostResult, PublishContext, graph_pages, text_key, window,
+)
 
 
 def _base() -> str:
@@ -25,6 +27,8 @@ class FacebookAdapter:
     def publish(self, ctx: PublishContext) -> PostResult:
         c, page = ctx.content, ctx.account.account_id
         message = c.text
+        if c.link and c.image_urls and c.link not in message:
+            message = f"{message}\n{c.link}".strip()  # photo posts have no link field: the caption carries it
         if ctx.target == "facebook_stories":
             photo = ctx.progress.get("photo_id") or str(ctx.http.json(
                 "POST", f"{_base()}/{page}/photos", phase="prepare",
@@ -66,19 +70,19 @@ class FacebookAdapter:
         if not ctx.progress.get("commit_sent"):
             return NotPublished("the post request was never sent")
         page, kind, want = ctx.account.account_id, ctx.progress.get("kind"), ctx.progress.get("text_key")
+        w = window(ctx.progress)
+        since = {"since": str(int(w[0])), "until": str(int(w[1]))} if w else {}
         if kind == "story" or not want:
             return None
         if kind == "video":
-            res = ctx.http.json("GET", f"{_base()}/{page}/videos", phase="confirm",
-                                params={"fields": "id,description", "limit": "10"})
-            for v in res.get("data") or []:
+            for v in graph_pages(ctx, f"{_base()}/{page}/videos",
+                                 {"fields": "id,description", "limit": "50", **since}):
                 if text_key(v.get("description")) == want:
                     return PostResult(str(v["id"]), f"https://www.facebook.com/{page}/videos/{v['id']}",
                                       {"settledBy": "lookup"})
             return None
-        res = ctx.http.json("GET", f"{_base()}/{page}/published_posts", phase="confirm",
-                            params={"fields": "id,message,created_time", "limit": "10"})
-        for p in res.get("data") or []:
+        for p in graph_pages(ctx, f"{_base()}/{page}/published_posts",
+                             {"fields": "id,message,created_time", "limit": "50", **since}):
             if text_key(p.get("message")) == want:
                 return PostResult(str(p["id"]), _url(str(p["id"])), {"settledBy": "lookup"})
         return None

@@ -42,8 +42,10 @@ def body_of(resp: httpx.Response) -> Any:
 
 class PlatformHttp:
     def __init__(self, client: httpx.Client, *, token: str | None = None, retry_base: float = 1.0,
-                 attempts: int = 3, auth_scheme: str = "Bearer"):
+                 attempts: int = 3, auth_scheme: str = "Bearer", on_exhausted=None):
         self.client = client
+        # called with the reset time when a successful answer says no calls are left (x-rate-limit-remaining: 0)
+        self.on_exhausted = on_exhausted
         self.token = token
         self.retry_base = retry_base
         self.attempts = attempts
@@ -72,6 +74,7 @@ class PlatformHttp:
                 err.never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
                 err.phase = phase
                 raise err from exc
+            self._watch_quota(resp)
             if resp.status_code in ok_statuses:
                 return resp
             err = classify_http(resp.status_code, resp.headers, body_of(resp), phase)
@@ -93,6 +96,16 @@ class PlatformHttp:
             err = StillProcessing(f"status check deferred: {exc.message}")
             err.phase = phase
             raise err from exc
+
+    def _watch_quota(self, resp: httpx.Response) -> None:
+        """Mixpost's "about to be exceeded": remember the reset before the platform starts answering 429."""
+        if self.on_exhausted is None or resp.status_code >= 400:
+            return
+        left = resp.headers.get("x-rate-limit-remaining") or resp.headers.get("x-ratelimit-remaining")
+        if left is not None and left.strip() == "0":
+            from shared.publishing.engine.errors import rate_limit_reset
+
+            self.on_exhausted(rate_limit_reset(resp.headers))
 
     def json(self, method: str, url: str, *, phase: Phase, **kw: Any) -> Any:
         return body_of(self.send(method, url, phase=phase, **kw))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, graph_pages, text_key
 from shared.publishing.engine.errors import BadContent, RateLimitedError
 
 
@@ -79,9 +79,8 @@ class InstagramAdapter:
             return NotPublished(f"the container was not published (status {st.get('status_code')})")
         if st.get("status_code") != "PUBLISHED":
             return None
-        listing = ctx.http.json("GET", f"{_base()}/{ctx.account.account_id}/media", phase="confirm",
-                                params={"fields": "id,caption,permalink", "limit": "10"})
-        for m in listing.get("data") or []:
+        for m in graph_pages(ctx, f"{_base()}/{ctx.account.account_id}/media",
+                             {"fields": "id,caption,permalink", "limit": "50"}):
             if text_key(m.get("caption")) == ctx.progress.get("text_key"):
                 return PostResult(str(m["id"]), m.get("permalink"), {"settledBy": "lookup"})
         return None

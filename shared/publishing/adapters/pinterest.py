@@ -18,6 +18,21 @@ def _url(pin_id: str) -> str:
     return f"https://www.pinterest.com/pin/{pin_id}/"
 
 
+def default_board(ctx: PublishContext) -> str | None:
+    """No board chosen: the one remembered on the connection, else the account's first board (remembered)."""
+    board = ctx.account.metadata.get("defaultBoardId")
+    if board:
+        return str(board)
+    res = ctx.http.json("GET", f"{_base()}/v5/boards", phase="prepare", params={"page_size": "1"})
+    items = res.get("items") or []
+    if not items:
+        return None
+    from shared.publishing.connections import store
+
+    store.merge_metadata("pinterest", {"defaultBoardId": items[0]["id"]})
+    return str(items[0]["id"])
+
+
 class PinterestAdapter:
     family = "pinterest"
 
@@ -27,10 +42,9 @@ class PinterestAdapter:
             reg = ctx.http.json("POST", f"{_base()}/v5/media", phase="prepare", json={"media_type": "video"})
             media_id = str(reg["media_id"])
             src = ctx.media(url)
-            data = src.read_all(limit=2 * 1024 * 1024 * 1024)
             ctx.http.send("POST", reg["upload_url"], phase="prepare", auth=False,
                           data=reg.get("upload_parameters") or {},
-                          files={"file": ("video.mp4", data, src.content_type or "video/mp4")})
+                          files={"file": ("video.mp4", src.as_file(), src.content_type or "video/mp4")})
             ctx.save(media_id=media_id)
 
         def check():
@@ -65,7 +79,7 @@ class PinterestAdapter:
         board = ctx.content.board_id
         if not board:
             return None
-        res = ctx.http.json("GET", f"{_base()}/v5/boards/{board}/pins", phase="confirm", params={"page_size": "25"})
+        res = ctx.http.json("GET", f"{_base()}/v5/boards/{board}/pins", phase="confirm", params={"page_size": "100"})
         for pin in res.get("items") or []:
             if text_key(pin.get("title") or pin.get("description")) == ctx.progress.get("text_key"):
                 return PostResult(str(pin["id"]), _url(str(pin["id"])), {"settledBy": "lookup"})

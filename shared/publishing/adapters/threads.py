@@ -8,7 +8,9 @@ A container publishes at most once, and its status tells whether it was publishe
 from __future__ import annotations
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.adapters.base import (
+    NotPublished, PostResult, PublishContext, graph_pages, text_key, window,
+)
 from shared.publishing.engine.errors import BadContent
 
 
@@ -39,18 +41,18 @@ class ThreadsAdapter:
         if not cid:
             if c.video_url:
                 cid = self._container(ctx, {"media_type": "VIDEO", "video_url": c.video_url, "text": text})
-                self._wait(ctx, cid)
             elif len(c.image_urls) > 1:
                 children = [self._container(ctx, {"media_type": "IMAGE", "image_url": u, "is_carousel_item": "true"})
                             for u in c.image_urls]
                 cid = self._container(ctx, {"media_type": "CAROUSEL", "children": ",".join(children), "text": text})
-                self._wait(ctx, cid)
             elif c.image_urls:
                 cid = self._container(ctx, {"media_type": "IMAGE", "image_url": c.image_urls[0], "text": text})
-                self._wait(ctx, cid)
             else:
                 cid = self._container(ctx, {"media_type": "TEXT", "text": text})
+            # saved before waiting: a run that outlives its poll budget resumes with this container
             ctx.save(container_id=cid)
+        if c.video_url or c.image_urls:
+            self._wait(ctx, cid)
         ctx.save(commit_sent=True, text_key=text_key(text))
         res = ctx.http.json("POST", f"{_base()}/{ctx.account.account_id}/threads_publish", phase="commit",
                             params={"creation_id": cid})
@@ -73,9 +75,10 @@ class ThreadsAdapter:
             return NotPublished(f"the container was not published (status {st.get('status')})")
         if st.get("status") != "PUBLISHED":
             return None
-        listing = ctx.http.json("GET", f"{_base()}/{ctx.account.account_id}/threads", phase="confirm",
-                                params={"fields": "id,text,permalink", "limit": "10"})
-        for post in listing.get("data") or []:
+        w = window(ctx.progress)
+        for post in graph_pages(ctx, f"{_base()}/{ctx.account.account_id}/threads",
+                                {"fields": "id,text,permalink", "limit": "50",
+                                 **({"since": str(int(w[0])), "until": str(int(w[1]))} if w else {})}):
             if text_key(post.get("text")) == ctx.progress.get("text_key"):
                 return PostResult(str(post["id"]), post.get("permalink"), {"settledBy": "lookup"})
         return None

@@ -30,7 +30,9 @@ def chunk_plan(size: int, preferred: int | None = None) -> tuple[int, int]:
     if size < MIN_CHUNK:
         return size, 1
     chunk = max(MIN_CHUNK, min(MAX_CHUNK, preferred))
-    count = max(1, size // chunk)
+    count = size // chunk
+    if count <= 1:
+        return size, 1  # one chunk is the whole file (TikTok wants chunk_size == video_size then)
     if count > 1000:
         chunk = math.ceil(size / 1000)
         count = size // chunk
@@ -134,6 +136,12 @@ class TikTokAdapter:
             return self._settle(ctx, publish_id, wait=False)
         except BadContent as exc:
             return NotPublished(exc.message)
+        except StillProcessing:
+            st = self._status(ctx, publish_id)
+            if st.get("status") == "PROCESSING_UPLOAD" and not ctx.progress.get("publish_id"):
+                # our upload stopped before its last chunk landed: TikTok will never publish it
+                return NotPublished("the upload never completed, so TikTok has no video to publish")
+            raise
 
 
 ADAPTER = TikTokAdapter()

@@ -9,10 +9,13 @@ blind retry would say nothing useful: field-notes §7).
 from __future__ import annotations
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from datetime import datetime, timezone
+
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key, window
 from shared.publishing.engine.errors import BadContent
 
 SEGMENT_BYTES = 4 * 1024 * 1024  # under the 5 MB APPEND limit
+LOOKUP_PAGES = 5  # 500 posts around the commit time: more than a single creator posts in the window
 
 
 def _base() -> str:
@@ -44,22 +47,31 @@ class XAdapter:
                           data={"command": "APPEND", "media_id": media_id, "segment_index": str(index)},
                           files={"media": ("blob", chunk, "application/octet-stream")})
         fin = ctx.http.json("POST", endpoint, phase="prepare", data={"command": "FINALIZE", "media_id": media_id})
-        info = _processing(fin)
-        if info:
-            def check():
-                st = ctx.http.json("GET", endpoint, phase="prepare",
-                                   params={"command": "STATUS", "media_id": media_id})
-                pi = _processing(st) or {"state": "succeeded"}
-                if pi.get("state") == "failed":
-                    err = pi.get("error") or {}
-                    raise BadContent(f"X could not process the media: {err.get('message') or err.get('name') or 'failed'}")
-                return True if pi.get("state") == "succeeded" else None
-            ctx.poll(check, "X media processing")
+        if _processing(fin):
+            # saved before polling: a run that outlives its budget resumes here instead of uploading again
+            ctx.save(processing_media_id=media_id)
+            self.wait_processed(ctx, media_id)
         return media_id
+
+    def wait_processed(self, ctx: PublishContext, media_id: str) -> None:
+        endpoint = f"{_base()}/2/media/upload"
+
+        def check():
+            st = ctx.http.json("GET", endpoint, phase="prepare", params={"command": "STATUS", "media_id": media_id})
+            pi = _processing(st) or {"state": "succeeded"}
+            if pi.get("state") == "failed":
+                err = pi.get("error") or {}
+                raise BadContent(f"X could not process the media: {err.get('message') or err.get('name') or 'failed'}")
+            return True if pi.get("state") == "succeeded" else None
+        ctx.poll(check, "X media processing")
 
     def publish(self, ctx: PublishContext) -> PostResult:
         c = ctx.content
         media_ids = list(ctx.progress.get("media_ids") or [])
+        if not media_ids and c.video_url and ctx.progress.get("processing_media_id"):
+            self.wait_processed(ctx, ctx.progress["processing_media_id"])
+            media_ids = [ctx.progress["processing_media_id"]]
+            ctx.save(media_ids=media_ids)
         if not media_ids:
             if c.video_url:
                 media_ids = [self.upload(ctx, c.video_url, "amplify_video")]
@@ -85,12 +97,25 @@ class XAdapter:
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
         if not ctx.progress.get("commit_sent"):
             return NotPublished("the post request was never sent")
-        res = ctx.http.json("GET", f"{_base()}/2/users/{ctx.account.account_id}/tweets", phase="confirm",
-                            params={"max_results": "10", "tweet.fields": "created_at"})
+        params = {"max_results": "100", "tweet.fields": "created_at"}
+        w = window(ctx.progress)
+        if w:
+            iso = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+            params["start_time"] = iso(w[0])
+            if w[1] < datetime.now(timezone.utc).timestamp() - 10:  # X wants end_time >= 10 s in the past
+                params["end_time"] = iso(w[1])
         want = ctx.progress.get("text_key")
-        for tweet in res.get("data") or []:
-            if want and text_key(tweet.get("text")) == want:
-                return PostResult(str(tweet["id"]), self.post_url(ctx, str(tweet["id"])), {"settledBy": "lookup"})
+        for _ in range(LOOKUP_PAGES):
+            res = ctx.http.json("GET", f"{_base()}/2/users/{ctx.account.account_id}/tweets", phase="confirm",
+                                params=params)
+            for tweet in res.get("data") or []:
+                if want and text_key(tweet.get("text")) == want:
+                    return PostResult(str(tweet["id"]), self.post_url(ctx, str(tweet["id"])),
+                                      {"settledBy": "lookup"})
+            token = (res.get("meta") or {}).get("next_token")
+            if not token:
+                break
+            params["pagination_token"] = token
         return None
 
 

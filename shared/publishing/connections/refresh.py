@@ -32,8 +32,10 @@ def mark_needs_reconnect(platform: str, reason: str) -> None:
                         "paused until you connect it again.", source="system", action_page="platforms")
 
 
-def ensure_fresh(platform: str, margin: timedelta = REFRESH_MARGIN) -> store.Connection:
-    conn = store.get(platform)
+def ensure_fresh(platform: str, margin: timedelta = REFRESH_MARGIN,
+                 preloaded: store.Connection | None | bool = False) -> store.Connection:
+    """`preloaded`: the connection already read with the claim (None = known absent; False = read it)."""
+    conn = store.get(platform) if preloaded is False else preloaded
     if conn is None:
         raise NotConnected(f"{platform} is not connected")
     if conn.status == "needs_reconnect":
@@ -81,8 +83,9 @@ def refresh(conn: store.Connection, margin: timedelta = REFRESH_MARGIN) -> store
     return fresh
 
 
-def refresh_due(margin: timedelta = timedelta(hours=2)) -> dict[str, str]:
-    """Refresh every connection expiring within `margin` (the maintenance tick)."""
+def refresh_due(margin: timedelta = timedelta(minutes=45)) -> dict[str, str]:
+    """Refresh every connection expiring within `margin` (the 30-minute maintenance tick): more than one tick,
+    so a token never lapses between ticks, and not so much that 1-hour tokens are refreshed on every tick."""
     out: dict[str, str] = {}
     for row in store.summaries():
         if row["status"] != "connected" or row["expires_at"] is None:

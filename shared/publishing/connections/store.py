@@ -102,6 +102,17 @@ def _row_to_connection(r: dict) -> Connection:
         last_error=r["last_error"], last_post_at=r["last_post_at"])
 
 
+def from_row(r: dict | None) -> Connection | None:
+    """A Connection from a platform_connections row read elsewhere (e.g. joined to a claim)."""
+    if not r:
+        return None
+    r = dict(r)
+    for k in ("expires_at", "refresh_expires_at", "last_post_at"):
+        if isinstance(r.get(k), str):
+            r[k] = datetime.fromisoformat(r[k])
+    return _row_to_connection(r)
+
+
 def get(platform: str) -> Connection | None:
     with connection() as c:
         r = c.execute("SELECT * FROM platform_connections WHERE platform=%s", (platform,)).fetchone()
@@ -135,3 +146,35 @@ def delete(platform: str) -> bool:
     with connection() as c:
         r = c.execute("DELETE FROM platform_connections WHERE platform=%s RETURNING platform", (platform,)).fetchone()
     return r is not None
+
+
+def rotate_keys() -> int:
+    """Re-encrypt every token blob not under the first ENCRYPTION_KEYS key (after prepending a new key).
+    Returns how many rows changed. Each row is rewritten in one statement, guarded by its old blob."""
+    box = _box()
+    changed = 0
+    with connection() as c:
+        rows = c.execute("SELECT platform, account_id, access_token_enc, refresh_token_enc, extra_secrets_enc "
+                         "FROM platform_connections").fetchall()
+        for r in rows:
+            p, a = r["platform"], r["account_id"]
+            new = {}
+            for col, fld in (("access_token_enc", "access"), ("refresh_token_enc", "refresh"),
+                             ("extra_secrets_enc", "extra")):
+                blob = r[col]
+                new[col] = box.reencrypt(blob, _aad(p, a, fld)) if blob and box.needs_rotation(blob) else blob
+            if new == {k: r[k] for k in new}:
+                continue
+            c.execute("""UPDATE platform_connections SET access_token_enc=%s, refresh_token_enc=%s,
+                             extra_secrets_enc=%s, updated_at=now()
+                         WHERE platform=%s AND access_token_enc=%s""",
+                      (new["access_token_enc"], new["refresh_token_enc"], new["extra_secrets_enc"], p,
+                       r["access_token_enc"]))
+            changed += 1
+    return changed
+
+
+def merge_metadata(platform: str, values: dict[str, Any]) -> None:
+    with connection() as c:
+        c.execute("UPDATE platform_connections SET metadata = metadata || %s, updated_at=now() WHERE platform=%s",
+                  (Jsonb(values), platform))

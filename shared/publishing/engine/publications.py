@@ -10,8 +10,9 @@ Every transition is one conditional UPDATE, so two workers racing on one row can
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from psycopg.types.json import Jsonb
 
@@ -20,9 +21,20 @@ from shared.db import connection
 TERMINAL = ("published", "failed", "unconfirmed", "dry_run")
 
 
+@contextmanager
+def _use(conn=None) -> Iterator[Any]:
+    """Reuse the caller's connection (one checkout for a settle + its log line) or take one from the pool."""
+    if conn is not None:
+        yield conn
+    else:
+        with connection() as c:
+            yield c
+
+
 def create_or_get(*, key: str, target: str, family: str, source: str, source_ref: str | None,
-                  content: dict[str, Any], dry_run: bool, not_before: datetime | None) -> tuple[dict, bool]:
-    with connection() as c:
+                  content: dict[str, Any], dry_run: bool, not_before: datetime | None,
+                  conn=None) -> tuple[dict, bool]:
+    with _use(conn) as c:
         row = c.execute(
             """INSERT INTO publications (idempotency_key, platform, family, source, source_ref, content, dry_run,
                                          not_before)
@@ -39,12 +51,17 @@ def get(pub_id: str) -> dict | None:
 
 
 def claim(pub_id: str) -> dict | None:
+    """The claim, with the platform connection row joined in (`_connection`): one round trip for both."""
     with connection() as c:
         return c.execute(
-            """UPDATE publications SET state='publishing', attempts=attempts+1, claimed_at=now(),
-                   claim_token=gen_random_uuid(), updated_at=now()
-               WHERE id=%s AND state='planned' AND (not_before IS NULL OR not_before <= now())
-               RETURNING *""", (pub_id,)).fetchone()
+            """WITH claimed AS (
+                   UPDATE publications SET state='publishing', attempts=attempts+1, claimed_at=now(),
+                       claim_token=gen_random_uuid(), updated_at=now()
+                   WHERE id=%s AND state='planned' AND (not_before IS NULL OR not_before <= now())
+                   RETURNING *)
+               SELECT claimed.*, to_jsonb(pc.*) AS _connection
+               FROM claimed LEFT JOIN platform_connections pc ON pc.platform = claimed.family""",
+            (pub_id,)).fetchone()
 
 
 def rearm_failed(pub_id: str) -> bool:
@@ -52,7 +69,7 @@ def rearm_failed(pub_id: str) -> bool:
     with connection() as c:
         return c.execute(
             """UPDATE publications SET state='planned', progress='{}'::jsonb, error_kind=NULL, last_error=NULL,
-                   not_before=NULL, updated_at=now() WHERE id=%s AND state='failed' RETURNING id""",
+                   not_before=NULL, notified=false, updated_at=now() WHERE id=%s AND state='failed' RETURNING id""",
             (pub_id,)).fetchone() is not None
 
 
@@ -62,9 +79,9 @@ def checkpoint(pub_id: str, token: str, values: dict[str, Any]) -> None:
                   "WHERE id=%s AND claim_token=%s", (Jsonb(values), pub_id, token))
 
 
-def settle_published(pub_id: str, post_id: str, url: str | None, details: dict[str, Any]) -> dict | None:
+def settle_published(pub_id: str, post_id: str, url: str | None, details: dict[str, Any], conn=None) -> dict | None:
     # no claim-token condition: a late true answer must win over an earlier `unconfirmed`
-    with connection() as c:
+    with _use(conn) as c:
         return c.execute(
             """UPDATE publications SET state='published', platform_post_id=%s, url=%s, published_at=now(),
                    error_kind=NULL, last_error=NULL, progress = progress || %s, updated_at=now()
@@ -72,29 +89,29 @@ def settle_published(pub_id: str, post_id: str, url: str | None, details: dict[s
             (post_id, url, Jsonb({"result": details} if details else {}), pub_id)).fetchone()
 
 
-def settle_dry_run(pub_id: str, token: str, would_post: dict[str, Any]) -> dict | None:
-    with connection() as c:
+def settle_dry_run(pub_id: str, token: str, would_post: dict[str, Any], conn=None) -> dict | None:
+    with _use(conn) as c:
         return c.execute(
             """UPDATE publications SET state='dry_run', published_at=now(), progress = progress || %s,
                    updated_at=now() WHERE id=%s AND claim_token=%s AND state='publishing' RETURNING *""",
             (Jsonb({"wouldPost": would_post}), pub_id, token)).fetchone()
 
 
-def settle_failed(pub_id: str, token: str | None, kind: str, error: str, details: dict | None = None) -> dict | None:
+def settle_failed(pub_id: str, token: str | None, kind: str, error: str, details: dict | None = None, conn=None) -> dict | None:
     cond = "claim_token=%s AND state='publishing'" if token else "state IN ('publishing','unconfirmed')"
     params: tuple = (kind, error[:2000], Jsonb({"errorDetails": details} if details else {}), pub_id)
     if token:
         params += (token,)
-    with connection() as c:
+    with _use(conn) as c:
         return c.execute(
             f"""UPDATE publications SET state='failed', error_kind=%s, last_error=%s, progress = progress || %s,
                    updated_at=now() WHERE id=%s AND {cond} RETURNING *""", params).fetchone()
 
 
-def settle_unconfirmed(pub_id: str, token: str | None, error: str) -> dict | None:
+def settle_unconfirmed(pub_id: str, token: str | None, error: str, conn=None) -> dict | None:
     cond = "claim_token=%s AND state='publishing'" if token else "state='publishing'"
     params: tuple = (error[:2000], pub_id) + ((token,) if token else ())
-    with connection() as c:
+    with _use(conn) as c:
         return c.execute(
             f"""UPDATE publications SET state='unconfirmed', error_kind='unknown', last_error=%s, updated_at=now()
                 WHERE id=%s AND {cond} RETURNING *""", params).fetchone()

@@ -9,7 +9,6 @@ notified and nothing is re-posted automatically).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -46,10 +45,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _prefs(family: str) -> dict[str, Any]:
-    from shared.settings.store import read_setting
+def _prefs(family: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    if settings is None:
+        from shared.settings.store import read_setting
 
-    ps = read_setting("platformSettings", {}) or {}
+        settings = {"platformSettings": read_setting("platformSettings", {})}
+    ps = settings.get("platformSettings") or {}
     return dict(ps.get(family) or {}) if isinstance(ps, dict) else {}
 
 
@@ -67,10 +68,12 @@ def _notify_unconfirmed(row: dict, reason: str) -> None:
 
 
 def _account_for(row: dict, dry_run: bool) -> Account:
+    from shared.publishing.connections import store
     from shared.publishing.connections.refresh import ensure_fresh
 
+    preloaded = store.from_row(row["_connection"]) if "_connection" in row else False
     try:
-        conn = ensure_fresh(row["family"])
+        conn = ensure_fresh(row["family"], preloaded=preloaded)
     except NotConnected:
         if dry_run:
             return Account(platform=row["family"], account_id="dry-run", access_token="")
@@ -83,13 +86,20 @@ def _account_for(row: dict, dry_run: bool) -> Account:
                    username=conn.username, metadata=conn.metadata, extra=conn.extra)
 
 
-def _post_text(target: str, text: str, link: str | None) -> str:
+def _post_text(target: str, text: str, link: str | None, content=None) -> str:
+    """The text the platform will receive, as the adapter builds it (validated before any call)."""
+    if content is not None and (target.startswith("youtube") or target == "pinterest") \
+            and content.description is not None:
+        return content.description
     if link and target in ("x", "threads", "instagram", "instagram_feed", "instagram_reels") and link not in text:
+        return f"{text}\n{link}".strip()
+    if link and target in ("facebook", "facebook_feed") and content is not None and content.image_urls \
+            and link not in text:
         return f"{text}\n{link}".strip()
     return text
 
 
-def _validate(row: dict, content, raw: dict, http_client) -> list[dict]:
+def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") -> list[dict]:
     from shared.publishing.media.probe import probe
     from shared.publishing.validation import PostDraft, validate
 
@@ -105,17 +115,21 @@ def _validate(row: dict, content, raw: dict, http_client) -> list[dict]:
         video, problem = probe(http_client, content.video_url, "video", video_hints(raw))
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
-    tier = (_prefs("x").get("tier") or "free") if row["family"] == "x" else "free"
-    draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link),
+    tier = x_tier or "free"
+    draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link, content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
-                      board_id=content.board_id, x_tier=tier)
+                      board_id=content.board_id, x_tier=tier, playlist_count=len(content.playlist_ids))
     return problems + [v.as_dict() for v in validate(draft)]
 
 
 def _context(row: dict, account: Account, content, token: str) -> PublishContext:
     cfg = get_config()
+    def exhausted(reset_at: float) -> None:
+        if account.account_id != "dry-run":
+            ratelimit.remember(row["family"], account.account_id, reset_at, "account")
+
     http = PlatformHttp(shared_client(cfg.publish_http_timeout_seconds), token=account.access_token,
-                        retry_base=cfg.publish_retry_base_seconds)
+                        retry_base=cfg.publish_retry_base_seconds, on_exhausted=exhausted)
     pub_id = str(row["id"])
     return PublishContext(
         target=row["platform"], account=account, content=content, http=http,
@@ -151,25 +165,33 @@ def schedule_settle(row: dict, delay: int = SETTLE_DELAY_SECONDS) -> None:
 
 
 def _published(row: dict, result: PostResult, account: Account | None) -> dict:
-    from shared.publishing.connections import store
+    from shared.db import connection
 
-    settled = pubs.settle_published(str(row["id"]), result.post_id, result.url, result.details) or pubs.get(
-        str(row["id"]))
-    if account is not None and account.account_id != "dry-run":
-        store.touch_last_post(row["family"])
-    activity.log("publishing", "info", f"published to {row['platform']}",
-                 {"publicationId": str(row["id"]), "platform": row["platform"], "postId": result.post_id,
-                  "url": result.url, "source": row["source"], **({"warnings": result.details.get("warnings")}
-                                                                if result.details.get("warnings") else {})})
+    with connection() as c:  # one checkout for the settle, the last-post stamp and the log line
+        settled = pubs.settle_published(str(row["id"]), result.post_id, result.url, result.details, conn=c)
+        if settled is None:
+            settled = c.execute("SELECT * FROM publications WHERE id=%s", (row["id"],)).fetchone()
+        if account is not None and account.account_id != "dry-run":
+            c.execute("UPDATE platform_connections SET last_post_at=now() WHERE platform=%s", (row["family"],))
+        activity.log("publishing", "info", f"published to {row['platform']}",
+                     {"publicationId": str(row["id"]), "platform": row["platform"], "postId": result.post_id,
+                      "url": result.url, "source": row["source"],
+                      **({"warnings": result.details.get("warnings")} if result.details.get("warnings") else {})},
+                     conn=c)
     return settled
 
 
 def _failed(row: dict, token: str | None, kind: str, message: str, details: dict | None = None) -> dict:
-    settled = pubs.settle_failed(str(row["id"]), token, kind, message, details) or pubs.get(str(row["id"]))
-    activity.log("publishing", "error" if kind != "content" else "warn",
-                 f"publishing to {row['platform']} failed ({kind}): {message}",
-                 {"publicationId": str(row["id"]), "platform": row["platform"], "kind": kind,
-                  "source": row["source"], **({"details": details} if details else {})})
+    from shared.db import connection
+
+    with connection() as c:
+        settled = pubs.settle_failed(str(row["id"]), token, kind, message, details, conn=c)
+        if settled is None:
+            settled = c.execute("SELECT * FROM publications WHERE id=%s", (row["id"],)).fetchone()
+        activity.log("publishing", "error" if kind != "content" else "warn",
+                     f"publishing to {row['platform']} failed ({kind}): {message}",
+                     {"publicationId": str(row["id"]), "platform": row["platform"], "kind": kind,
+                      "source": row["source"], **({"details": details} if details else {})}, conn=c)
     return settled
 
 
@@ -189,7 +211,11 @@ def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason:
     try:
         found = get_adapter(row["family"]).lookup(ctx)
     except StillProcessing:
-        found = None
+        # the platform has the post and is processing it: check again later instead of guessing
+        if token:
+            pubs.extend_claim(str(row["id"]), token)
+        schedule_settle(row)
+        return pubs.get(str(row["id"])) or row
     except PublishError as exc:
         logger.info("lookup for %s failed: %s", row["id"], exc.message)
         found = None
@@ -204,15 +230,21 @@ def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason:
     return _unconfirmed(row, token, reason)
 
 
-def run(pub_id: str) -> RunResult:
+def _read_prefs_settings() -> dict[str, Any]:
+    from shared.settings.store import read_settings
+
+    return read_settings(["platformSettings"])
+
+
+def run(pub_id: str, settings: dict[str, Any] | None = None) -> RunResult:
     row = pubs.claim(pub_id)
     if row is None:
         current = pubs.get(pub_id)
         return RunResult(current["state"] if current else "missing", current or {}, {"claimed": False})
-    return execute(row)
+    return execute(row, settings)
 
 
-def execute(row: dict) -> RunResult:
+def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
     token = str(row["claim_token"])
     pub_id = str(row["id"])
     dry_run = bool(row["dry_run"])
@@ -238,17 +270,19 @@ def execute(row: dict) -> RunResult:
             return RunResult("planned", released or row, {"rateLimitedUntil": at.isoformat()})
 
     raw = dict(row["content"] or {})
-    from shared.publishing.media.urls import pullable
-
-    content = resolve(row["platform"], raw, _prefs(row["family"]), pull=pullable)
-    ctx = _context(row, account, content, token)
-    violations = _validate(row, content, raw, ctx.http.client)
+    try:
+        content, ctx, violations = _prepare(row, account, raw, token, dry_run, settings)
+    except Exception as exc:  # storage or a media host hiccup before anything was sent: try again later
+        logger.exception("preparing publication %s failed", pub_id)
+        err = exc if isinstance(exc, TransientBeforeSend) else TransientBeforeSend(
+            f"could not prepare the post: {type(exc).__name__}: {exc}")
+        return _retry_later(row, token, err)
     if violations:
         msg = "; ".join(f"{v['rule']}: {v['message']}" for v in violations)
         return RunResult("failed", _failed(row, token, "content", msg, {"violations": violations}),
                          {"violations": violations})
     if dry_run:
-        would = {"platform": row["platform"], "text": _post_text(row["platform"], content.text, content.link),
+        would = {"platform": row["platform"], "text": _post_text(row["platform"], content.text, content.link, content),
                  "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
                  "boardId": content.board_id, "privacy": content.privacy}
         settled = pubs.settle_dry_run(pub_id, token, would) or pubs.get(pub_id)
@@ -280,6 +314,13 @@ def execute(row: dict) -> RunResult:
         schedule_run(released or row, at, "rate limited")
         return RunResult("planned", released or row, {"rateLimitedUntil": at.isoformat()})
     except StillProcessing as exc:
+        if not ctx.progress.get("commit_sent"):
+            # media still processing before anything was published: run again later from the checkpoint
+            # (the container / media id is kept, so nothing is uploaded or created twice)
+            at = _now() + timedelta(seconds=SETTLE_DELAY_SECONDS)
+            released = pubs.release(pub_id, token, at, "processing", exc.message)
+            schedule_run(released or row, at, "media processing")
+            return RunResult("planned", released or row, {"retryAt": at.isoformat(), "processing": True})
         pubs.extend_claim(pub_id, token)
         schedule_settle(row)
         activity.log("publishing", "info", f"{row['platform']} is processing the post; checking again later",
@@ -303,11 +344,37 @@ def execute(row: dict) -> RunResult:
     return RunResult("published", _published(row, result, account))
 
 
+def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
+             settings: dict[str, Any] | None) -> tuple[Any, PublishContext, list[dict]]:
+    """Resolve content (fresh presigned media URLs), pick a default board, validate. Sends no post."""
+    from shared.publishing.media.urls import pullable
+
+    prefs = _prefs(row["family"], settings if settings is not None else _read_prefs_settings())
+    content = resolve(row["platform"], raw, prefs, pull=pullable)
+    ctx = _context(row, account, content, token)
+    if row["family"] == "pinterest" and not content.board_id and not dry_run:
+        from dataclasses import replace
+
+        from shared.publishing.adapters.pinterest import default_board
+
+        try:
+            content = replace(content, board_id=default_board(ctx))
+        except PublishError:
+            pass  # validation then names the missing board; the platform error is not the owner's question
+        ctx.content = content
+    violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
+    return content, ctx, violations
+
+
 def _retry_later(row: dict, token: str, exc: PublishError) -> RunResult:
     attempts = int(row["attempts"])
     if attempts >= MAX_TRANSIENT_ATTEMPTS:
-        return RunResult("failed", _failed(row, token, "transient", f"gave up after {attempts} attempts: "
-                                                                    f"{exc.message}"))
+        settled = _failed(row, token, "transient", f"gave up after {attempts} attempts: {exc.message}")
+        if pubs.mark_notified(str(row["id"])):
+            activity.notify("error", f"{_display(row)} post not sent",
+                            f"{_display(row)} could not be reached after {attempts} attempts ({exc.message}). "
+                            "Nothing was posted; you can try again.", source="system", action_page="platforms")
+        return RunResult("failed", settled)
     base = get_config().publish_retry_base_seconds
     at = _now() + timedelta(seconds=min(3600.0, 30 * base * 2 ** (attempts - 1)))
     released = pubs.release(str(row["id"]), token, at, "transient", exc.message, {"commit_sent": False})
@@ -368,7 +435,10 @@ def sweep_stuck(lease_seconds: int | None = None) -> dict[str, int]:
         try:
             ctx, account = _ctx_for_settle(row)
         except PublishError as exc:
-            settled = _unconfirmed(row, token, f"the worker stopped mid-publish ({exc.message})")
+            if (row["progress"] or {}).get("commit_sent"):
+                settled = _unconfirmed(row, token, f"the worker stopped mid-publish ({exc.message})")
+            else:  # nothing was sent, and we cannot run it now: a clear failure, safe to retry
+                settled = _failed(row, token, exc.kind, f"the worker stopped before posting; {exc.message}")
             counts[settled["state"]] = counts.get(settled["state"], 0) + 1
             continue
         if not (row["progress"] or {}).get("commit_sent"):

@@ -12,14 +12,13 @@ from shared.publishing.engine import runner
 from shared.publishing.platforms import TARGETS, normalize_target
 
 
-def publish_mode() -> str:
+def publish_mode(settings: dict[str, Any] | None = None) -> str:
     """The owner's `publishMode` setting wins over PUBLISH_MODE, so rules can be tried from the UI."""
-    from shared.settings.store import read_setting
+    if settings is None:
+        from shared.settings.store import read_settings
 
-    try:
-        mode = read_setting("publishMode", "") or ""
-    except Exception:
-        mode = ""
+        settings = read_settings(["publishMode"])
+    mode = settings.get("publishMode") or ""
     return mode if mode in ("live", "dry_run") else get_config().publish_mode
 
 
@@ -39,12 +38,18 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
            retry_failed: bool = False, retry_failed_kinds: tuple[str, ...] = ()) -> tuple[dict, str]:
     """Create (or find) the publication and run it now, or schedule it. Returns (row, how) where how is
     `ran`, `scheduled`, `existing` or `busy` (another worker holds it)."""
+    from shared.db import connection
+    from shared.settings.store import read_settings
+
     target = normalize_target(platform)
-    dry = publish_mode() == "dry_run"
     when = parse_when(content.get("scheduledAt"))
-    stored_key = f"dry_run:{key}" if dry else key
-    row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
-                                      source_ref=source_ref, content=content, dry_run=dry, not_before=when)
+    with connection() as c:  # settings and the idempotent insert share one checkout
+        settings = read_settings(["publishMode", "platformSettings"], conn=c)  # serves the whole run
+        dry = publish_mode(settings) == "dry_run"
+        stored_key = f"dry_run:{key}" if dry else key
+        row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
+                                          source_ref=source_ref, content=content, dry_run=dry, not_before=when,
+                                          conn=c)
     rearm = retry_failed or row.get("error_kind") in retry_failed_kinds
     if not created and rearm and row["state"] == "failed" and pubs.rearm_failed(str(row["id"])):
         row = pubs.get(str(row["id"]))
@@ -55,7 +60,7 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
             if created:
                 runner.schedule_run(row, nb, "scheduled")
             return row, "scheduled"
-        res = runner.run(str(row["id"]))
+        res = runner.run(str(row["id"]), settings)
         if res.details.get("claimed") is False:
             return res.publication, "busy" if res.publication.get("state") == "publishing" else "existing"
         return res.publication, "ran"

@@ -39,12 +39,16 @@ def probe(client: httpx.Client, url: str, kind: str, hints: dict[str, Any] | Non
                 if dims:
                     width, height = dims
         elif mime is None or size is None:
-            r = client.head(url, follow_redirects=True)
-            if r.status_code >= 400:
-                problem = f"{kind} URL answered HTTP {r.status_code}: {url[:200]}"
-            else:
-                mime = mime or (r.headers.get("content-type") or "").split(";")[0].strip() or None
-                size = size or (int(r.headers["content-length"]) if "content-length" in r.headers else None)
+            # a one-byte ranged GET, not HEAD: a presigned GET URL is signed for GET only
+            with client.stream("GET", url, headers={"Range": "bytes=0-0"}, follow_redirects=True) as r:
+                if r.status_code >= 400:
+                    problem = f"{kind} URL answered HTTP {r.status_code}: {url[:200]}"
+                else:
+                    mime = mime or (r.headers.get("content-type") or "").split(";")[0].strip() or None
+                    total = r.headers.get("content-range", "").rpartition("/")[2]
+                    size = size or (int(total) if total.isdigit() else
+                                    int(r.headers["content-length"]) if r.status_code == 200 and
+                                    "content-length" in r.headers else None)
     except httpx.HTTPError:
         pass  # unreachable right now: the adapter's own reads will classify it
     if mime in ("application/octet-stream", "binary/octet-stream"):

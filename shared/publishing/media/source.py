@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Iterator
 
 import httpx
@@ -18,13 +19,15 @@ class MediaSource:
 
     def _head(self) -> None:
         try:
-            r = self.client.head(self.url, follow_redirects=True)
-            if r.status_code >= 400 or "content-length" not in r.headers:
-                r = self.client.get(self.url, headers={"Range": "bytes=0-0"}, follow_redirects=True)
+            # a one-byte ranged GET, not HEAD: presigned GET URLs are signed for GET only
+            with self.client.stream("GET", self.url, headers={"Range": "bytes=0-0"}, follow_redirects=True) as r:
                 total = r.headers.get("content-range", "").rpartition("/")[2]
-                self._size = int(total) if total.isdigit() else len(r.content)
-            else:
-                self._size = int(r.headers["content-length"])
+                if total.isdigit():
+                    self._size = int(total)
+                elif r.status_code == 200 and "content-length" in r.headers:
+                    self._size = int(r.headers["content-length"])  # the server ignored Range
+                else:
+                    self._size = len(r.read())
             self._type = (r.headers.get("content-type") or "").split(";")[0].strip() or None
             if r.status_code >= 400:
                 raise httpx.HTTPStatusError("media not readable", request=r.request, response=r)
@@ -81,3 +84,47 @@ class MediaSource:
 
                 raise BadContent("media is larger than expected for an image")
         return bytes(out)
+
+    def as_file(self) -> "StreamFile":
+        """A file-like view for multipart uploads: httpx learns the length by seeking to the end, then reads
+        sequentially, so the whole file never sits in memory."""
+        return StreamFile(self)
+
+
+class StreamFile(io.RawIOBase):
+    def __init__(self, src: MediaSource, chunk: int = 1 << 20):
+        self.src = src
+        self.chunk = chunk
+        self.pos = 0
+        self._it: Iterator[bytes] | None = None
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = self.src.size + offset if whence == io.SEEK_END else offset
+        if target != self.pos:
+            self.pos, self._it, self._buf = target, None, b""
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        if self.pos >= self.src.size:
+            return b""
+        if self._it is None:
+            self._it = self.src.chunks(self.chunk, start=self.pos)
+        want = self.src.size - self.pos if n is None or n < 0 else n
+        while len(self._buf) < want:
+            piece = next(self._it, b"")
+            if not piece:
+                break
+            self._buf += piece
+        out, self._buf = self._buf[:want], self._buf[want:]
+        self.pos += len(out)
+        return out

@@ -32,6 +32,7 @@ class PostDraft:
     images: tuple[MediaFacts, ...] = ()
     video: MediaFacts | None = None
     board_id: str | None = None  # Pinterest
+    playlist_count: int = 0  # YouTube playlists the video goes into
     x_tier: str = "free"  # X access tier decides the video length cap
 
 

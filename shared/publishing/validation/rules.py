@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.publishing.validation.model import MediaFacts, PostDraft, Violation
-from shared.publishing.validation.text import char_length, utf16_length, x_weighted_length, X_MAX_WEIGHT
+from shared.publishing.validation.text import (
+    X_MAX_WEIGHT, char_length, threads_length, utf16_length, x_weighted_length,
+)
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -42,13 +44,14 @@ class Spec:
     description_max_bytes: int | None = None
     board_required: bool = False
     vertical_video: bool = False
+    playlist_required: bool = False
 
 
 SPECS: dict[str, Spec] = {
     "x": Spec(text_max=X_MAX_WEIGHT, text_counter="x_weighted", max_images=4, video_allowed=True,
               image_max_bytes=5 * MB, video_max_bytes=512 * MB, video_min_s=0.5, video_max_s=140,
               aspect_min=1 / 3, aspect_max=3.0),
-    "threads": Spec(text_max=500, text_counter="utf8_bytes", max_images=20, video_allowed=True,
+    "threads": Spec(text_max=500, text_counter="threads", max_images=20, video_allowed=True,
                     image_max_bytes=8 * MB, video_max_bytes=1 * GB, video_max_s=300,
                     image_mimes=("image/jpeg", "image/png")),
     "facebook": Spec(text_max=63206, max_images=10, video_allowed=True, image_max_bytes=10 * MB,
@@ -70,9 +73,10 @@ SPECS: dict[str, Spec] = {
     "youtube": Spec(video_allowed=True, video_required=True, video_max_bytes=256 * GB, video_max_s=12 * 3600,
                     title_max=100, title_required=True, description_max_bytes=5000,
                     video_mimes=("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo")),
+    # long-form needs title, description and playlist (frontend-contract §5)
     "youtube_longform": Spec(video_allowed=True, video_required=True, video_max_bytes=256 * GB,
-                             video_max_s=12 * 3600, title_max=100, title_required=True,
-                             description_max_bytes=5000,
+                             video_max_s=12 * 3600, title_max=100, title_required=True, text_required=True,
+                             playlist_required=True, description_max_bytes=5000,
                              video_mimes=("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo")),
     "youtube_shorts": Spec(video_allowed=True, video_required=True, video_max_bytes=256 * GB, video_max_s=180,
                            title_max=100, title_required=True, description_max_bytes=5000, vertical_video=True),
@@ -87,8 +91,8 @@ X_VIDEO_MAX_S_BY_TIER = {"free": 140, "basic": 140, "pro": 600, "enterprise": 60
 def _text_len(spec: Spec, text: str) -> int:
     if spec.text_counter == "x_weighted":
         return x_weighted_length(text)
-    if spec.text_counter == "utf8_bytes":
-        return len(text.encode("utf-8"))
+    if spec.text_counter == "threads":
+        return threads_length(text)
     if spec.text_counter == "utf16":
         return utf16_length(text)
     return char_length(text)
@@ -138,7 +142,7 @@ def validate(d: PostDraft) -> list[Violation]:
     if spec.text_max is not None:
         n = _text_len(spec, text)
         if n > spec.text_max:
-            unit = {"x_weighted": "weighted characters (URLs count 23, emoji 2)", "utf8_bytes": "bytes (UTF-8)",
+            unit = {"x_weighted": "weighted characters (URLs count 23, emoji 2)", "threads": "characters (emoji count as their UTF-8 bytes)",
                     "utf16": "characters"}.get(spec.text_counter, "characters")
             v.append(Violation(f"{t}.text_length", f"text is {n} {unit}; {t} allows {spec.text_max}",
                                {"length": n, "max": spec.text_max}))
@@ -179,6 +183,10 @@ def validate(d: PostDraft) -> list[Violation]:
     if spec.description_max_bytes and len(text.encode("utf-8")) > spec.description_max_bytes:
         v.append(Violation(f"{t}.description_length", f"description is {len(text.encode())} bytes; {t} allows "
                            f"{spec.description_max_bytes}"))
+    if spec.text_required and not text.strip():
+        v.append(Violation(f"{t}.description_required", f"{t} needs a description"))
+    if spec.playlist_required and d.playlist_count < 1:
+        v.append(Violation(f"{t}.playlist_required", f"{t} needs a playlist (youtubePlaylistIds)"))
     if spec.board_required and not d.board_id:
         v.append(Violation(f"{t}.board_required", "choose a Pinterest board (boardId) or set a default board"))
     if d.link and t == "pinterest" and len(d.link) > 2048:

@@ -77,6 +77,12 @@ def x_weighted_length(text: str) -> int:
     return total + _plain_weight(text[pos:])
 
 
+def threads_length(text: str) -> int:
+    """Threads counts characters, but an emoji counts as its UTF-8 byte length (field-notes §7)."""
+    return sum(len(ch.encode("utf-8")) if _is_emoji_start(ord(ch)) or _is_emoji_modifier(ord(ch))
+               or ord(ch) == 0x200D else 1 for ch in (text or ""))
+
+
 def utf16_length(text: str) -> int:
     return len((text or "").encode("utf-16-le")) // 2
 

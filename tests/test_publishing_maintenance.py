@@ -1,0 +1,124 @@
+"""The maintenance tick (QStash-called): stuck claims settled, overdue rows run, tokens refreshed, keys
+rotated; plus media URLs handed to pulling platforms and the YouTube privacy default."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import timedelta
+
+import httpx
+from psycopg.types.json import Jsonb
+
+from publishing_fakes.world import world  # noqa: F401  (fixture)
+from shared.publishing.gateway import PublishRequest, publish
+
+
+def _deliver(live_api, path, body, message_id):
+    from shared.config import get_config
+    from shared.local.qstash_emulator import sign
+
+    cfg = get_config()
+    raw = json.dumps(body).encode()
+    return httpx.post(live_api.url + path, content=raw, timeout=30, headers={
+        "Upstash-Signature": sign(raw, cfg.public_base_url + path, cfg.qstash_current_signing_key),
+        "Upstash-Message-Id": message_id, "Content-Type": "application/json"})
+
+
+def test_maintenance_settles_stuck_runs_overdue_and_refreshes(world, live_api, db):
+    world.connect("x", "threads", expires_in=timedelta(hours=6))
+    world.connect("tiktok", expires_in=timedelta(minutes=30))  # inside the 45 min refresh window
+    from shared.publishing.engine import publications as pubs
+
+    # a claim whose worker vanished after sending the post (the post exists on X)
+    row, _ = pubs.create_or_get(key="stuck", target="x", family="x", source="rss", source_ref=None,
+                                content={"text": "stuck one"}, dry_run=False, not_before=None)
+    world.x.record_post(text="stuck one", media_ids=[])
+    db.execute("""UPDATE publications SET state='publishing', claimed_at=now() - interval '1 hour',
+                  claim_token=gen_random_uuid(), progress='{"commit_sent": true, "text_key": "stuck one"}'::jsonb
+                  WHERE id=%s""", (row["id"],))
+    db.execute("UPDATE publications SET progress = progress || jsonb_build_object('commit_at', "
+               "extract(epoch from now())) WHERE id=%s", (row["id"],))
+    # a planned row whose QStash message never came
+    row2, _ = pubs.create_or_get(key="overdue", target="threads", family="threads", source="rss", source_ref=None,
+                                 content={"text": "overdue"}, dry_run=False, not_before=None)
+    db.execute("UPDATE publications SET created_at = now() - interval '1 hour' WHERE id=%s", (row2["id"],))
+    r = _deliver(live_api, "/api/internal/publishing/maintenance", {}, "msg_maint_1")
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert data["stuck"]["published"] == 1 and data["overdue"] == 1 and data["tokens"] == {"tiktok": "refreshed"}
+    assert pubs.get(str(row["id"]))["state"] == "published" and len(world.x.posts) == 1
+    assert pubs.get(str(row2["id"]))["state"] == "published" and len(world.threads.posts) == 1
+    # the same message again does nothing
+    r = _deliver(live_api, "/api/internal/publishing/maintenance", {}, "msg_maint_1")
+    assert r.json()["data"] == {"duplicate": True, "messageId": "msg_maint_1"}
+    # a stale run message for a settled publication does nothing
+    r = _deliver(live_api, "/api/internal/publishing/run", {"publicationId": str(row2["id"])}, "msg_stale")
+    assert r.json()["data"]["state"] == "published" and len(world.threads.posts) == 1
+
+
+def test_key_rotation_reencrypts_tokens(world, db, monkeypatch):
+    from shared.config import get_config
+    from shared.publishing.connections import store
+
+    world.connect("x")
+    token = store.get("x").access_token
+    old_keys = os.environ["ENCRYPTION_KEYS"]
+    new_key = base64.b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("ENCRYPTION_KEYS", f"{new_key},{old_keys}")
+    get_config.cache_clear()
+    try:
+        assert store.rotate_keys() == 1
+        assert store.rotate_keys() == 0
+        monkeypatch.setenv("ENCRYPTION_KEYS", new_key)  # the old key is retired
+        get_config.cache_clear()
+        assert store.get("x").access_token == token
+    finally:
+        monkeypatch.setenv("ENCRYPTION_KEYS", old_keys)
+        get_config.cache_clear()
+
+
+def test_b2_media_is_handed_over_as_a_long_lived_presigned_url(world):
+    from shared.storage.s3 import get_storage
+
+    world.connect("instagram")
+    sof = b"\xff\xc0\x00\x11\x08" + (1350).to_bytes(2, "big") + (1080).to_bytes(2, "big") + b"\x03" + b"\x00" * 9
+    get_storage().put_bytes("publish/test/poster.jpg", b"\xff\xd8" + sof + b"\x00" * 300, "image/jpeg")
+    out = publish(PublishRequest("ig-b2", "instagram", {"text": "poster", "imageUrl": "b2://publish/test/poster.jpg"},
+                                 "compose"))
+    assert out.status == "published", out
+    container = next(iter(world.meta.containers.values()))
+    url = container["params"]["image_url"]
+    assert "X-Amz-Expires=604800" in url and "X-Amz-Signature=" in url  # 7 days: outlives IG's 24 h
+    assert httpx.get(url).status_code == 200  # readable by the platform as it is
+
+
+def test_youtube_privacy_default_comes_from_settings(world, db):
+    db.execute("INSERT INTO settings (key, value) VALUES ('platformSettings', %s)",
+               (Jsonb({"youtube": {"defaultPrivacy": "unlisted", "madeForKids": False}}),))
+    world.connect("youtube")
+    url = world.media.add("v.mp4", b"\x00" * 3000, "video/mp4")
+    out = publish(PublishRequest("yt-priv", "youtube", {"youtubeTitle": "T", "videoUrl": url}, "media"))
+    assert out.status == "published"
+    assert world.youtube.posts[0]["privacy"] == "unlisted"
+    out = publish(PublishRequest("yt-priv2", "youtube", {"youtubeTitle": "T2", "videoUrl": url,
+                                                         "youtubePrivacy": "public"}, "media"))
+    assert world.youtube.posts[1]["privacy"] == "public"
+
+
+def test_b2_video_is_read_through_presigned_get(world):
+    from shared.storage.s3 import get_storage
+
+    world.connect("youtube", "tiktok")
+    data = bytes(range(256)) * 2000
+    get_storage().put_bytes("publish/test/clip.mp4", data, "video/mp4")
+    out = publish(PublishRequest("yt-b2", "youtube", {"youtubeTitle": "B2 clip", "videoUrl": "b2://publish/test/clip.mp4",
+                                                      "videoDurationSeconds": 20}, "media"))
+    assert out.status == "published", out
+    s = next(iter(world.youtube.sessions.values()))
+    assert s["size"] == len(data) and s["held"] == len(data)
+    out = publish(PublishRequest("tt-b2", "tiktok", {"text": "B2 clip", "videoUrl": "b2://publish/test/clip.mp4",
+                                                     "videoDurationSeconds": 20}, "media"))
+    assert out.status == "published", out
+    assert world.tiktok.posts[0]["chunks"] == [len(data)]
