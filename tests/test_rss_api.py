@@ -282,3 +282,18 @@ def test_real_world_feeds_end_in_the_right_state(client, auth, clean_state, serv
     with connection() as conn:  # failures lost nothing
         assert conn.execute("SELECT count(*) AS n FROM rss_items WHERE feed_id = %s",
                             (slow["id"],)).fetchone()["n"] == 1
+
+
+def test_stored_html_is_sanitised(client, auth, clean_state, server):
+    doc = S.RSS2_CONTENT_MEDIA.replace("<p>More inside.</p>",
+                                       '<p onclick="steal()">More <script>alert(1)</script>inside.</p>'
+                                       '<a href="javascript:evil()">x</a>')
+    url = server.route("/xss.xml", doc)
+    feed = create(client, auth, url)
+    res = refresh(client, auth, feed["id"], manual=True)
+    assert res["selectionMode"] == "latest_item"
+    item = activity(client, auth)["items"][0]
+    html = item["contentHtml"]
+    assert "<strong>finale</strong>" in html and "More" in html
+    assert "script" not in html and "onclick" not in html and "javascript:" not in html
+    assert item["description"].startswith("Denis Villeneuve")

@@ -51,9 +51,13 @@ def test_atom_xml_base_resolves_relative_links(server):
     feed = parse_feed(r.body, content_type=r.content_type, url=r.url)
     assert feed.version == "atom10"
     assert feed.entries[0].link == "https://trailers.example/blog/posts/batman-2-teaser"
-    assert 'href="https://trailers.example/blog/posts/more"' in feed.entries[0].summary_html
+    assert 'href="https://trailers.example/blog/posts/more"' in feed.entries[0].safe_html()
     assert feed.entries[1].link == "https://trailers.example/other/entry-two"
-    assert 'src="https://trailers.example/other/pic.png"' in feed.entries[1].content_html
+    assert 'src="https://trailers.example/other/pic.png"' in feed.entries[1].safe_html()
+    from shared.rss.images import first_content_image
+
+    assert first_content_image(feed.entries[1].body_html, feed.entries[1].body_base) == \
+        "https://trailers.example/other/pic.png"
 
 
 def test_windows_1252_from_prolog_and_header(server):

@@ -89,8 +89,8 @@ def _entry_rows(entries: list[Entry], status: str) -> list[dict]:
         rows.append({
             "dedupe_key": key, "guid": e.guid, "title": e.title[:1000], "link": e.link,
             "canonical_url": canonical_url(e.link), "norm_title": normalise_title(e.title)[:500],
-            "summary": strip_html(e.summary_html or e.content_html)[:2000],
-            "content_html": (e.content_html or e.summary_html)[:50_000], "published_at": e.published_at,
+            # text and HTML are derived later, only for entries that turn out to be new (see handle_item)
+            "summary": None, "content_html": None, "published_at": e.published_at,
             "status": status,
             "images": [{"url": i.url, "source": i.source, "width": i.width, "height": i.height} for i in e.images],
             "_entry": e,
@@ -269,15 +269,16 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
     now = ctx.now()
     verdict = evaluate(FilterSettings.from_json(feed.get("filters")), title=entry.title, body_html=entry.body_html,
                        published_at=entry.published_at, now=now)
+    text = {"summary": strip_html(entry.summary_html or entry.content_html)[:2000]}
     if not verdict.accepted:
-        await ctx.db(_set_item_and_log, item_id, {"status": "filtered", "reason": verdict.reason}, "info",
+        await ctx.db(_set_item_and_log, item_id, {"status": "filtered", "reason": verdict.reason, **text}, "info",
                      f"filtered: {item['title'][:120]} ({verdict.reason})", {**meta, "reason": verdict.reason})
         return "filtered"
     if ctx.settings.dedupe:
         dup = await ctx.db(_find_duplicate, item, int(feed.get("dedupe_days") or 30))
         if dup:
             reason = f"duplicate of \"{dup['title'][:120]}\" from {dup['feed_name']} ({dup['why']})"
-            await ctx.db(_set_item_and_log, item_id, {"status": "duplicate", "reason": reason}, "info",
+            await ctx.db(_set_item_and_log, item_id, {"status": "duplicate", "reason": reason, **text}, "info",
                          f"deduped: {item['title'][:120]}", {**meta, "reason": reason,
                                                               "duplicateOf": str(dup["id"])})
             return "duplicate"
@@ -285,7 +286,9 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
         images = await choose_images(ctx, feed, item_id, entry)
         caption, caption_source = await make_caption(ctx, feed, entry)
         await ctx.db(_set_item, item_id, images=images, caption=caption, caption_source=caption_source,
-                     image_source=images[0]["source"] if images else None)
+                     image_source=images[0]["source"] if images else None,
+                     summary=strip_html(entry.summary_html or entry.content_html)[:2000],
+                     content_html=entry.safe_html()[:50_000])
         from shared.rss import queue
 
         status = await ctx.db(queue.enqueue_item, feed, item_id, ctx.settings, ctx.now(), ctx.outgoing)

@@ -185,7 +185,7 @@ def preview_url(url: str) -> dict:
         from shared.rss.images import first_content_image
         from shared.rss.textutil import strip_html, summarize
 
-        image = e.images[0].url if e.images else first_content_image(e.body_html, e.link or result.url)
+        image = e.images[0].url if e.images else first_content_image(e.body_html, e.body_base or result.url)
         samples.append({"title": e.title, "link": e.link, "description": summarize(strip_html(e.summary_html or
                                                                                               e.content_html), 200),
                         "pubDate": _iso(e.published_at), "imageUrl": image})
