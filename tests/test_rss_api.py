@@ -297,3 +297,43 @@ def test_stored_html_is_sanitised(client, auth, clean_state, server):
     assert "<strong>finale</strong>" in html and "More" in html
     assert "script" not in html and "onclick" not in html and "javascript:" not in html
     assert item["description"].startswith("Denis Villeneuve")
+
+
+def test_duplicate_url_url_change_and_interval_change(client, auth, clean_state, server):
+    from datetime import datetime, timedelta, timezone
+
+    from shared.db import connection
+
+    url = server.route("/dupe.xml", S.rss_items("Dupe", [("d1", "one", "https://e.com/d1")]))
+    feed = create(client, auth, url)
+    r = client.post("/api/rss/feeds", json={"url": url}, headers=auth)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "CONFLICT"
+    # a lower interval brings the next run closer
+    client.put(f"/api/rss/feeds/{feed['id']}", json={"interval": 60}, headers=auth)
+    f = client.put(f"/api/rss/feeds/{feed['id']}", json={"interval": 2}, headers=auth).json()["data"]
+    nxt = datetime.fromisoformat(f["nextRunAt"].replace("Z", "+00:00"))
+    assert nxt - datetime.now(timezone.utc) <= timedelta(minutes=2)
+    # a new URL must be a feed, and its current items are remembered, not posted
+    page = server.route("/notfeed.html", S.HTML_PAGE, content_type="text/html")
+    r = client.put(f"/api/rss/feeds/{feed['id']}", json={"url": page}, headers=auth)
+    assert r.status_code == 400 and "HTML page" in r.json()["error"]["message"]
+    new = server.route("/moved-feed.xml", S.rss_items("Dupe", [("m1", "moved one", "https://e.com/m1"),
+                                                               ("m2", "moved two", "https://e.com/m2")]))
+    f = client.put(f"/api/rss/feeds/{feed['id']}", json={"url": new}, headers=auth).json()["data"]
+    assert f["url"] == new
+    assert refresh(client, auth, feed["id"])["itemsAdded"] == 0
+    assert activity(client, auth)["summary"]["total"] == 0
+    with connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM rss_items WHERE status = 'seen'").fetchone()["n"] == 3
+
+
+def test_full_log_level_records_quiet_fetches(client, auth, clean_state, server):
+    from shared.db import connection
+
+    set_settings(rssLogLevel="full")
+    url = server.route("/quiet.xml", S.rss_items("Quiet", [("q1", "one", "https://e.com/q1")]), etag='"q"')
+    feed = create(client, auth, url)
+    refresh(client, auth, feed["id"])  # the ETag stored at creation makes this a 304
+    with connection() as conn:
+        msgs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs WHERE service = 'rss'")]
+    assert "fetched Quiet: not modified" in msgs

@@ -174,6 +174,8 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
     if parsed is None:
         res.not_modified = True
         ctx.not_modified.append((res.feed_id, next_run))
+        if ctx.settings.log_level == "full":
+            await ctx.db(_log, "debug", f"fetched {feed['name']}: not modified", {"feedId": res.feed_id})
         return res
     entries = parsed.entries[: get_config().rss_item_limit_per_fetch]
     res.checked = len(parsed.entries)
@@ -198,6 +200,9 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
     elif new_items:
         res.selection_mode = "backlog"
     ordered = order_new_items(new_items, feed.get("trickle") or "oldest_first")
+    if not ordered and ctx.settings.log_level == "full":
+        await ctx.db(_log, "debug", f"fetched {feed['name']}: no new items", {"feedId": res.feed_id,
+                                                                             "checked": res.checked})
     if ordered and ctx.settings.log_level != "minimal":
         await ctx.db(_log, "info", f"fetched {feed['name']}: {len(ordered)} new item(s)",
                      {"feedId": res.feed_id, "new": len(ordered), "checked": res.checked,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from shared.api.errors import NotFound, ValidationFailed
+from shared.api.errors import Conflict, NotFound, ValidationFailed
 from shared.db import connection, transaction
 from shared.rss import repo
 from shared.rss.pipeline import PLATFORMS
@@ -97,6 +97,9 @@ def create_feed(data: dict[str, Any]) -> dict:
     from shared.rss.pipeline import _entry_rows
 
     url = data["url"]
+    with connection() as conn:
+        if conn.execute("SELECT 1 FROM rss_feeds WHERE url = %s", (url,)).fetchone():
+            raise Conflict("this feed URL is already added", details={"url": url})
     result, parsed = asyncio.run(_fetch_feed(url))
     cols = _columns({k: v for k, v in data.items() if k not in ("url",)})
     cols.setdefault("name", parsed.title or urlsplit(result.url).netloc)
@@ -134,14 +137,30 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
             raise ValidationFailed("status can be set to active or paused")
     if "enabled" in cols and cols["enabled"] and "status" not in cols:
         cols["next_run_at"] = datetime.now(timezone.utc)
-    if "url" in cols:
-        cols.update(etag=None, last_modified=None)
+    with connection() as conn:
+        current = repo.get_feed(conn, feed_id)
+    if current is None:
+        raise NotFound("feed not found")
+    seed_rows: list[dict] = []
+    if "url" in cols and cols["url"] != current["url"]:
+        # a new address is checked like a new feed, and what it holds today is remembered, not posted
+        from shared.rss.pipeline import _entry_rows
+
+        result, parsed = asyncio.run(_fetch_feed(cols["url"]))
+        cols.update(url=result.permanent_redirect_to or cols["url"], etag=result.etag,
+                    last_modified=result.last_modified, site_url=parsed.link)
+        seed_rows = _entry_rows(parsed.entries, "seen")
+    else:
+        cols.pop("url", None)
+    if "interval_minutes" in cols and "next_run_at" not in cols:
+        base = current["last_fetched_at"] or datetime.now(timezone.utc)
+        cols["next_run_at"] = min(current["next_run_at"], base + timedelta(minutes=cols["interval_minutes"]))
     with transaction() as conn:
-        if repo.get_feed(conn, feed_id) is None:
-            raise NotFound("feed not found")
         if cols:
             sets = ", ".join(f"{c} = %s" for c in cols)
             conn.execute(f"UPDATE rss_feeds SET {sets}, updated_at = now() WHERE id = %s", (*cols.values(), feed_id))
+        if seed_rows:
+            repo.insert_items(conn, feed_id, [{k: v for k, v in r.items() if k != "_entry"} for r in seed_rows])
         return feed_json(repo.get_feed(conn, feed_id))
 
 
