@@ -185,3 +185,34 @@ def test_concurrent_insert_of_the_same_item_is_a_no_op(clean_state, client, auth
     with ThreadPoolExecutor(4) as ex:
         results = list(ex.map(insert, range(4)))
     assert sorted(results) == [0, 0, 0, 1]
+
+
+def test_qstash_outage_keeps_posts_planned_and_the_next_tick_resends(client, auth, clean_state, server,
+                                                                      backing, live_api, monkeypatch):
+    from shared.db import connection
+    from shared.messaging import publisher
+    from shared.rss import poller
+
+    set_settings(quietHoursEnabled=False, rssPostingInterval="0")
+    [fid] = make_feeds(client, auth, server, 1, "qo", autoPost=True,
+                       platformsEnabled={"x": True, "threads": False}, platformImageCounts={"x": "1"})
+    server.route("/qo0.xml", S.rss_items("qo 0", [("qo0-1", "Outage story", "https://e.com/qo/1"),
+                                                  ("qo0-0", "seed", "https://e.com/qo0/0")]))
+    real = publisher.publish_batch
+
+    def down(msgs):
+        raise ConnectionError("qstash unreachable")
+    monkeypatch.setattr(publisher, "publish_batch", down)
+    make_due()
+    asyncio.run(poller.tick(with_channels=False))
+    with connection() as conn:
+        post = conn.execute("SELECT status, message_id FROM rss_planned_posts").fetchone()
+        logs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs WHERE level = 'error'")]
+    assert post == {"status": "planned", "message_id": None}
+    assert any("could not schedule 1 post delivery" in m for m in logs)
+    monkeypatch.setattr(publisher, "publish_batch", real)
+    with connection() as conn:  # two minutes later
+        conn.execute("UPDATE rss_planned_posts SET updated_at = now() - interval '3 minutes'")
+    report = asyncio.run(poller.tick(with_channels=False))
+    assert report.messages == 1
+    wait_for(lambda: client.get("/api/rss/activity", headers=auth).json()["data"]["summary"]["published"] == 1)

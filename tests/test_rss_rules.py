@@ -170,6 +170,13 @@ def test_shorten_keeps_trailing_link_and_word_boundary():
     assert prose[:-1] == prose[:-1].rstrip() and text[len(prose[:-1].rstrip())] in " ,"
 
 
+def test_shorten_never_cuts_an_oversized_url():
+    url = "https://example.com/" + "a" * 80
+    assert shorten(url, "threads", 30) == ""
+    out = shorten(url + " " + "b" * 50, "threads", 30)
+    assert "example.com" not in out and caption_length(out, "threads") <= 30
+
+
 url_st = st.builds(lambda host, path: f"https://{host}.com/{path}",
                    st.text(alphabet="abcdefghij", min_size=1, max_size=10),
                    st.text(alphabet="abcdefghij0123456789-/", min_size=0, max_size=60))

@@ -115,8 +115,19 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
         outgoing = list(ctx.outgoing)
     outgoing += await asyncio.to_thread(queue.unsent, now_fn())
     if outgoing:
-        report.messages += await asyncio.to_thread(queue.send, outgoing)
+        try:
+            report.messages += await asyncio.to_thread(queue.send, outgoing)
+        except Exception as exc:  # QStash unreachable: the posts stay planned; the next tick's sweep re-sends
+            log.exception("publishing %d delivery messages failed", len(outgoing))
+            await asyncio.to_thread(_log_send_failure, len(outgoing), exc)
     return report, results
+
+
+def _log_send_failure(n: int, exc: Exception) -> None:
+    from shared import activity
+
+    activity.log("rss", "error", f"could not schedule {n} post delivery message(s); the next tick retries",
+                 {"error": f"{type(exc).__name__}: {exc}"[:300]})
 
 
 def _record_not_modified(rows, now) -> None:
