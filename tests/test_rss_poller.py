@@ -216,3 +216,42 @@ def test_qstash_outage_keeps_posts_planned_and_the_next_tick_resends(client, aut
     report = asyncio.run(poller.tick(with_channels=False))
     assert report.messages == 1
     wait_for(lambda: client.get("/api/rss/activity", headers=auth).json()["data"]["summary"]["published"] == 1)
+
+
+def test_delivery_honours_platform_image_counts_and_fits_the_caption(client, auth, clean_state, server,
+                                                                     monkeypatch):
+    from psycopg.types.json import Jsonb
+
+    from shared.db import connection
+    from shared.publishing import gateway
+    from shared.publishing.gateway import PublishOutcome
+    from shared.rss import queue
+    from shared.rss.textlength import caption_length
+
+    [fid] = make_feeds(client, auth, server, 1, "ic", platformImageCounts={"x": "2", "threads": "1"})
+    long_caption = ("An exceptionally long caption about the new trailer " * 8) + "https://e.com/story/1"
+    with connection() as conn:
+        item = conn.execute(
+            "INSERT INTO rss_items (feed_id, dedupe_key, title, link, status, caption, images) "
+            "VALUES (%s, 'k', 'T', 'https://e.com/story/1', 'queued', %s, %s) RETURNING id",
+            (fid, long_caption, Jsonb([{"url": f"https://img/{i}.png", "source": "feed", "reason": "r"}
+                                       for i in range(3)] + [{"rejected": True, "url": "https://img/bad"}]))).fetchone()
+        posts = [conn.execute("INSERT INTO rss_planned_posts (item_id, platform, scheduled_at) VALUES (%s, %s, now()) "
+                              "RETURNING id", (item["id"], p)).fetchone()["id"] for p in ("x", "threads")]
+    seen = []
+
+    def capture(req):
+        seen.append(req)
+        return PublishOutcome(status="published", platform=req.platform, platform_post_id=f"id-{req.platform}")
+    monkeypatch.setattr(gateway, "publish", capture)
+    assert queue.deliver(str(posts[0]), 1)["status"] == "posted"
+    assert queue.deliver(str(posts[1]), 1) == {"status": "posted", "platform": "threads", "item": "published"}
+    x, threads = seen
+    assert x.idempotency_key == f"rss:{item['id']}:x" and x.source == "rss"
+    assert x.content["imageUrls"] == ["https://img/0.png", "https://img/1.png"]
+    assert threads.content["imageUrls"] == ["https://img/0.png"]
+    assert caption_length(x.content["text"], "x") <= 280 and x.content["text"].endswith("https://e.com/story/1")
+    assert threads.content["text"] == long_caption  # fits Threads' 500
+    d = client.get(f"/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    assert d["status"] == "published" and d["platformPostIds"] == {"x": "id-x", "threads": "id-threads"}
+    assert not d["dryRun"]
