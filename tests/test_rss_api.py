@@ -337,3 +337,18 @@ def test_full_log_level_records_quiet_fetches(client, auth, clean_state, server)
     with connection() as conn:
         msgs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs WHERE service = 'rss'")]
     assert "fetched Quiet: not modified" in msgs
+
+
+def test_echoing_the_whole_feed_back_changes_only_what_changed(client, auth, clean_state, server):
+    url = server.route("/echo.xml", S.rss_items("Echo", [("e1", "one", "https://e.com/e1")]))
+    feed = create(client, auth, url)
+    server.route("/echo.xml", b"", status=500)
+    refresh(client, auth, feed["id"])
+    errored = client.get("/api/rss/feeds", headers=auth).json()["data"][0]
+    assert errored["status"] == "error"
+    body = {**errored, "autoPost": True}  # the UI toggles one switch and sends the object back
+    r = client.put(f"/api/rss/feeds/{feed['id']}", json=body, headers=auth)
+    assert r.status_code == 200, r.text
+    got = r.json()["data"]
+    assert got["autoPost"] is True and got["status"] == "error" and got["consecutiveFailures"] == 1
+    assert got["nextRunAt"] == errored["nextRunAt"]

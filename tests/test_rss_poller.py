@@ -255,3 +255,30 @@ def test_delivery_honours_platform_image_counts_and_fits_the_caption(client, aut
     d = client.get(f"/api/rss/activity", headers=auth).json()["data"]["items"][0]
     assert d["status"] == "published" and d["platformPostIds"] == {"x": "id-x", "threads": "id-threads"}
     assert not d["dryRun"]
+
+
+def test_a_feed_deleted_mid_tick_does_not_sink_the_others(client, auth, clean_state, server):
+    from shared.db import connection
+    from shared.rss import pipeline, poller
+
+    ids = make_feeds(client, auth, server, 3, "dm")
+    for i in range(3):
+        server.route(f"/dm{i}.xml", S.rss_items(f"dm {i}", [(f"dm{i}-1", "new", f"https://e.com/dm{i}/1"),
+                                                            (f"dm{i}-0", "seed", f"https://e.com/dm{i}/0")]))
+    make_due()
+    real_store = pipeline._store
+
+    def store_after_delete(feed, *a, **k):
+        if str(feed["id"]) == ids[0]:
+            with connection() as conn:
+                conn.execute("DELETE FROM rss_feeds WHERE id = %s", (ids[0],))
+        return real_store(feed, *a, **k)
+    pipeline._store = store_after_delete
+    try:
+        report = asyncio.run(poller.tick(with_channels=False))
+    finally:
+        pipeline._store = real_store
+    assert report.processed == 3 and report.failed == 1 and report.new_items == 2
+    with connection() as conn:
+        assert any("failed: ForeignKeyViolation" in r["message"] for r in conn.execute(
+            "SELECT message FROM activity_logs WHERE level = 'error'"))

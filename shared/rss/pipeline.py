@@ -341,7 +341,8 @@ async def make_caption(ctx: RunContext, feed: dict, entry: Entry, platform: str 
         try:
             text, cached = await ai_caption(ctx.client, ctx.settings.openai_key, title=entry.title,
                                             summary=strip_html(entry.body_html)[:1500], feed_name=feed["name"],
-                                            platform=platform.upper() if platform == "x" else platform, cs=cs)
+                                            platform=platform.upper() if platform == "x" else platform, cs=cs,
+                                            run_db=ctx.db)
             return with_link(text, entry.link, platform, cs.max_length), "ai_cached" if cached else "ai"
         except OpenAIError as exc:
             await ctx.db(_log, "warn", f"AI caption failed, template used: {exc}",

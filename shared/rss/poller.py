@@ -100,7 +100,15 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
                 if time.monotonic() > deadline:
                     report.skipped_budget += 1
                     return None
-                return await process_feed(ctx, feed, manual_run=manual_run)
+                try:
+                    return await process_feed(ctx, feed, manual_run=manual_run)
+                except Exception as exc:  # one feed's surprise (deleted mid-tick, DB hiccup) never sinks the tick
+                    log.exception("feed %s failed in the tick", feed["id"])
+                    from shared.rss.pipeline import FeedRunResult
+
+                    await asyncio.to_thread(_log_feed_crash, feed, exc)
+                    return FeedRunResult(feed_id=str(feed["id"]), feed_name=feed["name"], ok=False,
+                                         error=f"internal error: {type(exc).__name__}")
 
         for r in await asyncio.gather(*(one(f) for f in feeds)):
             if r is None:
@@ -121,6 +129,16 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
             log.exception("publishing %d delivery messages failed", len(outgoing))
             await asyncio.to_thread(_log_send_failure, len(outgoing), exc)
     return report, results
+
+
+def _log_feed_crash(feed: dict, exc: Exception) -> None:
+    from shared import activity
+
+    try:
+        activity.log("rss", "error", f"processing {feed['name']} failed: {type(exc).__name__}",
+                     {"feedId": str(feed["id"]), "error": str(exc)[:300]})
+    except Exception:
+        log.exception("could not record the failure of feed %s", feed["id"])
 
 
 def _log_send_failure(n: int, exc: Exception) -> None:

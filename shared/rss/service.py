@@ -102,6 +102,8 @@ def create_feed(data: dict[str, Any]) -> dict:
             raise Conflict("this feed URL is already added", details={"url": url})
     result, parsed = asyncio.run(_fetch_feed(url))
     cols = _columns({k: v for k, v in data.items() if k not in ("url",)})
+    if cols.get("status") == "error":
+        cols.pop("status")
     cols.setdefault("name", parsed.title or urlsplit(result.url).netloc)
     cols.setdefault("favicon", _favicon(parsed.link, result.url))
     cols["url"] = result.permanent_redirect_to or url
@@ -129,18 +131,20 @@ def create_feed(data: dict[str, Any]) -> dict:
 
 def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
     cols = _columns(data)
-    if "status" in cols:
-        # resuming clears the failure streak so the backoff starts over; pausing keeps the message
-        if cols["status"] == "active":
-            cols.update(consecutive_failures=0, error_message=None, next_run_at=datetime.now(timezone.utc))
-        if cols["status"] == "error":
-            raise ValidationFailed("status can be set to active or paused")
-    if "enabled" in cols and cols["enabled"] and "status" not in cols:
-        cols["next_run_at"] = datetime.now(timezone.utc)
     with connection() as conn:
         current = repo.get_feed(conn, feed_id)
     if current is None:
         raise NotFound("feed not found")
+    now = datetime.now(timezone.utc)
+    status = cols.pop("status", None)
+    # "error" is set by the server only; an unchanged status (a client echoing the feed back) changes nothing
+    if status == "active" and current["status"] != "active":
+        # resuming clears the failure streak so the backoff starts over, and runs the feed soon
+        cols.update(status="active", consecutive_failures=0, error_message=None, next_run_at=now)
+    elif status == "paused" and current["status"] != "paused":
+        cols["status"] = "paused"
+    if cols.get("enabled") and not current["enabled"]:
+        cols["next_run_at"] = now
     seed_rows: list[dict] = []
     if "url" in cols and cols["url"] != current["url"]:
         # a new address is checked like a new feed, and what it holds today is remembered, not posted
