@@ -4,7 +4,7 @@
 Targets (issue 3): the 200-feed tick under 20 s and ≥ 5× faster than the naive loop; the 304 tick ≥ 10× cheaper
 than the full one. Also prints Redis commands and QStash messages per tick.
 
-Run: `python -m bench.rss` (boots the local stack when DATABASE_URL is not set).
+Run: `python -m bench.rss` (boots a private local stack; never touches the configured services).
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ class _ChildServer:
 
 
 def _boot():
-    """Use the configured services, or start the same local stack the tests use."""
-    if os.environ.get("DATABASE_URL"):
-        return None, None
+    """Always a private stack (a fresh database, its own Redis and QStash emulator), like the tests: the bench
+    truncates its tables, so it must never run against the configured (dev or production) services."""
     from shared.local import services
     from shared.local.stack import start_backing
 
@@ -109,7 +108,7 @@ def main() -> None:
     server = _ChildServer(LATENCY_MS)
     try:
         _seed_feeds(server.base)
-        counter = backing.redis_counter if backing else None
+        counter = backing.redis_counter
         from shared.db import connection
 
         full, full_wall, full_cpu, full_redis = _tick(counter)
@@ -148,9 +147,11 @@ def main() -> None:
           f"(target < 20 s); 304 tick {cheaper:.1f}× cheaper in CPU, {cheaper_wall:.1f}× in wall time "
           f"(target ≥ 10×)")
     print("qstash msgs = the schedule's own tick message + anything the tick published (fan-out, deliveries)")
-    if backing:
-        backing.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    from shared.db import close_pool
+
+    close_pool()
+    backing.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,9 @@ def deliver(planned_post_id: str, version: int) -> dict:
         outcome = publish(request)
         status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
         error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
+        if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
+            error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
+                f" ({outcome.error})" if outcome.error else "")
         result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
                   "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
                   "error": error, "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
