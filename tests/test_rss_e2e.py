@@ -80,7 +80,7 @@ def test_feed_to_dry_run_posts_through_qstash(backing, live_api, client, auth, c
                  quietHoursEnd=quiet_end, globalRSSPosting=True)
     path = "/e2e.xml"
     server.route(path, S.rss_items("E2E News", [("s0", "Seed story", server.url("/story/0"))]))
-    feed = client.post("/api/rss/feeds", json={"url": server.url(path), "autoPost": True, "interval": 5,
+    client.post("/api/rss/feeds", json={"url": server.url(path), "autoPost": True, "interval": 5,
                                                "platformsEnabled": {"x": True, "threads": True}},
                        headers=auth).json()["data"]
     # three new stories appear; make the feed due

@@ -3,7 +3,7 @@ and the activity actions (approve, retry, delete)."""
 
 import asyncio
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -41,7 +41,7 @@ def make_due(ids=None):
 def test_overlapping_ticks_never_fetch_a_feed_twice(client, auth, clean_state, server, backing):
     from shared.rss import poller
 
-    ids = make_feeds(client, auth, server, 5, "ov")
+    make_feeds(client, auth, server, 5, "ov")
     for i in range(5):
         server.route(f"/ov{i}.xml", S.rss_items(f"ov {i}", [(f"ov{i}-0", "seed", f"https://e.com/ov{i}/0")]),
                      slow_seconds=0.4)
@@ -94,7 +94,7 @@ def test_fan_out_when_due_work_exceeds_the_budget(client, auth, clean_state, ser
     from shared.config import get_config
     from shared.rss import poller
 
-    ids = make_feeds(client, auth, server, 5, "fo")
+    make_feeds(client, auth, server, 5, "fo")
     make_due()
     monkeypatch.setenv("RSS_FETCH_CONCURRENCY", "1")
     monkeypatch.setenv("RSS_TICK_BUDGET_SECONDS", "4")  # capacity = 1 × 4 / 2 = 2 feeds per invocation
@@ -127,7 +127,7 @@ def test_paused_and_disabled_feeds_are_not_polled(client, auth, clean_state, ser
 
 
 def test_refresh_all(client, auth, clean_state, server):
-    ids = make_feeds(client, auth, server, 2, "ra")
+    make_feeds(client, auth, server, 2, "ra")
     server.route("/ra1.xml", b"", status=500)
     d = client.post("/api/rss/refresh", headers=auth).json()["data"]
     assert d == {"total": 2, "success": 1, "failed": 1, "skipped": 0}
@@ -252,7 +252,7 @@ def test_delivery_honours_platform_image_counts_and_fits_the_caption(client, aut
     assert threads.content["imageUrls"] == ["https://img/0.png"]
     assert caption_length(x.content["text"], "x") <= 280 and x.content["text"].endswith("https://e.com/story/1")
     assert threads.content["text"] == long_caption  # fits Threads' 500
-    d = client.get(f"/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    d = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
     assert d["status"] == "published" and d["platformPostIds"] == {"x": "id-x", "threads": "id-threads"}
     assert not d["dryRun"]
 
