@@ -282,3 +282,23 @@ def test_a_feed_deleted_mid_tick_does_not_sink_the_others(client, auth, clean_st
     with connection() as conn:
         assert any("failed: ForeignKeyViolation" in r["message"] for r in conn.execute(
             "SELECT message FROM activity_logs WHERE level = 'error'"))
+
+
+def test_per_host_politeness_limit(client, auth, clean_state, server, monkeypatch):
+    from shared.config import get_config
+    from shared.rss import poller
+
+    make_feeds(client, auth, server, 6, "ph")
+    for i in range(6):
+        server.route(f"/ph{i}.xml", S.rss_items(f"ph {i}", [(f"ph{i}-0", "seed", f"https://e.com/ph{i}/0")]),
+                     slow_seconds=0.25)
+    make_due()
+    monkeypatch.setenv("RSS_PER_HOST_CONCURRENCY", "2")
+    get_config.cache_clear()
+    try:
+        server.max_inflight = 0
+        report = asyncio.run(poller.tick(with_channels=False))
+    finally:
+        monkeypatch.delenv("RSS_PER_HOST_CONCURRENCY")
+        get_config.cache_clear()
+    assert report.processed == 6 and server.max_inflight == 2

@@ -60,6 +60,8 @@ class FeedServer:
         self.latency = latency_ms / 1000.0  # added to every answer: a remote server's round trip + think time
         self.routes: dict[str, Spec] = {}
         self.hits: dict[str, int] = {}
+        self.inflight = 0
+        self.max_inflight = 0
         self.user_agents: dict[str, list[str]] = {}
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "HEAD"])])
         self._thread = None
@@ -88,6 +90,14 @@ class FeedServer:
         return self.url(path)
 
     async def _handle(self, request: Request) -> Response:
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.inflight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
         if request.url.query:
             full = path + "?" + request.url.query

@@ -9,12 +9,14 @@ further invocations through QStash (`/api/internal/rss/fetch`, one message per c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
+from urllib.parse import urlsplit
 
 from shared.messaging.publisher import OutgoingMessage
 from shared.rss import locks, repo
@@ -91,12 +93,21 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
     deadline = time.monotonic() + budget
     settings = await asyncio.to_thread(load_run_settings)
     sem = asyncio.Semaphore(cfg.rss_fetch_concurrency)
+    per_host = cfg.rss_per_host_concurrency
+    host_slots: dict[str, asyncio.Semaphore] = {}
+
+    def host_slot(feed):
+        if per_host <= 0:
+            return contextlib.nullcontext()
+        host = (urlsplit(feed["url"]).hostname or "").lower()
+        return host_slots.setdefault(host, asyncio.Semaphore(per_host))
     results = []
     async with make_client(cfg.rss_fetch_concurrency) as client:
         ctx = RunContext(client=client, settings=settings, now=now_fn)
 
         async def one(feed):
-            async with sem:
+            # the host slot first: feeds waiting for a busy host do not hold global slots
+            async with host_slot(feed), sem:
                 if time.monotonic() > deadline:
                     report.skipped_budget += 1
                     return None
