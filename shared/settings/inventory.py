@@ -35,4 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "quietHoursStart": 0,
     "quietHoursEnd": 7,
     "rssDeduplication": True,
+    "rssLogLevel": "standard",
+    "rssActivityRetention": 24,
+    # YouTube channel monitoring (read by shared/channels)
+    "fetchInterval": "10",
+    "advancedFilters": "trailer, official, teaser",
+    "excludeShorts": True,
+    "regionFilter": "US,UK",
 }
