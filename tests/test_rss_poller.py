@@ -302,3 +302,21 @@ def test_per_host_politeness_limit(client, auth, clean_state, server, monkeypatc
         monkeypatch.delenv("RSS_PER_HOST_CONCURRENCY")
         get_config.cache_clear()
     assert report.processed == 6 and server.max_inflight == 2
+
+
+def test_tick_prunes_old_item_text_but_keeps_identity(client, auth, clean_state, server):
+    from shared.db import connection
+    from shared.rss import poller
+
+    [fid] = make_feeds(client, auth, server, 1, "pr")
+    with connection() as conn:
+        conn.execute(
+            "INSERT INTO rss_items (feed_id, dedupe_key, title, status, content_html, summary, updated_at) VALUES "
+            "(%s, 'old', 'Old', 'published', '<p>x</p>', 'x', now() - interval '8 days'), "
+            "(%s, 'recent', 'Recent', 'published', '<p>y</p>', 'y', now() - interval '1 day'), "
+            "(%s, 'waiting', 'Waiting', 'pending', '<p>z</p>', 'z', now() - interval '30 days')", (fid, fid, fid))
+    asyncio.run(poller.tick(with_channels=False))
+    with connection() as conn:
+        rows = {r["dedupe_key"]: r["content_html"] for r in conn.execute(
+            "SELECT dedupe_key, content_html FROM rss_items WHERE dedupe_key IN ('old', 'recent', 'waiting')")}
+    assert rows == {"old": None, "recent": "<p>y</p>", "waiting": "<p>z</p>"}

@@ -159,6 +159,16 @@ def _log_send_failure(n: int, exc: Exception) -> None:
                  {"error": f"{type(exc).__name__}: {exc}"[:300]})
 
 
+def _prune() -> None:
+    from shared.db import connection
+
+    try:
+        with connection() as conn:
+            repo.prune(conn)
+    except Exception:  # housekeeping never fails a tick
+        log.exception("rss prune failed")
+
+
 def _record_not_modified(rows, now) -> None:
     from shared.db import connection
 
@@ -199,6 +209,8 @@ async def tick(*, feed_ids: list[str] | None = None, now_fn: Callable[[], dateti
             from shared.channels.poller import poll_due_channels
 
             report.channels = await poll_due_channels(now_fn=now_fn)
+        if feed_ids is None:
+            await asyncio.to_thread(_prune)
     finally:
         await asyncio.to_thread(locks.release, "rss-feed", list(held), token)
     report.seconds = round(time.monotonic() - started, 3)

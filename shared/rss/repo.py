@@ -152,6 +152,18 @@ def planned_posts(conn, item_ids: Iterable[str]) -> dict[str, list[dict]]:
     return out
 
 
+def prune(conn, *, text_days: int = 7, cache_days: int = 30, batch: int = 500) -> int:
+    """Bounded housekeeping run by every tick (Neon's free tier has 0.5 GB): finished items lose their HTML and
+    summary after `text_days` (identity columns stay, so dedupe still works); old caption-cache rows go."""
+    n = conn.execute(
+        "UPDATE rss_items SET content_html = NULL, summary = NULL WHERE id IN (SELECT id FROM rss_items "
+        "WHERE content_html IS NOT NULL AND status IN ('published', 'filtered', 'duplicate', 'failed') "
+        "AND updated_at < now() - %s::interval ORDER BY updated_at LIMIT %s)", (f"{text_days} days", batch)).rowcount
+    conn.execute("DELETE FROM rss_caption_cache WHERE content_hash IN (SELECT content_hash FROM rss_caption_cache "
+                 "WHERE created_at < now() - %s::interval LIMIT %s)", (f"{cache_days} days", batch))
+    return n
+
+
 def horizon_start(now: datetime) -> datetime:
     """Slots that can still affect a placement: the quota counts a whole local day, so look back two days."""
     return now - timedelta(days=2)

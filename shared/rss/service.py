@@ -122,7 +122,9 @@ def create_feed(data: dict[str, Any]) -> dict:
         row = conn.execute(
             f"INSERT INTO rss_feeds ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id",
             [cols[n] for n in names]).fetchone()
-        rows = _entry_rows(parsed.entries, "seen")
+        from shared.config import get_config
+
+        rows = _entry_rows(parsed.entries[: get_config().rss_item_limit_per_fetch], "seen")
         repo.insert_items(conn, str(row["id"]), [{k: v for k, v in r.items() if k != "_entry"} for r in rows])
         activity.log("rss", "info", f"feed added: {cols['name']}",
                      {"feedId": str(row["id"]), "url": cols["url"], "existingItems": len(rows)}, conn=conn)
@@ -153,7 +155,9 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
         result, parsed = asyncio.run(_fetch_feed(cols["url"]))
         cols.update(url=result.permanent_redirect_to or cols["url"], etag=result.etag,
                     last_modified=result.last_modified, site_url=parsed.link)
-        seed_rows = _entry_rows(parsed.entries, "seen")
+        from shared.config import get_config
+
+        seed_rows = _entry_rows(parsed.entries[: get_config().rss_item_limit_per_fetch], "seen")
     else:
         cols.pop("url", None)
     if "interval_minutes" in cols and "next_run_at" not in cols:
