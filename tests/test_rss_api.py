@@ -349,3 +349,12 @@ def test_echoing_the_whole_feed_back_changes_only_what_changed(client, auth, cle
     got = r.json()["data"]
     assert got["autoPost"] is True and got["status"] == "error" and got["consecutiveFailures"] == 1
     assert got["nextRunAt"] == errored["nextRunAt"]
+
+
+def test_partial_platform_update_keeps_the_other_flags(client, auth, clean_state, server):
+    url = server.route("/plat.xml", S.rss_items("Plat", [("p1", "one", "https://e.com/p1")]))
+    feed = create(client, auth, url, platformsEnabled={"x": False, "threads": True, "facebook": True,
+                                                       "pinterest": False})
+    got = client.put(f"/api/rss/feeds/{feed['id']}", json={"platformsEnabled": {"pinterest": True}},
+                     headers=auth).json()["data"]["platformsEnabled"]
+    assert got == {"x": False, "threads": True, "facebook": True, "pinterest": True}

@@ -320,3 +320,26 @@ def test_tick_prunes_old_item_text_but_keeps_identity(client, auth, clean_state,
         rows = {r["dedupe_key"]: r["content_html"] for r in conn.execute(
             "SELECT dedupe_key, content_html FROM rss_items WHERE dedupe_key IN ('old', 'recent', 'waiting')")}
     assert rows == {"old": None, "recent": "<p>y</p>", "waiting": "<p>z</p>"}
+
+
+def test_retry_an_item_that_failed_before_it_was_planned(client, auth, clean_state, server, backing, live_api,
+                                                        monkeypatch):
+    from shared.rss import pipeline
+
+    set_settings(quietHoursEnabled=False, rssPostingInterval="0")
+    [fid] = make_feeds(client, auth, server, 1, "rf", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    server.route("/rf0.xml", S.rss_items("rf 0", [("rf0-1", "Caption trouble", "https://e.com/rf/1"),
+                                                  ("rf0-0", "seed", "https://e.com/rf0/0")]))
+
+    async def broken(*a, **k):
+        raise RuntimeError("caption service exploded")
+    real = pipeline.make_caption
+    monkeypatch.setattr(pipeline, "make_caption", broken)
+    client.post(f"/api/rss/feeds/{fid}/refresh", json={}, headers=auth)
+    item = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    assert item["status"] == "failed" and "caption service exploded" in item["error"]
+    assert item["description"] == "About Caption trouble."
+    monkeypatch.setattr(pipeline, "make_caption", real)
+    d = client.post(f"/api/rss/activity/{item['id']}/retry", headers=auth).json()["data"]
+    assert d["caption"].startswith("Caption trouble") and d["plannedPosts"][0]["platform"] == "x"
+    wait_for(lambda: client.get("/api/rss/activity", headers=auth).json()["data"]["summary"]["published"] == 1)

@@ -300,8 +300,11 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
     except Exception as exc:
         log.exception("item %s failed", item_id)
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        await ctx.db(_set_item_and_log, item_id, {"status": "failed", "error": reason}, "error",
-                     f"failed: {item['title'][:120]} ({reason})", {**meta, "reason": reason})
+        fields = {"status": "failed", "error": reason, **text}
+        if not item.get("content_html"):
+            fields["content_html"] = entry.safe_html()[:50_000]  # what a retry rebuilds the item from
+        await ctx.db(_set_item_and_log, item_id, fields, "error", f"failed: {item['title'][:120]} ({reason})",
+                     {**meta, "reason": reason})
         return "failed"
     return status
 

@@ -50,7 +50,9 @@ _FIELDS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _columns(data: dict[str, Any]) -> dict[str, Any]:
+def _columns(data: dict[str, Any], platforms_base: dict | None = None) -> dict[str, Any]:
+    """Contract fields -> columns. Platforms not named keep `platforms_base` (the feed's current flags on update,
+    the defaults on create)."""
     out = {}
     for key, value in data.items():
         if key in _FIELDS and value is not None:
@@ -58,7 +60,8 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
             out[col] = conv(value)
     if "platforms_enabled" in out:
         flags = data["platformsEnabled"]
-        out["platforms_enabled"] = Jsonb({p: bool(flags.get(p, DEFAULT_PLATFORMS.get(p, False)))
+        base = {**DEFAULT_PLATFORMS, **(platforms_base or {})}
+        out["platforms_enabled"] = Jsonb({p: bool(flags.get(p, base.get(p, False)))
                                           for p in set(PLATFORMS) | set(flags)})
     return out
 
@@ -132,11 +135,11 @@ def create_feed(data: dict[str, Any]) -> dict:
 
 
 def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
-    cols = _columns(data)
     with connection() as conn:
         current = repo.get_feed(conn, feed_id)
     if current is None:
         raise NotFound("feed not found")
+    cols = _columns(data, current["platforms_enabled"])
     now = datetime.now(timezone.utc)
     status = cols.pop("status", None)
     # "error" is set by the server only; an unchanged status (a client echoing the feed back) changes nothing
@@ -306,7 +309,8 @@ def get_activity_item(item_id: str) -> dict:
 
 
 def retry_item(item_id: str) -> dict:
-    """Re-plan a failed item: its failed platforms get new slots and new messages (new versions)."""
+    """Retry a failed item. Failed platform posts get new slots and new messages (new versions); an item that
+    failed before it was planned runs through the pipeline again from what was stored."""
     from shared import activity as act
     from shared.rss import queue
     from shared.rss.config import load_run_settings
@@ -326,21 +330,38 @@ def retry_item(item_id: str) -> dict:
     with transaction() as conn:
         posts = repo.planned_posts(conn, [item_id])[item_id]
         failed = [p["platform"] for p in posts if p["status"] == "failed"]
-        if posts and failed:
+        if failed:
             planned, problems = queue.plan_posts(conn, item_id, failed, settings.posting, now)
+            if not planned:
+                raise ValidationFailed("no slot for the failed platforms: " + "; ".join(problems))
             outgoing = [queue.message_for(p, now) for p in planned]
             repo.update_item(conn, item_id, status="queued", error=None,
-                             scheduled_for=min((p["scheduled_at"] for p in planned), default=None))
+                             scheduled_for=min(p["scheduled_at"] for p in planned))
             act.log("rss", "info", f"retry: {item['title'][:120]}", {"itemId": item_id, "platforms": failed,
                                                                     "problems": problems}, conn=conn)
-    if not posts or not failed:
-        # failed before planning (caption/queue step): run the item's remaining steps again
-        feed_row = feed
-        status = queue.enqueue_item(feed_row, item_id, settings, now, outgoing) if item["caption"] else None
-        if status is None:
-            raise ValidationFailed("the item failed before it had a caption; use refresh with manualRun instead")
+    if not failed:
+        if item["caption"]:
+            queue.enqueue_item(feed, item_id, settings, now, outgoing)
+        else:
+            outgoing = asyncio.run(_rerun_pipeline(feed, item, settings))
     queue.send(outgoing)
     return get_activity_item(item_id)
+
+
+async def _rerun_pipeline(feed: dict, item: dict, settings) -> list:
+    from shared.net.fetch import make_client
+    from shared.rss.parser import Entry, ImageRef
+    from shared.rss.pipeline import RunContext, handle_item
+
+    entry = Entry(guid=item["guid"], link=item["link"], title=item["title"], summary_html=item["summary"] or "",
+                  content_html=item["content_html"] or "", published_at=item["published_at"],
+                  images=[ImageRef(url=i["url"], source=i.get("source") or "enclosure", width=i.get("width"),
+                                   height=i.get("height")) for i in (item["images"] or [])
+                          if i.get("url") and not i.get("rejected") and not i.get("reason")])
+    async with make_client(8) as client:
+        ctx = RunContext(client=client, settings=settings)
+        await handle_item(ctx, feed, item, entry)
+        return list(ctx.outgoing)
 
 
 def delete_item(item_id: str) -> None:
