@@ -15,6 +15,8 @@ FEED_COLUMNS = (
     "updated_at")
 
 ACTIVE_STATUSES = ("new", "pending", "queued", "published")  # items that entered the posting pipeline
+# literal, so the planner matches the partial indexes' predicate (a bound array parameter would not)
+_ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES) + ")"
 
 
 def get_feed(conn, feed_id: str) -> dict | None:
@@ -91,16 +93,16 @@ def find_duplicate(conn, *, item_id: str, canonical: str, title: str, days: int,
     if canonical:
         row = conn.execute(
             "SELECT i.id, i.title, f.name AS feed_name FROM rss_items i JOIN rss_feeds f ON f.id = i.feed_id "
-            "WHERE i.canonical_url = %s AND i.id <> %s AND i.status = ANY(%s) "
+            f"WHERE i.canonical_url = %s AND i.id <> %s AND i.status IN {_ACTIVE_SQL} AND i.canonical_url <> '' "
             "AND i.first_seen_at > now() - %s::interval LIMIT 1",
-            (canonical, item_id, list(ACTIVE_STATUSES), since)).fetchone()
+            (canonical, item_id, since)).fetchone()
         if row:
             return {**row, "why": "same article URL"}
     if title:
         rows = conn.execute(
             "SELECT i.id, i.title, f.name AS feed_name FROM rss_items i JOIN rss_feeds f ON f.id = i.feed_id "
-            "WHERE i.id <> %s AND i.status = ANY(%s) AND i.first_seen_at > now() - %s::interval "
-            "ORDER BY i.first_seen_at DESC LIMIT 500", (item_id, list(ACTIVE_STATUSES), since)).fetchall()
+            f"WHERE i.id <> %s AND i.status IN {_ACTIVE_SQL} AND i.first_seen_at > now() - %s::interval "
+            "ORDER BY i.first_seen_at DESC LIMIT 500", (item_id, since)).fetchall()
         for r in rows:
             if near(title, r["title"]):
                 return {**r, "why": "near-identical title"}
