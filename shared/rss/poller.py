@@ -73,8 +73,9 @@ def _due(now: datetime, feed_ids: list[str] | None) -> list[dict]:
     from shared.db import connection
 
     with connection() as conn:
-        if feed_ids is not None:
-            return [f for f in repo.feeds_by_ids(conn, feed_ids) if f["enabled"] and f["status"] != "paused"]
+        if feed_ids is not None:  # a fanned-out chunk: still due? (a late redelivery must not fetch again)
+            return [f for f in repo.feeds_by_ids(conn, feed_ids)
+                    if f["enabled"] and f["status"] != "paused" and f["next_run_at"] <= now]
         return repo.due_feeds(conn, now, MAX_DUE_PER_QUERY)
 
 
