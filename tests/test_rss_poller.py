@@ -343,3 +343,19 @@ def test_retry_an_item_that_failed_before_it_was_planned(client, auth, clean_sta
     d = client.post(f"/api/rss/activity/{item['id']}/retry", headers=auth).json()["data"]
     assert d["caption"].startswith("Caption trouble") and d["plannedPosts"][0]["platform"] == "x"
     wait_for(lambda: client.get("/api/rss/activity", headers=auth).json()["data"]["summary"]["published"] == 1)
+
+
+def test_interrupted_publishing_is_surfaced_as_failed(client, auth, clean_state, server):
+    from shared.db import connection
+    from shared.rss import poller
+
+    [fid] = make_feeds(client, auth, server, 1, "ip")
+    with connection() as conn:
+        item = conn.execute("INSERT INTO rss_items (feed_id, dedupe_key, title, status) VALUES "
+                            "(%s, 'ip', 'Stuck', 'queued') RETURNING id", (fid,)).fetchone()
+        conn.execute("INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, status, updated_at) VALUES "
+                     "(%s, 'x', now() - interval '1 hour', 'publishing', now() - interval '20 minutes')",
+                     (item["id"],))
+    asyncio.run(poller.tick(with_channels=False))
+    d = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    assert d["status"] == "failed" and d["plannedPosts"][0]["status"] == "failed"

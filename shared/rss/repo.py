@@ -161,6 +161,14 @@ def prune(conn, *, text_days: int = 7, cache_days: int = 30, batch: int = 500) -
         "UPDATE rss_items SET content_html = NULL, summary = NULL WHERE id IN (SELECT id FROM rss_items "
         "WHERE content_html IS NOT NULL AND status IN ('published', 'filtered', 'duplicate', 'failed') "
         "AND updated_at < now() - %s::interval ORDER BY updated_at LIMIT %s)", (f"{text_days} days", batch)).rowcount
+    # a delivery that died between "publishing" and its outcome: surface it instead of leaving it stuck
+    stuck = conn.execute(
+        "UPDATE rss_planned_posts SET status = 'failed', error = 'interrupted while publishing: check the platform "
+        "before retrying (a retry reuses the same idempotency key)', updated_at = now() "
+        "WHERE status = 'publishing' AND updated_at < now() - interval '15 minutes' RETURNING item_id").fetchall()
+    for item_id in {str(r["item_id"]) for r in stuck}:
+        conn.execute("UPDATE rss_items SET status = 'failed', error = 'interrupted while publishing', "
+                     "updated_at = now() WHERE id = %s AND status = 'queued'", (item_id,))
     conn.execute("DELETE FROM rss_caption_cache WHERE content_hash IN (SELECT content_hash FROM rss_caption_cache "
                  "WHERE created_at < now() - %s::interval LIMIT %s)", (f"{cache_days} days", batch))
     return n
