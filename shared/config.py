@@ -83,7 +83,8 @@ class Config(BaseSettings):
     allow_private_network_fetch: bool = False
 
     # --- RSS and YouTube-channel automation ---------------------------------------------------------
-    rss_fetch_concurrency: int = 16  # feeds fetched at once within one tick
+    rss_fetch_concurrency: int = 32  # feeds fetched at once in one tick (worst-case memory 32 × 10 MB cap)
+    rss_per_host_concurrency: int = 4  # politeness: at most this many fetches to one host at once (0 = no limit)
     rss_tick_budget_seconds: float = 40.0  # work one tick invocation may do before handing the rest to QStash
     rss_feed_lock_seconds: int = 120  # Redis lock per feed: overlapping ticks never fetch a feed twice
     rss_auto_pause_failures: int = 10  # consecutive failures before a feed is paused (0 = never)

@@ -51,9 +51,13 @@ def test_atom_xml_base_resolves_relative_links(server):
     feed = parse_feed(r.body, content_type=r.content_type, url=r.url)
     assert feed.version == "atom10"
     assert feed.entries[0].link == "https://trailers.example/blog/posts/batman-2-teaser"
-    assert 'href="https://trailers.example/blog/posts/more"' in feed.entries[0].summary_html
+    assert 'href="https://trailers.example/blog/posts/more"' in feed.entries[0].safe_html()
     assert feed.entries[1].link == "https://trailers.example/other/entry-two"
-    assert 'src="https://trailers.example/other/pic.png"' in feed.entries[1].content_html
+    assert 'src="https://trailers.example/other/pic.png"' in feed.entries[1].safe_html()
+    from shared.rss.images import first_content_image
+
+    assert first_content_image(feed.entries[1].body_html, feed.entries[1].body_base) == \
+        "https://trailers.example/other/pic.png"
 
 
 def test_windows_1252_from_prolog_and_header(server):
@@ -207,8 +211,24 @@ def test_guard_refuses_schemes_credentials_and_local_names(url):
         resolve_public_sync(url, allow_private=False)
 
 
-def test_guard_pins_the_checked_address():
-    t = resolve_public_sync("http://127.0.0.1:8080/a?b=1", allow_private=True)
-    assert t.pinned_url == "http://127.0.0.1:8080/a?b=1" and t.ip == "127.0.0.1"
-    t2 = resolve_public_sync("http://localhost:8080/x", allow_private=True)
-    assert t2.pinned_url.startswith("http://127.0.0.1:8080/") or t2.pinned_url.startswith("http://[::1]:8080/")
+def test_guard_resolves_names():
+    assert resolve_public_sync("http://127.0.0.1:8080/a?b=1", allow_private=True).ip == "127.0.0.1"
+    assert resolve_public_sync("http://localhost:8080/x", allow_private=True).ip in ("127.0.0.1", "::1")
+
+
+def test_connect_time_check_catches_what_the_pre_check_missed(server, monkeypatch):
+    """DNS rebinding: the name looked public at the pre-check, then resolves inside at connect time."""
+    from shared.net import fetch as f
+
+    orig = f.resolve_public
+
+    async def fooled(url, allow_private):
+        return await orig(url, allow_private=True)
+    monkeypatch.setattr(f, "resolve_public", fooled)
+
+    async def go():
+        async with make_client(allow_private=False) as c:
+            return await f.fetch(c, server.url("/rss2.xml"), allow_private=False)
+    with pytest.raises(FetchError) as e:
+        run(go())
+    assert e.value.kind == "blocked" and "127.0.0.1" in e.value.message

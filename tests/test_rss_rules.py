@@ -170,6 +170,13 @@ def test_shorten_keeps_trailing_link_and_word_boundary():
     assert prose[:-1] == prose[:-1].rstrip() and text[len(prose[:-1].rstrip())] in " ,"
 
 
+def test_shorten_never_cuts_an_oversized_url():
+    url = "https://example.com/" + "a" * 80
+    assert shorten(url, "threads", 30) == ""
+    out = shorten(url + " " + "b" * 50, "threads", 30)
+    assert "example.com" not in out and caption_length(out, "threads") <= 30
+
+
 url_st = st.builds(lambda host, path: f"https://{host}.com/{path}",
                    st.text(alphabet="abcdefghij", min_size=1, max_size=10),
                    st.text(alphabet="abcdefghij0123456789-/", min_size=0, max_size=60))
@@ -202,3 +209,18 @@ def test_backoff_table():
 @given(st.integers(min_value=1, max_value=1000))
 def test_backoff_monotonic_and_capped(n):
     assert backoff.retry_delay(n) <= backoff.retry_delay(n + 1) <= timedelta(hours=24)
+
+
+def test_new_items_oldest_first_or_newest_first():
+    from shared.rss.parser import Entry
+    from shared.rss.pipeline import order_new_items
+
+    def e(title, minutes, pos):
+        return ({"title": title}, Entry(guid=title, link=None, title=title, summary_html="", content_html="",
+                                        published_at=NOW - timedelta(minutes=minutes) if minutes is not None
+                                        else None, position=pos))
+    items = [e("newest", 1, 0), e("middle", 5, 1), e("oldest", 9, 2), e("undated-late-in-doc", None, 3)]
+    assert [r["title"] for r, _ in order_new_items(items, "oldest_first")] == \
+        ["undated-late-in-doc", "oldest", "middle", "newest"]
+    assert [r["title"] for r, _ in order_new_items(items, "newest_first")] == \
+        ["newest", "middle", "oldest", "undated-late-in-doc"]

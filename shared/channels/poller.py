@@ -37,8 +37,6 @@ def _settings() -> dict:
 
 def _record(channel: dict, result, entries, now: datetime, s: dict) -> list[dict]:
     """Store the channel's videos (new ones only), evaluate the new ones, log and notify detections."""
-    from psycopg.types.json import Jsonb  # noqa: F401
-
     from shared import activity
     from shared.db import transaction
 

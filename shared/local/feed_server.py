@@ -56,9 +56,12 @@ def generated_feed(n: int, items: int = 50, version: int = 0) -> bytes:
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, latency_ms: float = 0.0) -> None:
+        self.latency = latency_ms / 1000.0  # added to every answer: a remote server's round trip + think time
         self.routes: dict[str, Spec] = {}
         self.hits: dict[str, int] = {}
+        self.inflight = 0
+        self.max_inflight = 0
         self.user_agents: dict[str, list[str]] = {}
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "HEAD"])])
         self._thread = None
@@ -87,6 +90,14 @@ class FeedServer:
         return self.url(path)
 
     async def _handle(self, request: Request) -> Response:
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.inflight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
         if request.url.query:
             full = path + "?" + request.url.query
@@ -103,6 +114,8 @@ class FeedServer:
             spec = Spec(body=body, etag='"' + hashlib.sha1(body).hexdigest()[:16] + '"')
         if spec is None:
             return Response("not found", status_code=404)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if spec.slow_seconds:
             await asyncio.sleep(spec.slow_seconds)
         if spec.forbid_default_ua and "Mozilla" not in request.headers.get("user-agent", ""):
@@ -131,3 +144,16 @@ class FeedServer:
             headers["Content-Encoding"] = "gzip"
         return Response(body, status_code=spec.status, media_type=None,
                         headers={**headers, "Content-Type": spec.content_type})
+
+
+def serve(port: int, latency_ms: float) -> None:
+    """Run a FeedServer in this process (the benchmark starts it in a child process, so its CPU is not counted)."""
+    import uvicorn
+
+    uvicorn.run(FeedServer(latency_ms).app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)

@@ -65,12 +65,29 @@ class FetchLimits:
     max_bytes: int = DEFAULT_MAX_BYTES
 
 
-def make_client(max_connections: int = 32) -> httpx.AsyncClient:
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with a network backend that re-checks every address it connects to."""
+
+    def __init__(self, limits: httpx.Limits, allow_private: bool):
+        import httpcore
+
+        from shared.net.guard import guarded_backend
+
+        super().__init__(limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            http1=True, http2=False, network_backend=guarded_backend(allow_private))
+
+
+def make_client(max_connections: int = 32, *, allow_private: bool | None = None) -> httpx.AsyncClient:
     """One client per invocation (a tick, a request): connection reuse across feeds on the same host."""
+    allow = _allow_private() if allow_private is None else allow_private
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(10.0, connect=5.0),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        transport=GuardedTransport(limits, allow),
         headers={"Accept-Encoding": "gzip, deflate"},
     )
 
@@ -120,19 +137,22 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
             target = await resolve_public(current, allow_private)
         except BlockedURL as exc:
             raise FetchError("blocked", str(exc)) from exc
-        headers = {"User-Agent": user_agent, "Accept": accept, "Host": _host_header(current)}
+        headers = {"User-Agent": user_agent, "Accept": accept}
         # conditional headers only for the URL they were stored for (empty values would defeat a 304)
         if hop == 0 and etag:
             headers["If-None-Match"] = etag
         if hop == 0 and last_modified:
             headers["If-Modified-Since"] = last_modified
-        req = client.build_request("GET", target.pinned_url, headers=headers, timeout=timeout,
-                                   extensions={"sni_hostname": target.host})
+        req = client.build_request("GET", current, headers=headers, timeout=timeout)
         try:
             resp = await client.send(req, stream=True)
+        except BlockedURL as exc:  # the connect-time check (DNS changed since the pre-check)
+            raise FetchError("blocked", str(exc)) from exc
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"timed out talking to {target.host}") from exc
         except httpx.HTTPError as exc:
+            if isinstance(exc.__cause__, BlockedURL) or isinstance(exc.__context__, BlockedURL):
+                raise FetchError("blocked", str(exc.__cause__ or exc.__context__)) from exc
             raise FetchError("network", f"network error reaching {target.host}: {type(exc).__name__}") from exc
         try:
             if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("location"):
@@ -187,13 +207,3 @@ async def _fetch(client: httpx.AsyncClient, url: str, etag: str | None, last_mod
         finally:
             await resp.aclose()
     raise FetchError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
-
-
-def _host_header(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    p = urlsplit(url)
-    host = p.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return host + (f":{p.port}" if p.port else "")

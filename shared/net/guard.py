@@ -1,9 +1,11 @@
 """SSRF guard: refuse URLs that resolve to addresses inside our network.
 
-Every outbound fetch of a user- or feed-supplied URL (feeds, images, article pages, channel pages) goes through
-`resolve_public`, and again for each redirect hop. The request is then sent to the address that was checked
-(DNS pinning: the URL's host is replaced by the IP, Host and TLS SNI keep the name), so a DNS answer that
-changes between the check and the connect (rebinding) cannot reach an internal address.
+Two layers. Every outbound fetch of a user- or feed-supplied URL (feeds, images, article pages, channel pages)
+is checked by `resolve_public` before each request, including every redirect hop (clear error messages). And
+the HTTP client's network backend (`GuardedBackend`) resolves and checks again when it opens a connection, then
+connects to exactly the address it checked: a DNS answer that changes between check and connect (rebinding)
+cannot reach an internal address. The URL keeps its hostname, so TLS SNI, certificate checks and the connection
+pool (keyed by hostname, safe for CDNs that share IPs) behave normally.
 
 Refused: loopback, private (RFC 1918, ULA), link-local (incl. the 169.254.169.254 / fd00:ec2::254 metadata
 endpoints), carrier-grade NAT, multicast, reserved, unspecified, and IPv4-mapped forms of these. Allowed only
@@ -16,7 +18,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 
 class BlockedURL(Exception):
@@ -27,8 +29,7 @@ class BlockedURL(Exception):
 class Target:
     url: str  # the original URL
     host: str
-    ip: str
-    pinned_url: str  # the URL with the host replaced by the checked IP
+    ip: str  # the checked address
 
 
 def _is_forbidden(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -54,13 +55,6 @@ def split_url(url: str) -> tuple[str, str, int]:
     if not host:
         raise BlockedURL("URL has no host")
     return host, parts.scheme, port or (443 if parts.scheme == "https" else 80)
-
-
-def _pin(url: str, ip: str) -> str:
-    parts = urlsplit(url)
-    host = f"[{ip}]" if ":" in ip else ip
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def check_addresses(host: str, addresses: list[str], allow_private: bool) -> str:
@@ -99,14 +93,14 @@ def resolve_public_sync(url: str, allow_private: bool) -> Target:
     except socket.gaierror as exc:
         raise BlockedURL(f"cannot resolve {host}: {exc.strerror or exc}") from exc
     ip = check_addresses(host, addresses, allow_private)
-    return Target(url=url, host=host, ip=ip, pinned_url=_pin(url, ip))
+    return Target(url=url, host=host, ip=ip)
 
 
-async def resolve_public(url: str, allow_private: bool) -> Target:
-    host, _, port = split_url(url)
+async def resolve_host(host: str, port: int, allow_private: bool) -> str:
+    """The checked address to connect to for host:port (raises BlockedURL)."""
     lit = _literal(host)
     if lit:
-        return resolve_public_sync(url, allow_private)
+        return check_addresses(host, [lit], allow_private)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -116,5 +110,32 @@ async def resolve_public(url: str, allow_private: bool) -> Target:
         if sockaddr[0] not in addresses:
             addresses.append(sockaddr[0])
     addresses.sort(key=lambda a: ":" in a)
-    ip = check_addresses(host, addresses, allow_private)
-    return Target(url=url, host=host, ip=ip, pinned_url=_pin(url, ip))
+    return check_addresses(host, addresses, allow_private)
+
+
+async def resolve_public(url: str, allow_private: bool) -> Target:
+    host, _, port = split_url(url)
+    ip = await resolve_host(host, port, allow_private)
+    return Target(url=url, host=host, ip=ip)
+
+
+def guarded_backend(allow_private: bool):
+    """An httpcore network backend that connects only to checked addresses."""
+    import httpcore
+
+    class GuardedBackend(httpcore.AsyncNetworkBackend):
+        def __init__(self) -> None:
+            self._inner = httpcore.AnyIOBackend()
+
+        async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            ip = await resolve_host(host, port, allow_private)
+            return await self._inner.connect_tcp(ip, port, timeout=timeout, local_address=local_address,
+                                                 socket_options=socket_options)
+
+        async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+            raise BlockedURL("unix sockets are not fetched")
+
+        async def sleep(self, seconds: float) -> None:
+            await self._inner.sleep(seconds)
+
+    return GuardedBackend()

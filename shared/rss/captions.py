@@ -107,10 +107,13 @@ def build_messages(*, title: str, summary: str, feed_name: str, platform: str, c
 
 
 async def ai_caption(client, api_key: str, *, title: str, summary: str, feed_name: str, platform: str,
-                     cs: CaptionSettings, system_prompt: str | None = None, use_cache: bool = True) -> tuple[str, bool]:
-    """(caption, from_cache). Raises OpenAIError on failure; callers fall back to the template."""
+                     cs: CaptionSettings, system_prompt: str | None = None, use_cache: bool = True,
+                     run_db=None) -> tuple[str, bool]:
+    """(caption, from_cache). Raises OpenAIError on failure; callers fall back to the template.
+    `run_db` runs the sync cache queries (the pipeline passes its pool-bounded runner)."""
     import asyncio
 
+    run_db = run_db or asyncio.to_thread
     from shared.ai.openai_chat import chat
     from shared.db import connection
 
@@ -123,7 +126,7 @@ async def ai_caption(client, api_key: str, *, title: str, summary: str, feed_nam
         return row["caption"] if row else None
 
     if use_cache:
-        cached = await asyncio.to_thread(_get)
+        cached = await run_db(_get)
         if cached:
             return cached, True
     result = await chat(client, api_key, model=cs.model, messages=build_messages(
@@ -140,7 +143,7 @@ async def ai_caption(client, api_key: str, *, title: str, summary: str, feed_nam
             c.execute("INSERT INTO rss_caption_cache (content_hash, caption, model) VALUES (%s, %s, %s) "
                       "ON CONFLICT (content_hash) DO NOTHING", (key, text, cs.model))
 
-    await asyncio.to_thread(_put)
+    await run_db(_put)
     return text, False
 
 

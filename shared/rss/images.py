@@ -209,7 +209,7 @@ async def select_images(client, *, entry, count: int, article_html: str | None =
     for ref in entry.images:
         await consider(ref.url, ref.source)
     if len(sel.selected) < count:
-        inline = first_content_image(entry.content_html or entry.summary_html, entry.link or "")
+        inline = first_content_image(entry.body_html, entry.body_base)
         if inline:
             await consider(inline, "content_img")
     if len(sel.selected) < count and entry.link and (article_html is not None or fetch_article):

@@ -89,8 +89,8 @@ def _entry_rows(entries: list[Entry], status: str) -> list[dict]:
         rows.append({
             "dedupe_key": key, "guid": e.guid, "title": e.title[:1000], "link": e.link,
             "canonical_url": canonical_url(e.link), "norm_title": normalise_title(e.title)[:500],
-            "summary": strip_html(e.summary_html or e.content_html)[:2000],
-            "content_html": (e.content_html or e.summary_html)[:50_000], "published_at": e.published_at,
+            # text and HTML are derived later, only for entries that turn out to be new (see handle_item)
+            "summary": None, "content_html": None, "published_at": e.published_at,
             "status": status,
             "images": [{"url": i.url, "source": i.source, "width": i.width, "height": i.height} for i in e.images],
             "_entry": e,
@@ -174,6 +174,8 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
     if parsed is None:
         res.not_modified = True
         ctx.not_modified.append((res.feed_id, next_run))
+        if ctx.settings.log_level == "full":
+            await ctx.db(_log, "debug", f"fetched {feed['name']}: not modified", {"feedId": res.feed_id})
         return res
     entries = parsed.entries[: get_config().rss_item_limit_per_fetch]
     res.checked = len(parsed.entries)
@@ -198,6 +200,9 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
     elif new_items:
         res.selection_mode = "backlog"
     ordered = order_new_items(new_items, feed.get("trickle") or "oldest_first")
+    if not ordered and ctx.settings.log_level == "full":
+        await ctx.db(_log, "debug", f"fetched {feed['name']}: no new items", {"feedId": res.feed_id,
+                                                                             "checked": res.checked})
     if ordered and ctx.settings.log_level != "minimal":
         await ctx.db(_log, "info", f"fetched {feed['name']}: {len(ordered)} new item(s)",
                      {"feedId": res.feed_id, "new": len(ordered), "checked": res.checked,
@@ -269,15 +274,16 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
     now = ctx.now()
     verdict = evaluate(FilterSettings.from_json(feed.get("filters")), title=entry.title, body_html=entry.body_html,
                        published_at=entry.published_at, now=now)
+    text = {"summary": strip_html(entry.summary_html or entry.content_html)[:2000]}
     if not verdict.accepted:
-        await ctx.db(_set_item_and_log, item_id, {"status": "filtered", "reason": verdict.reason}, "info",
+        await ctx.db(_set_item_and_log, item_id, {"status": "filtered", "reason": verdict.reason, **text}, "info",
                      f"filtered: {item['title'][:120]} ({verdict.reason})", {**meta, "reason": verdict.reason})
         return "filtered"
     if ctx.settings.dedupe:
         dup = await ctx.db(_find_duplicate, item, int(feed.get("dedupe_days") or 30))
         if dup:
             reason = f"duplicate of \"{dup['title'][:120]}\" from {dup['feed_name']} ({dup['why']})"
-            await ctx.db(_set_item_and_log, item_id, {"status": "duplicate", "reason": reason}, "info",
+            await ctx.db(_set_item_and_log, item_id, {"status": "duplicate", "reason": reason, **text}, "info",
                          f"deduped: {item['title'][:120]}", {**meta, "reason": reason,
                                                               "duplicateOf": str(dup["id"])})
             return "duplicate"
@@ -285,15 +291,20 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
         images = await choose_images(ctx, feed, item_id, entry)
         caption, caption_source = await make_caption(ctx, feed, entry)
         await ctx.db(_set_item, item_id, images=images, caption=caption, caption_source=caption_source,
-                     image_source=images[0]["source"] if images else None)
+                     image_source=images[0]["source"] if images else None,
+                     summary=strip_html(entry.summary_html or entry.content_html)[:2000],
+                     content_html=entry.safe_html()[:50_000])
         from shared.rss import queue
 
         status = await ctx.db(queue.enqueue_item, feed, item_id, ctx.settings, ctx.now(), ctx.outgoing)
     except Exception as exc:
         log.exception("item %s failed", item_id)
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        await ctx.db(_set_item_and_log, item_id, {"status": "failed", "error": reason}, "error",
-                     f"failed: {item['title'][:120]} ({reason})", {**meta, "reason": reason})
+        fields = {"status": "failed", "error": reason, **text}
+        if not item.get("content_html"):
+            fields["content_html"] = entry.safe_html()[:50_000]  # what a retry rebuilds the item from
+        await ctx.db(_set_item_and_log, item_id, fields, "error", f"failed: {item['title'][:120]} ({reason})",
+                     {**meta, "reason": reason})
         return "failed"
     return status
 
@@ -333,7 +344,8 @@ async def make_caption(ctx: RunContext, feed: dict, entry: Entry, platform: str 
         try:
             text, cached = await ai_caption(ctx.client, ctx.settings.openai_key, title=entry.title,
                                             summary=strip_html(entry.body_html)[:1500], feed_name=feed["name"],
-                                            platform=platform.upper() if platform == "x" else platform, cs=cs)
+                                            platform=platform.upper() if platform == "x" else platform, cs=cs,
+                                            run_db=ctx.db)
             return with_link(text, entry.link, platform, cs.max_length), "ai_cached" if cached else "ai"
         except OpenAIError as exc:
             await ctx.db(_log, "warn", f"AI caption failed, template used: {exc}",

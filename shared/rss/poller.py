@@ -9,12 +9,14 @@ further invocations through QStash (`/api/internal/rss/fetch`, one message per c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
+from urllib.parse import urlsplit
 
 from shared.messaging.publisher import OutgoingMessage
 from shared.rss import locks, repo
@@ -71,8 +73,9 @@ def _due(now: datetime, feed_ids: list[str] | None) -> list[dict]:
     from shared.db import connection
 
     with connection() as conn:
-        if feed_ids is not None:
-            return [f for f in repo.feeds_by_ids(conn, feed_ids) if f["enabled"] and f["status"] != "paused"]
+        if feed_ids is not None:  # a fanned-out chunk: still due? (a late redelivery must not fetch again)
+            return [f for f in repo.feeds_by_ids(conn, feed_ids)
+                    if f["enabled"] and f["status"] != "paused" and f["next_run_at"] <= now]
         return repo.due_feeds(conn, now, MAX_DUE_PER_QUERY)
 
 
@@ -91,16 +94,33 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
     deadline = time.monotonic() + budget
     settings = await asyncio.to_thread(load_run_settings)
     sem = asyncio.Semaphore(cfg.rss_fetch_concurrency)
+    per_host = cfg.rss_per_host_concurrency
+    host_slots: dict[str, asyncio.Semaphore] = {}
+
+    def host_slot(feed):
+        if per_host <= 0:
+            return contextlib.nullcontext()
+        host = (urlsplit(feed["url"]).hostname or "").lower()
+        return host_slots.setdefault(host, asyncio.Semaphore(per_host))
     results = []
     async with make_client(cfg.rss_fetch_concurrency) as client:
         ctx = RunContext(client=client, settings=settings, now=now_fn)
 
         async def one(feed):
-            async with sem:
+            # the host slot first: feeds waiting for a busy host do not hold global slots
+            async with host_slot(feed), sem:
                 if time.monotonic() > deadline:
                     report.skipped_budget += 1
                     return None
-                return await process_feed(ctx, feed, manual_run=manual_run)
+                try:
+                    return await process_feed(ctx, feed, manual_run=manual_run)
+                except Exception as exc:  # one feed's surprise (deleted mid-tick, DB hiccup) never sinks the tick
+                    log.exception("feed %s failed in the tick", feed["id"])
+                    from shared.rss.pipeline import FeedRunResult
+
+                    await asyncio.to_thread(_log_feed_crash, feed, exc)
+                    return FeedRunResult(feed_id=str(feed["id"]), feed_name=feed["name"], ok=False,
+                                         error=f"internal error: {type(exc).__name__}")
 
         for r in await asyncio.gather(*(one(f) for f in feeds)):
             if r is None:
@@ -115,8 +135,39 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
         outgoing = list(ctx.outgoing)
     outgoing += await asyncio.to_thread(queue.unsent, now_fn())
     if outgoing:
-        report.messages += await asyncio.to_thread(queue.send, outgoing)
+        try:
+            report.messages += await asyncio.to_thread(queue.send, outgoing)
+        except Exception as exc:  # QStash unreachable: the posts stay planned; the next tick's sweep re-sends
+            log.exception("publishing %d delivery messages failed", len(outgoing))
+            await asyncio.to_thread(_log_send_failure, len(outgoing), exc)
     return report, results
+
+
+def _log_feed_crash(feed: dict, exc: Exception) -> None:
+    from shared import activity
+
+    try:
+        activity.log("rss", "error", f"processing {feed['name']} failed: {type(exc).__name__}",
+                     {"feedId": str(feed["id"]), "error": str(exc)[:300]})
+    except Exception:
+        log.exception("could not record the failure of feed %s", feed["id"])
+
+
+def _log_send_failure(n: int, exc: Exception) -> None:
+    from shared import activity
+
+    activity.log("rss", "error", f"could not schedule {n} post delivery message(s); the next tick retries",
+                 {"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+
+def _prune() -> None:
+    from shared.db import connection
+
+    try:
+        with connection() as conn:
+            repo.prune(conn)
+    except Exception:  # housekeeping never fails a tick
+        log.exception("rss prune failed")
 
 
 def _record_not_modified(rows, now) -> None:
@@ -159,6 +210,8 @@ async def tick(*, feed_ids: list[str] | None = None, now_fn: Callable[[], dateti
             from shared.channels.poller import poll_due_channels
 
             report.channels = await poll_due_channels(now_fn=now_fn)
+        if feed_ids is None:
+            await asyncio.to_thread(_prune)
     finally:
         await asyncio.to_thread(locks.release, "rss-feed", list(held), token)
     report.seconds = round(time.monotonic() - started, 3)

@@ -146,8 +146,13 @@ def deliver(planned_post_id: str, version: int) -> dict:
             return {"stale": True, "why": "item was deleted"}
         conn.execute("UPDATE rss_planned_posts SET status = 'publishing', updated_at = now() WHERE id = %s",
                      (planned_post_id,))
+        counts = conn.execute("SELECT platform_image_counts FROM rss_feeds WHERE id = %s",
+                              (item["feed_id"],)).fetchone() if item["feed_id"] else None
     platform = post["platform"]
     images = [i["url"] for i in (item["images"] or []) if not i.get("rejected")]
+    per_platform = str(((counts or {}).get("platform_image_counts") or {}).get(platform) or "")
+    if per_platform in ("1", "2", "3"):  # the feed's per-platform override of imageCount
+        images = images[: int(per_platform)]
     text = shorten(item["caption"] or item["title"], platform)
     request = PublishRequest(
         idempotency_key=f"rss:{item['id']}:{platform}", platform=platform, source="rss", source_ref=str(item["id"]),
@@ -157,6 +162,9 @@ def deliver(planned_post_id: str, version: int) -> dict:
         outcome = publish(request)
         status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
         error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
+        if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
+            error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
+                f" ({outcome.error})" if outcome.error else "")
         result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
                   "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
                   "error": error, "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}

@@ -15,6 +15,8 @@ FEED_COLUMNS = (
     "updated_at")
 
 ACTIVE_STATUSES = ("new", "pending", "queued", "published")  # items that entered the posting pipeline
+# literal, so the planner matches the partial indexes' predicate (a bound array parameter would not)
+_ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES) + ")"
 
 
 def get_feed(conn, feed_id: str) -> dict | None:
@@ -91,16 +93,16 @@ def find_duplicate(conn, *, item_id: str, canonical: str, title: str, days: int,
     if canonical:
         row = conn.execute(
             "SELECT i.id, i.title, f.name AS feed_name FROM rss_items i JOIN rss_feeds f ON f.id = i.feed_id "
-            "WHERE i.canonical_url = %s AND i.id <> %s AND i.status = ANY(%s) "
+            f"WHERE i.canonical_url = %s AND i.id <> %s AND i.status IN {_ACTIVE_SQL} AND i.canonical_url <> '' "
             "AND i.first_seen_at > now() - %s::interval LIMIT 1",
-            (canonical, item_id, list(ACTIVE_STATUSES), since)).fetchone()
+            (canonical, item_id, since)).fetchone()
         if row:
             return {**row, "why": "same article URL"}
     if title:
         rows = conn.execute(
             "SELECT i.id, i.title, f.name AS feed_name FROM rss_items i JOIN rss_feeds f ON f.id = i.feed_id "
-            "WHERE i.id <> %s AND i.status = ANY(%s) AND i.first_seen_at > now() - %s::interval "
-            "ORDER BY i.first_seen_at DESC LIMIT 500", (item_id, list(ACTIVE_STATUSES), since)).fetchall()
+            f"WHERE i.id <> %s AND i.status IN {_ACTIVE_SQL} AND i.first_seen_at > now() - %s::interval "
+            "ORDER BY i.first_seen_at DESC LIMIT 500", (item_id, since)).fetchall()
         for r in rows:
             if near(title, r["title"]):
                 return {**r, "why": "near-identical title"}
@@ -150,6 +152,26 @@ def planned_posts(conn, item_ids: Iterable[str]) -> dict[str, list[dict]]:
                           (ids,)).fetchall():
         out[str(r["item_id"])].append(r)
     return out
+
+
+def prune(conn, *, text_days: int = 7, cache_days: int = 30, batch: int = 500) -> int:
+    """Bounded housekeeping run by every tick (Neon's free tier has 0.5 GB): finished items lose their HTML and
+    summary after `text_days` (identity columns stay, so dedupe still works); old caption-cache rows go."""
+    n = conn.execute(
+        "UPDATE rss_items SET content_html = NULL, summary = NULL WHERE id IN (SELECT id FROM rss_items "
+        "WHERE content_html IS NOT NULL AND status IN ('published', 'filtered', 'duplicate', 'failed') "
+        "AND updated_at < now() - %s::interval ORDER BY updated_at LIMIT %s)", (f"{text_days} days", batch)).rowcount
+    # a delivery that died between "publishing" and its outcome: surface it instead of leaving it stuck
+    stuck = conn.execute(
+        "UPDATE rss_planned_posts SET status = 'failed', error = 'interrupted while publishing: check the platform "
+        "before retrying (a retry reuses the same idempotency key)', updated_at = now() "
+        "WHERE status = 'publishing' AND updated_at < now() - interval '15 minutes' RETURNING item_id").fetchall()
+    for item_id in {str(r["item_id"]) for r in stuck}:
+        conn.execute("UPDATE rss_items SET status = 'failed', error = 'interrupted while publishing', "
+                     "updated_at = now() WHERE id = %s AND status = 'queued'", (item_id,))
+    conn.execute("DELETE FROM rss_caption_cache WHERE content_hash IN (SELECT content_hash FROM rss_caption_cache "
+                 "WHERE created_at < now() - %s::interval LIMIT %s)", (f"{cache_days} days", batch))
+    return n
 
 
 def horizon_start(now: datetime) -> datetime:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from shared.api.errors import NotFound, ValidationFailed
+from shared.api.errors import Conflict, NotFound, ValidationFailed
 from shared.db import connection, transaction
 from shared.rss import repo
 from shared.rss.pipeline import PLATFORMS
@@ -50,7 +50,9 @@ _FIELDS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _columns(data: dict[str, Any]) -> dict[str, Any]:
+def _columns(data: dict[str, Any], platforms_base: dict | None = None) -> dict[str, Any]:
+    """Contract fields -> columns. Platforms not named keep `platforms_base` (the feed's current flags on update,
+    the defaults on create)."""
     out = {}
     for key, value in data.items():
         if key in _FIELDS and value is not None:
@@ -58,7 +60,8 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
             out[col] = conv(value)
     if "platforms_enabled" in out:
         flags = data["platformsEnabled"]
-        out["platforms_enabled"] = Jsonb({p: bool(flags.get(p, DEFAULT_PLATFORMS.get(p, False)))
+        base = {**DEFAULT_PLATFORMS, **(platforms_base or {})}
+        out["platforms_enabled"] = Jsonb({p: bool(flags.get(p, base.get(p, False)))
                                           for p in set(PLATFORMS) | set(flags)})
     return out
 
@@ -97,8 +100,13 @@ def create_feed(data: dict[str, Any]) -> dict:
     from shared.rss.pipeline import _entry_rows
 
     url = data["url"]
+    with connection() as conn:
+        if conn.execute("SELECT 1 FROM rss_feeds WHERE url = %s", (url,)).fetchone():
+            raise Conflict("this feed URL is already added", details={"url": url})
     result, parsed = asyncio.run(_fetch_feed(url))
     cols = _columns({k: v for k, v in data.items() if k not in ("url",)})
+    if cols.get("status") == "error":
+        cols.pop("status")
     cols.setdefault("name", parsed.title or urlsplit(result.url).netloc)
     cols.setdefault("favicon", _favicon(parsed.link, result.url))
     cols["url"] = result.permanent_redirect_to or url
@@ -117,7 +125,9 @@ def create_feed(data: dict[str, Any]) -> dict:
         row = conn.execute(
             f"INSERT INTO rss_feeds ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id",
             [cols[n] for n in names]).fetchone()
-        rows = _entry_rows(parsed.entries, "seen")
+        from shared.config import get_config
+
+        rows = _entry_rows(parsed.entries[: get_config().rss_item_limit_per_fetch], "seen")
         repo.insert_items(conn, str(row["id"]), [{k: v for k, v in r.items() if k != "_entry"} for r in rows])
         activity.log("rss", "info", f"feed added: {cols['name']}",
                      {"feedId": str(row["id"]), "url": cols["url"], "existingItems": len(rows)}, conn=conn)
@@ -125,23 +135,43 @@ def create_feed(data: dict[str, Any]) -> dict:
 
 
 def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
-    cols = _columns(data)
-    if "status" in cols:
-        # resuming clears the failure streak so the backoff starts over; pausing keeps the message
-        if cols["status"] == "active":
-            cols.update(consecutive_failures=0, error_message=None, next_run_at=datetime.now(timezone.utc))
-        if cols["status"] == "error":
-            raise ValidationFailed("status can be set to active or paused")
-    if "enabled" in cols and cols["enabled"] and "status" not in cols:
-        cols["next_run_at"] = datetime.now(timezone.utc)
-    if "url" in cols:
-        cols.update(etag=None, last_modified=None)
+    with connection() as conn:
+        current = repo.get_feed(conn, feed_id)
+    if current is None:
+        raise NotFound("feed not found")
+    cols = _columns(data, current["platforms_enabled"])
+    now = datetime.now(timezone.utc)
+    status = cols.pop("status", None)
+    # "error" is set by the server only; an unchanged status (a client echoing the feed back) changes nothing
+    if status == "active" and current["status"] != "active":
+        # resuming clears the failure streak so the backoff starts over, and runs the feed soon
+        cols.update(status="active", consecutive_failures=0, error_message=None, next_run_at=now)
+    elif status == "paused" and current["status"] != "paused":
+        cols["status"] = "paused"
+    if cols.get("enabled") and not current["enabled"]:
+        cols["next_run_at"] = now
+    seed_rows: list[dict] = []
+    if "url" in cols and cols["url"] != current["url"]:
+        # a new address is checked like a new feed, and what it holds today is remembered, not posted
+        from shared.rss.pipeline import _entry_rows
+
+        result, parsed = asyncio.run(_fetch_feed(cols["url"]))
+        cols.update(url=result.permanent_redirect_to or cols["url"], etag=result.etag,
+                    last_modified=result.last_modified, site_url=parsed.link)
+        from shared.config import get_config
+
+        seed_rows = _entry_rows(parsed.entries[: get_config().rss_item_limit_per_fetch], "seen")
+    else:
+        cols.pop("url", None)
+    if "interval_minutes" in cols and "next_run_at" not in cols:
+        base = current["last_fetched_at"] or datetime.now(timezone.utc)
+        cols["next_run_at"] = min(current["next_run_at"], base + timedelta(minutes=cols["interval_minutes"]))
     with transaction() as conn:
-        if repo.get_feed(conn, feed_id) is None:
-            raise NotFound("feed not found")
         if cols:
             sets = ", ".join(f"{c} = %s" for c in cols)
             conn.execute(f"UPDATE rss_feeds SET {sets}, updated_at = now() WHERE id = %s", (*cols.values(), feed_id))
+        if seed_rows:
+            repo.insert_items(conn, feed_id, [{k: v for k, v in r.items() if k != "_entry"} for r in seed_rows])
         return feed_json(repo.get_feed(conn, feed_id))
 
 
@@ -185,7 +215,7 @@ def preview_url(url: str) -> dict:
         from shared.rss.images import first_content_image
         from shared.rss.textutil import strip_html, summarize
 
-        image = e.images[0].url if e.images else first_content_image(e.body_html, e.link or result.url)
+        image = e.images[0].url if e.images else first_content_image(e.body_html, e.body_base or result.url)
         samples.append({"title": e.title, "link": e.link, "description": summarize(strip_html(e.summary_html or
                                                                                               e.content_html), 200),
                         "pubDate": _iso(e.published_at), "imageUrl": image})
@@ -279,7 +309,8 @@ def get_activity_item(item_id: str) -> dict:
 
 
 def retry_item(item_id: str) -> dict:
-    """Re-plan a failed item: its failed platforms get new slots and new messages (new versions)."""
+    """Retry a failed item. Failed platform posts get new slots and new messages (new versions); an item that
+    failed before it was planned runs through the pipeline again from what was stored."""
     from shared import activity as act
     from shared.rss import queue
     from shared.rss.config import load_run_settings
@@ -299,21 +330,38 @@ def retry_item(item_id: str) -> dict:
     with transaction() as conn:
         posts = repo.planned_posts(conn, [item_id])[item_id]
         failed = [p["platform"] for p in posts if p["status"] == "failed"]
-        if posts and failed:
+        if failed:
             planned, problems = queue.plan_posts(conn, item_id, failed, settings.posting, now)
+            if not planned:
+                raise ValidationFailed("no slot for the failed platforms: " + "; ".join(problems))
             outgoing = [queue.message_for(p, now) for p in planned]
             repo.update_item(conn, item_id, status="queued", error=None,
-                             scheduled_for=min((p["scheduled_at"] for p in planned), default=None))
+                             scheduled_for=min(p["scheduled_at"] for p in planned))
             act.log("rss", "info", f"retry: {item['title'][:120]}", {"itemId": item_id, "platforms": failed,
                                                                     "problems": problems}, conn=conn)
-    if not posts or not failed:
-        # failed before planning (caption/queue step): run the item's remaining steps again
-        feed_row = feed
-        status = queue.enqueue_item(feed_row, item_id, settings, now, outgoing) if item["caption"] else None
-        if status is None:
-            raise ValidationFailed("the item failed before it had a caption; use refresh with manualRun instead")
+    if not failed:
+        if item["caption"]:
+            queue.enqueue_item(feed, item_id, settings, now, outgoing)
+        else:
+            outgoing = asyncio.run(_rerun_pipeline(feed, item, settings))
     queue.send(outgoing)
     return get_activity_item(item_id)
+
+
+async def _rerun_pipeline(feed: dict, item: dict, settings) -> list:
+    from shared.net.fetch import make_client
+    from shared.rss.parser import Entry, ImageRef
+    from shared.rss.pipeline import RunContext, handle_item
+
+    entry = Entry(guid=item["guid"], link=item["link"], title=item["title"], summary_html=item["summary"] or "",
+                  content_html=item["content_html"] or "", published_at=item["published_at"],
+                  images=[ImageRef(url=i["url"], source=i.get("source") or "enclosure", width=i.get("width"),
+                                   height=i.get("height")) for i in (item["images"] or [])
+                          if i.get("url") and not i.get("rejected") and not i.get("reason")])
+    async with make_client(8) as client:
+        ctx = RunContext(client=client, settings=settings)
+        await handle_item(ctx, feed, item, entry)
+        return list(ctx.outgoing)
 
 
 def delete_item(item_id: str) -> None:

@@ -116,9 +116,10 @@ def shorten(text: str, platform: str, limit: int | None = None) -> str:
         tokens.pop()
     if tail and caption_length(tail, platform) <= limit:
         return tail
-    # a single enormous word with no room: cut by characters (never inside a URL, since URLs were tokens)
+    # a single enormous word with no room: cut it by characters; URLs are dropped whole, never cut
     out = ""
-    for ch in body:
+    plain = re.sub(r"\s+", " ", URL_RE.sub(" ", body)).strip()
+    for ch in plain:
         if caption_length(out + ch + _ELLIPSIS, platform) > limit:
             break
         out += ch

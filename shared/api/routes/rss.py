@@ -66,7 +66,8 @@ class FeedFields(BaseModel):
     autoPost: bool | None = None
     platformsEnabled: Platforms | None = None
     trickle: Literal["newest_first", "oldest_first"] | None = None
-    status: Literal["active", "paused"] | None = None
+    # "error" is the server's to set; a client echoing the whole feed back sends it and it is ignored
+    status: Literal["active", "paused", "error"] | None = None
     favicon: str | None = Field(default=None, max_length=2000)
 
     @field_validator("imageCount", mode="before")

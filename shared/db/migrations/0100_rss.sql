@@ -68,9 +68,12 @@ CREATE TABLE rss_items (
     UNIQUE (feed_id, dedupe_key)
 );
 CREATE INDEX rss_items_activity_idx ON rss_items (updated_at DESC) WHERE status <> 'seen' AND NOT dismissed;
--- cross-feed duplicate detection within dedupeDays
-CREATE INDEX rss_items_canonical_idx ON rss_items (canonical_url, first_seen_at DESC) WHERE canonical_url <> '';
-CREATE INDEX rss_items_recent_idx ON rss_items (first_seen_at DESC);
+-- cross-feed duplicate detection within dedupeDays, over items that entered the posting pipeline only: seeded
+-- (`seen`) rows, the bulk of the table, cost no index writes here
+CREATE INDEX rss_items_canonical_idx ON rss_items (canonical_url, first_seen_at DESC)
+    WHERE canonical_url <> '' AND status IN ('new', 'pending', 'queued', 'published');
+CREATE INDEX rss_items_recent_idx ON rss_items (first_seen_at DESC)
+    WHERE status IN ('new', 'pending', 'queued', 'published');
 
 CREATE TABLE rss_planned_posts (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
