@@ -77,7 +77,8 @@ def test_feed_to_dry_run_posts_through_qstash(backing, live_api, client, auth, c
     quiet_start, quiet_end = (local_hour + 6) % 24, (local_hour + 8) % 24  # quiet hours away from now
     set_settings(timezone=tz.key, rssPostingInterval="10", rssEventDrivenPosting=True, dailyQuotaX=2,
                  dailyQuotaThreads=100, quietHoursEnabled=True, quietHoursStart=quiet_start,
-                 quietHoursEnd=quiet_end, globalRSSPosting=True)
+                 quietHoursEnd=quiet_end, globalRSSPosting=True,
+                 publishMode="dry_run")  # no accounts connected: the engine records what it would post
     path = "/e2e.xml"
     server.route(path, S.rss_items("E2E News", [("s0", "Seed story", server.url("/story/0"))]))
     client.post("/api/rss/feeds", json={"url": server.url(path), "autoPost": True, "interval": 5,

@@ -136,7 +136,7 @@ def test_refresh_all(client, auth, clean_state, server):
 def test_approve_retry_and_delete_activity(client, auth, clean_state, server, backing, live_api):
     from shared.db import connection
 
-    set_settings(quietHoursEnabled=False, rssPostingInterval="0")
+    set_settings(quietHoursEnabled=False, rssPostingInterval="0", publishMode="dry_run")
     [fid] = make_feeds(client, auth, server, 1, "ac", platformsEnabled={"x": True, "threads": False})
     server.route("/ac0.xml", S.rss_items("ac 0", [("ac0-2", "Second story", "https://e.com/ac/2"),
                                                   ("ac0-1", "First story", "https://e.com/ac/1"),

@@ -37,9 +37,17 @@ class Schedule:
 
 
 SCHEDULES: list[Schedule] = [
-    # daily at 03:00 UTC: prune logs, old notifications and whatever other areas registered
+    # daily at 03:00 UTC: prune logs, old notifications and whatever other areas registered   (1/day)
     Schedule("cleanup", "/api/internal/cleanup", "0 3 * * *"),
+    # RSS feeds and YouTube channels: one tick fetches every due feed within one invocation   (288/day)
+    Schedule("rss-tick", "/api/internal/rss/tick", "*/5 * * * *"),
+    # publishing: settle stuck claims, run overdue posts, refresh tokens before they expire    (48/day)
+    Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "*/30 * * * *"),
 ]
+
+
+def get(schedule_id: str) -> Schedule:
+    return next(s for s in SCHEDULES if s.id == schedule_id)
 
 
 @dataclass

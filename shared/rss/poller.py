@@ -18,26 +18,18 @@ from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
+from shared.messaging import schedules
 from shared.messaging.publisher import OutgoingMessage
 from shared.rss import locks, repo
 
 log = logging.getLogger("screndly.rss.poller")
 
-# the QStash schedule that drives polling; the lead registers it in shared/messaging/schedules.py
+# the QStash schedule that drives polling (registered in shared/messaging/schedules.py)
 TICK_PATH = "/api/internal/rss/tick"
 FETCH_PATH = "/api/internal/rss/fetch"
 
 
-@dataclass(frozen=True)
-class ScheduleSpec:
-    id: str
-    path: str
-    cron: str
-    description: str
-
-
-RSS_TICK = ScheduleSpec(id="rss-tick", path=TICK_PATH, cron="*/5 * * * *",
-                        description="poll due RSS feeds and YouTube channels")
+RSS_TICK = schedules.get("rss-tick")
 
 EST_SECONDS_PER_FEED = 2.0  # planning figure for a slow feed (measured median is far lower; see bench/rss.py)
 MAX_DUE_PER_QUERY = 2000
