@@ -102,8 +102,10 @@ def test_public_api_routes_are_exactly_the_allow_list(app):
     assert PUBLIC_API <= api_routes
 
 
-def test_a_route_that_forgets_auth_is_caught():
-    """The checker itself: an app with a router missing require_auth (and a hidden one) is reported."""
+def test_a_route_that_forgets_auth_is_caught_or_closed():
+    """The checker itself, on an app with routes added carelessly: a /api router without require_auth (shown or
+    hidden) is still closed by BearerGate; an internal route without verify_qstash and a public route outside
+    /api are reported."""
     from fastapi import APIRouter
     from fastapi.testclient import TestClient
 
@@ -126,13 +128,41 @@ def test_a_route_that_forgets_auth_is_caught():
     def unsigned():
         return {"success": True, "data": None}
 
+    outside = APIRouter(prefix="/webhooks")
+
+    @outside.post("/meta")
+    def meta_hook():
+        return {"success": True, "data": None}
+
     app = create_app(groups=["core"])
-    app.include_router(rogue)
-    app.include_router(internal)
+    for router in (rogue, internal, outside):
+        app.include_router(router)
     with TestClient(app, raise_server_exceptions=False) as c:
         problems = unprotected_routes(app, c, get_config().jwt_secret, "t")
-    flagged = {p.split(" [")[0] for p in problems}
-    assert flagged == {"GET /api/rogue/items/{item_id}", "POST /api/rogue/hidden", "POST /api/internal/unsigned"}
+        assert c.get(f"/api/rogue/items/{_UUID}").status_code == 401
+    flagged = {p.split(" [")[0].split(":")[0] for p in problems}
+    assert flagged == {"POST /api/internal/unsigned", "POST /webhooks/meta"}
+
+
+def test_the_allow_list_matches_the_gate():
+    from shared.api.auth import PUBLIC_API_PATHS
+
+    assert {p for _, p in PUBLIC_API} == set(PUBLIC_API_PATHS)
+
+
+def test_anonymous_callers_learn_nothing_before_auth(client):
+    """Unauthenticated requests are refused before routing and before the body is read: no 400 for bad JSON,
+    no 404/405 revealing which routes exist, no 413 for a big body."""
+    for method, path, kw in [("PUT", "/api/settings", {"content": b'{"bad json'}),
+                             ("GET", "/api/no-such-route", {}), ("PATCH", "/api/settings", {"json": {}}),
+                             ("PUT", "/api/settings", {"content": b"x" * 2_000_000})]:
+        r = client.request(method, path, headers={"Content-Type": "application/json"}, **kw)
+        assert r.status_code == 401, (method, path, r.status_code)
+        assert r.json()["error"]["code"] == "UNAUTHORIZED" and r.headers["www-authenticate"] == "Bearer"
+    # an OPTIONS preflight is not a request for data: CORS answers it
+    r = client.options("/api/settings", headers={"Origin": "http://localhost:5173",
+                                                 "Access-Control-Request-Method": "PUT"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:5173"
 
 
 @pytest.mark.parametrize("path", sorted(PUBLIC_OTHER - {"/docs/oauth2-redirect"}))
