@@ -53,6 +53,25 @@ def bad_credentials(secret: str) -> dict[str, dict[str, str]]:
     }
 
 
+def bad_signatures(url: str, session_token: str) -> dict[str, dict[str, str]]:
+    """QStash-style signatures that must all be refused for the body `{}` sent to `url`."""
+    from shared.config import get_config
+    from shared.local.qstash_emulator import sign
+
+    cfg = get_config()
+    public = cfg.public_base_url + url
+    return {
+        "unsigned": {},
+        "unsigned with a session token": {"Authorization": f"Bearer {session_token}"},
+        "garbage signature": {"Upstash-Signature": "x.y.z"},
+        "unknown key": {"Upstash-Signature": sign(b"{}", public, "sig_" + "u" * 40)},
+        "expired": {"Upstash-Signature": sign(b"{}", public, cfg.qstash_current_signing_key, ttl=-5)},
+        "other URL": {"Upstash-Signature": sign(b"{}", "https://elsewhere.example" + url,
+                                                cfg.qstash_current_signing_key)},
+        "other body": {"Upstash-Signature": sign(b'{"a":1}', public, cfg.qstash_current_signing_key)},
+    }
+
+
 def unprotected_routes(app, client, secret: str, session_token: str) -> list[str]:
     """Every way a route answers something other than a contract-shaped 401 when it should."""
     problems = []
@@ -65,8 +84,7 @@ def unprotected_routes(app, client, secret: str, session_token: str) -> list[str
         if (method, path) in PUBLIC_API:
             continue
         if path.startswith("/api/internal/"):
-            cases = {"unsigned": {}, "unsigned with a session token": {"Authorization": f"Bearer {session_token}"},
-                     "forged signature": {"Upstash-Signature": "x.y.z"}}
+            cases = bad_signatures(url, session_token)
         else:
             cases = bad_credentials(secret)
         for label, headers in cases.items():
