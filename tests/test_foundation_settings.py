@@ -183,3 +183,18 @@ def test_read_settings_decrypts_for_server_side_use(client, auth, clean_state):
                                                       "youtube": False, "pinterest": False}}
     s["todayPlatforms"]["x"] = False  # callers get copies, never the inventory itself
     assert read_settings(["todayPlatforms"])["todayPlatforms"]["x"] is True
+
+
+def test_a_secret_is_never_stored_in_clear_when_no_key_is_configured(client, auth, clean_state, db, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("ENCRYPTION_KEYS", "")
+    get_config.cache_clear()
+    try:
+        r = client.put("/api/settings", headers=auth, json={"dailyQuotaX": 9, "openaiKey": "sk-clear-text-000000"})
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+    err = assert_error(r, 500, "API_ERROR")
+    assert "ENCRYPTION_KEYS" in err["message"]
+    assert _rows(db) == {}  # the whole patch rolled back, the plain value too

@@ -36,8 +36,15 @@ def login(password: str, client: str) -> LoginOutcome:
         activity.log("auth", "error", "Login refused: APP_PASSWORD_HASH or JWT_SECRET is not configured")
         return _failure(500, "API_ERROR", SERVER_CONFIGURATION_ERROR)
 
-    gate = lockout.count_attempt(client, max_attempts=cfg.login_max_attempts,
-                                 window_seconds=cfg.login_window_seconds)
+    try:
+        gate = lockout.count_attempt(client, max_attempts=cfg.login_max_attempts,
+                                     window_seconds=cfg.login_window_seconds)
+    except Exception as exc:  # fail closed: without the counter there is no lockout, so no password check
+        activity.log("auth", "error", "Login refused: the attempt counter (Redis) is unreachable",
+                     {"error": type(exc).__name__})
+        out = _failure(503, "SERVICE_UNAVAILABLE", "Login is temporarily unavailable. Try again in a minute.")
+        out.headers["Retry-After"] = "60"
+        return out
     if not gate.allowed:
         minutes = max(1, round(gate.retry_after / 60))
         out = _failure(429, "RATE_LIMIT_EXCEEDED",
