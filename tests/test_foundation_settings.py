@@ -198,3 +198,14 @@ def test_a_secret_is_never_stored_in_clear_when_no_key_is_configured(client, aut
     err = assert_error(r, 500, "API_ERROR")
     assert "ENCRYPTION_KEYS" in err["message"]
     assert _rows(db) == {}  # the whole patch rolled back, the plain value too
+
+
+def test_a_change_of_json_type_is_a_change(client, auth, clean_state, db):
+    client.put("/api/settings", headers=auth, json={"videoAgeGateHours": 1})
+    r = client.put("/api/settings", headers=auth, json={"videoAgeGateHours": True, "rssDailyLimit": "1"})
+    assert r.status_code == 400  # videoAgeGateHours is a scalar: true is refused outright
+    r = client.put("/api/settings", headers=auth, json={"videoBacklogMode": 1})
+    r = client.put("/api/settings", headers=auth, json={"videoBacklogMode": True})
+    assert r.json()["meta"]["changedKeys"] == ["videoBacklogMode"] and _rows(db)["videoBacklogMode"] is True
+    r = client.put("/api/settings", headers=auth, json={"dailyQuotaX": 50.0})  # the default is the int 50
+    assert r.json()["meta"]["changedKeys"] == [] and "dailyQuotaX" not in _rows(db)
