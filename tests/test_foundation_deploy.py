@@ -168,3 +168,15 @@ def test_env_example_lists_every_config_field_once():
     fields = {name.upper() for name in Config.model_fields}
     assert fields - set(names) == set(), "add these to .env.example"
     assert set(names) - fields == set(), "listed in .env.example but not read by Config"
+
+
+def test_the_bundle_includes_the_shared_package_and_its_migrations():
+    from fnmatch import fnmatch
+
+    ignored = [l.strip().rstrip("/") for l in (ROOT / ".vercelignore").read_text().splitlines()
+               if l.strip() and not l.startswith("#")]
+    for build in _vercel()["builds"]:
+        includes = build.get("config", {}).get("includeFiles", [])
+        assert any(fnmatch("shared/db/migrations/0001_foundation.sql", g.replace("**", "*")) for g in includes)
+    for needed in ("shared", "functions", "requirements.txt", "shared/db/migrations/0001_foundation.sql"):
+        assert not any(fnmatch(needed, g) or needed.startswith(g + "/") for g in ignored), needed
