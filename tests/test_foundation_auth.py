@@ -106,10 +106,12 @@ def test_redis_cost_per_attempt(client, clean_state, backing):
     assert backing.redis_counter.total == 7  # the same pipeline plus the DEL that resets the client
 
 
-def test_missing_password_hash_is_a_server_configuration_error(client, clean_state, monkeypatch):
+@pytest.mark.parametrize("bad_hash", ["", "$2b$12$abcdefghijklmnopqrstuuGQkzVY2R0Vx1c1XJ6Yq6h2bQJ5C", "$argon2id$v=19$m=65536"])
+def test_missing_or_unusable_password_hash_is_a_server_configuration_error(client, clean_state, monkeypatch,
+                                                                          bad_hash):
     from shared.config import get_config
 
-    monkeypatch.setenv("APP_PASSWORD_HASH", "")
+    monkeypatch.setenv("APP_PASSWORD_HASH", bad_hash)
     get_config.cache_clear()
     try:
         r = _login(client, TEST_PASSWORD)

@@ -25,3 +25,17 @@ def verify_password(password: str, password_hash: str) -> bool:
         return _hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def hash_is_usable(password_hash: str) -> bool:
+    """An argon2 hash we can verify against (a pasted bcrypt hash or a truncated value is not)."""
+    if not password_hash:
+        return False
+    from argon2 import extract_parameters
+    from argon2.exceptions import InvalidHashError
+
+    try:
+        extract_parameters(password_hash)
+        return True
+    except (InvalidHashError, ValueError):
+        return False
