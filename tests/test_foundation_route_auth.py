@@ -186,3 +186,22 @@ def test_anonymous_callers_learn_nothing_before_auth(client):
 @pytest.mark.parametrize("path", sorted(PUBLIC_OTHER - {"/docs/oauth2-redirect"}))
 def test_public_non_api_routes_answer(client, path):
     assert client.get(path).status_code in (200, 503)
+
+
+def test_optional_static_api_key(client, monkeypatch):
+    from shared.config import get_config
+
+    key = "scripts-" + "k" * 40
+    monkeypatch.setenv("API_KEY", key)
+    get_config.cache_clear()
+    try:
+        ok = client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}"})
+        wrong = client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}x"})
+        internal = client.post("/api/internal/cleanup", headers={"Authorization": f"Bearer {key}"}, json={})
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+    assert ok.status_code == 200
+    assert wrong.status_code == 401 and internal.status_code == 401
+    # unset again: the same key opens nothing
+    assert client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}"}).status_code == 401
