@@ -106,6 +106,10 @@ def test_secrets_are_encrypted_masked_and_mask_echo_is_ignored(client, auth, cle
 
     data = got.json()["data"]
     assert data["openaiKey"] == "sk-p••••6789" and key not in got.text
+    # the owner re-enters the unreadable secret: it is replaced
+    r = client.put("/api/settings", headers=auth, json={"tmdbKey": "tmdb-new-key-0123456789"})
+    assert r.status_code == 200 and r.json()["meta"]["changedKeys"] == ["tmdbKey"]
+    assert client.get("/api/settings", headers=auth).json().get("meta") is None
 
     # the client echoes the whole object back with the mask: the real secret survives
     r = client.put("/api/settings", headers=auth, json={"openaiKey": data["openaiKey"], "serperKey": "••••••••••••••••"})

@@ -77,7 +77,12 @@ class UpdateResult:
 
 
 def _apply_secret(conn, key: str, value: Any, current_raw: Any) -> bool:
-    current = store.decrypt_secret(key, current_raw) if current_raw is not None else ""
+    from shared.security.secretbox import SecretBoxError
+
+    try:
+        current = store.decrypt_secret(key, current_raw) if current_raw is not None else ""
+    except (SecretBoxError, ValueError):
+        current = None  # unreadable (key rotated away): any new value replaces it
     if value is None or value == "":
         if current_raw is None:
             return False
