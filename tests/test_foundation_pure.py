@@ -18,6 +18,7 @@ from shared.auth.client_ip import client_id
 from shared.auth.lockout import GLOBAL_FACTOR, decide
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failures
 @given(count=st.integers(1, 50), ttl=st.integers(-2, 900), g=st.integers(1, 10_000), gttl=st.integers(-2, 900),
        max_attempts=st.integers(1, 10))
 def test_lockout_decision_properties(count, ttl, g, gttl, max_attempts):
@@ -38,15 +39,18 @@ def test_lockout_decision_properties(count, ttl, g, gttl, max_attempts):
     ("", "192.0.2.1", "192.0.2.1"),
     (None, None, "unknown"),
     ("_hidden-proxy-token", None, "_hidden-proxy-token"),
+    (":", "192.0.2.9", "192.0.2.9"),
+    (", 203.0.113.1", None, "unknown"),
 ])
 def test_client_id(xff, peer, expected):
     assert client_id(xff, peer) == expected
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failures
 @given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=50)))
 def test_client_id_is_bounded_and_never_empty(xff, peer):
     cid = client_id(xff, peer)
-    assert cid and len(cid) <= 64 or cid == "unknown"
+    assert cid and len(cid) <= 64 and cid.isprintable() and not any(ch.isspace() for ch in cid)
 
 
 # --- settings validation ------------------------------------------------------------------------------
@@ -61,7 +65,7 @@ json_values = st.recursive(
     max_leaves=12)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(key=st.sampled_from(sorted(SPECS)), value=json_values)
 def test_check_value_matches_the_kind(key, value):
     spec = SPECS[key]
@@ -89,6 +93,7 @@ def test_every_default_passes_its_own_check():
         assert check_value(SPECS[key], default) is None, key
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failures
 @given(st.dictionaries(st.text(min_size=1, max_size=12), st.integers(), max_size=6))
 def test_unknown_keys_are_exactly_those_outside_the_inventory(patch):
     assert check_patch(patch).unknown == sorted(k for k in patch if k not in SPECS)
@@ -100,6 +105,7 @@ def test_masked_echo(value, echo):
     assert is_masked_echo(value) is echo
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failures
 @given(st.text(min_size=1, max_size=80).filter(lambda s: "•" not in s))
 def test_a_mask_is_always_recognised_as_an_echo(secret):
     from shared.security.secretbox import mask_secret
