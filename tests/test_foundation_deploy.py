@@ -180,3 +180,15 @@ def test_the_bundle_includes_the_shared_package_and_its_migrations():
         assert any(fnmatch("shared/db/migrations/0001_foundation.sql", g.replace("**", "*")) for g in includes)
     for needed in ("shared", "functions", "requirements.txt", "shared/db/migrations/0001_foundation.sql"):
         assert not any(fnmatch(needed, g) or needed.startswith(g + "/") for g in ignored), needed
+
+
+def test_the_entry_leaves_the_garbage_collector_running():
+    """functions/api.py pauses the cyclic GC while it builds the app (cold-start time) and must turn it back
+    on, with the start-up objects frozen out of later collections."""
+    code = "import gc, functions.api; print(gc.isenabled(), gc.get_freeze_count() > 1000)"
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT),
+             "APP_ENV": "development"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True"]
