@@ -98,6 +98,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        try:  # the owner reads the activity log, not the function logs: name the route and the error type only
+            from shared import activity
+
+            activity.log("api", "error", f"Unexpected {type(exc).__name__} on {request.method} {request.url.path}")
+        except Exception:  # the database may be what failed
+            logger.warning("could not record the error in the activity log")
         return JSONResponse(error_body("API_ERROR", "internal error"), status_code=500)
 
 
