@@ -85,7 +85,7 @@ def test_oversized_chunked_body_over_real_http(live_api, auth, clean_state, db):
     before = _counts(db)
     with httpx.Client(base_url=live_api.url, timeout=10) as c:
         r = c.put("/api/settings", headers={**auth, "Content-Type": "application/json"},
-                  content=_chunks(_big_settings_body(3 * MB)))
+                  content=_chunks(_big_settings_body(MB + 200_000)))
     assert r.request.headers.get("transfer-encoding") == "chunked"
     err = assert_error(r, 413, "PAYLOAD_TOO_LARGE")
     assert err["details"] == {"limitBytes": MB}
