@@ -105,7 +105,8 @@ def top_imports(module: str, n: int = 8) -> list[tuple[str, float]]:
 
 
 _GROUP_BUILD = """
-import os, time
+import gc, os, time
+gc.disable()  # as functions/api.py does while it builds the app
 import fastapi, pydantic_settings
 from shared.api import app as app_module
 t0 = time.perf_counter()
