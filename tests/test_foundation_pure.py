@@ -144,3 +144,18 @@ def test_the_vercel_entry_imports_no_heavy_library():
     assert out.returncode == 0, out.stderr
     loaded = [m for m in out.stdout.strip().split(",") if m]
     assert not loaded, f"imported at cold start (make these imports lazy): {loaded}"
+
+
+def test_password_hash_command():
+    from shared.security.passwords import verify_password
+
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "shared.security.passwords"], input="a long enough password\n",
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    h = r.stdout.strip()
+    assert h.startswith("$argon2id$") and verify_password("a long enough password", h)
+    assert not verify_password("a long enough passwore", h)
+    r = subprocess.run([sys.executable, "-m", "shared.security.passwords"], input="short\n", cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "12 characters" in r.stderr

@@ -39,3 +39,21 @@ def hash_is_usable(password_hash: str) -> bool:
         return True
     except (InvalidHashError, ValueError):
         return False
+
+
+def main() -> int:
+    """`python -m shared.security.passwords`: prints the APP_PASSWORD_HASH for a password typed at the prompt
+    (or piped on stdin), so the plain text never lands in shell history."""
+    import getpass
+    import sys
+
+    password = getpass.getpass("Login password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("use at least 12 characters", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
