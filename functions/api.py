@@ -4,17 +4,28 @@ vercel.json routes /api/*, /health, /docs and /openapi.json here. The module is 
 routers only; psycopg, upstash-redis, PyJWT, argon2, boto3 and qstash are imported by the first request that
 needs them (bench/imports.py measures both). A missing production variable fails the import with a message
 naming it, so a misconfigured deploy never serves traffic.
+
+The cyclic garbage collector is paused while the app is built: importing FastAPI and building the routes
+creates tens of thousands of objects that all live as long as the process, and the collections their creation
+triggers cost ~50-80 ms of a cold start for nothing. `gc.freeze()` then moves them out of future collections,
+which also shortens GC pauses during requests.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:  # Vercel runs the file from the bundle root, but be explicit about it
-    sys.path.insert(0, _ROOT)
+gc.disable()
+try:
+    _ROOT = str(Path(__file__).resolve().parents[1])
+    if _ROOT not in sys.path:  # Vercel runs the file from the bundle root, but be explicit about it
+        sys.path.insert(0, _ROOT)
 
-from shared.api.app import create_app  # noqa: E402
+    from shared.api.app import create_app
 
-app = create_app()
+    app = create_app()
+finally:
+    gc.freeze()
+    gc.enable()

@@ -25,13 +25,16 @@ TEST_PASSWORD = "correct horse battery staple"
 
 def _boot():
     from shared.local.stack import start_backing
-    from shared.security.passwords import hash_password
 
     backing = start_backing(mode="test", data_dir=_TMP, public_base_url=f"http://127.0.0.1:{_API_PORT}",
                             api_port=_API_PORT)
     os.environ.update(backing.env)
     os.environ["APP_ENV"] = "test"
-    os.environ["APP_PASSWORD_HASH"] = hash_password(TEST_PASSWORD)
+    # a real argon2id hash with cheap parameters (they are encoded in the hash): login tests check the same code
+    # path as production without paying ~100 ms of memory-hard hashing per attempt
+    from argon2 import PasswordHasher
+
+    os.environ["APP_PASSWORD_HASH"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(TEST_PASSWORD)
     os.environ.setdefault("PUBLISH_MODE", "live")
     from shared.config import get_config
 

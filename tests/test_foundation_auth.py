@@ -106,10 +106,12 @@ def test_redis_cost_per_attempt(client, clean_state, backing):
     assert backing.redis_counter.total == 7  # the same pipeline plus the DEL that resets the client
 
 
-def test_missing_password_hash_is_a_server_configuration_error(client, clean_state, monkeypatch):
+@pytest.mark.parametrize("bad_hash", ["", "$2b$12$abcdefghijklmnopqrstuuGQkzVY2R0Vx1c1XJ6Yq6h2bQJ5C", "$argon2id$v=19$m=65536"])
+def test_missing_or_unusable_password_hash_is_a_server_configuration_error(client, clean_state, monkeypatch,
+                                                                          bad_hash):
     from shared.config import get_config
 
-    monkeypatch.setenv("APP_PASSWORD_HASH", "")
+    monkeypatch.setenv("APP_PASSWORD_HASH", bad_hash)
     get_config.cache_clear()
     try:
         r = _login(client, TEST_PASSWORD)
@@ -153,3 +155,42 @@ def test_login_body_must_be_a_password_string(client, clean_state):
     assert_error(client.post("/api/auth/login", json={"password": 12345}), 400, "VALIDATION_ERROR")
     assert_error(client.post("/api/auth/login", json={}), 400, "VALIDATION_ERROR")
     assert_error(client.post("/api/auth/verify", json={"tok": "x"}), 400, "VALIDATION_ERROR")
+
+
+def test_login_fails_closed_when_the_counter_is_unreachable(client, clean_state, monkeypatch, db):
+    from shared.config import get_config
+    from shared.local.services import free_port
+    from shared.redis_client import reset_redis_client
+
+    monkeypatch.setenv("UPSTASH_REDIS_REST_URL", f"http://127.0.0.1:{free_port()}")
+    get_config.cache_clear()
+    reset_redis_client()
+    try:
+        r = _login(client, TEST_PASSWORD)
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+        reset_redis_client()
+    assert r.status_code == 503 and r.headers["Retry-After"] == "60"
+    assert r.json()["success"] is False and r.json()["code"] == "SERVICE_UNAVAILABLE" and "token" not in r.json()
+    assert db.execute("SELECT count(*) AS n FROM activity_logs WHERE service = 'auth' AND level = 'error'"
+                      ).fetchone()["n"] == 1
+
+
+def test_an_empty_jwt_secret_never_validates_a_token(client, monkeypatch):
+    from shared.config import get_config
+
+    now = int(time.time())
+    forged = jwt.encode({"sub": "owner", "iat": now, "exp": now + 60, "typ": "session"}, "x", algorithm="HS256")
+    monkeypatch.setenv("JWT_SECRET", "")
+    get_config.cache_clear()
+    try:
+        r = client.get("/api/settings", headers={"Authorization": f"Bearer {forged}"})
+        v = client.post("/api/auth/verify", json={"token": forged})
+        login = _login(client, TEST_PASSWORD)
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+    assert_error(r, 401, "UNAUTHORIZED")
+    assert v.json()["valid"] is False
+    assert login.status_code == 500 and login.json()["error"] == "Server configuration error"

@@ -85,7 +85,7 @@ def test_oversized_chunked_body_over_real_http(live_api, auth, clean_state, db):
     before = _counts(db)
     with httpx.Client(base_url=live_api.url, timeout=10) as c:
         r = c.put("/api/settings", headers={**auth, "Content-Type": "application/json"},
-                  content=_chunks(_big_settings_body(3 * MB)))
+                  content=_chunks(_big_settings_body(MB + 200_000)))
     assert r.request.headers.get("transfer-encoding") == "chunked"
     err = assert_error(r, 413, "PAYLOAD_TOO_LARGE")
     assert err["details"] == {"limitBytes": MB}
@@ -120,7 +120,7 @@ def test_unknown_routes_and_methods_use_the_contract_shape(client, auth):
     assert_error(client.post("/health"), 405, "METHOD_NOT_ALLOWED")
 
 
-def test_unexpected_errors_are_api_error_without_internals(client, auth, monkeypatch):
+def test_unexpected_errors_are_api_error_without_internals(client, auth, monkeypatch, clean_state, db):
     from shared.services import logs
 
     def broken(*a, **k):
@@ -130,3 +130,6 @@ def test_unexpected_errors_are_api_error_without_internals(client, auth, monkeyp
     r = client.get("/api/logs", headers=auth)
     err = assert_error(r, 500, "API_ERROR")
     assert "hunter2" not in r.text and err["message"] == "internal error"
+    rows = db.execute("SELECT level, message, metadata FROM activity_logs WHERE service = 'api'").fetchall()
+    assert [(r["level"], r["message"]) for r in rows] == [("error", "Unexpected RuntimeError on GET /api/logs")]
+    assert "hunter2" not in str(rows)

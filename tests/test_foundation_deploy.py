@@ -157,3 +157,38 @@ def test_development_needs_no_variables():
     from shared.config import Config
 
     assert Config(_env_file=None, app_env="development").validate_for_startup().app_env == "development"
+
+
+def test_env_example_lists_every_config_field_once():
+    from shared.config import Config
+
+    names = [line.split("=", 1)[0].strip() for line in (ROOT / ".env.example").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#") and "=" in line]
+    assert len(names) == len(set(names)), "a variable is listed twice"
+    fields = {name.upper() for name in Config.model_fields}
+    assert fields - set(names) == set(), "add these to .env.example"
+    assert set(names) - fields == set(), "listed in .env.example but not read by Config"
+
+
+def test_the_bundle_includes_the_shared_package_and_its_migrations():
+    from fnmatch import fnmatch
+
+    ignored = [l.strip().rstrip("/") for l in (ROOT / ".vercelignore").read_text().splitlines()
+               if l.strip() and not l.startswith("#")]
+    for build in _vercel()["builds"]:
+        includes = build.get("config", {}).get("includeFiles", [])
+        assert any(fnmatch("shared/db/migrations/0001_foundation.sql", g.replace("**", "*")) for g in includes)
+    for needed in ("shared", "functions", "requirements.txt", "shared/db/migrations/0001_foundation.sql"):
+        assert not any(fnmatch(needed, g) or needed.startswith(g + "/") for g in ignored), needed
+
+
+def test_the_entry_leaves_the_garbage_collector_running():
+    """functions/api.py pauses the cyclic GC while it builds the app (cold-start time) and must turn it back
+    on, with the start-up objects frozen out of later collections."""
+    code = "import gc, functions.api; print(gc.isenabled(), gc.get_freeze_count() > 1000)"
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT),
+             "APP_ENV": "development"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True"]

@@ -94,3 +94,10 @@ def test_polled_queries_use_their_index_with_10k_rows(clean_state, db):
     assert "activity_logs_level_idx" in plan and "Sort" not in plan, plan
     plan = _plan(db, "SELECT id FROM notifications ORDER BY created_at DESC LIMIT %s", (50,))
     assert "Index Scan using notifications_created_idx" in plan and "Sort" not in plan, plan
+
+
+def test_notify_helper_normalises_the_source(clean_state, db):
+    from shared import activity
+
+    nid = activity.notify("success", "Rendered", source="Video_Studio ")
+    assert db.execute("SELECT source FROM notifications WHERE id = %s", (nid,)).fetchone()["source"] == "videostudio"

@@ -53,6 +53,25 @@ def bad_credentials(secret: str) -> dict[str, dict[str, str]]:
     }
 
 
+def bad_signatures(url: str, session_token: str) -> dict[str, dict[str, str]]:
+    """QStash-style signatures that must all be refused for the body `{}` sent to `url`."""
+    from shared.config import get_config
+    from shared.local.qstash_emulator import sign
+
+    cfg = get_config()
+    public = cfg.public_base_url + url
+    return {
+        "unsigned": {},
+        "unsigned with a session token": {"Authorization": f"Bearer {session_token}"},
+        "garbage signature": {"Upstash-Signature": "x.y.z"},
+        "unknown key": {"Upstash-Signature": sign(b"{}", public, "sig_" + "u" * 40)},
+        "expired": {"Upstash-Signature": sign(b"{}", public, cfg.qstash_current_signing_key, ttl=-5)},
+        "other URL": {"Upstash-Signature": sign(b"{}", "https://elsewhere.example" + url,
+                                                cfg.qstash_current_signing_key)},
+        "other body": {"Upstash-Signature": sign(b'{"a":1}', public, cfg.qstash_current_signing_key)},
+    }
+
+
 def unprotected_routes(app, client, secret: str, session_token: str) -> list[str]:
     """Every way a route answers something other than a contract-shaped 401 when it should."""
     problems = []
@@ -65,8 +84,7 @@ def unprotected_routes(app, client, secret: str, session_token: str) -> list[str
         if (method, path) in PUBLIC_API:
             continue
         if path.startswith("/api/internal/"):
-            cases = {"unsigned": {}, "unsigned with a session token": {"Authorization": f"Bearer {session_token}"},
-                     "forged signature": {"Upstash-Signature": "x.y.z"}}
+            cases = bad_signatures(url, session_token)
         else:
             cases = bad_credentials(secret)
         for label, headers in cases.items():
@@ -102,8 +120,10 @@ def test_public_api_routes_are_exactly_the_allow_list(app):
     assert PUBLIC_API <= api_routes
 
 
-def test_a_route_that_forgets_auth_is_caught():
-    """The checker itself: an app with a router missing require_auth (and a hidden one) is reported."""
+def test_a_route_that_forgets_auth_is_caught_or_closed():
+    """The checker itself, on an app with routes added carelessly: a /api router without require_auth (shown or
+    hidden) is still closed by BearerGate; an internal route without verify_qstash and a public route outside
+    /api are reported."""
     from fastapi import APIRouter
     from fastapi.testclient import TestClient
 
@@ -126,15 +146,62 @@ def test_a_route_that_forgets_auth_is_caught():
     def unsigned():
         return {"success": True, "data": None}
 
+    outside = APIRouter(prefix="/webhooks")
+
+    @outside.post("/meta")
+    def meta_hook():
+        return {"success": True, "data": None}
+
     app = create_app(groups=["core"])
-    app.include_router(rogue)
-    app.include_router(internal)
+    for router in (rogue, internal, outside):
+        app.include_router(router)
     with TestClient(app, raise_server_exceptions=False) as c:
         problems = unprotected_routes(app, c, get_config().jwt_secret, "t")
-    flagged = {p.split(" [")[0] for p in problems}
-    assert flagged == {"GET /api/rogue/items/{item_id}", "POST /api/rogue/hidden", "POST /api/internal/unsigned"}
+        assert c.get(f"/api/rogue/items/{_UUID}").status_code == 401
+    flagged = {p.split(" [")[0].split(":")[0] for p in problems}
+    assert flagged == {"POST /api/internal/unsigned", "POST /webhooks/meta"}
+
+
+def test_the_allow_list_matches_the_gate():
+    from shared.api.auth import PUBLIC_API_PATHS
+
+    assert {p for _, p in PUBLIC_API} == set(PUBLIC_API_PATHS)
+
+
+def test_anonymous_callers_learn_nothing_before_auth(client):
+    """Unauthenticated requests are refused before routing and before the body is read: no 400 for bad JSON,
+    no 404/405 revealing which routes exist, no 413 for a big body."""
+    for method, path, kw in [("PUT", "/api/settings", {"content": b'{"bad json'}),
+                             ("GET", "/api/no-such-route", {}), ("PATCH", "/api/settings", {"json": {}}),
+                             ("PUT", "/api/settings", {"content": b"x" * 2_000_000})]:
+        r = client.request(method, path, headers={"Content-Type": "application/json"}, **kw)
+        assert r.status_code == 401, (method, path, r.status_code)
+        assert r.json()["error"]["code"] == "UNAUTHORIZED" and r.headers["www-authenticate"] == "Bearer"
+    # an OPTIONS preflight is not a request for data: CORS answers it
+    r = client.options("/api/settings", headers={"Origin": "http://localhost:5173",
+                                                 "Access-Control-Request-Method": "PUT"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:5173"
 
 
 @pytest.mark.parametrize("path", sorted(PUBLIC_OTHER - {"/docs/oauth2-redirect"}))
 def test_public_non_api_routes_answer(client, path):
     assert client.get(path).status_code in (200, 503)
+
+
+def test_optional_static_api_key(client, monkeypatch):
+    from shared.config import get_config
+
+    key = "scripts-" + "k" * 40
+    monkeypatch.setenv("API_KEY", key)
+    get_config.cache_clear()
+    try:
+        ok = client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}"})
+        wrong = client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}x"})
+        internal = client.post("/api/internal/cleanup", headers={"Authorization": f"Bearer {key}"}, json={})
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+    assert ok.status_code == 200
+    assert wrong.status_code == 401 and internal.status_code == 401
+    # unset again: the same key opens nothing
+    assert client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}"}).status_code == 401

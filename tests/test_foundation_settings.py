@@ -106,6 +106,10 @@ def test_secrets_are_encrypted_masked_and_mask_echo_is_ignored(client, auth, cle
 
     data = got.json()["data"]
     assert data["openaiKey"] == "sk-p••••6789" and key not in got.text
+    # the owner re-enters the unreadable secret: it is replaced
+    r = client.put("/api/settings", headers=auth, json={"tmdbKey": "tmdb-new-key-0123456789"})
+    assert r.status_code == 200 and r.json()["meta"]["changedKeys"] == ["tmdbKey"]
+    assert client.get("/api/settings", headers=auth).json().get("meta") is None
 
     # the client echoes the whole object back with the mask: the real secret survives
     r = client.put("/api/settings", headers=auth, json={"openaiKey": data["openaiKey"], "serperKey": "••••••••••••••••"})
@@ -183,3 +187,29 @@ def test_read_settings_decrypts_for_server_side_use(client, auth, clean_state):
                                                       "youtube": False, "pinterest": False}}
     s["todayPlatforms"]["x"] = False  # callers get copies, never the inventory itself
     assert read_settings(["todayPlatforms"])["todayPlatforms"]["x"] is True
+
+
+def test_a_secret_is_never_stored_in_clear_when_no_key_is_configured(client, auth, clean_state, db, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("ENCRYPTION_KEYS", "")
+    get_config.cache_clear()
+    try:
+        r = client.put("/api/settings", headers=auth, json={"dailyQuotaX": 9, "openaiKey": "sk-clear-text-000000"})
+    finally:
+        monkeypatch.undo()
+        get_config.cache_clear()
+    err = assert_error(r, 500, "API_ERROR")
+    assert "ENCRYPTION_KEYS" in err["message"]
+    assert _rows(db) == {}  # the whole patch rolled back, the plain value too
+
+
+def test_a_change_of_json_type_is_a_change(client, auth, clean_state, db):
+    client.put("/api/settings", headers=auth, json={"videoAgeGateHours": 1})
+    r = client.put("/api/settings", headers=auth, json={"videoAgeGateHours": True, "rssDailyLimit": "1"})
+    assert r.status_code == 400  # videoAgeGateHours is a scalar: true is refused outright
+    r = client.put("/api/settings", headers=auth, json={"videoBacklogMode": 1})
+    r = client.put("/api/settings", headers=auth, json={"videoBacklogMode": True})
+    assert r.json()["meta"]["changedKeys"] == ["videoBacklogMode"] and _rows(db)["videoBacklogMode"] is True
+    r = client.put("/api/settings", headers=auth, json={"dailyQuotaX": 50.0})  # the default is the int 50
+    assert r.json()["meta"]["changedKeys"] == [] and "dailyQuotaX" not in _rows(db)

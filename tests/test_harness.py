@@ -44,8 +44,9 @@ def test_qstash_publish_is_delivered_signed(backing, live_api, client):
     assert hits and hits[0]["status"] == 405
 
 
-def test_api_answers_are_never_cached(client):
-    r = client.get("/api/does-not-exist")
+def test_api_answers_are_never_cached(client, auth):
+    # authenticated: an anonymous caller gets 401 before routing (shared/api/auth.py BearerGate)
+    r = client.get("/api/does-not-exist", headers=auth)
     assert r.status_code == 404
     assert r.json() == {"success": False, "error": {"code": "NOT_FOUND", "message": "Not Found"}}
     assert r.headers["cache-control"] == "no-store"

@@ -37,11 +37,17 @@ def log(service: str, level: Level, message: str, metadata: dict[str, Any] | Non
         c.execute(sql, params)
 
 
+def normalise_source(source: str | None) -> str:
+    """The frontend sends `video_studio` in places and shows `videostudio`: store one spelling."""
+    s = (source or "system").strip().lower() or "system"
+    return "videostudio" if s == "video_studio" else s
+
+
 def notify(type: NotificationType, title: str, message: str = "", *, source: str = "system",
            action_page: str | None = None, conn=None) -> str:
     sql = ("INSERT INTO notifications (type, title, message, source, action_page) "
            "VALUES (%s, %s, %s, %s, %s) RETURNING id")
-    params = (type, title[:300], message[:4000], source, action_page)
+    params = (type, title[:300], message[:4000], normalise_source(source), action_page)
     if conn is not None:
         return str(conn.execute(sql, params).fetchone()["id"])
     with connection() as c:

@@ -1,8 +1,8 @@
 """Builds the FastAPI app: routers, the error envelope, body limits.
 
 Routers are listed by module path and imported here, so a function entry can build an app with only the
-groups it serves. Protected routers declare `dependencies=[Depends(require_auth)]` themselves; the route
-enumeration test (tests/test_foundation_route_auth.py) proves no /api route is left open by accident.
+groups it serves. Protected routers declare `dependencies=[Depends(require_auth)]` themselves, and
+`BearerGate` closes every /api path but the public allow-list before routing; the route enumeration test (tests/test_foundation_route_auth.py) proves no /api route is left open by accident.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.api.auth import BearerGate
 from shared.api.errors import AppError, error_body
 from shared.api.headers import NoStoreForApi
 from shared.api.limits import BodySizeLimit
@@ -113,6 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        try:  # the owner reads the activity log, not the function logs: name the route and the error type only
+            from shared import activity
+
+            activity.log("api", "error", f"Unexpected {type(exc).__name__} on {request.method} {request.url.path}")
+        except Exception:  # the database may be what failed
+            logger.warning("could not record the error in the activity log")
         return JSONResponse(error_body("API_ERROR", "internal error"), status_code=500)
 
 
@@ -123,7 +130,9 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
     app = FastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
                   redoc_url=None)
     install_error_handlers(app)
+    # the last added runs first: CORS -> no-store headers -> bearer gate -> body limit -> routes
     app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
+    app.add_middleware(BearerGate)
     app.add_middleware(NoStoreForApi)
     origins = [o.strip() for o in cfg.cors_origins.split(",") if o.strip()]
     if origins:

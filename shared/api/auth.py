@@ -1,19 +1,32 @@
-"""The Bearer check every protected route depends on: a session JWT, or the optional static API key."""
+"""Who may call what: a session JWT (or the optional static API key) for every /api route except the public
+allow-list; QStash signatures for /api/internal/* (shared/messaging/receiver.py).
+
+Two layers, on purpose:
+- `BearerGate` (ASGI middleware) refuses an unauthenticated /api request before routing and before the body is
+  read, so an anonymous client learns nothing from validation errors or 404/405s, and a router that forgets
+  its dependency is still closed.
+- `require_auth` (router dependency) runs the same check and hands the claims to handlers.
+"""
 
 from __future__ import annotations
 
 import hmac
+import json
 
 from fastapi import Request
 
-from shared.api.errors import Unauthorized
+from shared.api.errors import Unauthorized, error_body
 from shared.config import get_config
 from shared.security.tokens import TokenError, verify_session_token
 
+# The only /api routes open without a token (the frontend logs in and checks its token through them).
+PUBLIC_API_PATHS: frozenset[str] = frozenset({"/api/auth/login", "/api/auth/verify"})
+# QStash-called routes: authenticated by signature (verify_qstash), never by a session token.
+INTERNAL_PREFIX = "/api/internal/"
 
-def require_auth(request: Request) -> dict:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+
+def authenticate(authorization: str | None) -> dict:
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing or malformed Authorization header")
     token = token.strip()
@@ -24,3 +37,31 @@ def require_auth(request: Request) -> dict:
         return verify_session_token(token)
     except TokenError as exc:
         raise Unauthorized(str(exc)) from exc
+
+
+def require_auth(request: Request) -> dict:
+    return authenticate(request.headers.get("authorization"))
+
+
+def needs_bearer(path: str) -> bool:
+    return path.startswith("/api/") and path not in PUBLIC_API_PATHS and not path.startswith(INTERNAL_PREFIX)
+
+
+class BearerGate:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not needs_bearer(scope["path"]):
+            return await self.app(scope, receive, send)
+        header = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"authorization"), None)
+        try:
+            authenticate(header)
+        except Unauthorized as exc:
+            body = json.dumps(error_body(exc.code, exc.message), separators=(",", ":")).encode()
+            await send({"type": "http.response.start", "status": 401, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b"Bearer")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -12,9 +12,9 @@ import ipaddress
 
 def client_id(forwarded_for: str | None, peer: str | None) -> str:
     if forwarded_for:
-        first = forwarded_for.split(",")[0].strip()
+        first = _normalise(forwarded_for.split(",")[0])
         if first:
-            return _normalise(first)
+            return first
     return _normalise(peer or "") or "unknown"
 
 
@@ -27,5 +27,5 @@ def _normalise(raw: str) -> str:
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
-        # not an address (a proxy's obfuscated token): keep it bounded, it only names a counter
-        return raw[:64]
+        # not an address (a proxy's obfuscated token): keep it bounded and printable, it only names a counter
+        return "".join(ch for ch in raw if ch.isprintable() and not ch.isspace())[:64]

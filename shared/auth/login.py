@@ -13,7 +13,7 @@ from typing import Any
 from shared import activity
 from shared.auth import lockout
 from shared.config import get_config
-from shared.security.passwords import verify_password
+from shared.security.passwords import hash_is_usable, verify_password
 from shared.security.tokens import TokenError, issue_session_token, verify_session_token
 
 SERVER_CONFIGURATION_ERROR = "Server configuration error"
@@ -32,12 +32,20 @@ def _failure(status: int, code: str, error: str, **extra: Any) -> LoginOutcome:
 
 def login(password: str, client: str) -> LoginOutcome:
     cfg = get_config()
-    if not cfg.app_password_hash or not cfg.jwt_secret:
-        activity.log("auth", "error", "Login refused: APP_PASSWORD_HASH or JWT_SECRET is not configured")
+    if not hash_is_usable(cfg.app_password_hash) or not cfg.jwt_secret:
+        activity.log("auth", "error", "Login refused: APP_PASSWORD_HASH (an argon2 hash) or JWT_SECRET is not "
+                                      "configured")
         return _failure(500, "API_ERROR", SERVER_CONFIGURATION_ERROR)
 
-    gate = lockout.count_attempt(client, max_attempts=cfg.login_max_attempts,
-                                 window_seconds=cfg.login_window_seconds)
+    try:
+        gate = lockout.count_attempt(client, max_attempts=cfg.login_max_attempts,
+                                     window_seconds=cfg.login_window_seconds)
+    except Exception as exc:  # fail closed: without the counter there is no lockout, so no password check
+        activity.log("auth", "error", "Login refused: the attempt counter (Redis) is unreachable",
+                     {"error": type(exc).__name__})
+        out = _failure(503, "SERVICE_UNAVAILABLE", "Login is temporarily unavailable. Try again in a minute.")
+        out.headers["Retry-After"] = "60"
+        return out
     if not gate.allowed:
         minutes = max(1, round(gate.retry_after / 60))
         out = _failure(429, "RATE_LIMIT_EXCEEDED",
@@ -54,7 +62,10 @@ def login(password: str, client: str) -> LoginOutcome:
                             f"for {cfg.login_window_seconds // 60} minutes.", source="system")
         return _failure(401, "UNAUTHORIZED", "Invalid password", remainingAttempts=gate.remaining)
 
-    lockout.clear(client)
+    try:
+        lockout.clear(client)
+    except Exception:  # the counter expires on its own; a Redis blip must not refuse the right password
+        pass
     token, exp = issue_session_token()
     activity.log("auth", "info", "Signed in", {"client": client})
     return LoginOutcome(200, {"success": True, "token": token, "expiresAt": exp})

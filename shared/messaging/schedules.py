@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ID_PREFIX = "screndly-"
+FREE_TIER_SCHEDULES = 10  # QStash free plan: at most 10 active schedules
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,9 @@ def sync(schedules: list[Schedule] | None = None, client=None) -> SyncReport:
 def main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "sync"
     if cmd == "sync":
+        if len(SCHEDULES) > FREE_TIER_SCHEDULES:
+            print(f"warning: {len(SCHEDULES)} schedules; the QStash free plan allows {FREE_TIER_SCHEDULES}",
+                  file=sys.stderr)
         report = sync()
         for what, ids in report.as_dict().items():
             for sid in ids:

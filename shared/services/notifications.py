@@ -9,14 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from shared.activity import normalise_source
 from shared.db import connection
 
 _COLUMNS = "id, type, title, message, source, action_page, read, created_at"
-
-
-def normalise_source(source: str | None) -> str:
-    s = (source or "system").strip().lower() or "system"
-    return "videostudio" if s == "video_studio" else s
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:

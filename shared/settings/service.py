@@ -77,7 +77,12 @@ class UpdateResult:
 
 
 def _apply_secret(conn, key: str, value: Any, current_raw: Any) -> bool:
-    current = store.decrypt_secret(key, current_raw) if current_raw is not None else ""
+    from shared.security.secretbox import SecretBoxError
+
+    try:
+        current = store.decrypt_secret(key, current_raw) if current_raw is not None else ""
+    except (SecretBoxError, ValueError):
+        current = None  # unreadable (key rotated away): any new value replaces it
     if value is None or value == "":
         if current_raw is None:
             return False
@@ -89,19 +94,35 @@ def _apply_secret(conn, key: str, value: Any, current_raw: Any) -> bool:
     return True
 
 
+def _json_value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, (int, float)):
+        return ("number", float(v))
+    if isinstance(v, list):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _json_value(x) for k, x in v.items()}
+    return v
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality as the frontend sees JSON: 50 and 50.0 are one number, but true is not 1 (Python's == says it
+    is, which would swallow a change of type)."""
+    return _json_value(a) == _json_value(b)
+
+
 def _apply_plain(conn, key: str, value: Any, current_raw: Any, has_row: bool) -> bool:
     effective = current_raw if has_row else DEFAULTS[key]
     if value is None:
         if not has_row:
             return False
         store.delete(conn, key)
-        return effective != DEFAULTS[key]
-    if has_row and current_raw == value:
-        return False
-    if not has_row and value == DEFAULTS[key]:
+        return not _same(effective, DEFAULTS[key])
+    if _same(value, effective) and (has_row or _same(value, DEFAULTS[key])):
         return False
     store.upsert(conn, key, value)
-    return value != effective
+    return True
 
 
 def update_settings(patch: dict[str, Any]) -> UpdateResult:

@@ -18,9 +18,14 @@ def _aad(key: str) -> str:
 
 
 def encrypt_secret(key: str, plaintext: str) -> dict[str, str]:
-    from shared.security.secretbox import get_secretbox
+    from shared.api.errors import AppError
+    from shared.security.secretbox import SecretBoxError, get_secretbox
 
-    return {"$enc": get_secretbox().encrypt(plaintext, aad=_aad(key))}
+    try:
+        box = get_secretbox()
+    except SecretBoxError as exc:  # never store a secret in clear because a key is missing
+        raise AppError(f"secrets cannot be stored: {exc}", code="API_ERROR", status_code=500) from exc
+    return {"$enc": box.encrypt(plaintext, aad=_aad(key))}
 
 
 def decrypt_secret(key: str, value: Any) -> Any:
