@@ -102,23 +102,23 @@ def download_source(storage, key: str, dest: Path, control: JobControl, max_byte
     if size > max_bytes:
         raise PermanentError(f"the source file is too large ({size // (1 << 20)} MB)", "INVALID_MEDIA",
                              invalid_source=True)
-    from boto3.s3.transfer import TransferConfig
-
-    # ranged GETs of 8 MB, two at a time, written to disk: memory stays flat whatever the file size
-    cfg = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=2,
-                         io_chunksize=256 * 1024)
+    # one streaming GET written to disk in 1 MB chunks: memory stays flat whatever the file size, and a
+    # broken stream fails the attempt (transient: retried with backoff) instead of leaving a partial file
+    body = storage.client.get_object(Bucket=storage.bucket, Key=key)["Body"]
+    written = 0
     try:
-        storage.client.download_file(storage.bucket, key, str(dest), Config=cfg,
-                                     Callback=_transfer_guard(control, allow_shutdown=False))
-    except Interrupted:
-        raise
-    except Exception as exc:
-        cause = exc
-        while cause is not None:  # s3transfer wraps exceptions raised in callbacks
-            if isinstance(cause, Interrupted):
-                raise cause
-            cause = cause.__cause__ or cause.__context__
-        raise
+        with open(dest, "wb") as fh:
+            for chunk in body.iter_chunks(chunk_size=1 << 20):
+                fh.write(chunk)
+                written += len(chunk)
+                if written > max_bytes:
+                    raise PermanentError("the source file is larger than its declared size allows", "INVALID_MEDIA",
+                                         invalid_source=True)
+                control.check()
+    finally:
+        body.close()
+    if written != size:
+        raise IOError(f"source download stopped at {written} of {size} bytes")
     return size
 
 
