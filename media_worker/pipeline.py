@@ -257,8 +257,15 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
     source_key = job["source_key"]
     src = work / ("source." + (source_key.rsplit(".", 1)[-1][:8] if "." in source_key else "bin"))
 
+    import resource
+
+    def cpu(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
     timings: dict[str, float] = {}
     mark = time.monotonic()
+    self_cpu_start = cpu(resource.RUSAGE_SELF)
 
     def lap(name: str) -> None:
         nonlocal mark
@@ -276,12 +283,15 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
                                  f"{info.duration:.1f} s, audio {'yes' if info.audio else 'no'}")
 
     control.set("encoding", 5, f"rendering {preset_name}")
+    children_cpu_start = cpu(resource.RUSAGE_CHILDREN)
     meta: dict = {}
     if preset_name == "thumbnail":
         out_path, at = render_thumbnail(info, src, work, control, options)
     else:
         out_path = render_video(preset_name, info, src, work, control, lim, options)
     lap("encode")
+    # CPU seconds: ffmpeg's own (children), and this process's (the worker's overhead, all threads)
+    timings["encode_cpu"] = round(cpu(resource.RUSAGE_CHILDREN) - children_cpu_start, 3)
     control.check()
     facts = check_output(preset_name, out_path, info)
     lap("verify")
@@ -291,6 +301,7 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
     control.set("uploading", 92, f"storing {key}")
     store_output(storage, out_path, key, content_type, control)
     lap("upload")
+    timings["worker_cpu"] = round(cpu(resource.RUSAGE_SELF) - self_cpu_start, 3)
     try:
         os.unlink(out_path)
     except OSError:

@@ -72,6 +72,8 @@ _HZ = re.compile(r"(\d+) Hz, ([\w.() ]+?)(?:,|$)")
 _ROTATION = re.compile(r"(?:rotation of|rotate\s*:)\s*(-?[\d.]+)")
 
 _READABLE = [
+    (re.compile(r"not on whitelist"), "the file is not an MP4, MOV, WebM or MKV video (playlists and other "
+                                      "formats that refer to other files or URLs are not allowed)"),
     (re.compile(r"misdetection possible"), "the file is not a video or audio file (its content does not match "
                                            "its name)"),
     (re.compile(r"moov atom not found"), "the file is incomplete or not a valid MP4/MOV (no 'moov' index): "
@@ -79,7 +81,6 @@ _READABLE = [
     (re.compile(r"Invalid data found when processing input"), "the file is not a video or audio file ffmpeg "
                                                                "can read (invalid data)"),
     (re.compile(r"No such file or directory"), "the file does not exist"),
-    (re.compile(r"Protocol not on whitelist"), "the input refers to another file or URL, which is not allowed"),
 ]
 
 
@@ -156,7 +157,9 @@ def parse_probe(stderr: str) -> MediaInfo:
 def probe_command(path: str) -> list[str]:
     from shared.media.ffmpeg.binary import ffmpeg_exe
 
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-protocol_whitelist", "file", "-i", path]
+    from shared.media.ffmpeg.presets import INPUT_GUARD
+
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", *INPUT_GUARD, "-i", path]
 
 
 def probe(path: str, timeout: float = 30.0) -> MediaInfo:
