@@ -203,7 +203,7 @@ def render_thumbnail(info: MediaInfo, src: Path, work: Path, control: JobControl
 
 def check_output(preset_name: str, path: Path, source: MediaInfo) -> dict:
     try:
-        out = probe(str(path))
+        out = probe(str(path), own_output=True)
     except ProbeError as exc:
         raise PermanentError(f"the rendered file is unreadable: {exc}", "FFMPEG_FAILED")
     size = path.stat().st_size

@@ -154,17 +154,18 @@ def parse_probe(stderr: str) -> MediaInfo:
                      video=video, audio=audio, warnings=warnings)
 
 
-def probe_command(path: str) -> list[str]:
+def probe_command(path: str, own_output: bool = False) -> list[str]:
+    """`own_output`: a file we rendered (a JPEG thumbnail needs the image demuxer); sources never are."""
     from shared.media.ffmpeg.binary import ffmpeg_exe
-
     from shared.media.ffmpeg.presets import INPUT_GUARD
 
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", *INPUT_GUARD, "-i", path]
+    guard = ["-protocol_whitelist", "file"] if own_output else INPUT_GUARD
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", *guard, "-i", path]
 
 
-def probe(path: str, timeout: float = 30.0) -> MediaInfo:
+def probe(path: str, timeout: float = 30.0, own_output: bool = False) -> MediaInfo:
     try:
-        proc = subprocess.run(probe_command(path), capture_output=True, text=True, errors="replace",
+        proc = subprocess.run(probe_command(path, own_output), capture_output=True, text=True, errors="replace",
                               timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         raise ProbeError(f"reading the file's header took longer than {timeout:.0f} s") from exc
