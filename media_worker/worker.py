@@ -106,14 +106,28 @@ class Worker:
         last_query = 0.0
         due_at: float | None = None
         try:
+            failures = 0
             while not self.stop_requested:
                 if need_query:
-                    job, next_due = self._claim()
+                    try:
+                        job, next_due = self._claim()
+                        failures = 0
+                    except Exception as exc:  # database unreachable (Neon waking up, network): wait and retry
+                        failures += 1
+                        pause = min(60.0, 2.0 ** failures)
+                        logger.warning("claim failed (%s: %s); retrying in %.0f s", type(exc).__name__,
+                                       str(exc)[:200], pause)
+                        self.release_db()
+                        time.sleep(pause)
+                        continue
                     last_query = time.monotonic()
                     if job is not None:
                         self.busy = True
                         try:
                             self.run_job(job)
+                        except Exception:  # recording the outcome failed: the lease expires, the job reruns
+                            logger.exception("job %s: could not record its outcome", job.get("id"))
+                            self.release_db()
                         finally:
                             self.busy = False
                         self.jobs_done += 1
