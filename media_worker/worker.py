@@ -181,7 +181,7 @@ class Worker:
                     stage, progress = control.stage, control.progress
                     messages, control.messages = control.messages, []
                 try:
-                    for i, (st, msg) in enumerate(messages or [(None, None)]):
+                    for st, msg in messages or [(None, None)]:
                         res = self._query(queue.heartbeat, job_id, token, self.s.lease_seconds, progress,
                                           st or stage, msg)
                         if res is None:
