@@ -69,3 +69,30 @@ def test_playlists_cannot_pull_in_other_files_or_urls(tmp_path, segment, name):
         unguarded = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(playlist)], capture_output=True, text=True)
         assert "Stream #0" in unguarded.stderr
     assert probe(str(local)).video is not None  # the guard still reads real MP4s
+
+
+def test_poster_avoids_the_black_opening_and_thumbnail_at_honours_the_time(tmp_path):
+    import subprocess
+
+    from media_worker.pipeline import JobControl, render_thumbnail
+    from shared.media.ffmpeg import poster
+
+    src = tmp_path / "fade-in.mp4"
+    subprocess.run([ffmpeg(), "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "color=c=black:size=320x180:rate=25:duration=3",
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2",
+                    "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)], check=True)
+    info = probe(str(src))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def luma(jpeg):
+        cmd = [ffmpeg(), "-loglevel", "error", "-i", str(jpeg), "-vf", "scale=32:18,format=gray", "-f", "rawvideo",
+               "pipe:1"]
+        return poster.frame_stats(0, subprocess.run(cmd, capture_output=True, check=True).stdout)
+
+    out, at = render_thumbnail(info, src, work, JobControl(), {})
+    assert at >= 3.0 and luma(out).usable
+    out, at = render_thumbnail(info, src, work, JobControl(), {"thumbnailAt": 1.0})
+    assert at == 1.0 and not luma(out).usable  # the owner asked for that moment: it is honoured
