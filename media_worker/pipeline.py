@@ -50,6 +50,7 @@ class JobControl:
     lease_lost: bool = False
     shutdown: Callable[[], bool] = lambda: False
     shutdown_grace: float = 20.0
+    finishing: bool = False  # shutdown was requested, but the rest of the job fits in the grace period
     beat: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,7 +67,7 @@ class JobControl:
             return "lease_lost"
         if self.cancelled:
             return "cancelled"
-        if self.shutdown():
+        if self.shutdown() and not self.finishing:
             return "shutdown"
         return None
 
@@ -142,6 +143,7 @@ def _ffmpeg_control(control: JobControl, start: int, span: int, grace: float):
             if parser.speed and parser.duration:
                 remaining = (parser.duration - parser.out_seconds) / max(parser.speed, 0.01)
                 if remaining <= grace:
+                    control.finishing = True  # decided once: verification and upload follow
                     reason = None
         with control.lock:
             control.progress = start + int(span * percent / 100)
