@@ -50,6 +50,7 @@ class JobControl:
     lease_lost: bool = False
     shutdown: Callable[[], bool] = lambda: False
     shutdown_grace: float = 20.0
+    finishing: bool = False  # shutdown was requested, but the rest of the job fits in the grace period
     beat: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,7 +67,7 @@ class JobControl:
             return "lease_lost"
         if self.cancelled:
             return "cancelled"
-        if self.shutdown():
+        if self.shutdown() and not self.finishing:
             return "shutdown"
         return None
 
@@ -102,23 +103,23 @@ def download_source(storage, key: str, dest: Path, control: JobControl, max_byte
     if size > max_bytes:
         raise PermanentError(f"the source file is too large ({size // (1 << 20)} MB)", "INVALID_MEDIA",
                              invalid_source=True)
-    from boto3.s3.transfer import TransferConfig
-
-    # ranged GETs of 8 MB, two at a time, written to disk: memory stays flat whatever the file size
-    cfg = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=2,
-                         io_chunksize=256 * 1024)
+    # one streaming GET written to disk in 1 MB chunks: memory stays flat whatever the file size, and a
+    # broken stream fails the attempt (transient: retried with backoff) instead of leaving a partial file
+    body = storage.client.get_object(Bucket=storage.bucket, Key=key)["Body"]
+    written = 0
     try:
-        storage.client.download_file(storage.bucket, key, str(dest), Config=cfg,
-                                     Callback=_transfer_guard(control, allow_shutdown=False))
-    except Interrupted:
-        raise
-    except Exception as exc:
-        cause = exc
-        while cause is not None:  # s3transfer wraps exceptions raised in callbacks
-            if isinstance(cause, Interrupted):
-                raise cause
-            cause = cause.__cause__ or cause.__context__
-        raise
+        with open(dest, "wb") as fh:
+            for chunk in body.iter_chunks(chunk_size=1 << 20):
+                fh.write(chunk)
+                written += len(chunk)
+                if written > max_bytes:
+                    raise PermanentError("the source file is larger than its declared size allows", "INVALID_MEDIA",
+                                         invalid_source=True)
+                control.check()
+    finally:
+        body.close()
+    if written != size:
+        raise IOError(f"source download stopped at {written} of {size} bytes")
     return size
 
 
@@ -142,6 +143,7 @@ def _ffmpeg_control(control: JobControl, start: int, span: int, grace: float):
             if parser.speed and parser.duration:
                 remaining = (parser.duration - parser.out_seconds) / max(parser.speed, 0.01)
                 if remaining <= grace:
+                    control.finishing = True  # decided once: verification and upload follow
                     reason = None
         with control.lock:
             control.progress = start + int(span * percent / 100)
@@ -203,7 +205,7 @@ def render_thumbnail(info: MediaInfo, src: Path, work: Path, control: JobControl
 
 def check_output(preset_name: str, path: Path, source: MediaInfo) -> dict:
     try:
-        out = probe(str(path))
+        out = probe(str(path), own_output=True)
     except ProbeError as exc:
         raise PermanentError(f"the rendered file is unreadable: {exc}", "FFMPEG_FAILED")
     size = path.stat().st_size
@@ -257,8 +259,15 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
     source_key = job["source_key"]
     src = work / ("source." + (source_key.rsplit(".", 1)[-1][:8] if "." in source_key else "bin"))
 
+    import resource
+
+    def cpu(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
     timings: dict[str, float] = {}
     mark = time.monotonic()
+    self_cpu_start = cpu(resource.RUSAGE_SELF)
 
     def lap(name: str) -> None:
         nonlocal mark
@@ -276,12 +285,15 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
                                  f"{info.duration:.1f} s, audio {'yes' if info.audio else 'no'}")
 
     control.set("encoding", 5, f"rendering {preset_name}")
+    children_cpu_start = cpu(resource.RUSAGE_CHILDREN)
     meta: dict = {}
     if preset_name == "thumbnail":
         out_path, at = render_thumbnail(info, src, work, control, options)
     else:
         out_path = render_video(preset_name, info, src, work, control, lim, options)
     lap("encode")
+    # CPU seconds: ffmpeg's own (children), and this process's (the worker's overhead, all threads)
+    timings["encode_cpu"] = round(cpu(resource.RUSAGE_CHILDREN) - children_cpu_start, 3)
     control.check()
     facts = check_output(preset_name, out_path, info)
     lap("verify")
@@ -291,6 +303,7 @@ def run(job: dict, storage, work: Path, control: JobControl, lim: Limits, max_so
     control.set("uploading", 92, f"storing {key}")
     store_output(storage, out_path, key, content_type, control)
     lap("upload")
+    timings["worker_cpu"] = round(cpu(resource.RUSAGE_SELF) - self_cpu_start, 3)
     try:
         os.unlink(out_path)
     except OSError:

@@ -95,6 +95,9 @@ class Worker:
 
     # --- main loop ------------------------------------------------------------------------------
     def run(self, *, max_jobs: int | None = None, exit_when_idle: bool = False) -> int:
+        if not self.s.redis_url:
+            logger.warning("MEDIA_WORKER_REDIS_URL is not set: no blocking wake-up, the worker polls Postgres "
+                           "every %.0f s instead (slower pickup, more queries)", self.s.idle_wait_seconds)
         removed = self.scratch.prepare()
         if removed:
             logger.info("removed scratch left by stopped workers: %s", ", ".join(removed))
@@ -103,14 +106,28 @@ class Worker:
         last_query = 0.0
         due_at: float | None = None
         try:
+            failures = 0
             while not self.stop_requested:
                 if need_query:
-                    job, next_due = self._claim()
+                    try:
+                        job, next_due = self._claim()
+                        failures = 0
+                    except Exception as exc:  # database unreachable (Neon waking up, network): wait and retry
+                        failures += 1
+                        pause = min(60.0, 2.0 ** failures)
+                        logger.warning("claim failed (%s: %s); retrying in %.0f s", type(exc).__name__,
+                                       str(exc)[:200], pause)
+                        self.release_db()
+                        time.sleep(pause)
+                        continue
                     last_query = time.monotonic()
                     if job is not None:
                         self.busy = True
                         try:
                             self.run_job(job)
+                        except Exception:  # recording the outcome failed: the lease expires, the job reruns
+                            logger.exception("job %s: could not record its outcome", job.get("id"))
+                            self.release_db()
                         finally:
                             self.busy = False
                         self.jobs_done += 1
@@ -126,18 +143,15 @@ class Worker:
                 if due_at is not None:
                     deadline = min(deadline, due_at)
                 woke = self.waiter.wait(min(self.s.idle_wait_seconds, max(0.0, deadline - now)))
-                need_query = woke or time.monotonic() >= deadline - 0.005
+                # without a wake-up channel every idle_wait is a poll
+                need_query = woke or not self.s.redis_url or time.monotonic() >= deadline - 0.005
         except _Shutdown:
             pass
         finally:
             self.release_db()
             self.waiter.close()
             self.scratch.close()
-        import resource
-
-        # ru_maxrss is in KiB on Linux; RUSAGE_CHILDREN is the largest waited-for child (an ffmpeg run)
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        own, child = peak_rss_mb()
         logger.info("media worker %s stopped: jobs=%d postgres_queries=%d redis_commands=%d peak_rss_mb=%.1f "
                     "ffmpeg_peak_rss_mb=%.1f", self.worker_id, self.jobs_done, self.queries, self.waiter.commands,
                     own, child)
@@ -167,7 +181,7 @@ class Worker:
                     stage, progress = control.stage, control.progress
                     messages, control.messages = control.messages, []
                 try:
-                    for i, (st, msg) in enumerate(messages or [(None, None)]):
+                    for st, msg in messages or [(None, None)]:
                         res = self._query(queue.heartbeat, job_id, token, self.s.lease_seconds, progress,
                                           st or stage, msg)
                         if res is None:
@@ -276,6 +290,23 @@ class Worker:
                                                          conn=conn))
         except Exception as exc:
             logger.warning("activity log failed: %s", type(exc).__name__)
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(this process, largest ffmpeg child) peak RSS in MB. Our own peak is VmHWM, which starts afresh at
+    exec (ru_maxrss would carry over the parent's size from before the fork). The child figure is
+    RUSAGE_CHILDREN's ru_maxrss: an upper bound, as it includes the worker's size at the fork."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    own = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _mark_upload_rejected(conn, key: str, reason: str) -> None:

@@ -83,7 +83,7 @@ def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, clean
         assert out["key"].startswith("renditions/trailers/") and out["key"].split("/")[-1].startswith(preset)
         local = _download(job["resultUrls"][0], tmp_path / f"out-{preset}")
         assert local.stat().st_size == out["size"]
-        info = probe(str(local))
+        info = probe(str(local), own_output=True)
         if preset == "thumbnail":
             assert info.video.codec == "mjpeg" and info.video.width <= 1280
             assert job["metadata"]["thumbnailAvailable"] is True and job["metadata"]["thumbnailUrl"]

@@ -120,7 +120,8 @@ def test_video_command_is_safe_and_complete():
                                       "/s/out.mp4", max_seconds=600)
     joined = " ".join(cmd)
     i = cmd.index("-i")
-    assert cmd[i - 2:i] == ["-protocol_whitelist", "file"] and cmd[i + 1] == "/s/in.mp4"
+    assert cmd[i - 4:i] == ["-protocol_whitelist", "file", "-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"]
+    assert cmd[i + 1] == "/s/in.mp4"
     assert "anullsrc" in joined and "-shortest" in cmd          # silent track for a silent source
     assert "+faststart" in cmd and "format=yuv420p" in joined
     assert cmd[cmd.index("-fps_mode") + 1] == "cfr"

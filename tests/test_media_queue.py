@@ -158,3 +158,35 @@ def test_worker_gives_up_on_a_job_that_keeps_killing_it(db, clean_state, max_att
     row = queue.get_job(db, job["id"])
     assert row["state"] == "failed" and row["error_code"] == "WORKER_LOST"
     assert f"each of {max_attempts} attempts" in row["error"]
+
+
+def test_transient_storage_failure_is_retried_with_backoff_then_given_up(db, clean_state, tmp_path):
+    """Storage unreachable: the attempt goes back to the queue with a delay; the last attempt fails with the
+    reason kept. Nothing is left in the scratch folder."""
+    from media_worker.pipeline import Limits
+    from media_worker.worker import Worker, WorkerSettings
+    from shared.db.connection import direct_connect
+    from shared.storage.s3 import Storage
+
+    dead = Storage("http://127.0.0.1:9", "us-east-1", "k", "s", "nowhere")
+    _enqueue(db, max_attempts=2)
+    settings = WorkerSettings(lease_seconds=30, heartbeat_seconds=1, idle_wait_seconds=1, sweep_seconds=60,
+                              retry_base_seconds=0.2, shutdown_grace_seconds=0, redis_url="",
+                              temp_dir=str(tmp_path), limits=Limits(60, 4096, 60, "veryfast"),
+                              max_source_bytes=1 << 30)
+    w = Worker(settings, connect=direct_connect, storage_factory=lambda: dead)
+    w.scratch.prepare()
+    job, _ = w._claim()
+    w.run_job(job)
+    row = queue.get_job(db, job["id"])
+    assert row["state"] == "queued" and row["error_code"] == "TRANSIENT" and "EndpointConnectionError" in row["error"]
+    assert "retrying in" in row["events"][-1]["message"]
+    assert queue.claim(db, "other", 30)[0] is None  # not due yet
+    time.sleep(0.3)
+    job, _ = w._claim()
+    assert job["attempts"] == 2
+    w.run_job(job)
+    w.release_db()
+    row = queue.get_job(db, job["id"])
+    assert row["state"] == "failed" and row["error"].startswith("gave up after 2 attempts: EndpointConnectionError")
+    assert list(w.scratch.dir.iterdir()) == []

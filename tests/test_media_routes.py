@@ -206,3 +206,17 @@ def test_worker_imports_no_web_framework():
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_jobs_list_is_small_and_detail_is_complete(client, auth, db, clean_state, clean_bucket):
+    from shared.media.jobs import queue
+
+    clean_bucket.put_bytes("trailers/e.mp4", b"\x00\x00\x00\x20ftypisom", "video/mp4")
+    job = client.post("/api/jobs", headers=auth, json={"sourceKey": "trailers/e.mp4"}).json()["data"]
+    claimed, _ = queue.claim(db, "w", 30)
+    for i in range(20):
+        queue.heartbeat(db, job["id"], claimed["lease_token"], 30, i, "encoding", f"step {i}")
+    listed = client.get("/api/jobs", headers=auth).json()["data"][0]
+    full = client.get(f"/api/jobs/{job['id']}", headers=auth).json()["data"]
+    assert len(listed["events"]) == 10 and listed["events"][-1]["message"] == "step 19"
+    assert len(full["events"]) == 22 and listed["progress"] == 19 and listed["status"] == "processing"

@@ -129,3 +129,16 @@ def test_two_workers_never_run_a_job_twice(client, auth, backing, clean_state, c
         assert sum(1 for e in j["events"] if e["stage"] == "processing" and "started" in e["message"]) == 1
     # every job ran exactly once and left exactly one output
     assert len(bucket_keys("renditions/")) == 6
+
+
+def test_sigterm_lets_a_job_that_ends_within_the_grace_finish(client, auth, backing, clean_state, clean_bucket,
+                                                              tmp_path, slow_clip):
+    scratch = tmp_path / "scratch"
+    _, job = _enqueue(client, auth, slow_clip)
+    w = WorkerProcess(worker_env(backing, scratch, MEDIA_X264_PRESET="veryslow",
+                                 MEDIA_WORKER_SHUTDOWN_GRACE_SECONDS="60"), tmp_path / "w.log").wait_ready()
+    poll_job(client, auth, job["id"], predicate=_encoding, timeout=30)
+    assert w.stop(timeout=60) == 0, w.log()
+    done = client.get(f"/api/jobs/{job['id']}", headers=auth).json()["data"]
+    assert done["status"] == "completed" and done["attempts"] == 1, done
+    assert files_under(scratch) == []

@@ -103,6 +103,8 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
         "DATABASE_URL": pg.url,
         "UPSTASH_REDIS_REST_URL": bridge.url,
         "UPSTASH_REDIS_REST_TOKEN": bridge_token,
+        # the media worker blocks on a TCP connection to the same Redis (Upstash offers both)
+        "MEDIA_WORKER_REDIS_URL": redis.url,
         "QSTASH_URL": qstash.url,
         "QSTASH_TOKEN": qstash_token,
         "QSTASH_CURRENT_SIGNING_KEY": current,

@@ -51,6 +51,10 @@ PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
 
 STANDARD_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
 
+# Untrusted input: read only local files, and only with the MP4/MOV and Matroska/WebM demuxers. A playlist
+# (HLS, concat) uploaded as "video.mp4" could otherwise pull other local files or URLs into the render.
+INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"]
+
 
 class UnsupportedSource(ValueError):
     """The source cannot be rendered by this preset; the message is readable."""
@@ -143,7 +147,7 @@ def build_video_command(ffmpeg: str, preset_name: str, info: MediaInfo, src: str
     vf, is_complex = video_filter(preset, geo, mode)
 
     cmd = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-           "-protocol_whitelist", "file", "-i", src]
+           *INPUT_GUARD, "-i", src]
     if info.audio is None:
         # a silent track keeps the output layout identical for every platform
         cmd += ["-f", "lavfi"]
@@ -172,7 +176,7 @@ def build_video_command(ffmpeg: str, preset_name: str, info: MediaInfo, src: str
 def build_thumbnail_command(ffmpeg: str, src: str, dst: str, at_seconds: float, max_width: int = 1280) -> list[str]:
     """One JPEG frame at `at_seconds` (fast input seek), at most max_width wide, even height."""
     return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-ss", f"{max(0.0, at_seconds):.3f}", "-protocol_whitelist", "file", "-i", src,
+            "-ss", f"{max(0.0, at_seconds):.3f}", *INPUT_GUARD, "-i", src,
             "-map", "0:v:0", "-frames:v", "1", "-update", "1",
             "-vf", f"scale='min({max_width},iw)':-2,setsar=1", "-q:v", "3", "-map_metadata", "-1",
             "-f", "image2", dst]
@@ -181,5 +185,5 @@ def build_thumbnail_command(ffmpeg: str, src: str, dst: str, at_seconds: float, 
 def build_luma_sample_command(ffmpeg: str, src: str, at_seconds: float) -> list[str]:
     """A 32x18 grayscale frame as raw bytes on stdout: enough to tell a black or flat frame."""
     return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-ss", f"{max(0.0, at_seconds):.3f}", "-protocol_whitelist", "file", "-i", src,
+            "-ss", f"{max(0.0, at_seconds):.3f}", *INPUT_GUARD, "-i", src,
             "-map", "0:v:0", "-frames:v", "1", "-vf", "scale=32:18,format=gray", "-f", "rawvideo", "pipe:1"]

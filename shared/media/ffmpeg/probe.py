@@ -72,6 +72,8 @@ _HZ = re.compile(r"(\d+) Hz, ([\w.() ]+?)(?:,|$)")
 _ROTATION = re.compile(r"(?:rotation of|rotate\s*:)\s*(-?[\d.]+)")
 
 _READABLE = [
+    (re.compile(r"not on whitelist"), "the file is not an MP4, MOV, WebM or MKV video (playlists and other "
+                                      "formats that refer to other files or URLs are not allowed)"),
     (re.compile(r"misdetection possible"), "the file is not a video or audio file (its content does not match "
                                            "its name)"),
     (re.compile(r"moov atom not found"), "the file is incomplete or not a valid MP4/MOV (no 'moov' index): "
@@ -79,7 +81,6 @@ _READABLE = [
     (re.compile(r"Invalid data found when processing input"), "the file is not a video or audio file ffmpeg "
                                                                "can read (invalid data)"),
     (re.compile(r"No such file or directory"), "the file does not exist"),
-    (re.compile(r"Protocol not on whitelist"), "the input refers to another file or URL, which is not allowed"),
 ]
 
 
@@ -153,15 +154,18 @@ def parse_probe(stderr: str) -> MediaInfo:
                      video=video, audio=audio, warnings=warnings)
 
 
-def probe_command(path: str) -> list[str]:
+def probe_command(path: str, own_output: bool = False) -> list[str]:
+    """`own_output`: a file we rendered (a JPEG thumbnail needs the image demuxer); sources never are."""
     from shared.media.ffmpeg.binary import ffmpeg_exe
+    from shared.media.ffmpeg.presets import INPUT_GUARD
 
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-protocol_whitelist", "file", "-i", path]
+    guard = ["-protocol_whitelist", "file"] if own_output else INPUT_GUARD
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", *guard, "-i", path]
 
 
-def probe(path: str, timeout: float = 30.0) -> MediaInfo:
+def probe(path: str, timeout: float = 30.0, own_output: bool = False) -> MediaInfo:
     try:
-        proc = subprocess.run(probe_command(path), capture_output=True, text=True, errors="replace",
+        proc = subprocess.run(probe_command(path, own_output), capture_output=True, text=True, errors="replace",
                               timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         raise ProbeError(f"reading the file's header took longer than {timeout:.0f} s") from exc

@@ -97,15 +97,18 @@ def create_jobs(*, source_key: str | None, source_url: str | None, presets: list
     return rows
 
 
-def views(rows: list[dict]) -> list[dict]:
+LIST_EVENTS = 10
+
+
+def views(rows: list[dict], max_events: int | None = None) -> list[dict]:
     url_for = _url_for() if any(r.get("result") or (r.get("metadata") or {}).get("thumbnailKey") for r in rows) \
         else (lambda key: key)
-    return [upload_job(r, url_for) for r in rows]
+    return [upload_job(r, url_for, max_events) for r in rows]
 
 
 def list_jobs(limit: int) -> list[dict]:
     with connection() as conn:
-        return views(queue.list_jobs(conn, max(1, min(limit, 200))))
+        return views(queue.list_jobs(conn, max(1, min(limit, 200))), max_events=LIST_EVENTS)
 
 
 def get_job(job_id: str) -> dict:

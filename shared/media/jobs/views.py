@@ -15,7 +15,8 @@ def _iso(value) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def upload_job(row: dict, url_for: Callable[[str], str]) -> dict[str, Any]:
+def upload_job(row: dict, url_for: Callable[[str], str], max_events: int | None = None) -> dict[str, Any]:
+    """`max_events`: the 3 s list poll carries only the newest few; GET /api/jobs/:id has them all."""
     result = row.get("result") or {}
     outputs = []
     for out in result.get("outputs", []):
@@ -39,7 +40,7 @@ def upload_job(row: dict, url_for: Callable[[str], str]) -> dict[str, Any]:
         "maxRetries": row["max_attempts"],
         "error": row.get("error"),
         "errorCode": row.get("error_code"),
-        "events": row.get("events") or [],
+        "events": (row.get("events") or [])[-max_events:] if max_events else (row.get("events") or []),
         "outputs": outputs,
         "resultUrls": [o["url"] for o in outputs],
         "metadata": metadata,
