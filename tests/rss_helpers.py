@@ -10,15 +10,12 @@ from shared.settings.inventory import SECRET_KEYS
 
 
 def set_settings(**values) -> None:
-    from shared.db import connection
-    from shared.security.secretbox import get_secretbox
+    """Write settings the way PUT /api/settings does. No platform account is connected in these tests, so
+    unless a test says otherwise the engine runs in dry-run mode and records what it would have posted."""
+    from shared.settings.service import update_settings
 
-    with connection() as conn:
-        for key, value in values.items():
-            if key in SECRET_KEYS:
-                value = {"$enc": get_secretbox().encrypt(value, aad=f"setting:{key}")}
-            conn.execute("INSERT INTO settings (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                         "SET value = EXCLUDED.value", (key, Jsonb(value)))
+    values.setdefault("publishMode", "dry_run")
+    update_settings(values)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -1,7 +1,6 @@
 """The media part of the daily cleanup: abandoned multipart uploads, stale temp/ objects, stale upload rows.
 
-`cleanup_media(now)` is a plain function so the foundation's daily cleanup (shared/maintenance/cleanup.py,
-a `register(step)` registry) can call it; `register_cleanup()` hooks it in when that module exists.
+Registered as the step "media.uploads" of the daily cleanup (shared/maintenance/cleanup.py lists this module).
 The same is enforced by B2 itself with a lifecycle rule (docs/architecture/media.md), which covers the
 multipart uploads this job cannot see if it does not run.
 """
@@ -13,6 +12,7 @@ from typing import Any
 
 from shared import activity
 from shared.db import connection
+from shared.maintenance.cleanup import CleanupStep, register
 from shared.media.keys import TEMP_PREFIX
 
 MAX_AGE = timedelta(days=1)
@@ -55,11 +55,4 @@ def cleanup_media(now: datetime | None = None, max_age: timedelta = MAX_AGE) -> 
     return report
 
 
-def register_cleanup() -> bool:
-    """Register with the foundation's daily cleanup when it is present in this build."""
-    try:
-        from shared.maintenance import cleanup  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    cleanup.register(cleanup_media)
-    return True
+register(CleanupStep("media.uploads", lambda ctx: cleanup_media(ctx.now)))

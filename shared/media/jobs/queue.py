@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from psycopg.types.json import Jsonb
 
 MAX_EVENTS = 40
 
@@ -41,7 +40,7 @@ def enqueue(conn, *, source_key: str, presets: list[str], file_name: str, file_s
         RETURNING *, (xmax = 0) AS created
         """,
         {"source": source_key, "file_name": file_name, "file_size": file_size,
-         "metadata": Jsonb(metadata or {}), "options": Jsonb(options or {}), "max_attempts": max_attempts,
+         "metadata": _jsonb(metadata or {}), "options": _jsonb(options or {}), "max_attempts": max_attempts,
          "presets": unique},
     ).fetchall()
     order = {p: i for i, p in enumerate(unique)}
@@ -159,7 +158,7 @@ def complete(conn, job_id: str, token: str, result: dict, metadata: dict | None 
     return _finish(conn, job_id, token,
                    "state = 'succeeded', stage = 'published', progress = 100, finished_at = now(), "
                    "result = %(result)s, error = NULL, error_code = NULL, metadata = metadata || %(meta)s",
-                   {"result": Jsonb(result), "meta": Jsonb(metadata or {})},
+                   {"result": _jsonb(result), "meta": _jsonb(metadata or {})},
                    _append_event("'published'", "info", "'finished: output stored'"))
 
 
@@ -212,3 +211,9 @@ def fail_siblings_for_source(conn, source_key: str, error: str, code: str) -> in
 def decode_job(job: Any) -> dict:
     """claim() returns the row as JSON; timestamps come back as strings, which the worker does not need."""
     return json.loads(job) if isinstance(job, str) else dict(job)
+
+
+def _jsonb(value: Any):
+    from psycopg.types.json import Jsonb  # lazy: the API's cold start must not import psycopg
+
+    return Jsonb(value)
