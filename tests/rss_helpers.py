@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-from psycopg.types.json import Jsonb
 
-from shared.settings.inventory import SECRET_KEYS
 
 
 def set_settings(**values) -> None:

@@ -11,9 +11,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
-import pytest
 
 from conftest import ROOT, TEST_PASSWORD
 from test_foundation_route_auth import all_routes, concrete

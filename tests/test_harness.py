@@ -2,7 +2,6 @@
 
 import time
 
-import httpx
 
 
 def test_upstash_client_round_trips_through_bridge(backing, clean_state):

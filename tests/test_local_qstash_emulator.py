@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from qstash import QStash, Receiver
 

@@ -8,6 +8,7 @@ disables server-side prepared statements, which break behind a transaction poole
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
@@ -47,10 +48,29 @@ def get_pool() -> "ConnectionPool":
                 kwargs=_connect_kwargs(),
                 open=True,
                 timeout=10,
-                check=ConnectionPool.check_connection,
+                check=_check_if_idle,
+                reset=_stamp_returned,
             )
             _pool_url = url
         return _pool
+
+
+# A connection handed back less than this long ago is reused without a test query: back-to-back requests on a
+# warm instance save a round trip, while one that sat (or whose instance was frozen) is checked first.
+_FRESH_SECONDS = 5.0
+
+
+def _stamp_returned(conn) -> None:
+    conn._screndly_returned_at = time.monotonic()
+
+
+def _check_if_idle(conn) -> None:
+    returned = getattr(conn, "_screndly_returned_at", None)
+    if returned is not None and time.monotonic() - returned < _FRESH_SECONDS:
+        return
+    from psycopg_pool import ConnectionPool
+
+    ConnectionPool.check_connection(conn)
 
 
 def close_pool() -> None:

@@ -1,8 +1,8 @@
 """Caption length the way each platform counts it, and shortening that never breaks a URL (pure).
 
-X follows twitter-text v3 weighting: code points in the Latin/General-Punctuation ranges weigh 1, everything else
-(CJK, emoji) weighs 2, an emoji sequence (ZWJ, skin tones, variation selectors) weighs 2 in total, and every URL
-counts as 23 whatever its length. Text is NFC-normalised first. Other platforms count code points.
+Counting is the publishing engine's own (shared/publishing/validation/text.py: X's twitter-text weighting with
+URLs as 23, Threads' emoji-as-UTF-8-bytes), so a caption RSS fits is never refused at publish time. Other
+platforms count code points after NFC normalisation.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-X_URL_WEIGHT = 23
+from shared.publishing.validation.text import threads_length, x_weighted_length
+
 LIMITS: dict[str, int] = {
     "x": 280,
     "threads": 500,
@@ -20,57 +21,19 @@ LIMITS: dict[str, int] = {
     "tiktok": 2_200,
     "youtube": 5_000,
 }
-_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+# the URLs shortening keeps whole (an explicit scheme or www.); bare domains are single words anyway
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]'’”]", re.IGNORECASE)
-_EMOJI_JOINERS = {0x200D, 0xFE0F, 0xFE0E, 0x20E3}
-
-
-def _is_emoji(cp: int) -> bool:
-    return 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x1F1E6 <= cp <= 0x1F1FF
-
-
-def _weight(cp: int) -> int:
-    return 1 if any(lo <= cp <= hi for lo, hi in _LIGHT_RANGES) else 2
-
-
-def _x_plain_length(text: str) -> int:
-    total, i, n = 0, 0, len(text)
-    while i < n:
-        cp = ord(text[i])
-        if _is_emoji(cp):
-            # consume the whole emoji sequence: one glyph, weight 2
-            i += 1
-            while i < n:
-                nxt = ord(text[i])
-                if nxt in _EMOJI_JOINERS or 0x1F3FB <= nxt <= 0x1F3FF or 0xE0020 <= nxt <= 0xE007F:
-                    i += 1
-                    if nxt == 0x200D and i < n:
-                        i += 1
-                    continue
-                if 0x1F1E6 <= cp <= 0x1F1FF and 0x1F1E6 <= nxt <= 0x1F1FF:
-                    i += 1  # a regional-indicator pair is one flag
-                    cp = 0
-                    continue
-                break
-            total += 2
-            continue
-        total += _weight(cp)
-        i += 1
-    return total
 
 
 def x_length(text: str) -> int:
-    text = unicodedata.normalize("NFC", text)
-    total, pos = 0, 0
-    for m in URL_RE.finditer(text):
-        total += _x_plain_length(text[pos:m.start()]) + X_URL_WEIGHT
-        pos = m.end()
-    return total + _x_plain_length(text[pos:])
+    return x_weighted_length(text)
 
 
 def caption_length(text: str, platform: str) -> int:
     if platform == "x":
-        return x_length(text)
+        return x_weighted_length(text)
+    if platform == "threads":
+        return threads_length(unicodedata.normalize("NFC", text))
     return len(unicodedata.normalize("NFC", text))
 
 

@@ -29,7 +29,7 @@ def enqueue(conn, *, source_key: str, presets: list[str], file_name: str, file_s
     """Insert one job per preset; an existing (source, preset) job is returned unchanged. One statement."""
     unique = list(dict.fromkeys(presets))
     rows = conn.execute(
-        f"""
+        """
         INSERT INTO media_jobs (source_key, preset, file_name, file_size, metadata, options, max_attempts, events)
         SELECT %(source)s, p, %(file_name)s, %(file_size)s, %(metadata)s, %(options)s, %(max_attempts)s,
                jsonb_build_array(jsonb_build_object('at', now(), 'stage', 'queued', 'level', 'info',

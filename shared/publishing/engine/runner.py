@@ -248,11 +248,10 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
     token = str(row["claim_token"])
     pub_id = str(row["id"])
     dry_run = bool(row["dry_run"])
-    cfg = get_config()
     account: Account | None = None
     try:
         account = _account_for(row, dry_run)
-    except NotConnected as exc:
+    except NotConnected:
         return RunResult("failed", _failed(row, token, "not_connected",
                                            f"{_display(row)} is not connected: connect it in Platforms"))
     except AuthFailed as exc:
