@@ -31,6 +31,8 @@ class Config(BaseSettings):
     jwt_secret: str = ""
     jwt_expiry_hours: int = 24 * 7
     api_key: str = ""  # optional static key for scripts (Authorization: Bearer <key>)
+    # proxies we run that append to X-Forwarded-For (Vercel's edge, API Gateway: 1); 0 ignores the header
+    forwarded_for_trusted_hops: int = 1
     login_max_attempts: int = 5
     login_window_seconds: int = 15 * 60
 
@@ -202,6 +204,9 @@ class Config(BaseSettings):
                 raise ConfigError("PUBLIC_BASE_URL must be an https:// URL when APP_ENV=production")
         if len(self.jwt_secret) < 32 and self.jwt_secret:
             raise ConfigError("JWT_SECRET must be at least 32 characters")
+        if self.api_key and len(self.api_key) < 32:
+            # bearer checks are not rate limited: a static key must be unguessable on its own
+            raise ConfigError("API_KEY must be at least 32 characters (or empty to disable it)")
         self.encryption_key_list()
         return self
 

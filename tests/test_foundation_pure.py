@@ -31,19 +31,23 @@ def test_lockout_decision_properties(count, ttl, g, gttl, max_attempts):
         assert gate.remaining == 0 and 1 <= gate.retry_after <= 900
 
 
-@pytest.mark.parametrize("xff,peer,expected", [
-    ("203.0.113.7, 10.0.0.1", "10.0.0.2", "203.0.113.7"),
-    ("  198.51.100.3:5123 ", None, "198.51.100.3"),
-    ("[2001:db8::1]:443, 10.0.0.1", None, "2001:db8::1"),
-    ("2001:DB8::1", None, "2001:db8::1"),
-    ("", "192.0.2.1", "192.0.2.1"),
-    (None, None, "unknown"),
-    ("_hidden-proxy-token", None, "_hidden-proxy-token"),
-    (":", "192.0.2.9", "192.0.2.9"),
-    (", 203.0.113.1", None, "unknown"),
+@pytest.mark.parametrize("xff,peer,hops,expected", [
+    ("203.0.113.7, 10.0.0.1", "10.0.0.2", 2, "203.0.113.7"),
+    ("203.0.113.7, 10.0.0.1", "10.0.0.2", 1, "10.0.0.1"),  # the client wrote the left entry: not trusted
+    ("forged, 203.0.113.7", "10.0.0.2", 1, "203.0.113.7"),  # what our proxy appended wins
+    ("203.0.113.7", "10.0.0.2", 0, "10.0.0.2"),  # header ignored
+    ("203.0.113.7", None, 3, "203.0.113.7"),  # fewer entries than hops: the leftmost
+    ("  198.51.100.3:5123 ", None, 1, "198.51.100.3"),
+    ("[2001:db8::1]:443, 10.0.0.1", None, 2, "2001:db8::1"),
+    ("2001:DB8::1", None, 1, "2001:db8::1"),
+    ("", "192.0.2.1", 1, "192.0.2.1"),
+    (None, None, 1, "unknown"),
+    ("_hidden-proxy-token", None, 1, "_hidden-proxy-token"),
+    (":", "192.0.2.9", 1, "unknown"),
+    (", 203.0.113.1", None, 2, "unknown"),
 ])
-def test_client_id(xff, peer, expected):
-    assert client_id(xff, peer) == expected
+def test_client_id(xff, peer, hops, expected):
+    assert client_id(xff, peer, hops) == expected
 
 
 @settings(deadline=None)  # a loaded CI machine must not turn slowness into failures

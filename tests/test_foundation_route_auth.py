@@ -205,3 +205,32 @@ def test_optional_static_api_key(client, monkeypatch):
     assert wrong.status_code == 401 and internal.status_code == 401
     # unset again: the same key opens nothing
     assert client.get("/api/logs?limit=1", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_a_short_static_api_key_is_refused_at_start_up(monkeypatch):
+    from shared.config import Config, ConfigError
+
+    monkeypatch.setenv("API_KEY", "short-key")
+    with pytest.raises(ConfigError, match="API_KEY"):
+        Config().validate_for_startup()
+
+
+def test_the_gate_judges_the_path_without_the_root_path(app):
+    """Mounted under a prefix (root_path), /prefix/api/logs is still a protected /api route."""
+    import asyncio
+
+    from shared.api.auth import BearerGate
+
+    reached = []
+
+    async def inner(scope, receive, send):
+        reached.append(scope["path"])
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/api/logs", "root_path": "/v1", "headers": []}
+    asyncio.run(BearerGate(inner)(scope, None, send))
+    assert reached == [] and sent[0]["status"] == 401

@@ -54,3 +54,23 @@ def test_failed_effect_can_run_again_and_concurrent_duplicate_gets_409(backing, 
     redis_raw.set("qstash:msg:msg_busy", "running", ex=60)
     with pytest.raises(Conflict):
         run_once(Delivery("msg_busy", 0, None, b"{}"), lambda: "never")
+
+
+def test_a_replayed_signature_with_a_new_message_id_does_nothing(backing, clean_state):
+    calls = []
+    first = Delivery("msg_real", 0, None, b"{}", signature_id="jwt_abc")
+    assert run_once(first, lambda: calls.append(1) or "ran") == "ran"
+    replay = Delivery("msg_forged", 0, None, b"{}", signature_id="jwt_abc")
+    assert run_once(replay, lambda: calls.append(2) or "ran again")["replayed"] is True
+    assert calls == [1]
+    # QStash's own retry of a message signs anew: it is judged by its message id as before
+    retry = Delivery("msg_other", 1, None, b"{}", signature_id="jwt_def")
+    assert run_once(retry, lambda: calls.append(3) or "ok") == "ok"
+
+
+def test_verify_signature_returns_the_jti(backing):
+    import jwt as pyjwt
+
+    url = backing.env["PUBLIC_BASE_URL"] + "/api/internal/x"
+    sig = sign(b"{}", url, backing.env["QSTASH_CURRENT_SIGNING_KEY"])
+    assert verify_signature(sig, b"{}", url) == pyjwt.decode(sig, options={"verify_signature": False})["jti"]

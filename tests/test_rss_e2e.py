@@ -135,7 +135,10 @@ def test_feed_to_dry_run_posts_through_qstash(backing, live_api, client, auth, c
     # 1 tick + 6 delayed deliveries; no other message
     assert backing.emulator.state.published_count - published_before == 1 + 6
     tick_redis = backing.redis_counter.total
-    assert tick_redis <= 12, backing.redis_counter.by_command  # 2 lock scripts + run_once + deliveries' run_once
+    arrived = sum(1 for d in backing.emulator.state.deliveries if d.get("at", 0) >= started.timestamp())
+    # 2 lock scripts for the tick, then 3 per QStash delivery (signature seen, message claimed, message done);
+    # one more delivery may land between the two reads above
+    assert tick_redis <= 2 + 3 * (arrived + 1), backing.redis_counter.by_command
 
     # a stale message: the user reschedules one planned post (version bump) -> the old message does nothing
     with connection() as conn:

@@ -52,7 +52,13 @@ class BearerGate:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not needs_bearer(scope["path"]):
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        root = scope.get("root_path") or ""
+        if root and path.startswith(root):  # route on what the router sees (a mount point is stripped there)
+            path = path[len(root):]
+        if not needs_bearer(path):
             return await self.app(scope, receive, send)
         header = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"authorization"), None)
         try:

@@ -1,8 +1,9 @@
-"""Who is knocking: the first X-Forwarded-For hop (the client, as the edge proxy saw it) or the peer address.
+"""Who is knocking: the X-Forwarded-For entry written by our own outermost proxy, or the peer address.
 
-On Vercel the edge overwrites X-Forwarded-For with the real client address, so the first hop cannot be forged
-there. Behind a proxy that appends instead, a client could rotate it; the global attempt cap in
-shared/auth/lockout.py bounds what that buys.
+Only entries appended by proxies we run are trustworthy; anything to their left was sent by the client.
+`trusted_hops` (FORWARDED_FOR_TRUSTED_HOPS, default 1) says how many proxies append: the client address is the
+entry that many places from the right. Vercel's edge overwrites the header with the client address (one entry)
+and API Gateway appends the caller's address, so 1 is right for both; 0 ignores the header.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import ipaddress
 
 
-def client_id(forwarded_for: str | None, peer: str | None) -> str:
-    if forwarded_for:
-        first = _normalise(forwarded_for.split(",")[0])
-        if first:
-            return first
+def client_id(forwarded_for: str | None, peer: str | None, trusted_hops: int = 1) -> str:
+    if forwarded_for and trusted_hops > 0:
+        hops = forwarded_for.split(",")
+        chosen = _normalise(hops[max(0, len(hops) - trusted_hops)])
+        if chosen:
+            return chosen
+        if forwarded_for.strip():
+            return "unknown"  # an empty hop where the client should be never falls through to a shared peer
     return _normalise(peer or "") or "unknown"
 
 

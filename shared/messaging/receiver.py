@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 _DONE_TTL = 3 * 24 * 3600  # QStash's own retry horizon is about a day; keep the marker past it
 _RUNNING_TTL = 300
+_SIGNATURE_TTL = 600  # longer than a signature lives (exp is 5 minutes after signing)
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,14 @@ class Delivery:
     retried: int
     schedule_id: str | None
     body: bytes
+    signature_id: str = ""  # the verified signature's `jti`: a replayed request carries the same one
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
 
-def verify_signature(signature: str | None, body: bytes, url: str) -> None:
+def verify_signature(signature: str | None, body: bytes, url: str) -> str:
+    """Raise Unauthorized unless `signature` is QStash's for this body and URL; return its `jti`."""
     cfg = get_config()
     if not signature:
         raise Unauthorized("missing Upstash-Signature")
@@ -49,6 +52,9 @@ def verify_signature(signature: str | None, body: bytes, url: str) -> None:
         receiver.verify(signature=signature, body=body.decode("utf-8", "replace"), url=url)
     except Exception as exc:
         raise Unauthorized("invalid QStash signature") from exc
+    import jwt
+
+    return str(jwt.decode(signature, options={"verify_signature": False}).get("jti") or "")
 
 
 async def verify_qstash(request: Request) -> Delivery:
@@ -56,25 +62,44 @@ async def verify_qstash(request: Request) -> Delivery:
     url = get_config().public_base_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
-    verify_signature(request.headers.get("upstash-signature"), body, url)
+    jti = verify_signature(request.headers.get("upstash-signature"), body, url)
     return Delivery(
         message_id=request.headers.get("upstash-message-id", ""),
         retried=int(request.headers.get("upstash-retried", "0") or 0),
         schedule_id=request.headers.get("upstash-schedule-id"),
         body=body,
+        signature_id=jti,
     )
 
 
 def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
     """Run `effect` unless this message id already succeeded. A concurrent duplicate gets 409 so QStash
-    retries it later, by when the first one has either finished (dropped then) or failed (run again)."""
-    if not delivery.message_id:
+    retries it later, by when the first one has either finished (dropped then) or failed (run again).
+
+    The message id header is not covered by the signature, so the signature's own `jti` is remembered too: a
+    captured request replayed within the signature's lifetime (with any message id) does nothing. QStash
+    signs every delivery attempt anew, so its own retries are not affected."""
+    if not delivery.message_id and not delivery.signature_id:
         return effect()
     from shared.redis_client import get_redis
 
     redis = get_redis()
     key = f"qstash:msg:{delivery.message_id}"
-    if not redis.set(key, "running", nx=True, ex=_RUNNING_TTL):
+    p = redis.pipeline()
+    if delivery.signature_id:
+        p.set(f"qstash:sig:{delivery.signature_id}", "1", nx=True, ex=_SIGNATURE_TTL)
+    if delivery.message_id:
+        p.set(key, "running", nx=True, ex=_RUNNING_TTL)
+    results = p.exec()
+    fresh_signature = results[0] if delivery.signature_id else True
+    claimed = results[-1] if delivery.message_id else True
+    if not fresh_signature:
+        if delivery.message_id and claimed:
+            redis.delete(key)
+        return {"duplicate": True, "messageId": delivery.message_id, "replayed": True}
+    if not delivery.message_id:
+        return effect()
+    if not claimed:
         if redis.get(key) == "done":
             return {"duplicate": True, "messageId": delivery.message_id}
         raise Conflict("this message is being processed by another delivery")

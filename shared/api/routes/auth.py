@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from shared.auth import login as login_service
 from shared.auth.client_ip import client_id
+from shared.config import get_config
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -22,7 +23,8 @@ class VerifyBody(BaseModel):
 
 @router.post("/login")
 def login(body: LoginBody, request: Request):
-    client = client_id(request.headers.get("x-forwarded-for"), request.client.host if request.client else None)
+    client = client_id(request.headers.get("x-forwarded-for"), request.client.host if request.client else None,
+                       get_config().forwarded_for_trusted_hops)
     outcome = login_service.login(body.password, client)
     return JSONResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
