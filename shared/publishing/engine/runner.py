@@ -230,6 +230,10 @@ def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason:
     return _unconfirmed(row, token, reason)
 
 
+def _settled_result(row: dict) -> RunResult:
+    return RunResult(row.get("state") or "unconfirmed", row)
+
+
 def _read_prefs_settings() -> dict[str, Any]:
     from shared.settings.store import read_settings
 
@@ -291,16 +295,25 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         return RunResult("dry_run", settled, {"wouldPost": would})
 
     adapter = get_adapter(row["family"])
+
+    def after_send(exc: PublishError) -> bool:
+        """The post may exist: the publishing request went out and this error is not the platform's answer
+        to it (a status check, a later step, a 200-with-error body). Only a look-up may settle it: a `failed`
+        row would be re-armed by the owner's next request and posted twice."""
+        return bool(ctx.progress.get("commit_sent")) and getattr(exc, "phase", None) != "commit"
+
     try:
         result = adapter.publish(ctx)
     except AuthFailed as exc:
         from shared.publishing.connections.refresh import mark_needs_reconnect
 
         mark_needs_reconnect(row["family"], exc.message)
-        if ctx.progress.get("commit_sent") and getattr(exc, "phase", None) == "confirm":
+        if after_send(exc):
             return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, "auth", exc.message))
     except BadContent as exc:
+        if after_send(exc):
+            return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, "content", exc.message,
                                            {"status": exc.status, "code": exc.code}))
     except RateLimitedError as exc:
@@ -333,6 +346,8 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
     except OutcomeUnknown as exc:
         return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
     except PublishError as exc:
+        if after_send(exc):
+            return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, exc.kind, exc.message))
     except Exception as exc:  # a bug or an unexpected answer: never re-post when the commit may have gone out
         logger.exception("publication %s crashed", pub_id)
