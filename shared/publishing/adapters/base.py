@@ -64,7 +64,7 @@ class PublishContext:
     sleep: Callable[[float], None] = time.sleep
 
     def media(self, url: str) -> MediaSource:
-        return MediaSource(self.http.client, url)
+        return MediaSource(url)
 
     def save(self, **values: Any) -> None:
         if values.get("commit_sent") and "commit_at" not in values:

@@ -99,20 +99,22 @@ def _post_text(target: str, text: str, link: str | None, content=None) -> str:
     return text
 
 
-def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") -> list[dict]:
+def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]:
+    from shared.publishing.media.fetch import MediaFetcher
     from shared.publishing.media.probe import probe
     from shared.publishing.validation import PostDraft, validate
 
     problems: list[dict] = []
     images = []
+    fetcher = MediaFetcher()
     for u in content.image_urls:
-        facts, problem = probe(http_client, u, "image")
+        facts, problem = probe(u, "image", fetcher=fetcher)
         images.append(facts)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     video = None
     if content.video_url:
-        video, problem = probe(http_client, content.video_url, "video", video_hints(raw))
+        video, problem = probe(content.video_url, "video", video_hints(raw), fetcher)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
@@ -376,7 +378,7 @@ def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
         except PublishError:
             pass  # validation then names the missing board; the platform error is not the owner's question
         ctx.content = content
-    violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
+    violations = _validate(row, content, raw, str(prefs.get("tier") or "free"))
     return content, ctx, violations
 
 
