@@ -70,3 +70,22 @@ def test_youtube_last_chunk_answered_with_an_error_after_the_video_exists_is_pub
     assert row["platform_post_id"] == world.youtube.posts[0]["video_id"]
     again = _again_from_compose("yt-after-send", "youtube", content)
     assert again["state"] == "published" and len(world.youtube.posts) == 1
+
+
+def test_a_worker_that_lost_its_claim_stops_before_sending(world, db):
+    """The lease ran out mid-upload and a sweeper took the row over: the old worker's next checkpoint saves
+    nothing, so it must stop instead of sending the post the new owner is handling."""
+    world.connect("x")
+    img = world.media.add("claim.jpg", b"\xff\xd8\xff\xc0\x00\x11\x08\x04\x38\x04\x38\x03" + b"\x00" * 600,
+                          "image/jpeg")
+    real = [r for r in world.x.routes if r[2] == "media"][0]
+
+    def upload_while_taken_over(request, **kw):
+        db.execute("UPDATE publications SET claim_token=gen_random_uuid()")  # the sweeper's take-over
+        return real[3](request, **kw)
+    world.x.routes[world.x.routes.index(real)] = (*real[:3], upload_while_taken_over)
+    out = publish(PublishRequest("lost-claim", "x", {"text": "poster", "imageUrl": img}, "rss"))
+    assert world.x.posts == [] and not any(n == "tweet" for n, _ in world.x.calls)
+    row = db.execute("SELECT * FROM publications").fetchone()
+    assert row["state"] == "publishing" and not (row["progress"] or {}).get("commit_sent"), row
+    assert out.status != "published"

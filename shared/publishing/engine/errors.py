@@ -68,6 +68,11 @@ class NotConnected(PublishError):
     kind = "not_connected"
 
 
+class ClaimLost(Exception):
+    """Our claim on the publication was taken over (lease expired) before the post was sent: stop without
+    sending; the new owner decides. Not a PublishError, so no adapter's error handling can swallow it."""
+
+
 DEFAULT_RATE_LIMIT_WAIT = 15 * 60
 
 

@@ -22,7 +22,7 @@ from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import ratelimit
 from shared.publishing.engine.content import resolve, video_hints
 from shared.publishing.engine.errors import (
-    AuthFailed, BadContent, NotConnected, OutcomeUnknown, PublishError, RateLimitedError, StillProcessing,
+    AuthFailed, BadContent, ClaimLost, NotConnected, OutcomeUnknown, PublishError, RateLimitedError, StillProcessing,
     TransientBeforeSend,
 )
 from shared.publishing.platforms import DISPLAY
@@ -351,6 +351,12 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         if after_send(exc):
             return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, exc.kind, exc.message))
+    except ClaimLost as exc:
+        # another worker owns the row now; it settles or runs it. Touch nothing.
+        activity.log("publishing", "warn", f"stopped publishing to {row['platform']}: {exc}",
+                     {"publicationId": pub_id, "platform": row["platform"]})
+        current = pubs.get(pub_id) or row
+        return RunResult(current["state"], current, {"claimLost": True})
     except Exception as exc:  # a bug or an unexpected answer: never re-post when the commit may have gone out
         logger.exception("publication %s crashed", pub_id)
         if ctx.progress.get("commit_sent"):
