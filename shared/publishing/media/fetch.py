@@ -30,7 +30,9 @@ class MediaRefused(Exception):
 
 def _guarded_client(timeout: float, allow_private: bool) -> httpx.Client:
     from shared.net.fetch import GuardedSyncTransport
+    from shared.publishing.adapters.http import quiet_transport_logs
 
+    quiet_transport_logs()  # presigned URLs carry signatures in their query strings
     with _lock:
         key = (timeout, allow_private)
         if key not in _clients:
