@@ -152,3 +152,19 @@ def test_a_server_ignoring_range_is_never_read_past_the_cap(world):
     assert src.size == declared and served2[0] <= 128 * 1024
     got = sum(len(c) for c in src.chunks(256 * 1024))
     assert got == declared and served2[0] <= 2 * declared, served2
+
+
+def test_dns_rebinding_between_check_and_connect_is_refused(internal_server, monkeypatch):
+    """The pre-check sees a public address, the connection would go to loopback: the guarded backend
+    resolves again at connect time and refuses (no respx here: a real socket would be opened)."""
+    from shared.net import guard
+    from shared.publishing.media.fetch import MediaFetcher
+
+    base, hits = internal_server
+    port = base.rsplit(":", 1)[1]
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    monkeypatch.setattr(guard, "_getaddrinfo", lambda host, p: next(answers))
+    src = MediaSource(f"http://rebind.example:{port}/p.jpg", MediaFetcher(timeout=5, allow_private=False))
+    with pytest.raises(BadContent, match="non-public address"):
+        src.size
+    assert hits == []
