@@ -11,8 +11,8 @@ what they read.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urljoin
 
 import httpx
