@@ -65,7 +65,27 @@ def test_multipart_small_file_goes_to_b2_first(world, client, auth, backing):
     from shared.storage.s3 import get_storage
 
     keys = [o["Key"] for o in get_storage().list("publish/uploads/").get("Contents", [])]
-    assert any(k.endswith("-poster.jpg") for k in keys)
+    import hashlib
+
+    assert f"publish/uploads/{hashlib.sha256(img).hexdigest()}.jpg" in keys
+
+
+def test_multipart_retry_posts_once(world, client, auth, db):
+    """A client retrying the same upload (no Idempotency-Key) must land on the same publication."""
+    world.connect("x")
+    img = _jpeg(1200, 800)
+    results = []
+    for _ in range(2):
+        r = client.post("/api/platforms/post", headers=auth, data={
+            "platforms": '["X"]', "content": '{"text": "poster drop, retried"}'},
+            files={"mediaFile": ("poster.jpg", img, "image/jpeg")})
+        assert r.status_code == 200, r.text
+        results.append(r.json()["data"]["results"][0])
+    assert results[0]["status"] == results[1]["status"] == "posted"
+    assert results[0]["publicationId"] == results[1]["publicationId"]
+    assert results[0]["id"] == results[1]["id"]
+    assert db.execute("SELECT count(*) AS n FROM publications").fetchone()["n"] == 1
+    assert len(world.x.posts) == 1
 
 
 def test_multipart_over_the_body_limit_points_to_uploads(world, client, auth):

@@ -80,6 +80,21 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             http1=True, http2=False, network_backend=guarded_backend(allow_private))
 
 
+class GuardedSyncTransport(httpx.HTTPTransport):
+    """`GuardedTransport` for synchronous clients."""
+
+    def __init__(self, limits: httpx.Limits, allow_private: bool):
+        import httpcore
+
+        from shared.net.guard import guarded_sync_backend
+
+        super().__init__(limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            http1=True, http2=False, network_backend=guarded_sync_backend(allow_private))
+
+
 def make_client(max_connections: int = 32, *, allow_private: bool | None = None) -> httpx.AsyncClient:
     """One client per invocation (a tick, a request): connection reuse across feeds on the same host."""
     allow = _allow_private() if allow_private is None else allow_private

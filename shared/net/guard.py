@@ -139,3 +139,37 @@ def guarded_backend(allow_private: bool):
             await self._inner.sleep(seconds)
 
     return GuardedBackend()
+
+
+def resolve_host_sync(host: str, port: int, allow_private: bool) -> str:
+    """`resolve_host` for synchronous clients (the publishing engine reads media with a sync client)."""
+    lit = _literal(host)
+    if lit:
+        return check_addresses(host, [lit], allow_private)
+    try:
+        addresses = _getaddrinfo(host, port)
+    except socket.gaierror as exc:
+        raise BlockedURL(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+    return check_addresses(host, addresses, allow_private)
+
+
+def guarded_sync_backend(allow_private: bool):
+    """`guarded_backend` for httpcore's synchronous connection pool."""
+    import httpcore
+
+    class GuardedSyncBackend(httpcore.NetworkBackend):
+        def __init__(self) -> None:
+            self._inner = httpcore.SyncBackend()
+
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            ip = resolve_host_sync(host, port, allow_private)
+            return self._inner.connect_tcp(ip, port, timeout=timeout, local_address=local_address,
+                                           socket_options=socket_options)
+
+        def connect_unix_socket(self, path, timeout=None, socket_options=None):
+            raise BlockedURL("unix sockets are not fetched")
+
+        def sleep(self, seconds: float) -> None:
+            self._inner.sleep(seconds)
+
+    return GuardedSyncBackend()

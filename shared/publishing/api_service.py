@@ -6,9 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import Any
 
 from shared.api.errors import ValidationFailed
@@ -24,9 +22,11 @@ def store_upload(filename: str, content_type: str, data: bytes) -> str:
     """Small files that fit the function body limit go to B2 first; platforms and adapters read them there."""
     from shared.storage.s3 import get_storage
 
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename or "media")[-80:] or "media"
-    now = datetime.now(timezone.utc)
-    key = f"publish/uploads/{now:%Y/%m}/{uuid.uuid4().hex}-{safe}"
+    # named by the bytes, not a fresh id: a retried upload resolves to the same URL, hence the same content
+    # hash (the idempotency key without an Idempotency-Key header), hence the same publication: no double post
+    ext = re.sub(r"[^A-Za-z0-9]+", "", (filename or "").rpartition(".")[2])[:10].lower() \
+        if "." in (filename or "") else ""
+    key = f"publish/uploads/{hashlib.sha256(data).hexdigest()}" + (f".{ext}" if ext else "")
     get_storage().put_bytes(key, data, content_type or "application/octet-stream")
     return f"b2://{key}"
 

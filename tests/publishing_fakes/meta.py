@@ -20,6 +20,7 @@ class MetaFake(Fake):
         self.quota_total, self.quota_used = 50, 0
         self.video_polls_needed = 1
         self.route("GET", p + r"/oauth/access_token", "token", self._token)
+        self.route("POST", p + r"/oauth/access_token", "token", self._token)  # Graph takes params as a form
         self.route("GET", p + r"/me/accounts", "accounts", self._accounts)
         self.route("POST", p + r"/(?P<page>\d+)/feed", "feed", self._feed)
         self.route("POST", p + r"/(?P<page>\d+)/photos", "photos", self._photos)
@@ -36,7 +37,7 @@ class MetaFake(Fake):
 
     # --- auth ---------------------------------------------------------------------------------
     def _token(self, request):
-        q = self.query(request)
+        q = {**self.query(request), **(self.form(request) if request.method == "POST" else {})}
         if q.get("client_id") != self.client_id or q.get("client_secret") != self.client_secret:
             return self.json({"error": {"message": "Error validating client secret", "code": 1}}, 400)
         if q.get("grant_type") == "fb_exchange_token":

@@ -58,19 +58,27 @@ class PublishContext:
     content: Content
     http: PlatformHttp
     progress: dict[str, Any]
-    checkpoint: Callable[..., None]
+    checkpoint: Callable[..., int | None]  # rows saved; 0 = our claim is gone
     poll_interval: float = 5.0
     poll_budget: float = 120.0
     sleep: Callable[[float], None] = time.sleep
 
     def media(self, url: str) -> MediaSource:
-        return MediaSource(self.http.client, url)
+        return MediaSource(url)
 
     def save(self, **values: Any) -> None:
+        """Checkpoint progress. Before the post is sent, a save that finds our claim gone raises ClaimLost:
+        the adapter must not send what another worker now owns. After it, the post is out and we go on to
+        settle it (a true answer wins whoever holds the claim)."""
         if values.get("commit_sent") and "commit_at" not in values:
             values["commit_at"] = time.time()  # lets a look-up search a narrow time window
+        already_sent = bool(self.progress.get("commit_sent"))
+        saved = self.checkpoint(**values)
+        if saved == 0 and not already_sent:
+            from shared.publishing.engine.errors import ClaimLost
+
+            raise ClaimLost("the claim on this publication was taken over; not sending")
         self.progress.update(values)
-        self.checkpoint(**values)
 
     def poll(self, check: Callable[[], Any | None], what: str) -> Any:
         """Call `check` until it returns a value; past the budget raise StillProcessing (settled later)."""

@@ -22,9 +22,21 @@ _client: httpx.Client | None = None
 _client_timeout: float | None = None
 
 
+def quiet_transport_logs() -> None:
+    """httpx logs every request line ("HTTP Request: GET <url>") at INFO, and some platform calls must carry
+    secrets or tokens in the query string (Threads' token exchange and refresh): keep those lines out of logs."""
+    import logging
+
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def shared_client(timeout: float) -> httpx.Client:
     """One pooled client per process (keep-alive across a run's many requests)."""
     global _client, _client_timeout
+    quiet_transport_logs()
     with _lock:
         if _client is None or _client_timeout != timeout:
             _client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),

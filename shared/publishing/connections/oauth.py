@@ -122,7 +122,9 @@ def _exchange_code(p: Provider, code: str, redirect_uri: str, verifier: str) -> 
         form["client_id"] = p.client_id
         return _call("POST", p.token_url, data=form, auth=(p.client_id, p.client_secret))
     if p.platform in ("facebook", "instagram"):
-        return _call("GET", p.token_url, params={**form, "client_id": p.client_id, "client_secret": p.client_secret})
+        # the Graph API takes the parameters of GET /oauth/access_token as a POST form too: the secret and
+        # the code stay out of URLs (and so out of every proxy and request log)
+        return _call("POST", p.token_url, data={**form, "client_id": p.client_id, "client_secret": p.client_secret})
     form.update({p.client_id_param: p.client_id, "client_secret": p.client_secret})
     return _call("POST", p.token_url, data=form)
 
@@ -176,9 +178,9 @@ def _connect_pinterest(p: Provider, body: dict) -> None:
 def _connect_meta(p: Provider, body: dict) -> None:
     cfg = get_config()
     graph = cfg.meta_graph_base.rstrip("/")
-    long = _call("GET", p.token_url, params={"grant_type": "fb_exchange_token", "client_id": p.client_id,
-                                             "client_secret": p.client_secret,
-                                             "fb_exchange_token": body["access_token"]})
+    long = _call("POST", p.token_url, data={"grant_type": "fb_exchange_token", "client_id": p.client_id,
+                                            "client_secret": p.client_secret,
+                                            "fb_exchange_token": body["access_token"]})
     user_token = long["access_token"]
     pages = _call("GET", f"{graph}/me/accounts", params={
         "fields": "id,name,access_token,instagram_business_account{id,username}"},

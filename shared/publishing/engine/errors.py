@@ -68,6 +68,11 @@ class NotConnected(PublishError):
     kind = "not_connected"
 
 
+class ClaimLost(Exception):
+    """Our claim on the publication was taken over (lease expired) before the post was sent: stop without
+    sending; the new owner decides. Not a PublishError, so no adapter's error handling can swallow it."""
+
+
 DEFAULT_RATE_LIMIT_WAIT = 15 * 60
 
 
@@ -180,6 +185,10 @@ def classify_http(status: int, headers: Mapping[str, str], body: Any, phase: Pha
         if phase == "commit":
             return OutcomeUnknown(f"the platform answered {status} to the publishing request: {msg}", **kw)
         return TransientBeforeSend(f"platform error {status}: {msg}", **kw)
+    if phase == "confirm":
+        # a status check after the post was sent: its refusal says nothing about the post itself (it may
+        # exist), so the engine must look it up, never record a failure that a later request would re-post
+        return OutcomeUnknown(f"the status check after posting was refused ({status}): {msg}", **kw)
     return BadContent(msg, **kw)
 
 

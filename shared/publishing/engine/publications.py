@@ -73,10 +73,11 @@ def rearm_failed(pub_id: str) -> bool:
             (pub_id,)).fetchone() is not None
 
 
-def checkpoint(pub_id: str, token: str, values: dict[str, Any]) -> None:
+def checkpoint(pub_id: str, token: str, values: dict[str, Any]) -> int:
+    """Rows saved: 0 means our claim is gone (a sweeper took the row over), and the caller must stop."""
     with connection() as c:
-        c.execute("UPDATE publications SET progress = progress || %s, updated_at=now() "
-                  "WHERE id=%s AND claim_token=%s", (Jsonb(values), pub_id, token))
+        return c.execute("UPDATE publications SET progress = progress || %s, updated_at=now() "
+                         "WHERE id=%s AND claim_token=%s", (Jsonb(values), pub_id, token)).rowcount
 
 
 def settle_published(pub_id: str, post_id: str, url: str | None, details: dict[str, Any], conn=None) -> dict | None:

@@ -22,7 +22,7 @@ from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import ratelimit
 from shared.publishing.engine.content import resolve, video_hints
 from shared.publishing.engine.errors import (
-    AuthFailed, BadContent, NotConnected, OutcomeUnknown, PublishError, RateLimitedError, StillProcessing,
+    AuthFailed, BadContent, ClaimLost, NotConnected, OutcomeUnknown, PublishError, RateLimitedError, StillProcessing,
     TransientBeforeSend,
 )
 from shared.publishing.platforms import DISPLAY
@@ -99,20 +99,22 @@ def _post_text(target: str, text: str, link: str | None, content=None) -> str:
     return text
 
 
-def _validate(row: dict, content, raw: dict, http_client, x_tier: str = "free") -> list[dict]:
+def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]:
+    from shared.publishing.media.fetch import MediaFetcher
     from shared.publishing.media.probe import probe
     from shared.publishing.validation import PostDraft, validate
 
     problems: list[dict] = []
     images = []
+    fetcher = MediaFetcher()
     for u in content.image_urls:
-        facts, problem = probe(http_client, u, "image")
+        facts, problem = probe(u, "image", fetcher=fetcher)
         images.append(facts)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     video = None
     if content.video_url:
-        video, problem = probe(http_client, content.video_url, "video", video_hints(raw))
+        video, problem = probe(content.video_url, "video", video_hints(raw), fetcher)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
@@ -230,6 +232,10 @@ def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason:
     return _unconfirmed(row, token, reason)
 
 
+def _settled_result(row: dict) -> RunResult:
+    return RunResult(row.get("state") or "unconfirmed", row)
+
+
 def _read_prefs_settings() -> dict[str, Any]:
     from shared.settings.store import read_settings
 
@@ -291,16 +297,25 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         return RunResult("dry_run", settled, {"wouldPost": would})
 
     adapter = get_adapter(row["family"])
+
+    def after_send(exc: PublishError) -> bool:
+        """The post may exist: the publishing request went out and this error is not the platform's answer
+        to it (a status check, a later step, a 200-with-error body). Only a look-up may settle it: a `failed`
+        row would be re-armed by the owner's next request and posted twice."""
+        return bool(ctx.progress.get("commit_sent")) and getattr(exc, "phase", None) != "commit"
+
     try:
         result = adapter.publish(ctx)
     except AuthFailed as exc:
         from shared.publishing.connections.refresh import mark_needs_reconnect
 
         mark_needs_reconnect(row["family"], exc.message)
-        if ctx.progress.get("commit_sent") and getattr(exc, "phase", None) == "confirm":
+        if after_send(exc):
             return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, "auth", exc.message))
     except BadContent as exc:
+        if after_send(exc):
+            return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, "content", exc.message,
                                            {"status": exc.status, "code": exc.code}))
     except RateLimitedError as exc:
@@ -333,7 +348,15 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
     except OutcomeUnknown as exc:
         return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
     except PublishError as exc:
+        if after_send(exc):
+            return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
         return RunResult("failed", _failed(row, token, exc.kind, exc.message))
+    except ClaimLost as exc:
+        # another worker owns the row now; it settles or runs it. Touch nothing.
+        activity.log("publishing", "warn", f"stopped publishing to {row['platform']}: {exc}",
+                     {"publicationId": pub_id, "platform": row["platform"]})
+        current = pubs.get(pub_id) or row
+        return RunResult(current["state"], current, {"claimLost": True})
     except Exception as exc:  # a bug or an unexpected answer: never re-post when the commit may have gone out
         logger.exception("publication %s crashed", pub_id)
         if ctx.progress.get("commit_sent"):
@@ -361,7 +384,7 @@ def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
         except PublishError:
             pass  # validation then names the missing board; the platform error is not the owner's question
         ctx.content = content
-    violations = _validate(row, content, raw, ctx.http.client, str(prefs.get("tier") or "free"))
+    violations = _validate(row, content, raw, str(prefs.get("tier") or "free"))
     return content, ctx, violations
 
 

@@ -1,4 +1,7 @@
-"""Read a media URL in order, from any offset, without holding the file in memory."""
+"""Read a media URL in order, from any offset, without holding the file in memory.
+
+Every read goes through the SSRF guard (media/fetch.py) and stops at the size the server announced: a server
+that ignores Range or keeps sending never makes us buffer or read more than the file."""
 
 from __future__ import annotations
 
@@ -7,12 +10,16 @@ from typing import Iterator
 
 import httpx
 
-from shared.publishing.engine.errors import TransientBeforeSend
+from shared.publishing.engine.errors import BadContent, TransientBeforeSend
+from shared.publishing.media.fetch import MediaFetcher, MediaRefused, count_capped
+
+# the largest file any platform here takes (TikTok: 4 GB); only reached when a server sends no length at all
+MAX_MEDIA_BYTES = 4 * 1024 * 1024 * 1024
 
 
 class MediaSource:
-    def __init__(self, client: httpx.Client, url: str):
-        self.client = client
+    def __init__(self, url: str, fetcher: MediaFetcher | None = None):
+        self.fetcher = fetcher or MediaFetcher()
         self.url = url
         self._size: int | None = None
         self._type: str | None = None
@@ -20,22 +27,25 @@ class MediaSource:
     def _head(self) -> None:
         try:
             # a one-byte ranged GET, not HEAD: presigned GET URLs are signed for GET only
-            with self.client.stream("GET", self.url, headers={"Range": "bytes=0-0"}, follow_redirects=True) as r:
+            with self.fetcher.stream(self.url, {"Range": "bytes=0-0"}) as r:
+                if r.status_code >= 400:
+                    raise BadContent(f"media URL is not readable (HTTP {r.status_code}): {self.url[:200]}",
+                                     status=r.status_code)
                 total = r.headers.get("content-range", "").rpartition("/")[2]
+                length = r.headers.get("content-length", "")
                 if total.isdigit():
                     self._size = int(total)
-                elif r.status_code == 200 and "content-length" in r.headers:
-                    self._size = int(r.headers["content-length"])  # the server ignored Range
+                elif r.status_code == 200 and length.isdigit():
+                    self._size = int(length)  # the server ignored Range; the body is not read
                 else:
-                    self._size = len(r.read())
-            self._type = (r.headers.get("content-type") or "").split(";")[0].strip() or None
-            if r.status_code >= 400:
-                raise httpx.HTTPStatusError("media not readable", request=r.request, response=r)
-        except httpx.HTTPStatusError as exc:
-            from shared.publishing.engine.errors import BadContent
-
-            raise BadContent(f"media URL is not readable (HTTP {exc.response.status_code}): {self.url[:200]}") \
-                from exc
+                    size = count_capped(r, MAX_MEDIA_BYTES)
+                    if size is None:
+                        raise BadContent(f"media is larger than {MAX_MEDIA_BYTES // 1024 ** 3} GB or never ends: "
+                                         f"{self.url[:200]}")
+                    self._size = size
+                self._type = (r.headers.get("content-type") or "").split(";")[0].strip() or None
+        except MediaRefused as exc:
+            raise BadContent(str(exc)) from exc
         except httpx.HTTPError as exc:
             raise TransientBeforeSend(f"could not read media: {type(exc).__name__}") from exc
 
@@ -52,36 +62,42 @@ class MediaSource:
         return self._type
 
     def chunks(self, chunk_size: int, start: int = 0) -> Iterator[bytes]:
-        """Exactly `chunk_size` bytes per chunk (the last may be shorter), starting at `start`."""
+        """Exactly `chunk_size` bytes per chunk (the last may be shorter), starting at `start`, and never
+        past the announced size."""
+        remaining = max(0, self.size - start)
         headers = {"Range": f"bytes={start}-"} if start else {}
         buf = bytearray()
         try:
-            with self.client.stream("GET", self.url, headers=headers, follow_redirects=True) as r:
+            with self.fetcher.stream(self.url, headers) as r:
                 if r.status_code >= 400:
-                    from shared.publishing.engine.errors import BadContent
-
-                    raise BadContent(f"media URL is not readable (HTTP {r.status_code})")
+                    raise BadContent(f"media URL is not readable (HTTP {r.status_code})", status=r.status_code)
                 skip = start if (start and r.status_code == 200) else 0  # server ignored Range
                 for piece in r.iter_bytes():
                     if skip:
                         drop = min(skip, len(piece))
                         piece, skip = piece[drop:], skip - drop
+                    piece = piece[:remaining]
+                    remaining -= len(piece)
                     buf.extend(piece)
                     while len(buf) >= chunk_size:
                         yield bytes(buf[:chunk_size])
                         del buf[:chunk_size]
+                    if remaining <= 0:
+                        break
+        except MediaRefused as exc:
+            raise BadContent(str(exc)) from exc
         except httpx.HTTPError as exc:
             raise TransientBeforeSend(f"could not read media: {type(exc).__name__}") from exc
         if buf:
             yield bytes(buf)
 
     def read_all(self, limit: int = 64 * 1024 * 1024) -> bytes:
+        if self.size > limit:
+            raise BadContent("media is larger than expected for an image")
         out = bytearray()
         for c in self.chunks(1 << 20):
             out.extend(c)
             if len(out) > limit:
-                from shared.publishing.engine.errors import BadContent
-
                 raise BadContent("media is larger than expected for an image")
         return bytes(out)
 
