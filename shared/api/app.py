@@ -127,6 +127,9 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
     from shared.config import get_config
 
     cfg = get_config()
+    # httpx logs every request line at INFO, URL included: feed and platform URLs can carry keys or tokens
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     app = FastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
                   redoc_url=None)
     install_error_handlers(app)
