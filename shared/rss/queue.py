@@ -106,6 +106,23 @@ def send(outgoing: list[OutgoingMessage]) -> int:
     return len(ids)
 
 
+def send_or_log(outgoing: list[OutgoingMessage], meta: dict | None = None) -> int:
+    """`send`, for callers that already committed the plan: QStash being down must not fail the request, the
+    posts stay planned without a message id and the next tick's sweep re-sends them."""
+    try:
+        return send(outgoing)
+    except Exception as exc:
+        from shared import activity
+
+        log.exception("publishing %d delivery messages failed", len(outgoing))
+        try:
+            activity.log("rss", "error", f"could not schedule {len(outgoing)} post delivery message(s); "
+                         "the next tick retries", {**(meta or {}), "error": f"{type(exc).__name__}: {exc}"[:300]})
+        except Exception:
+            log.exception("could not record the delivery failure")
+        return 0
+
+
 def unsent(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[OutgoingMessage]:
     """Planned posts whose message never went out (QStash was down when they were planned)."""
     from shared.db import connection

@@ -138,7 +138,8 @@ def upsert_planned_post(conn, item_id: str, platform: str, scheduled_at: datetim
         "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (item_id, platform) DO UPDATE SET scheduled_at = EXCLUDED.scheduled_at, "
         "version = rss_planned_posts.version + 1, status = 'planned', error = NULL, outcome = NULL, "
-        "updated_at = now() "
+        # the old message carries the old version and will do nothing: the sweep must send a new one
+        "message_id = NULL, updated_at = now() "
         "WHERE rss_planned_posts.status IN ('failed', 'cancelled', 'planned') "
         "RETURNING id, item_id, platform, scheduled_at, version, status", (item_id, platform, scheduled_at)).fetchone()
 

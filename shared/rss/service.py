@@ -344,7 +344,7 @@ def retry_item(item_id: str) -> dict:
             queue.enqueue_item(feed, item_id, settings, now, outgoing)
         else:
             outgoing = asyncio.run(_rerun_pipeline(feed, item, settings))
-    queue.send(outgoing)
+    queue.send_or_log(outgoing, {"itemId": item_id})
     return get_activity_item(item_id)
 
 
@@ -399,5 +399,5 @@ def approve_item(item_id: str) -> dict:
     settings = replace(load_run_settings(), global_posting=True)
     outgoing: list = []
     queue.enqueue_item({**feed, "auto_post": True}, item_id, settings, datetime.now(timezone.utc), outgoing)
-    queue.send(outgoing)
+    queue.send_or_log(outgoing, {"itemId": item_id})
     return get_activity_item(item_id)
