@@ -75,3 +75,52 @@ def test_retry_while_qstash_is_down_is_resent_by_the_next_tick(client, auth, cle
     report = asyncio.run(poller.tick(with_channels=False))
     assert report.messages == 1
     wait_for(lambda: item_status(item_id) == "published")
+
+
+def test_two_feeds_with_the_same_article_in_one_tick_post_it_once(client, auth, clean_state, server,
+                                                                   monkeypatch):
+    """Both copies are stored (`new`) before either is deduped: exactly one proceeds, the other is a duplicate."""
+    import threading
+
+    from shared.rss import pipeline, poller
+
+    set_settings(quietHoursEnabled=False, rssPostingInterval="0", globalRSSPosting=True)
+    fa = make_feed(client, auth, server, "dupa", autoPost=False)
+    fb = make_feed(client, auth, server, "dupb", autoPost=False)
+    story = ("same-story", "Dune Part Three trailer is here", "https://news.example/dune-3?utm_source=rss")
+    for name in ("dupa", "dupb"):
+        server.route(f"/{name}.xml", S.rss_items(name, [story, (f"{name}-0", "seed", f"https://e.com/{name}/0")]))
+    both_stored = threading.Barrier(2, timeout=10)
+    real_store = pipeline._store
+
+    def store_then_wait(*args, **kwargs):
+        rows = real_store(*args, **kwargs)
+        both_stored.wait()  # the other feed's copy is committed as `new` too
+        return rows
+    monkeypatch.setattr(pipeline, "_store", store_then_wait)
+    from shared.db import connection
+
+    with connection() as conn:
+        conn.execute("UPDATE rss_feeds SET next_run_at = now() - interval '1 second'")
+    asyncio.run(poller.tick(with_channels=False))
+    with connection() as conn:
+        rows = conn.execute("SELECT feed_id, status, reason FROM rss_items WHERE title LIKE 'Dune%%'").fetchall()
+    assert sorted(r["status"] for r in rows) == ["duplicate", "pending"], rows
+    assert {str(r["feed_id"]) for r in rows} == {fa, fb}
+
+
+def test_concurrent_dedupe_checks_let_exactly_one_copy_through(client, auth, clean_state, server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.db import connection
+    from shared.rss.pipeline import _find_duplicate
+
+    feeds = [make_feed(client, auth, server, f"cd{i}") for i in range(4)]
+    with connection() as conn:
+        items = [conn.execute(
+            "INSERT INTO rss_items (feed_id, dedupe_key, title, link, canonical_url, status) "
+            "VALUES (%s, 'k', 'Same title', 'https://n.example/a', 'https://n.example/a', 'new') RETURNING *",
+            (f,)).fetchone() for f in feeds]
+    with ThreadPoolExecutor(4) as ex:
+        verdicts = list(ex.map(lambda it: _find_duplicate(it, 30), items))
+    assert sum(v is None for v in verdicts) == 1
