@@ -124,3 +124,85 @@ def test_concurrent_dedupe_checks_let_exactly_one_copy_through(client, auth, cle
     with ThreadPoolExecutor(4) as ex:
         verdicts = list(ex.map(lambda it: _find_duplicate(it, 30), items))
     assert sum(v is None for v in verdicts) == 1
+
+
+def queued_item(fid: str, platforms=("x",), approved=False) -> tuple[str, list[str]]:
+    from shared.db import connection
+
+    with connection() as conn:
+        item = conn.execute(
+            "INSERT INTO rss_items (feed_id, dedupe_key, title, link, status, caption) "
+            "VALUES (%s, %s, 'A queued story', 'https://e.com/q/1', 'queued', 'A queued story https://e.com/q/1') "
+            "RETURNING id", (fid, f"q-{fid}")).fetchone()
+        posts = [str(conn.execute(
+            "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, approved) VALUES (%s, %s, now(), %s) "
+            "RETURNING id", (item["id"], p, approved)).fetchone()["id"]) for p in platforms]
+    return str(item["id"]), posts
+
+
+EDITS = {
+    "platform turned off": ({"platformsEnabled": {"x": False}}, {}, "x is turned off for this feed"),
+    "autoPost turned off": ({"autoPost": False}, {}, "autoPost is off for this feed"),
+    "feed paused": ({"status": "paused"}, {}, "the feed is paused"),
+    "feed disabled": ({"enabled": False}, {}, "the feed is disabled"),
+    "global posting off": ({}, {"globalRSSPosting": False}, "global RSS posting is off"),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_editing_the_feed_cancels_its_queued_posts(client, auth, clean_state, server, edit):
+    from shared.db import connection
+    from shared.rss import queue
+
+    feed_edit, settings_edit, why = EDITS[edit]
+    set_settings(globalRSSPosting=True)
+    fid = make_feed(client, auth, server, "ed", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    item_id, [post_id] = queued_item(fid)
+    if feed_edit:
+        assert client.put(f"/api/rss/feeds/{fid}", json=feed_edit, headers=auth).status_code == 200
+    if settings_edit:
+        set_settings(**settings_edit)
+    assert queue.deliver(post_id, 1) == {"status": "cancelled", "platform": "x", "why": why, "item": "pending"}
+    with connection() as conn:
+        post = conn.execute("SELECT status, error FROM rss_planned_posts WHERE id = %s", (post_id,)).fetchone()
+        logs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs")]
+        published = conn.execute("SELECT count(*) AS n FROM publications").fetchone()["n"]
+    assert post == {"status": "cancelled", "error": f"cancelled: {why}"}
+    assert published == 0  # nothing reached the publishing engine
+    assert f"cancelled on x: A queued story ({why})" in logs
+    item = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    assert item["stage"] == "pending" and why in item["reason"]
+
+
+def test_unchanged_feed_still_posts_and_an_approval_outlives_autopost_off(client, auth, clean_state, server):
+    from shared.rss import queue
+
+    set_settings(globalRSSPosting=True)
+    fid = make_feed(client, auth, server, "ok", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    _, [auto_post] = queued_item(fid)
+    assert queue.deliver(auto_post, 1)["status"] == "dry_run"
+    fid2 = make_feed(client, auth, server, "ok2", autoPost=False, platformsEnabled={"x": True, "threads": False})
+    set_settings(globalRSSPosting=False)
+    _, [approved_post] = queued_item(fid2, approved=True)  # the owner approved it explicitly
+    assert queue.deliver(approved_post, 1)["status"] == "dry_run"
+
+
+@pytest.mark.parametrize("approved,global_posting,feed,expected", [
+    (False, True, None, "the feed was deleted"),
+    (True, True, {"enabled": False, "status": "active", "platforms_enabled": {"x": True}, "auto_post": True},
+     "the feed is disabled"),
+    (True, True, {"enabled": True, "status": "paused", "platforms_enabled": {"x": True}, "auto_post": True},
+     "the feed is paused"),
+    (True, True, {"enabled": True, "status": "error", "platforms_enabled": {"x": False}, "auto_post": True},
+     "x is turned off for this feed"),
+    (True, False, {"enabled": True, "status": "error", "platforms_enabled": {"x": True}, "auto_post": False}, None),
+    (False, False, {"enabled": True, "status": "active", "platforms_enabled": {"x": True}, "auto_post": True},
+     "global RSS posting is off"),
+    (False, True, {"enabled": True, "status": "active", "platforms_enabled": {"x": True}, "auto_post": False},
+     "autoPost is off for this feed"),
+    (False, True, {"enabled": True, "status": "active", "platforms_enabled": {"x": True}, "auto_post": True}, None),
+])
+def test_cancel_reason_table(approved, global_posting, feed, expected):
+    from shared.rss.queue import cancel_reason
+
+    assert cancel_reason(feed, "x", approved=approved, global_posting=global_posting) == expected

@@ -39,8 +39,10 @@ def message_for(post: dict, now: datetime) -> OutgoingMessage:
                            retries=3)
 
 
-def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime) -> tuple[list[dict], list[str]]:
-    """Inside the caller's transaction: place and upsert one post per platform. Returns (posts, problems)."""
+def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime,
+               approved: bool = False) -> tuple[list[dict], list[str]]:
+    """Inside the caller's transaction: place and upsert one post per platform. Returns (posts, problems).
+    `approved`: the owner asked for these posts (approve, retry), not autoPost."""
     posts, problems = [], []
     for platform in sorted(platforms):  # fixed lock order: no deadlock between two planners
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rss:place:{platform}",))
@@ -50,13 +52,14 @@ def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime) -
         except NoSlot as exc:
             problems.append(f"{platform}: {exc}")
             continue
-        post = repo.upsert_planned_post(conn, item_id, platform, at)
+        post = repo.upsert_planned_post(conn, item_id, platform, at, approved)
         if post is not None:
             posts.append(post)
     return posts, problems
 
 
-def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list[OutgoingMessage]) -> str:
+def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list[OutgoingMessage],
+                 approved: bool = False) -> str:
     """Decide pending vs queued for a captioned item; appends the delivery messages to `outgoing`."""
     from shared import activity
     from shared.db import transaction
@@ -73,7 +76,7 @@ def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: li
                              platforms=platforms)
             activity.log("rss", "info", f"pending approval: {title}", {**meta, "why": why}, conn=conn)
             return "pending"
-        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now)
+        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now, approved)
         if not posts:
             reason = "no slot for any platform: " + "; ".join(problems)
             repo.update_item(conn, item_id, status="failed", error=reason, platforms=platforms)
@@ -134,6 +137,24 @@ def unsent(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[
     return [message_for(r, now) for r in rows]
 
 
+def cancel_reason(feed: dict | None, platform: str, *, approved: bool, global_posting: bool) -> str | None:
+    """Why a planned post must not go out any more, judged at delivery time from the feed and settings as they
+    are now (the owner may have changed them since the post was planned); None when it may go out."""
+    if feed is None:
+        return "the feed was deleted"
+    if not feed.get("enabled"):
+        return "the feed is disabled"
+    if feed.get("status") == "paused":
+        return "the feed is paused"
+    if not (feed.get("platforms_enabled") or {}).get(platform):
+        return f"{platform} is turned off for this feed"
+    if not approved and not global_posting:
+        return "global RSS posting is off"
+    if not approved and not feed.get("auto_post"):
+        return "autoPost is off for this feed"
+    return None
+
+
 # --- delivery ------------------------------------------------------------------------------------------------
 _OUTCOME_TO_STATUS = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "skipped": "skipped",
                       "scheduled": "posted", "unconfirmed": "failed"}
@@ -161,13 +182,18 @@ def deliver(planned_post_id: str, version: int) -> dict:
             conn.execute("UPDATE rss_planned_posts SET status = 'cancelled', updated_at = now() WHERE id = %s",
                          (planned_post_id,))
             return {"stale": True, "why": "item was deleted"}
+        feed = repo.get_feed(conn, str(item["feed_id"])) if item["feed_id"] else None
+        from shared.settings.store import read_settings
+
+        global_posting = bool(read_settings(["globalRSSPosting"], conn=conn).get("globalRSSPosting", True))
+        why = cancel_reason(feed, post["platform"], approved=bool(post.get("approved")), global_posting=global_posting)
+        if why:
+            return _cancel(conn, post, item, why)
         conn.execute("UPDATE rss_planned_posts SET status = 'publishing', updated_at = now() WHERE id = %s",
                      (planned_post_id,))
-        counts = conn.execute("SELECT platform_image_counts FROM rss_feeds WHERE id = %s",
-                              (item["feed_id"],)).fetchone() if item["feed_id"] else None
     platform = post["platform"]
     images = [i["url"] for i in (item["images"] or []) if not i.get("rejected")]
-    per_platform = str(((counts or {}).get("platform_image_counts") or {}).get(platform) or "")
+    per_platform = str(((feed or {}).get("platform_image_counts") or {}).get(platform) or "")
     if per_platform in ("1", "2", "3"):  # the feed's per-platform override of imageCount
         images = images[: int(per_platform)]
     text = shorten(item["caption"] or item["title"], platform)
@@ -209,14 +235,29 @@ def deliver(planned_post_id: str, version: int) -> dict:
     return {"status": status, "platform": platform, "item": final}
 
 
+def _cancel(conn, post: dict, item: dict, why: str) -> dict:
+    """Inside deliver's transaction: the post will not go out; the item waits for approval if nothing else of
+    it is left to publish."""
+    from shared import activity
+
+    conn.execute("UPDATE rss_planned_posts SET status = 'cancelled', error = %s, updated_at = now() WHERE id = %s",
+                 (f"cancelled: {why}", post["id"]))
+    final = _settle_item(conn, str(item["id"]), cancelled_because=why)
+    activity.log("rss", "info", f"cancelled on {post['platform']}: {item['title'][:120]} ({why})",
+                 {"itemId": str(item["id"]), "feedId": str(item["feed_id"]) if item["feed_id"] else None,
+                  "platform": post["platform"], "status": "cancelled", "reason": why}, conn=conn)
+    return {"status": "cancelled", "platform": post["platform"], "why": why, "item": final}
+
+
 def _json(value):
     from psycopg.types.json import Jsonb
 
     return Jsonb(value)
 
 
-def _settle_item(conn, item_id: str) -> str | None:
-    """When every planned post of the item has finished: published if none failed, else failed.
+def _settle_item(conn, item_id: str, cancelled_because: str | None = None) -> str | None:
+    """When every planned post of the item has finished: published if none failed, else failed. When all of
+    them were cancelled (`cancelled_because`), the item goes back to waiting for approval: nothing is lost.
 
     The item row is locked first: two deliveries of the same item finishing together serialise here, and the
     second one (READ COMMITTED: a fresh snapshot per statement) sees the first's result and settles the item."""
@@ -224,6 +265,10 @@ def _settle_item(conn, item_id: str) -> str | None:
     posts = conn.execute("SELECT platform, status, outcome, error FROM rss_planned_posts WHERE item_id = %s "
                          "AND status <> 'cancelled'", (item_id,)).fetchall()
     results = [p["outcome"] for p in posts if p["outcome"]]
+    if not posts:
+        repo.update_item(conn, item_id, status="pending", scheduled_for=None,
+                         reason=f"waiting for approval (planned posts cancelled: {cancelled_because or 'cancelled'})")
+        return "pending"
     if any(p["status"] in ("planned", "publishing") for p in posts):
         repo.update_item(conn, item_id, platform_results=results)
         return None

@@ -145,15 +145,17 @@ def taken_slots(conn, platform: str, since: datetime) -> list[datetime]:
     return [r["scheduled_at"] for r in rows]
 
 
-def upsert_planned_post(conn, item_id: str, platform: str, scheduled_at: datetime) -> dict:
+def upsert_planned_post(conn, item_id: str, platform: str, scheduled_at: datetime, approved: bool = False) -> dict:
     return conn.execute(
-        "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at) VALUES (%s, %s, %s) "
+        "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, approved) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (item_id, platform) DO UPDATE SET scheduled_at = EXCLUDED.scheduled_at, "
+        "approved = EXCLUDED.approved, "
         "version = rss_planned_posts.version + 1, status = 'planned', error = NULL, outcome = NULL, "
         # the old message carries the old version and will do nothing: the sweep must send a new one
         "message_id = NULL, updated_at = now() "
         "WHERE rss_planned_posts.status IN ('failed', 'cancelled', 'planned') "
-        "RETURNING id, item_id, platform, scheduled_at, version, status", (item_id, platform, scheduled_at)).fetchone()
+        "RETURNING id, item_id, platform, scheduled_at, version, status",
+        (item_id, platform, scheduled_at, approved)).fetchone()
 
 
 def planned_posts(conn, item_ids: Iterable[str]) -> dict[str, list[dict]]:

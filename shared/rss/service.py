@@ -331,7 +331,7 @@ def retry_item(item_id: str) -> dict:
         posts = repo.planned_posts(conn, [item_id])[item_id]
         failed = [p["platform"] for p in posts if p["status"] == "failed"]
         if failed:
-            planned, problems = queue.plan_posts(conn, item_id, failed, settings.posting, now)
+            planned, problems = queue.plan_posts(conn, item_id, failed, settings.posting, now, approved=True)
             if not planned:
                 raise ValidationFailed("no slot for the failed platforms: " + "; ".join(problems))
             outgoing = [queue.message_for(p, now) for p in planned]
@@ -341,7 +341,7 @@ def retry_item(item_id: str) -> dict:
                                                                     "problems": problems}, conn=conn)
     if not failed:
         if item["caption"]:
-            queue.enqueue_item(feed, item_id, settings, now, outgoing)
+            queue.enqueue_item(feed, item_id, settings, now, outgoing, approved=True)
         else:
             outgoing = asyncio.run(_rerun_pipeline(feed, item, settings))
     queue.send_or_log(outgoing, {"itemId": item_id})
@@ -398,6 +398,7 @@ def approve_item(item_id: str) -> dict:
         raise ValidationFailed("the feed has no platform enabled")
     settings = replace(load_run_settings(), global_posting=True)
     outgoing: list = []
-    queue.enqueue_item({**feed, "auto_post": True}, item_id, settings, datetime.now(timezone.utc), outgoing)
+    queue.enqueue_item({**feed, "auto_post": True}, item_id, settings, datetime.now(timezone.utc), outgoing,
+                       approved=True)
     queue.send_or_log(outgoing, {"itemId": item_id})
     return get_activity_item(item_id)
