@@ -157,7 +157,7 @@ def test_editing_the_feed_cancels_its_queued_posts(client, auth, clean_state, se
     feed_edit, settings_edit, why = EDITS[edit]
     set_settings(globalRSSPosting=True)
     fid = make_feed(client, auth, server, "ed", autoPost=True, platformsEnabled={"x": True, "threads": False})
-    item_id, [post_id] = queued_item(fid)
+    _, [post_id] = queued_item(fid)
     if feed_edit:
         assert client.put(f"/api/rss/feeds/{fid}", json=feed_edit, headers=auth).status_code == 200
     if settings_edit:
@@ -206,3 +206,95 @@ def test_cancel_reason_table(approved, global_posting, feed, expected):
     from shared.rss.queue import cancel_reason
 
     assert cancel_reason(feed, "x", approved=approved, global_posting=global_posting) == expected
+
+
+def hold_publication(item_id: str, text: str = "held") -> str:
+    """The engine already holds this item's X publication for later (as after a rate limit): the next
+    request for the same key is answered `scheduled`."""
+    from datetime import datetime, timedelta, timezone
+
+    from shared.publishing.engine.service import submit
+
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    row, how = submit(key=f"rss:{item_id}:x", platform="x", content={"text": text, "scheduledAt": later},
+                      source="rss", source_ref=item_id)
+    assert (row["state"], how) == ("planned", "scheduled")
+    return str(row["id"])
+
+
+def engine_runs_it_now(pub_id: str) -> None:
+    from shared.db import connection
+    from shared.publishing.engine.runner import run
+
+    with connection() as conn:
+        conn.execute("UPDATE publications SET not_before = now() - interval '1 second' WHERE id = %s", (pub_id,))
+    run(pub_id)
+
+
+def notifications() -> list[str]:
+    from shared.db import connection
+
+    with connection() as conn:
+        return [r["title"] for r in conn.execute("SELECT title FROM notifications")]
+
+
+@pytest.mark.parametrize("ending", ["published", "failed"])
+def test_a_scheduled_post_waits_until_the_engine_settles_it(client, auth, clean_state, server, backing, ending):
+    from shared.rss import queue
+
+    set_settings(globalRSSPosting=True)
+    fid = make_feed(client, auth, server, "sc", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    item_id, [post_id] = queued_item(fid)
+    # a failing ending: what the engine holds breaks X's rules, so its later run fails validation
+    pub_id = hold_publication(item_id, "fine" if ending == "published" else "far too long " * 40)
+    out = queue.deliver(post_id, 1)
+    assert out["status"] == "waiting" and "runs again at" in out["why"]
+    item = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    assert item["stage"] == "queued" and item["plannedPosts"][0]["status"] == "waiting"
+    assert item["platformResults"] == [] and not [n for n in notifications() if n.startswith("Post")]
+    engine_runs_it_now(pub_id)  # later, in another worker: the engine settles it and tells RSS
+    item = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
+    if ending == "published":
+        assert item["stage"] == "published" and item["dryRun"]
+        assert item["plannedPosts"][0]["status"] == "dry_run"
+        assert notifications() == ["Posted: A queued story"]
+    else:
+        assert item["stage"] == "failed" and "x.text_length" in item["error"], item["error"]
+        assert item["plannedPosts"][0]["status"] == "failed"
+        assert item["platformResults"][0]["kind"] == "content"
+        assert notifications() == ["Post failed: A queued story"]
+    # a repeated settle (late answer, two settle paths) changes nothing
+    from shared.publishing.engine import listeners, publications
+
+    listeners.settled(publications.get(pub_id))
+    assert len(notifications()) == 1
+
+
+def test_a_failing_listener_never_breaks_publishing_and_the_tick_catches_up(client, auth, clean_state, server,
+                                                                            backing, monkeypatch):
+    from shared.db import connection
+    from shared.publishing.engine import publications
+    from shared.rss import queue
+
+    set_settings(globalRSSPosting=True)
+    fid = make_feed(client, auth, server, "lf", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    item_id, [post_id] = queued_item(fid)
+    pub_id = hold_publication(item_id)
+    assert queue.deliver(post_id, 1)["status"] == "waiting"
+    real = queue.on_publication_settled
+
+    def broken(*args):
+        raise RuntimeError("listener bug")
+    monkeypatch.setattr(queue, "on_publication_settled", broken)
+    engine_runs_it_now(pub_id)
+    assert publications.get(pub_id)["state"] == "dry_run"  # publishing went on
+    with connection() as conn:
+        logs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs WHERE level = 'error'")]
+        assert conn.execute("SELECT status FROM rss_planned_posts WHERE id = %s", (post_id,)).fetchone()["status"] \
+            == "waiting"
+    assert any("a rss listener failed" in m for m in logs)
+    monkeypatch.setattr(queue, "on_publication_settled", real)
+    with connection() as conn:  # ten minutes later, the tick's housekeeping asks the engine
+        conn.execute("UPDATE rss_planned_posts SET updated_at = now() - interval '11 minutes'")
+    assert queue.reconcile_waiting() == 1
+    assert client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]["stage"] == "published"

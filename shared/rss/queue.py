@@ -156,14 +156,12 @@ def cancel_reason(feed: dict | None, platform: str, *, approved: bool, global_po
 
 
 # --- delivery ------------------------------------------------------------------------------------------------
-_OUTCOME_TO_STATUS = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "skipped": "skipped",
-                      "scheduled": "posted", "unconfirmed": "failed"}
+_OUTCOME_TO_STATUS = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "unconfirmed": "failed"}
 
 
 def deliver(planned_post_id: str, version: int) -> dict:
     """Publish one planned post if the message is still current. Idempotent: a stale or repeated message is a
     no-op that says why."""
-    from shared import activity
     from shared.db import transaction
     from shared.publishing.gateway import PublishRequest, publish
     from shared.rss.textlength import shorten
@@ -203,22 +201,51 @@ def deliver(planned_post_id: str, version: int) -> dict:
     )
     try:
         outcome = publish(request)
-        status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
-        error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
-        if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
-            error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
-                f" ({outcome.error})" if outcome.error else "")
-        result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
-                  "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
-                  "error": error, "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
         log.exception("publish failed for planned post %s", planned_post_id)
-        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        error = f"{type(exc).__name__}: {exc}"[:500]
         result = {"platform": platform, "status": "failed", "error": error,
                   "postedAt": datetime.now(timezone.utc).isoformat()}
+        return record(planned_post_id, "failed", result, error)
+    if outcome.status in ("scheduled", "skipped"):
+        # accepted but not settled (rate limit, transient retry, platform processing, another worker on it):
+        # the engine's settle listener (on_publication_settled) brings the final state
+        return _wait(planned_post_id, item, platform, outcome)
+    return record(planned_post_id, *result_of(outcome, platform))
+
+
+def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
+    """A final gateway outcome -> (planned post status, platform result for the item, error)."""
+    status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
+    error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
+    if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
+        error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
+            f" ({outcome.error})" if outcome.error else "")
+    result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
+              "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
+              "error": error, "kind": outcome.details.get("kind"),
+              "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
+    return status, result, error
+
+
+def record(planned_post_id: str, status: str, result: dict, error: str | None) -> dict:
+    """Write a planned post's final state once (from the delivery, or from the engine's settle listener,
+    whichever comes first), settle its item, log it, and notify when the item is done."""
+    from shared import activity
+    from shared.db import transaction
+
     with transaction() as conn:
-        conn.execute("UPDATE rss_planned_posts SET status = %s, outcome = %s, error = %s, updated_at = now() "
-                     "WHERE id = %s", (status, _json(result), error, planned_post_id))
+        post = conn.execute(
+            "UPDATE rss_planned_posts SET status = %s, outcome = %s, error = %s, updated_at = now() "
+            "WHERE id = %s AND status IN ('publishing', 'waiting') RETURNING item_id, platform",
+            (status, _json(result), error, planned_post_id)).fetchone()
+        if post is None:  # already recorded (the listener ran inside the publish call) or cancelled/replanned
+            row = conn.execute("SELECT p.platform, p.status, i.status AS item_status FROM rss_planned_posts p "
+                               "JOIN rss_items i ON i.id = p.item_id WHERE p.id = %s", (planned_post_id,)).fetchone()
+            return {"status": row["status"] if row else status, "platform": result["platform"],
+                    "item": (row or {}).get("item_status")}
+        item = repo.get_item(conn, str(post["item_id"]))
+        platform = post["platform"]
         final = _settle_item(conn, str(item["id"]))
         level = "error" if status == "failed" else "info"
         verb = {"posted": "posted", "dry_run": "dry run: recorded (not sent)", "failed": "failed",
@@ -233,6 +260,71 @@ def deliver(planned_post_id: str, version: int) -> dict:
                             "" if ok else (error or "one or more platforms failed"), source="rss",
                             action_page="rss", conn=conn)
     return {"status": status, "platform": platform, "item": final}
+
+
+def _wait(planned_post_id: str, item: dict, platform: str, outcome) -> dict:
+    from shared import activity
+    from shared.db import transaction
+
+    d = outcome.details
+    why = ("the platform is processing it" if d.get("processing") else
+           "another worker is publishing it" if outcome.status == "skipped" else
+           f"it runs again at {d['scheduledAt']}" if d.get("scheduledAt") else "it runs again later")
+    if outcome.error:
+        why += f" ({outcome.error})"
+    waiting = {"platform": platform, "status": "waiting", "why": why, "publicationId": d.get("publicationId"),
+               "scheduledAt": d.get("scheduledAt")}
+    with transaction() as conn:
+        row = conn.execute("UPDATE rss_planned_posts SET status = 'waiting', outcome = %s, error = NULL, "
+                           "updated_at = now() WHERE id = %s AND status = 'publishing' RETURNING id",
+                           (_json(waiting), planned_post_id)).fetchone()
+        if row is None:  # the engine settled it already and the listener recorded it
+            return {"status": "settled", "platform": platform, "item": None}
+        activity.log("rss", "info", f"waiting on {platform}: {item['title'][:120]} ({why})",
+                     {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": platform,
+                      "status": "waiting", "publicationId": d.get("publicationId")}, conn=conn)
+    return {"status": "waiting", "platform": platform, "item": "queued", "why": why}
+
+
+def on_publication_settled(source: str, source_ref: str | None, platform: str, publication: dict) -> None:
+    """The engine's settle listener (registered in shared/rss/__init__.py): a publication RSS handed over has
+    reached its final state; record it on the planned post that is publishing or waiting for it."""
+    from shared.db import connection
+    from shared.publishing.gateway import outcome_of
+
+    key = str(publication.get("idempotency_key") or "").removeprefix("dry_run:")
+    if source != "rss" or not source_ref or key != f"rss:{source_ref}:{platform}":
+        return
+    with connection() as conn:
+        post = conn.execute("SELECT id FROM rss_planned_posts WHERE item_id = %s AND platform = %s "
+                            "AND status IN ('publishing', 'waiting')", (source_ref, platform)).fetchone()
+    if post is None:
+        return
+    record(str(post["id"]), *result_of(outcome_of(publication, platform, "settled"), platform))
+
+
+def reconcile_waiting(limit: int = 20, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Safety net for a settle the listener missed (a listener failure, a process without RSS loaded): ask the
+    engine about posts that have waited a while. One query, plus one per waiting post (bounded)."""
+    from shared.db import connection
+    from shared.publishing.engine import publications
+
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT p.id, p.item_id, p.platform, p.outcome->>'publicationId' AS pub FROM rss_planned_posts p "
+            "WHERE p.status = 'waiting' AND p.updated_at < now() - %s::interval ORDER BY p.updated_at LIMIT %s",
+            (f"{int(older_than.total_seconds())} seconds", limit)).fetchall()
+    n = 0
+    for r in rows:
+        pub = publications.get(r["pub"]) if r["pub"] else None
+        if pub and pub.get("state") in publications.TERMINAL:
+            on_publication_settled(str(pub.get("source")), str(pub.get("source_ref")), r["platform"], pub)
+            n += 1
+        else:
+            with connection() as conn:  # still waiting: look again in `older_than`
+                conn.execute("UPDATE rss_planned_posts SET updated_at = now() WHERE id = %s AND status = 'waiting'",
+                             (r["id"],))
+    return n
 
 
 def _cancel(conn, post: dict, item: dict, why: str) -> dict:
@@ -269,7 +361,7 @@ def _settle_item(conn, item_id: str, cancelled_because: str | None = None) -> st
         repo.update_item(conn, item_id, status="pending", scheduled_for=None,
                          reason=f"waiting for approval (planned posts cancelled: {cancelled_because or 'cancelled'})")
         return "pending"
-    if any(p["status"] in ("planned", "publishing") for p in posts):
+    if any(p["status"] in ("planned", "publishing", "waiting") for p in posts):
         repo.update_item(conn, item_id, platform_results=results)
         return None
     failed = [p for p in posts if p["status"] == "failed"]

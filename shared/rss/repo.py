@@ -141,7 +141,7 @@ def get_item(conn, item_id: str) -> dict | None:
 def taken_slots(conn, platform: str, since: datetime) -> list[datetime]:
     rows = conn.execute(
         "SELECT scheduled_at FROM rss_planned_posts WHERE platform = %s AND scheduled_at >= %s "
-        "AND status IN ('planned', 'publishing', 'posted', 'dry_run')", (platform, since)).fetchall()
+        "AND status IN ('planned', 'publishing', 'waiting', 'posted', 'dry_run')", (platform, since)).fetchall()
     return [r["scheduled_at"] for r in rows]
 
 
