@@ -298,3 +298,80 @@ def test_a_failing_listener_never_breaks_publishing_and_the_tick_catches_up(clie
         conn.execute("UPDATE rss_planned_posts SET updated_at = now() - interval '11 minutes'")
     assert queue.reconcile_waiting() == 1
     assert client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]["stage"] == "published"
+
+
+def fail_post(post_id: str, kind: str | None, error: str, publication_id: str | None = None) -> None:
+    from psycopg.types.json import Jsonb
+
+    from shared.db import connection
+
+    outcome = {"platform": "x", "status": "failed", "error": error, "kind": kind, "publicationId": publication_id}
+    with connection() as conn:
+        conn.execute("UPDATE rss_planned_posts SET outcome = %s, error = %s WHERE id = %s",
+                     (Jsonb(outcome), error, post_id))
+
+
+@pytest.mark.parametrize("kind,error,says", [
+    ("content", "x.text_length: too long", "breaks the platform's rules"),
+    ("internal", "internal error: KeyError", "internal error"),
+    ("unknown", "unconfirmed: the platform did not confirm the post", "may already have this post"),
+    ("unknown", "outcome unknown", "outcome on the platform is unknown"),
+])
+def test_retry_that_cannot_help_answers_409_and_changes_nothing(client, auth, clean_state, server, kind, error,
+                                                                 says):
+    from shared.db import connection
+
+    fid = make_feed(client, auth, server, "rh", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    item_id, [post_id] = failed_item(fid)
+    fail_post(post_id, kind, error)
+    r = client.post(f"/api/rss/activity/{item_id}/retry", headers=auth)
+    assert r.status_code == 409, r.text
+    body = r.json()["error"]
+    assert body["code"] == "CONFLICT" and says in body["message"] and "x" in body["details"]["platforms"]
+    with connection() as conn:
+        post = conn.execute("SELECT status, version FROM rss_planned_posts WHERE id = %s", (post_id,)).fetchone()
+        item = conn.execute("SELECT status FROM rss_items WHERE id = %s", (item_id,)).fetchone()
+    assert post == {"status": "failed", "version": 1} and item["status"] == "failed"
+
+
+def test_retry_after_the_platform_confirmed_nothing_was_posted_runs_it_again(client, auth, clean_state, server,
+                                                                               backing):
+    from shared.db import connection
+    from shared.publishing.engine.service import submit
+    from shared.rss import queue
+
+    set_settings(globalRSSPosting=True, quietHoursEnabled=False, rssPostingInterval="0")
+    fid = make_feed(client, auth, server, "ra", autoPost=True, platformsEnabled={"x": True, "threads": False})
+    item_id, [post_id] = failed_item(fid)
+    row, _ = submit(key=f"rss:{item_id}:x", platform="x", content={"text": "hello"}, source="rss",
+                    source_ref=item_id)
+    safe = "timeout; the platform confirms nothing was posted (not found). Safe to post again."
+    with connection() as conn:  # what the engine's look-up leaves behind
+        conn.execute("UPDATE publications SET state = 'failed', error_kind = 'unknown', last_error = %s "
+                     "WHERE id = %s", (safe, row["id"]))
+    fail_post(post_id, "unknown", safe, str(row["id"]))
+    r = client.post(f"/api/rss/activity/{item_id}/retry", headers=auth)
+    assert r.status_code == 200, r.text
+    assert queue.deliver(post_id, 2)["status"] == "dry_run"
+    assert client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]["stage"] == "published"
+
+
+@pytest.mark.parametrize("outcome,error,retry", [
+    ({"kind": "transient"}, "x: timeout", True),
+    ({"kind": "not_connected"}, "x is not connected", True),
+    ({"kind": "auth"}, "token expired", True),
+    (None, "interrupted while publishing", True),
+    ({"kind": "content"}, "too long", False),
+    ({"kind": "internal"}, "bug", False),
+    ({"kind": "unknown"}, "unconfirmed: no answer", False),
+    ({"kind": "unknown", "publicationId": "p"}, "nothing was posted. Safe to post again.", True),
+    ({"kind": "unknown"}, "nothing was posted. Safe to post again.", False),  # cannot re-arm without its id
+])
+def test_retry_verdict_table(outcome, error, retry):
+    assert queue_verdict({"outcome": outcome, "error": error})[0] is retry
+
+
+def queue_verdict(post):
+    from shared.rss.queue import retry_verdict
+
+    return retry_verdict(post)

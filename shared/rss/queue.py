@@ -201,6 +201,12 @@ def deliver(planned_post_id: str, version: int) -> dict:
     )
     try:
         outcome = publish(request)
+        if post.get("approved") and confirmed_absent(outcome):
+            # the owner asked again (retry/approve) and the platform proved the earlier attempt posted nothing
+            from shared.publishing.engine.publications import rearm_failed
+
+            if rearm_failed(str(outcome.details["publicationId"])):
+                outcome = publish(request)
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
         log.exception("publish failed for planned post %s", planned_post_id)
         error = f"{type(exc).__name__}: {exc}"[:500]
@@ -224,6 +230,7 @@ def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
     result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
               "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
               "error": error, "kind": outcome.details.get("kind"),
+              "publicationId": outcome.details.get("publicationId"),
               "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
     return status, result, error
 
@@ -284,6 +291,34 @@ def _wait(planned_post_id: str, item: dict, platform: str, outcome) -> dict:
                      {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": platform,
                       "status": "waiting", "publicationId": d.get("publicationId")}, conn=conn)
     return {"status": "waiting", "platform": platform, "item": "queued", "why": why}
+
+
+SAFE_TO_POST_AGAIN = "Safe to post again."  # the engine's words when a look-up proved nothing was posted
+
+
+def confirmed_absent(outcome) -> bool:
+    return (outcome.status == "failed" and outcome.details.get("kind") == "unknown"
+            and SAFE_TO_POST_AGAIN in (outcome.error or "") and bool(outcome.details.get("publicationId")))
+
+
+def retry_verdict(post: dict) -> tuple[bool, str | None]:
+    """Can a retry of this failed planned post change anything? The gateway re-runs only failures that posted
+    nothing and may clear up (not connected, auth, transient); anything else it answers from its record.
+    Returns (retry, why not). Pure."""
+    outcome = post.get("outcome") or {}
+    kind, error = outcome.get("kind"), post.get("error") or outcome.get("error") or ""
+    if error.startswith("unconfirmed"):
+        return False, ("the platform may already have this post (unconfirmed): check the account; a retry "
+                       "would not post it again")
+    if kind == "content":
+        return False, f"the post breaks the platform's rules ({error}); a retry would send the same content"
+    if kind == "internal":
+        return False, f"publishing hit an internal error ({error}); the same request would fail the same way"
+    if kind == "unknown":
+        if SAFE_TO_POST_AGAIN in error and outcome.get("publicationId"):
+            return True, None  # the platform confirmed nothing was posted: the engine may run it again
+        return False, f"the outcome on the platform is unknown ({error}); check the account before posting again"
+    return True, None
 
 
 def on_publication_settled(source: str, source_ref: str | None, platform: str, publication: dict) -> None:
