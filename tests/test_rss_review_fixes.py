@@ -375,3 +375,22 @@ def queue_verdict(post):
     from shared.rss.queue import retry_verdict
 
     return retry_verdict(post)
+
+
+def test_retry_replans_only_the_platforms_a_retry_can_help(client, auth, clean_state, server):
+    from shared.db import connection
+
+    set_settings(quietHoursEnabled=False, rssPostingInterval="0")
+    fid = make_feed(client, auth, server, "rm", autoPost=True, platformsEnabled={"x": True, "threads": True})
+    item_id, [x_post, threads_post] = failed_item(fid, platforms=("x", "threads"))
+    fail_post(x_post, "content", "x.text_length: too long")
+    fail_post(threads_post, "transient", "threads: timeout")
+    r = client.post(f"/api/rss/activity/{item_id}/retry", headers=auth)
+    assert r.status_code == 200, r.text
+    with connection() as conn:
+        rows = {r["platform"]: (r["status"], r["version"]) for r in
+                conn.execute("SELECT platform, status, version FROM rss_planned_posts WHERE item_id = %s",
+                             (item_id,))}
+        log = conn.execute("SELECT metadata FROM activity_logs WHERE message LIKE 'retry:%%'").fetchone()
+    assert rows == {"x": ("failed", 1), "threads": ("planned", 2)}
+    assert "breaks the platform's rules" in log["metadata"]["notRetried"]["x"]
