@@ -228,7 +228,7 @@ def test_delivery_honours_platform_image_counts_and_fits_the_caption(client, aut
     from shared.rss import queue
     from shared.rss.textlength import caption_length
 
-    [fid] = make_feeds(client, auth, server, 1, "ic", platformImageCounts={"x": "2", "threads": "1"})
+    [fid] = make_feeds(client, auth, server, 1, "ic", autoPost=True, platformImageCounts={"x": "2", "threads": "1"})
     long_caption = ("An exceptionally long caption about the new trailer " * 8) + "https://e.com/story/1"
     with connection() as conn:
         item = conn.execute(

@@ -260,11 +260,12 @@ def _set_item_and_log(item_id: str, fields: dict, level: str, message: str, meta
 
 
 def _find_duplicate(item: dict, days: int) -> dict | None:
-    from shared.db import connection
+    from shared.db import transaction
 
-    with connection() as conn:
-        return repo.find_duplicate(conn, item_id=str(item["id"]), canonical=item.get("canonical_url") or "",
-                                   title=item.get("title") or "", days=days, near=titles_near_duplicate)
+    with transaction() as conn:
+        return repo.claim_unless_duplicate(conn, item_id=str(item["id"]),
+                                           canonical=item.get("canonical_url") or "", title=item.get("title") or "",
+                                           days=days, near=titles_near_duplicate)
 
 
 async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> str:

@@ -158,6 +158,9 @@ def _prune() -> None:
     try:
         with connection() as conn:
             repo.prune(conn)
+        from shared.rss.queue import reconcile_waiting
+
+        reconcile_waiting()
     except Exception:  # housekeeping never fails a tick
         log.exception("rss prune failed")
 

@@ -39,8 +39,10 @@ def message_for(post: dict, now: datetime) -> OutgoingMessage:
                            retries=3)
 
 
-def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime) -> tuple[list[dict], list[str]]:
-    """Inside the caller's transaction: place and upsert one post per platform. Returns (posts, problems)."""
+def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime,
+               approved: bool = False) -> tuple[list[dict], list[str]]:
+    """Inside the caller's transaction: place and upsert one post per platform. Returns (posts, problems).
+    `approved`: the owner asked for these posts (approve, retry), not autoPost."""
     posts, problems = [], []
     for platform in sorted(platforms):  # fixed lock order: no deadlock between two planners
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rss:place:{platform}",))
@@ -50,13 +52,14 @@ def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime) -
         except NoSlot as exc:
             problems.append(f"{platform}: {exc}")
             continue
-        post = repo.upsert_planned_post(conn, item_id, platform, at)
+        post = repo.upsert_planned_post(conn, item_id, platform, at, approved)
         if post is not None:
             posts.append(post)
     return posts, problems
 
 
-def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list[OutgoingMessage]) -> str:
+def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list[OutgoingMessage],
+                 approved: bool = False) -> str:
     """Decide pending vs queued for a captioned item; appends the delivery messages to `outgoing`."""
     from shared import activity
     from shared.db import transaction
@@ -73,7 +76,7 @@ def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: li
                              platforms=platforms)
             activity.log("rss", "info", f"pending approval: {title}", {**meta, "why": why}, conn=conn)
             return "pending"
-        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now)
+        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now, approved)
         if not posts:
             reason = "no slot for any platform: " + "; ".join(problems)
             repo.update_item(conn, item_id, status="failed", error=reason, platforms=platforms)
@@ -106,6 +109,23 @@ def send(outgoing: list[OutgoingMessage]) -> int:
     return len(ids)
 
 
+def send_or_log(outgoing: list[OutgoingMessage], meta: dict | None = None) -> int:
+    """`send`, for callers that already committed the plan: QStash being down must not fail the request, the
+    posts stay planned without a message id and the next tick's sweep re-sends them."""
+    try:
+        return send(outgoing)
+    except Exception as exc:
+        from shared import activity
+
+        log.exception("publishing %d delivery messages failed", len(outgoing))
+        try:
+            activity.log("rss", "error", f"could not schedule {len(outgoing)} post delivery message(s); "
+                         "the next tick retries", {**(meta or {}), "error": f"{type(exc).__name__}: {exc}"[:300]})
+        except Exception:
+            log.exception("could not record the delivery failure")
+        return 0
+
+
 def unsent(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[OutgoingMessage]:
     """Planned posts whose message never went out (QStash was down when they were planned)."""
     from shared.db import connection
@@ -117,15 +137,31 @@ def unsent(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[
     return [message_for(r, now) for r in rows]
 
 
+def cancel_reason(feed: dict | None, platform: str, *, approved: bool, global_posting: bool) -> str | None:
+    """Why a planned post must not go out any more, judged at delivery time from the feed and settings as they
+    are now (the owner may have changed them since the post was planned); None when it may go out."""
+    if feed is None:
+        return "the feed was deleted"
+    if not feed.get("enabled"):
+        return "the feed is disabled"
+    if feed.get("status") == "paused":
+        return "the feed is paused"
+    if not (feed.get("platforms_enabled") or {}).get(platform):
+        return f"{platform} is turned off for this feed"
+    if not approved and not global_posting:
+        return "global RSS posting is off"
+    if not approved and not feed.get("auto_post"):
+        return "autoPost is off for this feed"
+    return None
+
+
 # --- delivery ------------------------------------------------------------------------------------------------
-_OUTCOME_TO_STATUS = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "skipped": "skipped",
-                      "scheduled": "posted", "unconfirmed": "failed"}
+_OUTCOME_TO_STATUS = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "unconfirmed": "failed"}
 
 
 def deliver(planned_post_id: str, version: int) -> dict:
     """Publish one planned post if the message is still current. Idempotent: a stale or repeated message is a
     no-op that says why."""
-    from shared import activity
     from shared.db import transaction
     from shared.publishing.gateway import PublishRequest, publish
     from shared.rss.textlength import shorten
@@ -144,13 +180,18 @@ def deliver(planned_post_id: str, version: int) -> dict:
             conn.execute("UPDATE rss_planned_posts SET status = 'cancelled', updated_at = now() WHERE id = %s",
                          (planned_post_id,))
             return {"stale": True, "why": "item was deleted"}
+        feed = repo.get_feed(conn, str(item["feed_id"])) if item["feed_id"] else None
+        from shared.settings.store import read_settings
+
+        global_posting = bool(read_settings(["globalRSSPosting"], conn=conn).get("globalRSSPosting", True))
+        why = cancel_reason(feed, post["platform"], approved=bool(post.get("approved")), global_posting=global_posting)
+        if why:
+            return _cancel(conn, post, item, why)
         conn.execute("UPDATE rss_planned_posts SET status = 'publishing', updated_at = now() WHERE id = %s",
                      (planned_post_id,))
-        counts = conn.execute("SELECT platform_image_counts FROM rss_feeds WHERE id = %s",
-                              (item["feed_id"],)).fetchone() if item["feed_id"] else None
     platform = post["platform"]
     images = [i["url"] for i in (item["images"] or []) if not i.get("rejected")]
-    per_platform = str(((counts or {}).get("platform_image_counts") or {}).get(platform) or "")
+    per_platform = str(((feed or {}).get("platform_image_counts") or {}).get(platform) or "")
     if per_platform in ("1", "2", "3"):  # the feed's per-platform override of imageCount
         images = images[: int(per_platform)]
     text = shorten(item["caption"] or item["title"], platform)
@@ -160,22 +201,58 @@ def deliver(planned_post_id: str, version: int) -> dict:
     )
     try:
         outcome = publish(request)
-        status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
-        error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
-        if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
-            error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
-                f" ({outcome.error})" if outcome.error else "")
-        result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
-                  "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
-                  "error": error, "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
+        if post.get("approved") and confirmed_absent(outcome):
+            # the owner asked again (retry/approve) and the platform proved the earlier attempt posted nothing
+            from shared.publishing.engine.publications import rearm_failed
+
+            if rearm_failed(str(outcome.details["publicationId"])):
+                outcome = publish(request)
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
         log.exception("publish failed for planned post %s", planned_post_id)
-        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        error = f"{type(exc).__name__}: {exc}"[:500]
         result = {"platform": platform, "status": "failed", "error": error,
                   "postedAt": datetime.now(timezone.utc).isoformat()}
+        return record(planned_post_id, "failed", result, error)
+    if outcome.status in ("scheduled", "skipped"):
+        # accepted but not settled (rate limit, transient retry, platform processing, another worker on it):
+        # the engine's settle listener (on_publication_settled) brings the final state
+        return _wait(planned_post_id, item, platform, outcome)
+    return record(planned_post_id, *result_of(outcome, platform))
+
+
+def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
+    """A final gateway outcome -> (planned post status, platform result for the item, error)."""
+    status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
+    error = outcome.error or (None if status != "failed" else f"publisher answered {outcome.status}")
+    if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
+        error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
+            f" ({outcome.error})" if outcome.error else "")
+    result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
+              "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
+              "error": error, "kind": outcome.details.get("kind"),
+              "publicationId": outcome.details.get("publicationId"),
+              "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
+    return status, result, error
+
+
+def record(planned_post_id: str, status: str, result: dict, error: str | None) -> dict:
+    """Write a planned post's final state once (from the delivery, or from the engine's settle listener,
+    whichever comes first), settle its item, log it, and notify when the item is done."""
+    from shared import activity
+    from shared.db import transaction
+
     with transaction() as conn:
-        conn.execute("UPDATE rss_planned_posts SET status = %s, outcome = %s, error = %s, updated_at = now() "
-                     "WHERE id = %s", (status, _json(result), error, planned_post_id))
+        post = conn.execute(
+            "UPDATE rss_planned_posts SET status = %s, outcome = %s, error = %s, updated_at = now() "
+            "WHERE id = %s AND status IN ('publishing', 'waiting') RETURNING item_id, platform",
+            (status, _json(result), error, planned_post_id)).fetchone()
+        if post is None:  # already recorded (the listener ran inside the publish call) or cancelled/replanned
+            row = conn.execute("SELECT p.platform, p.status, i.status AS item_status FROM rss_planned_posts p "
+                               "JOIN rss_items i ON i.id = p.item_id WHERE p.id = %s", (planned_post_id,)).fetchone()
+            return {"status": row["status"] if row else status, "platform": result["platform"],
+                    "item": (row or {}).get("item_status")}
+        item = repo.get_item(conn, str(post["item_id"]))
+        platform = post["platform"]
         final = _settle_item(conn, str(item["id"]))
         level = "error" if status == "failed" else "info"
         verb = {"posted": "posted", "dry_run": "dry run: recorded (not sent)", "failed": "failed",
@@ -192,14 +269,122 @@ def deliver(planned_post_id: str, version: int) -> dict:
     return {"status": status, "platform": platform, "item": final}
 
 
+def _wait(planned_post_id: str, item: dict, platform: str, outcome) -> dict:
+    from shared import activity
+    from shared.db import transaction
+
+    d = outcome.details
+    why = ("the platform is processing it" if d.get("processing") else
+           "another worker is publishing it" if outcome.status == "skipped" else
+           f"it runs again at {d['scheduledAt']}" if d.get("scheduledAt") else "it runs again later")
+    if outcome.error:
+        why += f" ({outcome.error})"
+    waiting = {"platform": platform, "status": "waiting", "why": why, "publicationId": d.get("publicationId"),
+               "scheduledAt": d.get("scheduledAt")}
+    with transaction() as conn:
+        row = conn.execute("UPDATE rss_planned_posts SET status = 'waiting', outcome = %s, error = NULL, "
+                           "updated_at = now() WHERE id = %s AND status = 'publishing' RETURNING id",
+                           (_json(waiting), planned_post_id)).fetchone()
+        if row is None:  # the engine settled it already and the listener recorded it
+            return {"status": "settled", "platform": platform, "item": None}
+        activity.log("rss", "info", f"waiting on {platform}: {item['title'][:120]} ({why})",
+                     {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": platform,
+                      "status": "waiting", "publicationId": d.get("publicationId")}, conn=conn)
+    return {"status": "waiting", "platform": platform, "item": "queued", "why": why}
+
+
+SAFE_TO_POST_AGAIN = "Safe to post again."  # the engine's words when a look-up proved nothing was posted
+
+
+def confirmed_absent(outcome) -> bool:
+    return (outcome.status == "failed" and outcome.details.get("kind") == "unknown"
+            and SAFE_TO_POST_AGAIN in (outcome.error or "") and bool(outcome.details.get("publicationId")))
+
+
+def retry_verdict(post: dict) -> tuple[bool, str | None]:
+    """Can a retry of this failed planned post change anything? The gateway re-runs only failures that posted
+    nothing and may clear up (not connected, auth, transient); anything else it answers from its record.
+    Returns (retry, why not). Pure."""
+    outcome = post.get("outcome") or {}
+    kind, error = outcome.get("kind"), post.get("error") or outcome.get("error") or ""
+    if error.startswith("unconfirmed"):
+        return False, ("the platform may already have this post (unconfirmed): check the account; a retry "
+                       "would not post it again")
+    if kind == "content":
+        return False, f"the post breaks the platform's rules ({error}); a retry would send the same content"
+    if kind == "internal":
+        return False, f"publishing hit an internal error ({error}); the same request would fail the same way"
+    if kind == "unknown":
+        if SAFE_TO_POST_AGAIN in error and outcome.get("publicationId"):
+            return True, None  # the platform confirmed nothing was posted: the engine may run it again
+        return False, f"the outcome on the platform is unknown ({error}); check the account before posting again"
+    return True, None
+
+
+def on_publication_settled(source: str, source_ref: str | None, platform: str, publication: dict) -> None:
+    """The engine's settle listener (registered in shared/rss/__init__.py): a publication RSS handed over has
+    reached its final state; record it on the planned post that is publishing or waiting for it."""
+    from shared.db import connection
+    from shared.publishing.gateway import outcome_of
+
+    key = str(publication.get("idempotency_key") or "").removeprefix("dry_run:")
+    if source != "rss" or not source_ref or key != f"rss:{source_ref}:{platform}":
+        return
+    with connection() as conn:
+        post = conn.execute("SELECT id FROM rss_planned_posts WHERE item_id = %s AND platform = %s "
+                            "AND status IN ('publishing', 'waiting')", (source_ref, platform)).fetchone()
+    if post is None:
+        return
+    record(str(post["id"]), *result_of(outcome_of(publication, platform, "settled"), platform))
+
+
+def reconcile_waiting(limit: int = 20, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Safety net for a settle the listener missed (a listener failure, a process without RSS loaded): ask the
+    engine about posts that have waited a while. One query, plus one per waiting post (bounded)."""
+    from shared.db import connection
+    from shared.publishing.engine import publications
+
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT p.id, p.item_id, p.platform, p.outcome->>'publicationId' AS pub FROM rss_planned_posts p "
+            "WHERE p.status = 'waiting' AND p.updated_at < now() - %s::interval ORDER BY p.updated_at LIMIT %s",
+            (f"{int(older_than.total_seconds())} seconds", limit)).fetchall()
+    n = 0
+    for r in rows:
+        pub = publications.get(r["pub"]) if r["pub"] else None
+        if pub and pub.get("state") in publications.TERMINAL:
+            on_publication_settled(str(pub.get("source")), str(pub.get("source_ref")), r["platform"], pub)
+            n += 1
+        else:
+            with connection() as conn:  # still waiting: look again in `older_than`
+                conn.execute("UPDATE rss_planned_posts SET updated_at = now() WHERE id = %s AND status = 'waiting'",
+                             (r["id"],))
+    return n
+
+
+def _cancel(conn, post: dict, item: dict, why: str) -> dict:
+    """Inside deliver's transaction: the post will not go out; the item waits for approval if nothing else of
+    it is left to publish."""
+    from shared import activity
+
+    conn.execute("UPDATE rss_planned_posts SET status = 'cancelled', error = %s, updated_at = now() WHERE id = %s",
+                 (f"cancelled: {why}", post["id"]))
+    final = _settle_item(conn, str(item["id"]), cancelled_because=why)
+    activity.log("rss", "info", f"cancelled on {post['platform']}: {item['title'][:120]} ({why})",
+                 {"itemId": str(item["id"]), "feedId": str(item["feed_id"]) if item["feed_id"] else None,
+                  "platform": post["platform"], "status": "cancelled", "reason": why}, conn=conn)
+    return {"status": "cancelled", "platform": post["platform"], "why": why, "item": final}
+
+
 def _json(value):
     from psycopg.types.json import Jsonb
 
     return Jsonb(value)
 
 
-def _settle_item(conn, item_id: str) -> str | None:
-    """When every planned post of the item has finished: published if none failed, else failed.
+def _settle_item(conn, item_id: str, cancelled_because: str | None = None) -> str | None:
+    """When every planned post of the item has finished: published if none failed, else failed. When all of
+    them were cancelled (`cancelled_because`), the item goes back to waiting for approval: nothing is lost.
 
     The item row is locked first: two deliveries of the same item finishing together serialise here, and the
     second one (READ COMMITTED: a fresh snapshot per statement) sees the first's result and settles the item."""
@@ -207,7 +392,11 @@ def _settle_item(conn, item_id: str) -> str | None:
     posts = conn.execute("SELECT platform, status, outcome, error FROM rss_planned_posts WHERE item_id = %s "
                          "AND status <> 'cancelled'", (item_id,)).fetchall()
     results = [p["outcome"] for p in posts if p["outcome"]]
-    if any(p["status"] in ("planned", "publishing") for p in posts):
+    if not posts:
+        repo.update_item(conn, item_id, status="pending", scheduled_for=None,
+                         reason=f"waiting for approval (planned posts cancelled: {cancelled_because or 'cancelled'})")
+        return "pending"
+    if any(p["status"] in ("planned", "publishing", "waiting") for p in posts):
         repo.update_item(conn, item_id, platform_results=results)
         return None
     failed = [p for p in posts if p["status"] == "failed"]

@@ -88,12 +88,14 @@ def insert_items(conn, feed_id: str, rows: list[dict]) -> list[dict]:
 
 def find_duplicate(conn, *, item_id: str, canonical: str, title: str, days: int, near) -> dict | None:
     """An item of any feed, within `days`, that already entered the posting pipeline with the same canonical URL
-    or a near-identical title."""
+    or a near-identical title. A `new` item counts only once it passed its own check (`dedupe_passed`): two
+    copies of one article that are both still undecided never block each other."""
     since = f"{max(days, 1)} days"
+    entered = f"i.status IN {_ACTIVE_SQL} AND (i.status <> 'new' OR i.dedupe_passed)"
     if canonical:
         row = conn.execute(
             "SELECT i.id, i.title, f.name AS feed_name FROM rss_items i JOIN rss_feeds f ON f.id = i.feed_id "
-            f"WHERE i.canonical_url = %s AND i.id <> %s AND i.status IN {_ACTIVE_SQL} AND i.canonical_url <> '' "
+            f"WHERE i.canonical_url = %s AND i.id <> %s AND {entered} AND i.canonical_url <> '' "
             "AND i.first_seen_at > now() - %s::interval LIMIT 1",
             (canonical, item_id, since)).fetchone()
         if row:
@@ -101,12 +103,22 @@ def find_duplicate(conn, *, item_id: str, canonical: str, title: str, days: int,
     if title:
         rows = conn.execute(
             "SELECT i.id, i.title, f.name AS feed_name FROM rss_items i JOIN rss_feeds f ON f.id = i.feed_id "
-            f"WHERE i.id <> %s AND i.status IN {_ACTIVE_SQL} AND i.first_seen_at > now() - %s::interval "
+            f"WHERE i.id <> %s AND {entered} AND i.first_seen_at > now() - %s::interval "
             "ORDER BY i.first_seen_at DESC LIMIT 500", (item_id, since)).fetchall()
         for r in rows:
             if near(title, r["title"]):
                 return {**r, "why": "near-identical title"}
     return None
+
+
+def claim_unless_duplicate(conn, *, item_id: str, canonical: str, title: str, days: int, near) -> dict | None:
+    """Inside the caller's transaction: the duplicate this item repeats, or None after marking the item as the
+    one copy that proceeds. One lock for every check, so of two copies checked at once exactly one proceeds."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('rss:dedupe'))")
+    dup = find_duplicate(conn, item_id=item_id, canonical=canonical, title=title, days=days, near=near)
+    if dup is None:
+        conn.execute("UPDATE rss_items SET dedupe_passed = true WHERE id = %s", (item_id,))
+    return dup
 
 
 def update_item(conn, item_id: str, **fields: Any) -> dict | None:
@@ -129,18 +141,21 @@ def get_item(conn, item_id: str) -> dict | None:
 def taken_slots(conn, platform: str, since: datetime) -> list[datetime]:
     rows = conn.execute(
         "SELECT scheduled_at FROM rss_planned_posts WHERE platform = %s AND scheduled_at >= %s "
-        "AND status IN ('planned', 'publishing', 'posted', 'dry_run')", (platform, since)).fetchall()
+        "AND status IN ('planned', 'publishing', 'waiting', 'posted', 'dry_run')", (platform, since)).fetchall()
     return [r["scheduled_at"] for r in rows]
 
 
-def upsert_planned_post(conn, item_id: str, platform: str, scheduled_at: datetime) -> dict:
+def upsert_planned_post(conn, item_id: str, platform: str, scheduled_at: datetime, approved: bool = False) -> dict:
     return conn.execute(
-        "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at) VALUES (%s, %s, %s) "
+        "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, approved) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (item_id, platform) DO UPDATE SET scheduled_at = EXCLUDED.scheduled_at, "
+        "approved = EXCLUDED.approved, "
         "version = rss_planned_posts.version + 1, status = 'planned', error = NULL, outcome = NULL, "
-        "updated_at = now() "
+        # the old message carries the old version and will do nothing: the sweep must send a new one
+        "message_id = NULL, updated_at = now() "
         "WHERE rss_planned_posts.status IN ('failed', 'cancelled', 'planned') "
-        "RETURNING id, item_id, platform, scheduled_at, version, status", (item_id, platform, scheduled_at)).fetchone()
+        "RETURNING id, item_id, platform, scheduled_at, version, status",
+        (item_id, platform, scheduled_at, approved)).fetchone()
 
 
 def planned_posts(conn, item_ids: Iterable[str]) -> dict[str, list[dict]]:

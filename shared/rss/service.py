@@ -329,22 +329,29 @@ def retry_item(item_id: str) -> dict:
     outgoing: list = []
     with transaction() as conn:
         posts = repo.planned_posts(conn, [item_id])[item_id]
-        failed = [p["platform"] for p in posts if p["status"] == "failed"]
+        failed_posts = [p for p in posts if p["status"] == "failed"]
+        verdicts = {p["platform"]: queue.retry_verdict(p) for p in failed_posts}
+        hopeless = {pf: why for pf, (retry, why) in verdicts.items() if not retry}
+        if failed_posts and len(hopeless) == len(failed_posts):
+            raise Conflict("a retry would not help: " + "; ".join(f"{pf}: {why}" for pf, why in hopeless.items()),
+                           details={"platforms": hopeless})
+        failed = [p["platform"] for p in failed_posts if p["platform"] not in hopeless]
         if failed:
-            planned, problems = queue.plan_posts(conn, item_id, failed, settings.posting, now)
+            planned, problems = queue.plan_posts(conn, item_id, failed, settings.posting, now, approved=True)
             if not planned:
                 raise ValidationFailed("no slot for the failed platforms: " + "; ".join(problems))
             outgoing = [queue.message_for(p, now) for p in planned]
             repo.update_item(conn, item_id, status="queued", error=None,
                              scheduled_for=min(p["scheduled_at"] for p in planned))
             act.log("rss", "info", f"retry: {item['title'][:120]}", {"itemId": item_id, "platforms": failed,
-                                                                    "problems": problems}, conn=conn)
-    if not failed:
+                                                                    "problems": problems, "notRetried": hopeless},
+                    conn=conn)
+    if not failed_posts:
         if item["caption"]:
-            queue.enqueue_item(feed, item_id, settings, now, outgoing)
+            queue.enqueue_item(feed, item_id, settings, now, outgoing, approved=True)
         else:
             outgoing = asyncio.run(_rerun_pipeline(feed, item, settings))
-    queue.send(outgoing)
+    queue.send_or_log(outgoing, {"itemId": item_id})
     return get_activity_item(item_id)
 
 
@@ -398,6 +405,7 @@ def approve_item(item_id: str) -> dict:
         raise ValidationFailed("the feed has no platform enabled")
     settings = replace(load_run_settings(), global_posting=True)
     outgoing: list = []
-    queue.enqueue_item({**feed, "auto_post": True}, item_id, settings, datetime.now(timezone.utc), outgoing)
-    queue.send(outgoing)
+    queue.enqueue_item({**feed, "auto_post": True}, item_id, settings, datetime.now(timezone.utc), outgoing,
+                       approved=True)
+    queue.send_or_log(outgoing, {"itemId": item_id})
     return get_activity_item(item_id)

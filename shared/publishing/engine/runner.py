@@ -18,6 +18,7 @@ from shared.config import get_config
 from shared.publishing.adapters import get_adapter
 from shared.publishing.adapters.base import Account, NotPublished, PostResult, PublishContext
 from shared.publishing.adapters.http import PlatformHttp, shared_client
+from shared.publishing.engine import listeners
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import ratelimit
 from shared.publishing.engine.content import resolve, video_hints
@@ -180,6 +181,7 @@ def _published(row: dict, result: PostResult, account: Account | None) -> dict:
                       "url": result.url, "source": row["source"],
                       **({"warnings": result.details.get("warnings")} if result.details.get("warnings") else {})},
                      conn=c)
+    listeners.settled(settled)  # committed: the connection autocommits
     return settled
 
 
@@ -194,6 +196,7 @@ def _failed(row: dict, token: str | None, kind: str, message: str, details: dict
                      f"publishing to {row['platform']} failed ({kind}): {message}",
                      {"publicationId": str(row["id"]), "platform": row["platform"], "kind": kind,
                       "source": row["source"], **({"details": details} if details else {})}, conn=c)
+    listeners.settled(settled)
     return settled
 
 
@@ -203,6 +206,7 @@ def _unconfirmed(row: dict, token: str | None, message: str) -> dict:
         activity.log("publishing", "warn", f"post to {row['platform']} is unconfirmed: {message}",
                      {"publicationId": str(row["id"]), "platform": row["platform"], "source": row["source"]})
         _notify_unconfirmed(row, message)
+    listeners.settled(settled)
     return settled
 
 
@@ -291,6 +295,7 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
                  "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
                  "boardId": content.board_id, "privacy": content.privacy}
         settled = pubs.settle_dry_run(pub_id, token, would) or pubs.get(pub_id)
+        listeners.settled(settled)
         activity.log("publishing", "info", f"dry run: would post to {row['platform']}",
                      {"publicationId": pub_id, "platform": row["platform"], "source": row["source"],
                       "text": would["text"][:500]})
