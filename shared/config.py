@@ -130,7 +130,8 @@ class Config(BaseSettings):
     youtube_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     pinterest_api_base: str = "https://api.pinterest.com"
     pinterest_authorize_url: str = "https://www.pinterest.com/oauth/"
-    # comma-separated origins allowed in OAuth redirectUri (empty: any origin, path must be /platforms/callback)
+    # comma-separated origins allowed in OAuth redirectUri (empty: PUBLIC_BASE_URL's origin in production, any
+    # origin elsewhere; the path must be /platforms/callback)
     oauth_redirect_origins: str = ""
     # seconds a claimed publication may stay `publishing` before the sweeper settles it as unconfirmed
     publish_lease_seconds: int = 900

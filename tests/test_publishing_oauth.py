@@ -167,3 +167,20 @@ def test_disconnect_and_lists(world, client, auth):
     assert client.delete("/api/platforms/YouTube", headers=auth).status_code == 404
     r = client.get("/api/platforms/youtube/playlists", headers=auth)
     assert r.status_code == 400 and r.json()["error"]["code"] == "PLATFORM_NOT_CONNECTED"
+
+
+def test_production_without_an_origin_list_accepts_only_our_own_origin(monkeypatch):
+    from shared.api.errors import ValidationFailed
+    from shared.config import get_config
+    from shared.publishing.connections.oauth import check_redirect_uri
+
+    cfg = get_config()
+    monkeypatch.setattr(type(cfg), "is_production", property(lambda self: True))
+    monkeypatch.setattr(cfg, "public_base_url", "https://screndly.example.com")
+    monkeypatch.setattr(cfg, "oauth_redirect_origins", "")
+    assert check_redirect_uri("https://screndly.example.com/platforms/callback")
+    try:
+        check_redirect_uri("https://evil.example.net/platforms/callback")
+        raise AssertionError("a foreign origin must be refused in production")
+    except ValidationFailed as exc:
+        assert "not allowed" in exc.message

@@ -52,7 +52,12 @@ def check_redirect_uri(uri: str) -> str:
         raise ValidationFailed("redirectUri must be an absolute http(s) URL")
     if parsed.path.rstrip("/") != "/platforms/callback":
         raise ValidationFailed("redirectUri must point to /platforms/callback")
-    allowed = [o.strip().rstrip("/") for o in get_config().oauth_redirect_origins.split(",") if o.strip()]
+    cfg = get_config()
+    allowed = [o.strip().rstrip("/") for o in cfg.oauth_redirect_origins.split(",") if o.strip()]
+    if not allowed and cfg.is_production:
+        # the SPA is served same-origin in production: without a list, only our own origin may receive codes
+        own = urlparse(cfg.public_base_url)
+        allowed = [f"{own.scheme}://{own.netloc}"]
     origin = f"{parsed.scheme}://{parsed.netloc}"
     if allowed and origin not in allowed:
         raise ValidationFailed(f"redirectUri origin {origin} is not allowed (OAUTH_REDIRECT_ORIGINS)")
