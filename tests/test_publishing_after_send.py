@@ -89,3 +89,22 @@ def test_a_worker_that_lost_its_claim_stops_before_sending(world, db):
     row = db.execute("SELECT * FROM publications").fetchone()
     assert row["state"] == "publishing" and not (row["progress"] or {}).get("commit_sent"), row
     assert out.status != "published"
+
+
+def test_a_finished_container_after_the_publish_call_is_not_declared_safe_to_repost():
+    """Meta may still show FINISHED for a moment after a media_publish whose answer was lost: that is not proof
+    the post does not exist, so the look-up leaves it unsettled (unconfirmed) instead of 'not published'."""
+    from types import SimpleNamespace
+
+    from shared.publishing.adapters.base import NotPublished, container_lookup
+
+    def ctx_with(status):
+        http = SimpleNamespace(json=lambda method, url, **kw: {"status": status} if "/c1" in url else {"data": []})
+        return SimpleNamespace(progress={"container_id": "c1", "commit_sent": True, "text_key": "hello"}, http=http)
+
+    kw = dict(base="https://graph.test", status_field="status", listing_url="https://graph.test/u/threads",
+              listing_params={}, text_field="text")
+    assert container_lookup(ctx_with("FINISHED"), **kw) is None
+    assert container_lookup(ctx_with("IN_PROGRESS"), **kw) is None
+    assert isinstance(container_lookup(ctx_with("ERROR"), **kw), NotPublished)
+    assert isinstance(container_lookup(ctx_with("EXPIRED"), **kw), NotPublished)

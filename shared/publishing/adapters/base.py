@@ -122,6 +122,35 @@ def graph_pages(ctx: "PublishContext", url: str, params: dict[str, str], pages: 
         params["after"] = after
 
 
+def graph_permalink(ctx: "PublishContext", base: str, post_id: str) -> str | None:
+    try:
+        return ctx.http.json("GET", f"{base}/{post_id}", phase="confirm",
+                             params={"fields": "permalink"}).get("permalink")
+    except Exception:  # the post exists; a missing permalink must not turn it into a failure
+        return None
+
+
+def container_lookup(ctx: "PublishContext", *, base: str, status_field: str, listing_url: str,
+                     listing_params: dict[str, str], text_field: str) -> "PostResult | NotPublished | None":
+    """Settle a Meta-style container publish (Instagram, Threads) whose answer was lost.
+
+    ERROR or EXPIRED: the container can no longer be published, so nothing was posted. PUBLISHED: find the post
+    in the account's listing by its text. FINISHED is ambiguous once the publish call was sent (the platform may
+    not have flipped it yet), so it is left unsettled rather than declared safe to post again."""
+    cid = ctx.progress.get("container_id")
+    if not ctx.progress.get("commit_sent") or not cid:
+        return NotPublished("the publish request was never sent")
+    status = ctx.http.json("GET", f"{base}/{cid}", phase="confirm", params={"fields": status_field}).get(status_field)
+    if status in ("ERROR", "EXPIRED"):
+        return NotPublished(f"the container was not published (status {status})")
+    if status != "PUBLISHED":
+        return None
+    for post in graph_pages(ctx, listing_url, listing_params):
+        if text_key(post.get(text_field)) == ctx.progress.get("text_key"):
+            return PostResult(str(post["id"]), post.get("permalink"), {"settledBy": "lookup"})
+    return None
+
+
 def text_key(text: str | None) -> str:
     """Text compared when looking a post up: platforms rewrite links (t.co) and trim whitespace."""
     import re

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, graph_pages, text_key
+from shared.publishing.adapters.base import (
+    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, text_key)
 from shared.publishing.engine.errors import BadContent, RateLimitedError
 
 
@@ -61,29 +62,13 @@ class InstagramAdapter:
         ctx.save(commit_sent=True, text_key=text_key(caption))
         res = ctx.http.json("POST", f"{_base()}/{uid}/media_publish", phase="commit", params={"creation_id": cid})
         post_id = str(res["id"])
-        return PostResult(post_id, self._permalink(ctx, post_id))
-
-    def _permalink(self, ctx: PublishContext, post_id: str) -> str | None:
-        try:
-            return ctx.http.json("GET", f"{_base()}/{post_id}", phase="confirm",
-                                 params={"fields": "permalink"}).get("permalink")
-        except Exception:
-            return None
+        return PostResult(post_id, graph_permalink(ctx, _base(), post_id))
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
-        cid = ctx.progress.get("container_id")
-        if not ctx.progress.get("commit_sent") or not cid:
-            return NotPublished("the publish request was never sent")
-        st = ctx.http.json("GET", f"{_base()}/{cid}", phase="confirm", params={"fields": "status_code"})
-        if st.get("status_code") in ("FINISHED", "ERROR", "EXPIRED"):
-            return NotPublished(f"the container was not published (status {st.get('status_code')})")
-        if st.get("status_code") != "PUBLISHED":
-            return None
-        for m in graph_pages(ctx, f"{_base()}/{ctx.account.account_id}/media",
-                             {"fields": "id,caption,permalink", "limit": "50"}):
-            if text_key(m.get("caption")) == ctx.progress.get("text_key"):
-                return PostResult(str(m["id"]), m.get("permalink"), {"settledBy": "lookup"})
-        return None
+        return container_lookup(ctx, base=_base(), status_field="status_code",
+                                listing_url=f"{_base()}/{ctx.account.account_id}/media",
+                                listing_params={"fields": "id,caption,permalink", "limit": "50"},
+                                text_field="caption")
 
 
 ADAPTER = InstagramAdapter()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shared.config import get_config
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, graph_pages, text_key, window,
+    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, text_key, window,
 )
 from shared.publishing.engine.errors import BadContent
 
@@ -57,31 +57,15 @@ class ThreadsAdapter:
         res = ctx.http.json("POST", f"{_base()}/{ctx.account.account_id}/threads_publish", phase="commit",
                             params={"creation_id": cid})
         post_id = str(res["id"])
-        return PostResult(post_id, self._permalink(ctx, post_id))
-
-    def _permalink(self, ctx: PublishContext, post_id: str) -> str | None:
-        try:
-            return ctx.http.json("GET", f"{_base()}/{post_id}", phase="confirm",
-                                 params={"fields": "permalink"}).get("permalink")
-        except Exception:  # the post exists; a missing permalink must not turn it into a failure
-            return None
+        return PostResult(post_id, graph_permalink(ctx, _base(), post_id))
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
-        cid = ctx.progress.get("container_id")
-        if not ctx.progress.get("commit_sent") or not cid:
-            return NotPublished("the publish request was never sent")
-        st = ctx.http.json("GET", f"{_base()}/{cid}", phase="confirm", params={"fields": "status"})
-        if st.get("status") in ("FINISHED", "ERROR", "EXPIRED"):
-            return NotPublished(f"the container was not published (status {st.get('status')})")
-        if st.get("status") != "PUBLISHED":
-            return None
         w = window(ctx.progress)
-        for post in graph_pages(ctx, f"{_base()}/{ctx.account.account_id}/threads",
-                                {"fields": "id,text,permalink", "limit": "50",
-                                 **({"since": str(int(w[0])), "until": str(int(w[1]))} if w else {})}):
-            if text_key(post.get("text")) == ctx.progress.get("text_key"):
-                return PostResult(str(post["id"]), post.get("permalink"), {"settledBy": "lookup"})
-        return None
+        return container_lookup(ctx, base=_base(), status_field="status",
+                                listing_url=f"{_base()}/{ctx.account.account_id}/threads",
+                                listing_params={"fields": "id,text,permalink", "limit": "50",
+                                                **({"since": str(int(w[0])), "until": str(int(w[1]))} if w else {})},
+                                text_field="text")
 
 
 ADAPTER = ThreadsAdapter()
