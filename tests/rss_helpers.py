@@ -16,7 +16,7 @@ def set_settings(**values) -> None:
     update_settings(values)
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:

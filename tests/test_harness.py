@@ -33,7 +33,7 @@ def test_qstash_publish_is_delivered_signed(backing, live_api, client):
     before = len(backing.emulator.state.deliveries)
     mid = publish(OutgoingMessage(path="/health", body={"x": 1}))
     assert mid.startswith("msg_")
-    deadline = time.time() + 5
+    deadline = time.time() + 15
     while time.time() < deadline:
         hits = [d for d in backing.emulator.state.deliveries[before:] if d.get("messageId") == mid]
         if hits:

@@ -146,7 +146,7 @@ def test_feed_to_dry_run_posts_through_qstash(backing, live_api, client, auth, c
                              "rss_planned_posts WHERE status = 'planned' AND platform = 'threads' "
                              "ORDER BY scheduled_at LIMIT 1) RETURNING id, item_id").fetchone()
     fast_forward_qstash(backing)
-    wait_for(lambda: not [m for m in backing.emulator.state.messages.values() if m.state == "pending"], timeout=20)
+    wait_for(lambda: not [m for m in backing.emulator.state.messages.values() if m.state == "pending"], timeout=40)
     with connection() as conn:
         rows = conn.execute("SELECT id, platform, status FROM rss_planned_posts").fetchall()
     statuses = {str(r["id"]): r["status"] for r in rows}

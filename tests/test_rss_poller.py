@@ -105,7 +105,7 @@ def test_fan_out_when_due_work_exceeds_the_budget(client, auth, clean_state, ser
         report = asyncio.run(poller.tick(with_channels=False))
         assert report.due == 5 and report.processed == 2 and report.fanned_out == 3 and report.messages == 2
         assert backing.emulator.state.published_count - published == 2
-        wait_for(lambda: all(server.hits.get(p, 0) == n + 1 for p, n in before.items()), timeout=15)
+        wait_for(lambda: all(server.hits.get(p, 0) == n + 1 for p, n in before.items()), timeout=30)
         # and nothing more: every feed fetched exactly once
         import time
         time.sleep(0.3)
