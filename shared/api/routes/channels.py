@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,16 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.auth import require_auth
 from shared.api.envelope import ok
-from shared.api.errors import NotFound
+from shared.api.params import uuid_or_404
 
 router = APIRouter(prefix="/api/channels", tags=["channels"], dependencies=[Depends(require_auth)])
 
-
-def _uuid(v: str) -> str:
-    try:
-        return str(uuid.UUID(v))
-    except ValueError as exc:
-        raise NotFound("channel not found") from exc
 
 
 class ChannelCreate(BaseModel):
@@ -62,12 +55,12 @@ def activity(limit: int = Query(50, ge=1, le=500)):
 def update_channel(channel_id: str, body: ChannelUpdate):
     from shared.channels import service
 
-    return ok(service.update_channel(_uuid(channel_id), body.model_dump(exclude_unset=True)))
+    return ok(service.update_channel(uuid_or_404(channel_id, "channel"), body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{channel_id}")
 def delete_channel(channel_id: str):
     from shared.channels import service
 
-    service.delete_channel(_uuid(channel_id))
+    service.delete_channel(uuid_or_404(channel_id, "channel"))
     return ok({"deleted": True})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,16 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.api.auth import require_auth
 from shared.api.envelope import ok
-from shared.api.errors import NotFound
+from shared.api.params import uuid_or_404
 
 router = APIRouter(prefix="/api/rss", tags=["rss"], dependencies=[Depends(require_auth)])
 
-
-def _uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise NotFound("not found") from exc
 
 
 class FilterItem(BaseModel):
@@ -117,21 +110,21 @@ def create_feed(body: FeedCreate):
 def reorder(body: Reorder):
     from shared.rss import service
 
-    return ok(service.reorder([_uuid(i) for i in body.orderedIds]))
+    return ok(service.reorder([uuid_or_404(i, "feed") for i in body.orderedIds]))
 
 
 @router.put("/feeds/{feed_id}")
 def update_feed(feed_id: str, body: FeedUpdate):
     from shared.rss import service
 
-    return ok(service.update_feed(_uuid(feed_id), body.data()))
+    return ok(service.update_feed(uuid_or_404(feed_id, "feed"), body.data()))
 
 
 @router.delete("/feeds/{feed_id}")
 def delete_feed(feed_id: str):
     from shared.rss import service
 
-    service.delete_feed(_uuid(feed_id))
+    service.delete_feed(uuid_or_404(feed_id, "feed"))
     return ok({"deleted": True})
 
 
@@ -141,7 +134,7 @@ def refresh_feed(feed_id: str, body: RefreshRequest | None = None):
 
     from shared.rss import poller, service
 
-    feed = service.get_feed_or_404(_uuid(feed_id))
+    feed = service.get_feed_or_404(uuid_or_404(feed_id, "feed"))
     return ok(asyncio.run(poller.refresh_one(feed, manual_run=bool(body and body.manualRun))))
 
 
@@ -149,7 +142,7 @@ def refresh_feed(feed_id: str, body: RefreshRequest | None = None):
 def preview_feed(feed_id: str):
     from shared.rss import service
 
-    return ok(service.preview_feed(_uuid(feed_id)))
+    return ok(service.preview_feed(uuid_or_404(feed_id, "feed")))
 
 
 @router.post("/refresh")
@@ -179,19 +172,19 @@ def activity(limit: int = Query(100, ge=1, le=500)):
 def retry(item_id: str):
     from shared.rss import service
 
-    return ok(service.retry_item(_uuid(item_id)))
+    return ok(service.retry_item(uuid_or_404(item_id, "item")))
 
 
 @router.post("/activity/{item_id}/approve")
 def approve(item_id: str):
     from shared.rss import service
 
-    return ok(service.approve_item(_uuid(item_id)))
+    return ok(service.approve_item(uuid_or_404(item_id, "item")))
 
 
 @router.delete("/activity/{item_id}")
 def delete_activity(item_id: str):
     from shared.rss import service
 
-    service.delete_item(_uuid(item_id))
+    service.delete_item(uuid_or_404(item_id, "item"))
     return ok({"deleted": True})

@@ -6,6 +6,7 @@ from typing import Any
 
 from shared import activity
 from shared.api.errors import Conflict, NotFound, ValidationFailed
+from shared.api.params import uuid_or_404
 from shared.config import get_config
 from shared.db import connection, transaction
 from shared.media import keys
@@ -26,15 +27,6 @@ def _url_for():
 
     return get_storage().public_url
 
-
-def _job_id_ok(job_id: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(job_id)
-        return True
-    except ValueError:
-        return False
 
 
 def source_key_from(source_key: str | None, source_url: str | None) -> str:
@@ -112,8 +104,7 @@ def list_jobs(limit: int) -> list[dict]:
 
 
 def get_job(job_id: str) -> dict:
-    if not _job_id_ok(job_id):
-        raise NotFound("job not found")
+    job_id = uuid_or_404(job_id, "job")
     with connection() as conn:
         row = queue.get_job(conn, job_id)
     if row is None:
@@ -122,13 +113,12 @@ def get_job(job_id: str) -> dict:
 
 
 def cancel_job(job_id: str) -> dict:
-    if not _job_id_ok(job_id):
-        raise NotFound("job not found")
+    job_id = uuid_or_404(job_id, "job")
     with connection() as conn:
         row = queue.request_cancel(conn, job_id)
         if row is None:
             raise NotFound("job not found")
-        if row["state"] in ("succeeded", "failed") :
+        if row["state"] in ("succeeded", "failed"):
             raise Conflict(f"the job already {'finished' if row['state'] == 'succeeded' else 'failed'}",
                            details={"state": row["state"]})
         activity.log("media", "info", f"cancel requested for {row['preset']} of {row['file_name']}",
@@ -137,8 +127,7 @@ def cancel_job(job_id: str) -> dict:
 
 
 def retry_job(job_id: str) -> dict:
-    if not _job_id_ok(job_id):
-        raise NotFound("job not found")
+    job_id = uuid_or_404(job_id, "job")
     with connection() as conn:
         row = queue.manual_retry(conn, job_id)
         if row is None:
