@@ -65,6 +65,12 @@ class FetchLimits:
     max_bytes: int = DEFAULT_MAX_BYTES
 
 
+def _pool_options(limits: httpx.Limits) -> dict:
+    return {"ssl_context": httpx.create_ssl_context(), "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry, "http1": True, "http2": False}
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with a network backend that re-checks every address it connects to."""
 
@@ -74,10 +80,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         from shared.net.guard import guarded_backend
 
         super().__init__(limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=False, network_backend=guarded_backend(allow_private))
+        self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits), network_backend=guarded_backend(allow_private))
 
 
 class GuardedSyncTransport(httpx.HTTPTransport):
@@ -89,10 +92,8 @@ class GuardedSyncTransport(httpx.HTTPTransport):
         from shared.net.guard import guarded_sync_backend
 
         super().__init__(limits=limits)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=False, network_backend=guarded_sync_backend(allow_private))
+        self._pool = httpcore.ConnectionPool(**_pool_options(limits),
+                                             network_backend=guarded_sync_backend(allow_private))
 
 
 def make_client(max_connections: int = 32, *, allow_private: bool | None = None) -> httpx.AsyncClient:

@@ -122,12 +122,45 @@ def graph_pages(ctx: "PublishContext", url: str, params: dict[str, str], pages: 
         params["after"] = after
 
 
+_LINK_IN_TEXT = ("x", "threads", "instagram", "instagram_feed", "instagram_reels")
+
+
+def post_text(target: str, content) -> str:
+    """The text a platform receives, built once for the adapter that sends it and the validation that checks it.
+
+    Where a post has no separate link field (X, Threads, Instagram, Facebook photo posts) the link is appended to
+    the text unless it is already there; YouTube and Pinterest carry a description of their own when given."""
+    text, link = content.text, content.link
+    if (target.startswith("youtube") or target == "pinterest") and content.description is not None:
+        return content.description
+    carries_link = target in _LINK_IN_TEXT or (target in ("facebook", "facebook_feed") and content.image_urls)
+    if link and carries_link and link not in text:
+        return f"{text}\n{link}".strip()
+    return text
+
+
 def graph_permalink(ctx: "PublishContext", base: str, post_id: str) -> str | None:
     try:
         return ctx.http.json("GET", f"{base}/{post_id}", phase="confirm",
                              params={"fields": "permalink"}).get("permalink")
     except Exception:  # the post exists; a missing permalink must not turn it into a failure
         return None
+
+
+def wait_for_container(ctx: "PublishContext", *, base: str, container_id: str, status_field: str,
+                       detail_field: str, label: str) -> None:
+    """Poll a Meta-style media container (Instagram, Threads) until the platform has processed its media."""
+    from shared.publishing.engine.errors import BadContent
+
+    def check():
+        st = ctx.http.json("GET", f"{base}/{container_id}", phase="prepare",
+                           params={"fields": f"{status_field},{detail_field}"})
+        status = st.get(status_field)
+        if status in ("ERROR", "EXPIRED"):
+            raise BadContent(f"{label} could not process the media: {st.get(detail_field) or status}")
+        return True if status in ("FINISHED", "PUBLISHED") else None
+
+    ctx.poll(check, f"{label} media container")
 
 
 def container_lookup(ctx: "PublishContext", *, base: str, status_field: str, listing_url: str,

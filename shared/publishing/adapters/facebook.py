@@ -9,7 +9,7 @@ import json
 
 from shared.config import get_config
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, graph_pages, text_key, window,
+    NotPublished, PostResult, PublishContext, graph_pages, post_text, text_key, window,
 )
 
 
@@ -26,9 +26,7 @@ class FacebookAdapter:
 
     def publish(self, ctx: PublishContext) -> PostResult:
         c, page = ctx.content, ctx.account.account_id
-        message = c.text
-        if c.link and c.image_urls and c.link not in message:
-            message = f"{message}\n{c.link}".strip()  # photo posts have no link field: the caption carries it
+        message = post_text(ctx.target, c)  # photo posts have no link field: the caption carries it
         if ctx.target == "facebook_stories":
             photo = ctx.progress.get("photo_id") or str(ctx.http.json(
                 "POST", f"{_base()}/{page}/photos", phase="prepare",

@@ -9,8 +9,9 @@ import time
 
 from shared.config import get_config
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, text_key)
-from shared.publishing.engine.errors import BadContent, RateLimitedError
+    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, post_text, text_key,
+    wait_for_container)
+from shared.publishing.engine.errors import RateLimitedError
 
 
 def _base() -> str:
@@ -34,7 +35,7 @@ class InstagramAdapter:
 
     def publish(self, ctx: PublishContext) -> PostResult:
         c, uid = ctx.content, ctx.account.account_id
-        caption = c.text if not c.link or c.link in c.text else f"{c.text}\n{c.link}".strip()
+        caption = post_text(ctx.target, c)
         self._check_quota(ctx)
         cid = ctx.progress.get("container_id")
         if not cid:
@@ -52,13 +53,8 @@ class InstagramAdapter:
             cid = str(ctx.http.json("POST", f"{_base()}/{uid}/media", phase="prepare", params=params)["id"])
             ctx.save(container_id=cid)
 
-        def check():
-            st = ctx.http.json("GET", f"{_base()}/{cid}", phase="prepare", params={"fields": "status_code,status"})
-            code = st.get("status_code")
-            if code in ("ERROR", "EXPIRED"):
-                raise BadContent(f"Instagram could not process the media: {st.get('status') or code}")
-            return True if code in ("FINISHED", "PUBLISHED") else None
-        ctx.poll(check, "Instagram media container")
+        wait_for_container(ctx, base=_base(), container_id=cid, status_field="status_code", detail_field="status",
+                           label="Instagram")
         ctx.save(commit_sent=True, text_key=text_key(caption))
         res = ctx.http.json("POST", f"{_base()}/{uid}/media_publish", phase="commit", params={"creation_id": cid})
         post_id = str(res["id"])

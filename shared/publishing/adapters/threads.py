@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from shared.config import get_config
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, text_key, window,
+    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, post_text, text_key, wait_for_container,
+    window,
 )
-from shared.publishing.engine.errors import BadContent
 
 
 def _base() -> str:
@@ -26,17 +26,12 @@ class ThreadsAdapter:
         return str(ctx.http.json("POST", f"{_base()}/{uid}/threads", phase="prepare", params=params)["id"])
 
     def _wait(self, ctx: PublishContext, cid: str) -> None:
-        def check():
-            st = ctx.http.json("GET", f"{_base()}/{cid}", phase="prepare", params={"fields": "status,error_message"})
-            status = st.get("status")
-            if status in ("ERROR", "EXPIRED"):
-                raise BadContent(f"Threads could not process the media: {st.get('error_message') or status}")
-            return True if status in ("FINISHED", "PUBLISHED") else None
-        ctx.poll(check, "Threads media container")
+        wait_for_container(ctx, base=_base(), container_id=cid, status_field="status", detail_field="error_message",
+                           label="Threads")
 
     def publish(self, ctx: PublishContext) -> PostResult:
         c = ctx.content
-        text = c.text if not c.link or c.link in c.text else f"{c.text}\n{c.link}".strip()
+        text = post_text(ctx.target, c)
         cid = ctx.progress.get("container_id")
         if not cid:
             if c.video_url:

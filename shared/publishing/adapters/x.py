@@ -11,7 +11,7 @@ from __future__ import annotations
 from shared.config import get_config
 from datetime import datetime, timezone
 
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key, window
+from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, post_text, text_key, window
 from shared.publishing.engine.errors import BadContent
 
 SEGMENT_BYTES = 4 * 1024 * 1024  # under the 5 MB APPEND limit
@@ -79,9 +79,7 @@ class XAdapter:
                 media_ids = [self.upload(ctx, u, "tweet_image") for u in c.image_urls]
             if media_ids:
                 ctx.save(media_ids=media_ids)
-        text = c.text
-        if c.link and c.link not in text:
-            text = f"{text}\n{c.link}".strip()
+        text = post_text(ctx.target, c)
         body: dict = {"text": text}
         if media_ids:
             body["media"] = {"media_ids": media_ids}

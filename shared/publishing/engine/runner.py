@@ -16,7 +16,7 @@ from typing import Any
 from shared import activity
 from shared.config import get_config
 from shared.publishing.adapters import get_adapter
-from shared.publishing.adapters.base import Account, NotPublished, PostResult, PublishContext
+from shared.publishing.adapters.base import Account, NotPublished, PostResult, PublishContext, post_text
 from shared.publishing.adapters.http import PlatformHttp, shared_client
 from shared.publishing.engine import listeners
 from shared.publishing.engine import publications as pubs
@@ -87,19 +87,6 @@ def _account_for(row: dict, dry_run: bool) -> Account:
                    username=conn.username, metadata=conn.metadata, extra=conn.extra)
 
 
-def _post_text(target: str, text: str, link: str | None, content=None) -> str:
-    """The text the platform will receive, as the adapter builds it (validated before any call)."""
-    if content is not None and (target.startswith("youtube") or target == "pinterest") \
-            and content.description is not None:
-        return content.description
-    if link and target in ("x", "threads", "instagram", "instagram_feed", "instagram_reels") and link not in text:
-        return f"{text}\n{link}".strip()
-    if link and target in ("facebook", "facebook_feed") and content is not None and content.image_urls \
-            and link not in text:
-        return f"{text}\n{link}".strip()
-    return text
-
-
 def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]:
     from shared.publishing.media.fetch import MediaFetcher
     from shared.publishing.media.probe import probe
@@ -119,7 +106,7 @@ def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
-    draft = PostDraft(target=row["platform"], text=_post_text(row["platform"], content.text, content.link, content),
+    draft = PostDraft(target=row["platform"], text=post_text(row["platform"], content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
                       board_id=content.board_id, x_tier=tier, playlist_count=len(content.playlist_ids))
     return problems + [v.as_dict() for v in validate(draft)]
@@ -291,7 +278,7 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         return RunResult("failed", _failed(row, token, "content", msg, {"violations": violations}),
                          {"violations": violations})
     if dry_run:
-        would = {"platform": row["platform"], "text": _post_text(row["platform"], content.text, content.link, content),
+        would = {"platform": row["platform"], "text": post_text(row["platform"], content),
                  "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
                  "boardId": content.board_id, "privacy": content.privacy}
         settled = pubs.settle_dry_run(pub_id, token, would) or pubs.get(pub_id)
