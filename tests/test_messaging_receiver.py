@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.api.errors import Conflict, Unauthorized
+from shared.errors import Conflict, Unauthorized
 from shared.local.qstash_emulator import sign
 from shared.messaging.receiver import Delivery, run_once, verify_signature
 

@@ -170,7 +170,7 @@ def test_disconnect_and_lists(world, client, auth):
 
 
 def test_production_without_an_origin_list_accepts_only_our_own_origin(monkeypatch):
-    from shared.api.errors import ValidationFailed
+    from shared.errors import ValidationFailed
     from shared.config import get_config
     from shared.publishing.connections.oauth import check_redirect_uri
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.api.auth import BearerGate
-from shared.api.errors import AppError, error_body
+from shared.api.errors import AppError, error_body, http_headers, http_status
 from shared.api.headers import NoStoreForApi
 from shared.api.limits import BodySizeLimit
 
@@ -87,8 +87,8 @@ def _allowed_methods(app: FastAPI, scope) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError):
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=http_status(exc),
+                            headers=http_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

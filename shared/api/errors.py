@@ -1,78 +1,45 @@
-"""Errors every route may raise, each with the contract's code and HTTP status.
+"""The HTTP side of the domain errors (`shared/errors.py`): each class's status, its headers, the envelope.
 
-Handlers turn them into `{success:false, error:{code, message, details}}`.
+Handlers turn them into `{success:false, error:{code, message, details}}`. Routers may import the error classes
+from here or from `shared.errors`; domain modules import them from `shared.errors` only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared.errors import (AppError, Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited,
+                           ServiceUnavailable, Unauthorized, UpstreamError, ValidationFailed)
 
-class AppError(Exception):
-    status_code = 500
-    code = "API_ERROR"
+__all__ = ["AppError", "Conflict", "Forbidden", "NotFound", "PayloadTooLarge", "RateLimited",
+           "ServiceUnavailable", "Unauthorized", "UpstreamError", "ValidationFailed", "error_body",
+           "http_headers", "http_status"]
 
-    def __init__(self, message: str, *, details: Any = None, headers: dict[str, str] | None = None,
-                 code: str | None = None, status_code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details
-        self.headers = headers or {}
-        if code:
-            self.code = code
-        if status_code:
-            self.status_code = status_code
-
-
-class ValidationFailed(AppError):
-    status_code = 400
-    code = "VALIDATION_ERROR"
-
-
-class Unauthorized(AppError):
-    status_code = 401
-    code = "UNAUTHORIZED"
+# most specific first is not needed: the class's own MRO is walked, nearest match wins
+_STATUS: dict[type[AppError], int] = {
+    ValidationFailed: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    RateLimited: 429,
+    UpstreamError: 502,
+    ServiceUnavailable: 503,
+}
 
 
-class Forbidden(AppError):
-    status_code = 403
-    code = "FORBIDDEN"
+def http_status(exc: AppError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
 
 
-class NotFound(AppError):
-    status_code = 404
-    code = "NOT_FOUND"
-
-
-class Conflict(AppError):
-    status_code = 409
-    code = "CONFLICT"
-
-
-class PayloadTooLarge(AppError):
-    status_code = 413
-    code = "PAYLOAD_TOO_LARGE"
-
-
-class RateLimited(AppError):
-    status_code = 429
-    code = "RATE_LIMIT_EXCEEDED"
-
-    def __init__(self, message: str, *, retry_after: int, details: Any = None):
-        super().__init__(message, details=details, headers={"Retry-After": str(max(1, int(retry_after)))})
-        self.retry_after = retry_after
-
-
-class UpstreamError(AppError):
-    """A dependency (platform API, storage, database) failed."""
-
-    status_code = 502
-    code = "API_ERROR"
-
-
-class ServiceUnavailable(AppError):
-    status_code = 503
-    code = "SERVICE_UNAVAILABLE"
+def http_headers(exc: AppError) -> dict[str, str]:
+    if exc.retry_after is None:
+        return {}
+    return {"Retry-After": str(max(1, int(exc.retry_after + 0.999)))}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

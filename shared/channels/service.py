@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from shared.api.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from shared.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from shared.db import connection, transaction
 
 

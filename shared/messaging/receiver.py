@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 
 from fastapi import Request
 
-from shared.api.errors import Conflict, Unauthorized
+from shared.errors import Conflict, Unauthorized
 from shared.config import get_config
 
 T = TypeVar("T")

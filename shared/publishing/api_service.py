@@ -9,7 +9,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from shared.api.errors import ValidationFailed
+from shared.errors import ValidationFailed
 from shared.publishing.engine.service import iso, submit
 from shared.publishing.gateway import outcome_of
 from shared.publishing.platforms import UnknownPlatform, normalize_target

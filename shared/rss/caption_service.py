@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from shared.api.errors import UpstreamError
+from shared.errors import UpstreamError
 from shared.rss.textlength import caption_length
 
 

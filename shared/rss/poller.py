@@ -215,7 +215,7 @@ async def tick(*, feed_ids: list[str] | None = None, now_fn: Callable[[], dateti
 
 async def refresh_one(feed: dict, *, manual_run: bool) -> dict:
     """POST /api/rss/feeds/{id}/refresh: run one feed now, under the same lock as the tick."""
-    from shared.api.errors import Conflict
+    from shared.errors import Conflict
     from shared.config import get_config
 
     token = uuid.uuid4().hex

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from shared.api.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.db import connection, transaction
 from shared.rss import repo
 from shared.rss.pipeline import PLATFORMS

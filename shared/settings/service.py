@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import activity
-from shared.api.errors import ValidationFailed
+from shared.errors import ValidationFailed
 from shared.db import connection, transaction
 from shared.security.secretbox import mask_secret
 from shared.settings import store

@@ -18,13 +18,13 @@ def _aad(key: str) -> str:
 
 
 def encrypt_secret(key: str, plaintext: str) -> dict[str, str]:
-    from shared.api.errors import AppError
+    from shared.errors import AppError
     from shared.security.secretbox import SecretBoxError, get_secretbox
 
     try:
         box = get_secretbox()
     except SecretBoxError as exc:  # never store a secret in clear because a key is missing
-        raise AppError(f"secrets cannot be stored: {exc}", code="API_ERROR", status_code=500) from exc
+        raise AppError(f"secrets cannot be stored: {exc}") from exc
     return {"$enc": box.encrypt(plaintext, aad=_aad(key))}
 
 

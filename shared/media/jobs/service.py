@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import activity
-from shared.api.errors import Conflict, NotFound, ValidationFailed
-from shared.api.params import uuid_or_404
+from shared.errors import Conflict, NotFound, ValidationFailed, uuid_or_not_found
 from shared.config import get_config
 from shared.db import connection, transaction
 from shared.media import keys
@@ -104,7 +103,7 @@ def list_jobs(limit: int) -> list[dict]:
 
 
 def get_job(job_id: str) -> dict:
-    job_id = uuid_or_404(job_id, "job")
+    job_id = uuid_or_not_found(job_id, "job")
     with connection() as conn:
         row = queue.get_job(conn, job_id)
     if row is None:
@@ -113,7 +112,7 @@ def get_job(job_id: str) -> dict:
 
 
 def cancel_job(job_id: str) -> dict:
-    job_id = uuid_or_404(job_id, "job")
+    job_id = uuid_or_not_found(job_id, "job")
     with connection() as conn:
         row = queue.request_cancel(conn, job_id)
         if row is None:
@@ -127,7 +126,7 @@ def cancel_job(job_id: str) -> dict:
 
 
 def retry_job(job_id: str) -> dict:
-    job_id = uuid_or_404(job_id, "job")
+    job_id = uuid_or_not_found(job_id, "job")
     with connection() as conn:
         row = queue.manual_retry(conn, job_id)
         if row is None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared import activity
-from shared.api.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from shared.config import get_config
 from shared.db import connection
 from shared.media import keys

@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlparse
 
 import httpx
 
-from shared.api.errors import UpstreamError, ValidationFailed
+from shared.errors import UpstreamError, ValidationFailed
 from shared.config import get_config
 from shared.publishing.connections import pkce, store
 from shared.publishing.connections.providers import ENV_NAMES, Provider, provider

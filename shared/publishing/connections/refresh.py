@@ -46,7 +46,7 @@ def ensure_fresh(platform: str, margin: timedelta = REFRESH_MARGIN,
 
 
 def refresh(conn: store.Connection, margin: timedelta = REFRESH_MARGIN) -> store.Connection:
-    from shared.api.errors import UpstreamError
+    from shared.errors import UpstreamError
     from shared.publishing.connections.oauth import OAuthError, refresh_tokens
     from shared.redis_client import get_redis
 

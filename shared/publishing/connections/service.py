@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.api.errors import NotFound, UpstreamError, ValidationFailed
+from shared.errors import NotFound, UpstreamError, ValidationFailed
 from shared.config import get_config
 from shared.publishing.connections import store
 from shared.publishing.platforms import DISPLAY, FAMILIES
