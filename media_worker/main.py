@@ -50,4 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker = build_worker()
     worker.install_signals()
+    from shared.usage.flush import start_periodic_flush
+
+    start_periodic_flush(redis_url=get_config().media_worker_redis_url)  # usage meter: hourly, and at exit
     return worker.run(max_jobs=args.max_jobs, exit_when_idle=args.exit_when_idle)

@@ -63,6 +63,8 @@ async def verify_qstash(request: Request) -> Delivery:
     if request.url.query:
         url += "?" + request.url.query
     jti = verify_signature(request.headers.get("upstash-signature"), body, url)
+    retried = int(request.headers.get("upstash-retried", "0") or 0)
+    count_delivery(retried, request.headers.get("upstash-schedule-id"))
     return Delivery(
         message_id=request.headers.get("upstash-message-id", ""),
         retried=int(request.headers.get("upstash-retried", "0") or 0),
@@ -70,6 +72,16 @@ async def verify_qstash(request: Request) -> Delivery:
         body=body,
         signature_id=jti,
     )
+
+
+def count_delivery(retried: int, schedule_id: str | None) -> None:
+    """QStash bills each message once when it is published, and again for every retry (field-notes §8: we
+    assume retries are billed). Our publisher counts what it publishes; a schedule's firing and every retry
+    are counted here, where they arrive."""
+    if retried > 0 or schedule_id:
+        from shared.usage import meter
+
+        meter.count("qstash.messages")
 
 
 def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
@@ -108,5 +120,7 @@ def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
     except BaseException:
         redis.delete(key)
         raise
-    redis.set(key, "done", ex=_DONE_TTL)
+    from shared.usage.flush import finish_marker
+
+    finish_marker(redis, key, _DONE_TTL)  # the "done" SET and this invocation's usage: one script, one command
     return result
