@@ -50,6 +50,7 @@ ROUTER_GROUPS: dict[str, list[str]] = {
     ],
     "dashboard": [
         "shared.api.routes.dashboard",
+        "shared.api.routes.dispatch_internal",
     ],
 }
 
