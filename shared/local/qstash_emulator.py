@@ -114,7 +114,7 @@ def _next_cron(expr: str, after: float) -> float:
 class QStashEmulator:
     def __init__(self, token: str, current_signing_key: str, next_signing_key: str, *,
                  retry_base_seconds: float = 1.0, tick_seconds: float = 0.1, delivery_timeout: float = 300.0,
-                 rewrite_base: tuple[str, str] | None = None):
+                 rewrite_base: tuple[str, str] | None = None, clock=None):
         self.token = token
         self.current_key = current_signing_key
         self.next_key = next_signing_key
@@ -123,6 +123,9 @@ class QStashEmulator:
         self.delivery_timeout = delivery_timeout
         # (public prefix, reachable prefix): lets a public URL like https://app.example map to a local port
         self.rewrite_base = rewrite_base
+        # when messages fall due and schedules fire (signatures keep real time): a simulation may pass an
+        # accelerated clock (bench/day_simulation.py)
+        self.clock = clock or time.time
         self.state = EmulatorState()
         self._task: asyncio.Task | None = None
         self._inflight: set[asyncio.Task] = set()
@@ -169,7 +172,7 @@ class QStashEmulator:
         dedup_id = h.get("upstash-deduplication-id")
         if not dedup_id and h.get("upstash-content-based-deduplication", "").lower() == "true":
             dedup_id = hashlib.sha256(destination.encode() + b"|" + body).hexdigest()
-        now = time.time()
+        now = self.clock()
         if dedup_id:
             prior = self.state.dedup.get(dedup_id)
             if prior and now - prior[1] < _DEDUP_WINDOW:
@@ -237,7 +240,7 @@ class QStashEmulator:
             if not cron:
                 return self._error("Upstash-Cron header is required", 400)
             try:
-                next_fire = _next_cron(cron, time.time())
+                next_fire = _next_cron(cron, self.clock())
             except Exception as exc:
                 return self._error(f"invalid cron: {exc}", 400)
             schedule_id = h.get("upstash-schedule-id") or f"scd_{uuid.uuid4().hex}"
@@ -248,7 +251,7 @@ class QStashEmulator:
             self.state.schedules[schedule_id] = Schedule(
                 schedule_id=schedule_id, destination=rest if not req.url.query else rest + "?" + req.url.query,
                 cron=cron, body=await req.body(), method=h.get("upstash-method", "POST").upper(), headers=forward,
-                retries=int(h.get("upstash-retries", "3")), created_at=prior.created_at if prior else time.time(),
+                retries=int(h.get("upstash-retries", "3")), created_at=prior.created_at if prior else self.clock(),
                 next_fire=next_fire, paused=prior.paused if prior else False,
             )
             return JSONResponse({"scheduleId": schedule_id}, status_code=201)
@@ -301,7 +304,7 @@ class QStashEmulator:
         s = self.state.schedules.get(req.path_params["schedule_id"])
         if s is None:
             return self._error("schedule not found", 404)
-        msg = self._fire(s, time.time())
+        msg = self._fire(s, self.clock())
         return JSONResponse({"messageId": msg.message_id})
 
     # --- delivery loop --------------------------------------------------------------------
@@ -327,7 +330,7 @@ class QStashEmulator:
 
     async def _loop(self) -> None:
         while True:
-            now = time.time()
+            now = self.clock()
             for s in list(self.state.schedules.values()):
                 if not s.paused and s.next_fire <= now:
                     self._fire(s, now)
@@ -367,14 +370,14 @@ class QStashEmulator:
             m.attempts += 1
             m.last_status = status
             self.state.deliveries.append({"messageId": m.message_id, "url": m.url, "status": status,
-                                          "retried": m.attempts - 1, "at": time.time()})
+                                          "retried": m.attempts - 1, "at": self.clock()})
             if 200 <= status < 300:
-                m.state, m.delivered_at = "delivered", time.time()
+                m.state, m.delivered_at = "delivered", self.clock()
             elif non_retryable or status == 489 or m.attempts > m.retries:
                 m.state = "failed"
                 self.state.dlq.append(m.message_id)
             else:
-                m.not_before = time.time() + self.retry_base * (2 ** (m.attempts - 1))
+                m.not_before = self.clock() + self.retry_base * (2 ** (m.attempts - 1))
         finally:
             self._busy.discard(m.message_id)
 

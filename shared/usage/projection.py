@@ -2,7 +2,7 @@
 
 The daily rate is the mean of the last (up to) 7 full days of the month, raised to today's pace once a sixth of
 the day has passed (a busy day must not hide behind quiet ones: the governor acts early rather than late).
-On the 1st there is no history, so today's pace is used from the first hour on.
+On the 1st there is no history, so today's pace is used, read over at least 4 hours.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def project(per_day: dict[date, float], now: datetime, *, period: str, limit: fl
     mtd = sum(v for d, v in per_day.items() if first <= d <= today)
     full = [today - timedelta(days=i) for i in range(1, 8) if (today - timedelta(days=i)) >= first]
     history = sum(float(per_day.get(d, 0.0)) for d in full) / len(full) if full else None
-    pace = todays / max(frac, 1 / 24)
+    pace = todays / max(frac, 1 / 6)  # a burst in the first minutes of a day is read over at least 4 hours
     if history is None:
         rate = pace
     else:

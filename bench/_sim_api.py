@@ -1,0 +1,31 @@
+"""The API as the day simulation runs it: the production app (functions/api.py) in its own process, plus the
+comment automation's cost model (bench/_sim_comments.py) on the dispatcher. At exit (the simulation stops it
+with SIGTERM) the instance writes out its last usage batch, as a function instance's last flush would.
+
+    python -m bench._sim_api <port>
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+
+
+def main() -> None:
+    import uvicorn
+
+    from shared.scheduling import dispatch
+    from shared.usage import flush
+
+    import os
+
+    if not os.environ.get("SIM_NO_COMMENTS"):
+        dispatch.KIND_MODULES.append("bench._sim_comments")
+    from functions.api import app
+
+    atexit.register(flush.flush_now)
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
