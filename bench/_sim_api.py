@@ -24,6 +24,11 @@ def main() -> None:
     from functions.api import app
 
     atexit.register(flush.flush_now)
+    import logging
+
+    # the dispatcher says why each window woke the database: the simulation reads it back from this log
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
+    logging.getLogger("screndly.dispatch").setLevel(logging.INFO)
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 
 

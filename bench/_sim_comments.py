@@ -45,8 +45,7 @@ def poll(t: Tick, refs: list[str]) -> None:
     meter.count("comments.runs")
     meter.gauge("comments.last_run", t.now)
     if n % NEW_EVERY == 0:
-        window = gov.rss_window_minutes * 60
-        t.arm("comments.store", str(n), -(-t.now // window) * window)
+        t.arm("comments.store", str(n), t.next_window(gov.rss_window_minutes))
 
 
 def store(t: Tick, refs: list[str]) -> None:

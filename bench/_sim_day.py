@@ -189,6 +189,7 @@ class RedisMonitor:
 
         self.url = url
         self.events: list[tuple[float, str, bool]] = []
+        self.meter_own: list[tuple[float, str]] = []  # the meter's own writes: standalone flushes and folds
         self._stop = False
         self._client = redis.Redis.from_url(url, socket_timeout=None, socket_connect_timeout=10)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -207,8 +208,14 @@ class RedisMonitor:
                     if self._stop:
                         return
                     raise
-                name = cmd["command"].split(" ", 1)[0].strip('"').upper()
-                self.events.append((float(cmd["time"]), name, cmd.get("client_type") == "lua"))
+                line = cmd["command"]
+                name = line.split(" ", 1)[0].strip('"').upper()
+                lua = cmd.get("client_type") == "lua"
+                self.events.append((float(cmd["time"]), name, lua))
+                if not lua and name in ("EVAL", "DEL"):
+                    kind = _meter_write(line)
+                    if kind:
+                        self.meter_own.append((float(cmd["time"]), kind))
 
     def stop(self) -> None:
         self._stop = True
@@ -216,6 +223,15 @@ class RedisMonitor:
             self._client.execute_command("PING")  # let the MONITOR stream see one more line and exit
         except Exception:
             pass
+
+
+def _meter_write(line: str) -> str | None:
+    """A command the meter sent for itself (not one it rode along with): a standalone flush, or a fold."""
+    if "usage:pending:folding" in line:  # redis-py gives the arguments unquoted, space-separated
+        return "fold"
+    if " 2 usage:pending usage:spans" in line:
+        return "flush"
+    return None
 
 
 def commandstats(url: str) -> dict[str, int]:

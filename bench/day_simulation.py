@@ -43,13 +43,13 @@ def _requests_schedule(day: float, uploads: list[float]) -> list[tuple[float, st
     return sorted(out)
 
 
-def run(scenario: str, hours: float = 24.0) -> dict[str, Any]:
+def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     import httpx
 
     from bench import _sim_day as sim
 
     tmp = Path(tempfile.mkdtemp(prefix=f"screndly-day-{scenario}-"))
-    default = scenario == "default"
+    default = scenario.startswith("default")
     stack = sim.start_stack(tmp, comments=default)
     clock, emulator = stack.clock, stack.backing.emulator
     try:
@@ -72,7 +72,7 @@ def run(scenario: str, hours: float = 24.0) -> dict[str, Any]:
             return r.json().get("data")
 
         call("PUT", "/api/settings", json={"publishMode": "dry_run", "rssPinterestBoard": "sim-board",
-                                           "globalRSSPosting": True})
+                                           "globalRSSPosting": True, **(settings or {})})
         if default:
             for n in range(work.feeds):
                 call("POST", "/api/rss/feeds", json={
@@ -96,7 +96,8 @@ def run(scenario: str, hours: float = 24.0) -> dict[str, Any]:
         while t < day + hours * 3600:
             events.append((t, "blpop", None))
             t += idle_wait
-        events += [(start + k * 3600, "flush", None) for k in range(int(hours + 3))]
+        # the worker's periodic usage flush (media_worker/main.py: every 6 h)
+        events += [(start + k * 6 * 3600, "flush", None) for k in range(1, int((hours + 2) // 6) + 2)]
         events += [(start + k * sweep, "sweep", None) for k in range(1, int((hours * 3600 + WARMUP) // sweep) + 1)]
         # just before the window opens and closes: what happens at 00:00 itself belongs to the window's day
         events += [(day - 0.5, "snapshot", "start"), (day + hours * 3600 - 0.5, "snapshot", "end")]
@@ -104,11 +105,12 @@ def run(scenario: str, hours: float = 24.0) -> dict[str, Any]:
         events = sorted((e for e in events if e[0] < end or e[1] == "snapshot"),
                         key=lambda e: (e[0], e[1] != "snapshot"))
         snaps: dict[str, dict] = {}
+        worker_drains: list[float] = []
         from shared.usage import flush
 
         def drain() -> None:
+            worker_drains.append(clock.time())
             worker.run(exit_when_idle=True)
-            flush.flush_now(prefer_postgres=True)
 
         clock.jump_to(start)
         i = 0
@@ -148,7 +150,7 @@ def run(scenario: str, hours: float = 24.0) -> dict[str, Any]:
         monitor.stop()
         sim.stop_api(stack)
         flush.flush_now()
-        return _measure(stack, snaps, sent, monitor, feeds, day, hours, scenario)
+        return _measure(stack, snaps, sent, monitor, feeds, day, hours, scenario, worker_drains)
     finally:
         stack.stop()
         if os.environ.get("SIM_KEEP"):
@@ -180,7 +182,8 @@ def _upload(call, clip: Path, n: int) -> dict:
     return call("POST", f"/api/uploads/{plan['uploadId']}/complete", json={})
 
 
-def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scenario: str) -> dict[str, Any]:
+def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scenario: str,
+             worker_drains: list[float]) -> dict[str, Any]:
     import psycopg
 
     from bench import _sim_day as sim
@@ -211,6 +214,8 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
              if app != sim.HARNESS_APP]
     log_ivs = awake.intervals([(t, t) for t, _, _ in stmts])
     log_awake = awake.seconds_within(log_ivs, lo, hi)
+    causes = _wake_causes(log_ivs, lo, hi, _window_causes(stack.tmp / "api.log"), sent, stack.backing.emulator,
+                          worker_drains)
     control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
     # statements the client sent through a cursor (the pool's empty liveness check included); a transaction's
     # BEGIN/COMMIT travel alongside its statements and are not counted by the meter
@@ -257,7 +262,10 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
         "extra": {
             "redis INFO commandstats (scripts' inner calls included)": info_total,
             "redis MONITOR top-level + script-inner": len(top) + inner,
+            "the meter's own Redis commands (standalone flushes, folds)": _own(monitor, stack.clock, lo, hi,
+                                                                               len(top)),
             "neon wake-ups (meter / log)": (awake.wake_ups(meter_ivs, lo, hi), awake.wake_ups(log_ivs, lo, hi)),
+            "what woke the database (minutes awake)": causes,
             "deliveries by route": dict(sorted(by_path.items(), key=lambda kv: -kv[1])),
             "redis top-level commands": dict(sorted(by_cmd.items(), key=lambda kv: -kv[1])[:8]),
             "planned posts": posts, "items": items, "media jobs": jobs,
@@ -265,6 +273,56 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "counters": {k: v for k, v in meter.items() if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},
         },
     }
+
+
+def _own(monitor, clock, lo: float, hi: float, total: int) -> str:
+    own = [k for t, k in monitor.meter_own if lo <= clock.to_sim(t) < hi]
+    flushes, folds = own.count("flush"), own.count("fold")
+    return f"{flushes + folds} ({flushes} flushes, {folds} fold commands) = {(flushes + folds) / max(total, 1):.1%}"
+
+
+def _window_causes(api_log: Path) -> list[tuple[float, str]]:
+    out = []
+    for line in api_log.read_text(errors="replace").splitlines():
+        if line.startswith("screndly.dispatch dispatch window @"):
+            at, _, cause = line.split("@", 1)[1].partition(" ")
+            out.append((float(at), cause))
+    return out
+
+
+def _classify(cause: str) -> str:
+    if cause.startswith("requested"):
+        return "an item to post now (urgent processing)"
+    due = set(cause.removeprefix("due: ").split(", "))
+    if "rss.post" in due and "rss.process" not in due:
+        return "posts due"
+    if "rss.process" in due:
+        return "changed feeds (processing window)"
+    if due & {"rss.housekeeping", "usage.housekeeping"}:
+        return "housekeeping"
+    return ", ".join(sorted(due))
+
+
+def _wake_causes(ivs, lo: float, hi: float, windows, sent, emulator, drains) -> dict[str, float]:
+    """What started each awake interval, and the minutes it stayed awake: a dispatcher window (and why), the
+    dashboard or an upload (requests the harness sent), the media worker, a schedule."""
+    out: dict[str, float] = {}
+    deliveries = [(d.get("at", 0), d.get("url", "")) for d in emulator.state.deliveries if "status" in d]
+    for a, b in ivs:
+        if not (lo <= a < hi):
+            continue
+        near = lambda t: a - 3 <= t <= a + 3  # noqa: E731
+        cause = next((_classify(c) for t, c in windows if near(t)), None)
+        if cause is None and any(near(t) for t, p in sent):
+            path = next(p for t, p in sent if near(t))
+            cause = "video upload" if "upload" in path or "jobs" in path else "dashboard open"
+        if cause is None and any(near(t) for t in drains):
+            cause = "media worker (job or safety poll)"
+        if cause is None:
+            route = next((u.split("/api/", 1)[-1] for t, u in deliveries if near(t)), "?")
+            cause = f"schedule {route}"
+        out[cause] = round(out.get(cause, 0) + (min(b, hi) - a) / 60, 1)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def report(res: dict[str, Any], target: float) -> list[str]:
@@ -293,11 +351,23 @@ def report(res: dict[str, Any], target: float) -> list[str]:
     return lines
 
 
+SCENARIOS = {
+    "idle": (10.0, {}),
+    "default": (50.0, {}),
+    # baselines in the same run: posts at their exact times instead of on the 10-minute post grid; and posts
+    # aligned to full hours (the governor's "batchPosts" lever at its coarsest)
+    "default-exact-times": (50.0, {"postAlignMinutes": 0}),
+    "default-posts-hourly": (50.0, {"postAlignMinutes": 60}),
+}
+
+
 def main() -> None:
     hours = float(os.environ.get("SIM_HOURS", "24"))
+    wanted = [s.strip() for s in os.environ.get("SIM_SCENARIOS", ",".join(SCENARIOS)).split(",") if s.strip()]
     t0 = time.perf_counter()
-    for scenario, target in (("idle", 10.0), ("default", 50.0)):
-        res = run(scenario, hours)
+    for scenario in wanted:
+        target, settings = SCENARIOS[scenario]
+        res = run(scenario, hours, settings)
         print("\n".join(report(res, target)))
         print(f"  ({time.perf_counter() - t0:.0f} s of real time so far)")
 

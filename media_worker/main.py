@@ -52,5 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     worker.install_signals()
     from shared.usage.flush import start_periodic_flush
 
-    start_periodic_flush(redis_url=get_config().media_worker_redis_url)  # usage meter: hourly, and at exit
+    # usage meter: every 6 h (to Postgres when the worker just ran statements, else one Redis command) and at exit
+    start_periodic_flush(interval=6 * 3600, redis_url=get_config().media_worker_redis_url)
     return worker.run(max_jobs=args.max_jobs, exit_when_idle=args.exit_when_idle)

@@ -12,14 +12,14 @@ S = GovernorSettings()
 
 @pytest.mark.parametrize("projected, expect", [
     # nothing near a tier: the owner's baseline, nothing said
-    ({"neon.cu_hours": 40, "qstash.messages": 30}, dict(rss_urgent=True, post_grid_minutes=10, rss_window_minutes=60,
+    ({"neon.cu_hours": 40, "qstash.messages": 30}, dict(rss_urgent=True, post_grid_minutes=10, rss_window_minutes=120,
                                                         rss_check_multiplier=1, comments_poll_minutes=10,
                                                         comments_paused=False, notices=0)),
     # the database heads for 92 %: stop waking it for each urgent item, group posts every 30 min
-    ({"neon.cu_hours": 92}, dict(rss_urgent=False, post_grid_minutes=30, rss_window_minutes=60, notices=2)),
+    ({"neon.cu_hours": 92}, dict(rss_urgent=False, post_grid_minutes=30, rss_window_minutes=120, notices=2)),
     # past the tier: longer processing windows, posts grouped hourly
-    ({"neon.cu_hours": 112}, dict(rss_urgent=False, post_grid_minutes=60, rss_window_minutes=120, notices=3)),
-    ({"neon.cu_hours": 130}, dict(rss_window_minutes=240)),
+    ({"neon.cu_hours": 112}, dict(rss_urgent=False, post_grid_minutes=60, rss_window_minutes=240, notices=3)),
+    ({"neon.cu_hours": 130}, dict(rss_window_minutes=480)),
     # per-check costs (QStash, Redis, invocations, CPU): fewer feed checks and comment polls
     ({"qstash.messages": 95}, dict(rss_check_multiplier=2, comments_poll_minutes=20, comments_paused=False,
                                    rss_urgent=True, notices=2)),
@@ -78,7 +78,7 @@ def test_alert_only_never_slows_anything_down():
 def test_settings_are_read_defensively():
     s = GovernorSettings.from_settings({"usageDegradePercent": "nonsense", "rssProcessingWindowMinutes": 1000,
                                         "postAlignMinutes": 0, "usageGovernor": "off?", "rssUrgentProcessing": False})
-    assert s.degrade_at == 90 and s.rss_window_minutes == 240 and s.post_grid_minutes == 1
+    assert s.degrade_at == 90 and s.rss_window_minutes == 480 and s.post_grid_minutes == 1
     assert s.mode == "auto" and s.rss_urgent is False
 
 

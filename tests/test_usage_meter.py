@@ -199,3 +199,28 @@ def test_script_arguments_round_trip():
     assert back.counts == b.counts and back.gauges == b.gauges
     assert flush.parse_spans([args[-1]]) == b.spans
     assert json.loads(json.dumps(args))  # plain strings, as a Redis script takes them
+
+
+def test_daily_levels_and_span_compaction_keep_the_awake_time(backing, clean_state, fresh_meter, db):
+    from datetime import datetime, timedelta, timezone
+
+    from shared.maintenance.cleanup import CleanupContext
+    from shared.storage.s3 import get_storage
+    from shared.usage import cleanup_steps
+
+    get_storage().put_bytes("usage/level.bin", b"x" * 1000, "application/octet-stream")
+    now = datetime.now(timezone.utc)
+    yesterday = (now - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0).timestamp()
+    spans = [(yesterday, yesterday + 10), (yesterday + 200, yesterday + 250), (yesterday + 2000, yesterday + 2000)]
+    db.execute("INSERT INTO usage_pg_spans (started_at, ended_at) SELECT to_timestamp(a), to_timestamp(b) "
+               "FROM unnest(%s::float8[], %s::float8[]) AS x(a, b)", ([a for a, _ in spans], [b for _, b in spans]))
+    before = awake.seconds_within(awake.intervals(spans), 0, 2e9)
+    ctx = CleanupContext(settings={}, now=now)
+    levels = cleanup_steps.measure_levels(ctx)
+    assert levels["pgBytes"] > 0 and levels["b2Bytes"] >= 1000
+    gauges = meter.take_batch().gauges
+    assert {u for _, u in gauges} == {"pg.storage_bytes", "b2.stored_bytes"}
+    assert cleanup_steps.compact(ctx)["spansAfter"] == 2
+    rows = [(float(r["a"]), float(r["b"])) for r in db.execute(
+        "SELECT extract(epoch FROM started_at) AS a, extract(epoch FROM ended_at) AS b FROM usage_pg_spans")]
+    assert awake.seconds_within(awake.intervals(rows), 0, 2e9) == pytest.approx(before)

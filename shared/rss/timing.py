@@ -37,7 +37,8 @@ HOUSEKEEPING_MIN_GAP = 50 * 60  # joins a window only if it last ran at least th
 SETTINGS_META = "rss.settings"
 MIRROR_META = "rss.mirror"
 HK_META = "rss.hk"
-SETTING_KEYS = ("globalRSSPosting", "timezone", "quietHoursEnabled", "quietHoursStart", "quietHoursEnd")
+SETTING_KEYS = ("globalRSSPosting", "timezone", "quietHoursEnabled", "quietHoursStart", "quietHoursEnd",
+                "rssProcessingWindowMinutes", "rssUrgentProcessing")
 
 register(Kind("rss.rebuild", "shared.rss.timing:rebuild", needs_db=True, order=5))
 register(Kind("rss.probe", "shared.rss.timing:probe", needs_db=False, payload_key=STATE_KEY, order=10))
@@ -132,6 +133,13 @@ def _refresh(t: Tick, ids: list[str]) -> None:
 
 
 # --- checks (Redis only) --------------------------------------------------------------------------------------
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(10, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
 def _quiet(now: datetime, s: dict[str, Any]) -> bool:
     from shared.rss.schedule import PostingRules, in_quiet_hours
 
@@ -147,10 +155,17 @@ def probe(t: Tick, refs: list[str]) -> None:
         return
     settings = t.meta_json(SETTINGS_META, {}) or {}
     gov = t.governor
+    # the owner's freshness trade-off, unless the governor is holding the database back
+    db_held = bool(gov.levels.get("neon.cu_hours"))
+    window_minutes = gov.rss_window_minutes if db_held else _int(settings.get("rssProcessingWindowMinutes"), 120)
+    urgent_allowed = gov.rss_urgent if db_held else settings.get("rssUrgentProcessing", True) is not False
     now_dt = feedstate.utc(t.now)
     quiet = _quiet(now_dt, settings)
     results = asyncio.run(_fetch_all(live, get_config()))
-    urgent, window_at = [], feedstate.grid_at_or_after(t.now, gov.rss_window_minutes * 60)
+    # the next processing window, not sooner than a window length after the last one (an urgent window at :50
+    # already processed what had changed; :00 would wake the database again for little)
+    urgent = []
+    window_at = t.next_window(window_minutes)
     for fid, state in live.items():
         kind, value = results[fid]
         period = int(state["i"]) * 60 * gov.rss_check_multiplier
@@ -172,7 +187,7 @@ def probe(t: Tick, refs: list[str]) -> None:
             verdict = feedstate.judge(state, entries, keys, now_dt,
                                       global_posting=bool(settings.get("globalRSSPosting", True)), quiet=quiet)
             if verdict.dirty:
-                go_now = verdict.urgent and gov.rss_urgent
+                go_now = verdict.urgent and urgent_allowed
                 t.arm("rss.process", fid, t.now if go_now else window_at)
                 if go_now:
                     urgent.append(verdict.reason)

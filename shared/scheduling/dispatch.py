@@ -97,7 +97,11 @@ def split(m: str) -> tuple[str, str]:
 _POP = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], m) end
+if #due > 0 then
+  local lease = {}
+  for _, m in ipairs(due) do table.insert(lease, ARGV[2]); table.insert(lease, m) end
+  redis.call('ZADD', KEYS[1], unpack(lease))
+end
 local out = {due, redis.call('HGETALL', KEYS[2])}
 for i = 3, #KEYS do
   local prefix = ARGV[i + 1]
@@ -114,37 +118,45 @@ return out
 # early: KEYS = due zset; ARGV = lease until, then (member prefix, horizon) pairs. Leases and returns the
 # members of those kinds due before their horizon (a window is opening: they join it).
 _EARLY = """
-local out = {}
+local out, lease = {}, {}
 for i = 2, #ARGV, 2 do
   local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[i + 1])
   for _, m in ipairs(items) do
     if string.sub(m, 1, #ARGV[i]) == ARGV[i] then
-      redis.call('ZADD', KEYS[1], ARGV[1], m)
       table.insert(out, m)
+      table.insert(lease, ARGV[1])
+      table.insert(lease, m)
     end
   end
 end
+if #lease > 0 then redis.call('ZADD', KEYS[1], unpack(lease)) end
 return out
 """
 
 # commit: KEYS = due zset, meta hash, payload hashes...; ARGV = n_add, (score, member)*, n_rem, member*,
-# n_meta, (field, value)*, then per payload hash: n_set, (field, value)*, n_del, field*.
+# n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash: n_set, (field, value)*, n_del, field*.
+# Each section is one variadic call: should a provider ever bill a script's inner calls, a commit stays ~6.
 _COMMIT = """
 local i = 1
-local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('ZREM', KEYS[1], ARGV[i]); i = i + 1 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-  i = i + 2
+local function take(count)  -- the next `count` arguments, as one table (one variadic call each)
+  local t = {}
+  for j = 0, count - 1 do t[j + 1] = ARGV[i + j] end
+  i = i + count
+  return t
 end
+local n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then redis.call('ZADD', KEYS[1], unpack(take(2 * n))) end
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then redis.call('ZREM', KEYS[1], unpack(take(n))) end
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then redis.call('HSET', KEYS[2], unpack(take(2 * n))) end
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then redis.call('HDEL', KEYS[2], unpack(take(n))) end
 for k = 3, #KEYS do
   n = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, n do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]); i = i + 2 end
+  if n > 0 then redis.call('HSET', KEYS[k], unpack(take(2 * n))) end
   n = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, n do redis.call('HDEL', KEYS[k], ARGV[i]); i = i + 1 end
+  if n > 0 then redis.call('HDEL', KEYS[k], unpack(take(n))) end
 end
 return 1
 """
@@ -162,7 +174,7 @@ end
 if earliest == nil or earliest >= tonumber(ARGV[1]) then return false end
 local armed = tonumber(redis.call('HGET', KEYS[2], 'armed') or '0')
 local now = tonumber(ARGV[3 + 2 * n])
-if armed > now and armed <= earliest then return false end
+if armed > now and armed <= earliest + 1 then return false end
 redis.call('HSET', KEYS[2], 'armed', tostring(math.max(earliest, now)))
 return tostring(math.max(earliest, now))
 """
@@ -218,6 +230,19 @@ class Tick:
             return json.loads(raw)
         except ValueError:
             return default
+
+    def next_window(self, minutes: int) -> float:
+        """When deferrable database work should run: the next multiple of `minutes` (anchored at midnight UTC),
+        but not sooner than `minutes` after the last window (one that opened early already did the work), on
+        the 10-minute grid the feed checks share."""
+        import math
+
+        period = max(600, int(minutes) * 60)
+        try:
+            last = float(self.meta.get("last_window") or 0)
+        except ValueError:
+            last = 0.0
+        return max(math.ceil(self.now / period) * period, math.ceil((last + period) / 600) * 600)
 
     def request_window(self, reason: str) -> None:
         """A Redis-only handler found work for the database that should not wait (it runs in this tick)."""
@@ -279,6 +304,9 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     new_due = _newly_due(t, ks, now)
     if db_due or t.window_requested or new_due:
         t.window_open = True
+        # why the database wakes: what was due (or asked for it), for the logs and the budget analysis
+        t.report["window_cause"] = ("requested: " + t.window_requested[0][:120] if t.window_requested else
+                                    "due: " + ", ".join(sorted({*db_due, *new_due})))
         early = [(k.name + "|", now + k.early) for k in ks.values() if k.needs_db and k.early > 0]
         if early:
             args = [repr(now + LEASE_SECONDS)]
@@ -311,6 +339,8 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     t.report["due"] = len(due_members)
     t.report["window"] = t.window_open
     t.report["seconds"] = round(_time.monotonic() - started, 3)
+    if t.window_open:
+        log.info("dispatch window @%.3f %s", now, t.report.get("window_cause"))
     return t.report
 
 
@@ -359,9 +389,12 @@ def _commit(redis, t: Tick, pkeys: list[tuple[str, str]]) -> None:
         args += [repr(float(s)), m]
     rem = [m for m in t.removes if m not in t.adds]
     args += [str(len(rem)), *rem]
-    args += [str(len(t.meta_writes))]
-    for k, v in t.meta_writes.items():
+    meta_sets = [(k, v) for k, v in t.meta_writes.items() if v != ""]
+    meta_dels = [k for k, v in t.meta_writes.items() if v == ""]
+    args += [str(len(meta_sets))]
+    for k, v in meta_sets:
         args += [k, v]
+    args += [str(len(meta_dels)), *meta_dels]
     hashes = [k for k, _ in pkeys]
     extra = [h for h in t.payload_writes if h not in hashes]
     for h in hashes + extra:

@@ -225,7 +225,7 @@ _add({
     "usageGovernorLevers": {"widenRssChecks": True, "delayRssProcessing": True, "batchPosts": True,
                             "slowComments": True, "pauseComments": True},
     # freshness vs database wake-ups: changed feeds wait at most this long for a processing window ...
-    "rssProcessingWindowMinutes": 60,
+    "rssProcessingWindowMinutes": 120,
     # ... unless a new item would be posted: then it is processed when seen (the governor may turn this off)
     "rssUrgentProcessing": True,
     "postAlignMinutes": 10,  # post times snap to this grid so posts to several platforms share a wake-up

@@ -17,7 +17,7 @@ from shared import clock
 log = logging.getLogger("screndly.usage")
 
 
-def refresh(now: datetime | None = None) -> dict[str, Any]:
+def refresh(now: datetime | None = None, *, fold_first: bool = True) -> dict[str, Any]:
     from psycopg.types.json import Jsonb
 
     from shared import activity
@@ -26,10 +26,11 @@ def refresh(now: datetime | None = None) -> dict[str, Any]:
     from shared.usage.flush import fold
 
     now = now or clock.now()
-    try:
-        fold()
-    except Exception:
-        log.warning("usage fold failed; the counts stay in Redis for the next window", exc_info=True)
+    if fold_first:
+        try:
+            fold()
+        except Exception:
+            log.warning("usage fold failed; the counts stay in Redis for the next window", exc_info=True)
     with transaction() as conn:
         report, settings, decisions = usage_report.build(conn, now)
         row = conn.execute("SELECT value FROM usage_state WHERE key = 'governor' FOR UPDATE").fetchone()

@@ -33,7 +33,7 @@ class GovernorSettings:
     mode: str = "auto"  # auto | alert_only
     degrade_at: float = 90.0  # percent of a tier a projection may reach before a lever is pulled
     levers: frozenset[str] = frozenset(LEVERS)
-    rss_window_minutes: int = 60  # the owner's baseline: how long changed feeds may wait for a window
+    rss_window_minutes: int = 120  # the owner's baseline: how long changed feeds may wait for a window
     rss_urgent: bool = True  # process items that will be posted as soon as they are seen
     post_grid_minutes: int = 10  # post times snap to this grid, so platforms share a wake-up
     comments_poll_minutes: int = 10
@@ -51,7 +51,7 @@ class GovernorSettings:
         mode = str(s.get("usageGovernor") or "auto")
         return cls(mode=mode if mode in ("auto", "alert_only") else "auto",
                    degrade_at=num("usageDegradePercent", 90, 50, 100), levers=levers,
-                   rss_window_minutes=int(num("rssProcessingWindowMinutes", 60, 5, 240)),
+                   rss_window_minutes=int(num("rssProcessingWindowMinutes", 120, 10, 480)),
                    rss_urgent=s.get("rssUrgentProcessing", True) is not False,
                    post_grid_minutes=int(num("postAlignMinutes", 10, 1, 60)),
                    comments_poll_minutes=int(num("commentPollMinutes", 10, 1, 120)))
@@ -61,7 +61,7 @@ class GovernorSettings:
 class Decisions:
     levels: dict[str, int] = field(default_factory=dict)  # resource -> 0 (normal) .. 3
     rss_check_multiplier: int = 1
-    rss_window_minutes: int = 60
+    rss_window_minutes: int = 120
     rss_urgent: bool = True
     post_grid_minutes: int = 10
     comments_poll_minutes: int = 10
@@ -86,7 +86,7 @@ class Decisions:
             return cls()
         return cls(levels={str(k): int(v) for k, v in (d.get("levels") or {}).items()},
                    rss_check_multiplier=int(d.get("rssCheckMultiplier", 1)),
-                   rss_window_minutes=int(d.get("rssWindowMinutes", 60)), rss_urgent=bool(d.get("rssUrgent", True)),
+                   rss_window_minutes=int(d.get("rssWindowMinutes", 120)), rss_urgent=bool(d.get("rssUrgent", True)),
                    post_grid_minutes=int(d.get("postGridMinutes", 10)),
                    comments_poll_minutes=int(d.get("commentsPollMinutes", 10)),
                    comments_paused=bool(d.get("commentsPaused", False)), notices=tuple(d.get("notices") or ()),

@@ -1,6 +1,7 @@
 """The usage meter's share of the dispatcher's windows (shared/scheduling/dispatch.py): at least every 6 hours,
 and in any window that opens at least 50 minutes after the last run, move the meter's Redis batches into
-Postgres, run the governor (shared/usage/govern.py) and keep its decisions in the dispatcher's meta hash,
+Postgres (at most every 3 hours: a fold is two commands), run the governor (shared/usage/govern.py) and keep its
+decisions in the dispatcher's meta hash,
 where every tick reads them without a wake-up. It also re-sends a media wake-up when queued jobs wait (a lost
 token otherwise waits for the worker's rare safety poll).
 """
@@ -15,7 +16,9 @@ log = logging.getLogger("screndly.usage")
 
 PERIOD = 6 * 3600
 MIN_GAP = 50 * 60
+FOLD_EVERY = 3 * 3600  # a fold costs two Redis commands: the governor may read Redis-held counts 3 h late
 META = "usage.hk"
+FOLDED = "usage.folded"
 
 register(Kind("usage.housekeeping", "shared.usage.housekeeping:run", needs_db=True, early=float(PERIOD - MIN_GAP),
               order=90))
@@ -37,7 +40,14 @@ def run(t: Tick, refs: list[str]) -> None:
     t.arm("usage.housekeeping", "all", nxt)
     t.set_meta(META, repr(nxt))
     try:
-        t.set_meta("governor", govern.refresh())
+        last = float(t.meta.get(FOLDED) or 0)
+    except ValueError:
+        last = 0.0
+    fold = t.now - last >= FOLD_EVERY
+    try:
+        t.set_meta("governor", govern.refresh(fold_first=fold))
+        if fold:
+            t.set_meta(FOLDED, repr(t.now))
     finally:
         _wake_media_if_waiting()
 
