@@ -2,12 +2,12 @@
 set from the due time on the feed's grid; new items that would not be posted wait for the processing window; posts
 snap to a shared grid; a platform that cannot take the post is not planned, and the item says why."""
 
-import importlib
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from budget_helpers import no_database
 
 import rss_samples as S
 from rss_helpers import set_settings
@@ -30,12 +30,6 @@ def at_clock():
     clock.set_offset(None)
 
 
-def no_database(monkeypatch):
-    c = importlib.import_module("shared.db.connection")
-
-    def refuse():
-        raise AssertionError("the database was touched")
-    monkeypatch.setattr(c, "get_pool", refuse)
 
 
 def feed_with_rebuilt_mirror(client, auth, server, name, **extra) -> tuple[str, float]:

@@ -4,6 +4,7 @@ database window only when a due item needs one, leases so a crashed tick loses n
 import time
 
 import pytest
+from budget_helpers import no_database
 
 from shared import clock
 from shared.scheduling import dispatch
@@ -48,14 +49,6 @@ def quiet_dispatcher(clean_state):
     clock.set_offset(None)
 
 
-def no_database(monkeypatch):
-    import importlib
-
-    c = importlib.import_module("shared.db.connection")
-
-    def refuse():
-        raise AssertionError("the database was touched")
-    monkeypatch.setattr(c, "get_pool", refuse)
 
 
 def test_a_tick_with_nothing_due_costs_two_commands_and_no_database(quiet_dispatcher, backing, monkeypatch):
@@ -106,7 +99,9 @@ def test_a_tick_that_dies_loses_nothing(quiet_dispatcher, backing):
 
 
 def test_wake_ups_are_armed_once_per_time_and_never_for_what_the_hourly_schedule_reaches(quiet_dispatcher, backing):
-    now = time.time()
+    hour = (int(time.time() // 3600) + 2) * 3600
+    clock.set_offset(hour + 60 - time.time())  # a minute past a full hour: the next firing is an hour away
+    now = clock.time()
     msgs = backing.emulator.state.messages
 
     def wakeups():
@@ -114,7 +109,7 @@ def test_wake_ups_are_armed_once_per_time_and_never_for_what_the_hourly_schedule
                       and m.state == "pending")
     before = wakeups()
     safety = dispatch.next_safety_fire(now)
-    soon = min(now + 300, safety - 60)
+    soon = now + 900
     assert dispatch.arm([("test.redis", "a", soon)]) is not None
     assert dispatch.arm([("test.redis", "b", soon)]) is None  # that wake-up is armed already
     assert dispatch.arm([("test.redis", "c", soon + 30)]) is None  # an earlier one will re-arm for it
