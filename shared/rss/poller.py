@@ -234,15 +234,15 @@ async def refresh_one(feed: dict, *, manual_run: bool) -> dict:
         _, results = await run_feeds([feed], manual_run=manual_run)
     finally:
         await asyncio.to_thread(locks.release, "rss-feed", [fid], token)
-    await asyncio.to_thread(_mirror_stale)
+    await asyncio.to_thread(_mirror_stale, [fid])
     return results[0].as_refresh_response()
 
 
-def _mirror_stale() -> None:
-    """A fetch outside the dispatcher changed the validators and known items: the checks' copy is rebuilt."""
+def _mirror_stale(ids: list[str]) -> None:
+    """A fetch outside the dispatcher changed the validators and known items: the checks' copy follows."""
     from shared.rss.timing import feeds_changed
 
-    feeds_changed()
+    feeds_changed(ids)
 
 
 async def refresh_all() -> dict:
@@ -259,6 +259,6 @@ async def refresh_all() -> dict:
         _, results = await run_feeds([f for f in feeds if str(f["id"]) in held])
     finally:
         await asyncio.to_thread(locks.release, "rss-feed", list(held), token)
-    await asyncio.to_thread(_mirror_stale)
+    await asyncio.to_thread(_mirror_stale, ids)
     ok = sum(1 for r in results if r.ok)
     return {"total": len(feeds), "success": ok, "failed": len(results) - ok, "skipped": len(feeds) - len(held)}

@@ -132,15 +132,15 @@ def create_feed(data: dict[str, Any]) -> dict:
         activity.log("rss", "info", f"feed added: {cols['name']}",
                      {"feedId": str(row["id"]), "url": cols["url"], "existingItems": len(rows)}, conn=conn)
         out = feed_json(repo.get_feed(conn, str(row["id"])))
-    _feeds_changed()
+    _feeds_changed(out["id"])
     return out
 
 
-def _feeds_changed() -> None:
-    """The feed checks keep their own copy of every feed in Redis (shared/rss/timing.py): rebuild it."""
+def _feeds_changed(*ids: str) -> None:
+    """The feed checks keep their own copy of every feed in Redis (shared/rss/timing.py): update it."""
     from shared.rss.timing import feeds_changed
 
-    feeds_changed()
+    feeds_changed(list(ids))
 
 
 def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
@@ -182,7 +182,7 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
         if seed_rows:
             repo.insert_items(conn, feed_id, [{k: v for k, v in r.items() if k != "_entry"} for r in seed_rows])
         out = feed_json(repo.get_feed(conn, feed_id))
-    _feeds_changed()
+    _feeds_changed(feed_id)
     return out
 
 
@@ -194,7 +194,7 @@ def delete_feed(feed_id: str) -> None:
         if row is None:
             raise NotFound("feed not found")
         activity.log("rss", "info", f"feed deleted: {row['name']}", {"feedId": feed_id}, conn=conn)
-    _feeds_changed()
+    _feeds_changed(feed_id)
 
 
 def reorder(ordered_ids: list[str]) -> list[dict]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from datetime import datetime
@@ -58,17 +59,31 @@ def _bootstrap(t: Tick) -> None:
         t.set_meta(HK_META, repr(t.now + 60))
 
 
-def feeds_changed() -> None:
-    """A feed was added, edited, deleted or refreshed by hand: rebuild the mirror soon (one Redis command;
-    one QStash wake-up unless one is armed sooner)."""
+def feeds_changed(ids: list[str]) -> None:
+    """Feeds were added, edited, deleted or fetched by hand (the database is awake for that request): write
+    their entries of the checks' Redis copy now and arm their next check on the grid; a deleted, disabled or
+    paused feed leaves it. A few Redis commands, and a QStash wake-up only if that check comes before the
+    armed one."""
     from shared.redis_client import get_redis
     from shared.scheduling import dispatch
 
     try:
-        get_redis().hdel(dispatch.META_KEY, MIRROR_META)
-        dispatch.arm([("rss.rebuild", "all", clock.time())])
-    except Exception:  # Redis down: the hourly schedule rebuilds once the mirror is found missing or stale
-        log.warning("could not mark the RSS mirror for a rebuild", exc_info=True)
+        rows = {str(r["id"]): r for r in _mirror_rows(ids)}
+        now = clock.time()
+        live = {fid: feedstate.from_row(r) for fid, r in rows.items()}
+        gone = [fid for fid in ids if fid not in live]
+        r = get_redis()
+        if live:
+            r.hset(STATE_KEY, values={fid: json.dumps(st, separators=(",", ":")) for fid, st in live.items()})
+        if gone:
+            r.hdel(STATE_KEY, *gone)
+            dispatch.disarm("rss.probe", gone)
+            dispatch.disarm("rss.process", gone)
+        dispatch.arm([("rss.process", fid, now) if not rows[fid]["seeded"] else
+                      ("rss.probe", fid, feedstate.grid_at_or_after(now + 60, int(rows[fid]["interval_minutes"]) * 60))
+                      for fid in live])
+    except Exception:  # Redis down: the next rebuild (a tick finding the copy missing or stale) catches up
+        log.warning("could not update the RSS checks' copy of %d feed(s)", len(ids), exc_info=True)
 
 
 # --- mirror --------------------------------------------------------------------------------------------------
