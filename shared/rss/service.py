@@ -93,6 +93,16 @@ async def _fetch_feed(url: str):
     return result, parsed
 
 
+def _refuse_taken_url(url: str, except_id: str | None = None) -> None:
+    """One feed per URL (POST and PUT alike): a second one would fetch and post the same items twice."""
+    with connection() as conn:
+        other = conn.execute("SELECT id, name FROM rss_feeds WHERE url = %s AND id IS DISTINCT FROM %s::uuid",
+                             (url, except_id)).fetchone()
+    if other:
+        raise Conflict(f"this feed URL is already added (as \"{other['name']}\")",
+                       details={"url": url, "feedId": str(other["id"])})
+
+
 def create_feed(data: dict[str, Any]) -> dict:
     """Fetch once (fills name and favicon, rejects non-feeds), then store the feed already seeded: the items it
     has today are remembered, not posted."""
@@ -100,10 +110,10 @@ def create_feed(data: dict[str, Any]) -> dict:
     from shared.rss.pipeline import _entry_rows
 
     url = data["url"]
-    with connection() as conn:
-        if conn.execute("SELECT 1 FROM rss_feeds WHERE url = %s", (url,)).fetchone():
-            raise Conflict("this feed URL is already added", details={"url": url})
+    _refuse_taken_url(url)
     result, parsed = asyncio.run(_fetch_feed(url))
+    if result.permanent_redirect_to:
+        _refuse_taken_url(result.permanent_redirect_to)
     cols = _columns({k: v for k, v in data.items() if k not in ("url",)})
     if cols.get("status") == "error":
         cols.pop("status")
@@ -155,7 +165,10 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
         # a new address is checked like a new feed, and what it holds today is remembered, not posted
         from shared.rss.pipeline import _entry_rows
 
+        _refuse_taken_url(cols["url"], feed_id)
         result, parsed = asyncio.run(_fetch_feed(cols["url"]))
+        if result.permanent_redirect_to:
+            _refuse_taken_url(result.permanent_redirect_to, feed_id)
         cols.update(url=result.permanent_redirect_to or cols["url"], etag=result.etag,
                     last_modified=result.last_modified, site_url=parsed.link)
         from shared.config import get_config
