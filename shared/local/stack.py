@@ -90,8 +90,13 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
     rewrite = None
     if api_port and not public_base_url.startswith(f"http://127.0.0.1:{api_port}"):
         rewrite = (public_base_url, f"http://127.0.0.1:{api_port}")
+    # our own API is the one loopback destination the emulator delivers to (QStash itself cannot reach it);
+    # retries keep QStash's documented curve on a clock compressed to seconds
     emulator = create_emulator(qstash_token, current, nxt, retry_base_seconds=1.0 if mode == "dev" else 0.2,
-                               tick_seconds=0.05 if mode == "test" else 0.2, rewrite_base=rewrite)
+                               max_retry_seconds=60.0 if mode == "dev" else 1.0,
+                               tick_seconds=0.05 if mode == "test" else 0.2, rewrite_base=rewrite,
+                               local_targets=(public_base_url,) + ((f"http://127.0.0.1:{api_port}",)
+                                                                   if api_port else ()))
     qstash = services.ServerThread(emulator.app).start()
     stops.append(qstash.stop)
 
