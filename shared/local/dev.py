@@ -117,6 +117,7 @@ def main() -> int:
         print(f"  Login password {password}" + ("" if os.environ.get("APP_PASSWORD") else
                                                  f"   (generated; stored in {data_dir / 'secrets.json'})"))
         print(f"  Publishing     {env['PUBLISH_MODE']}   |   QStash emulator {backing.qstash.url}")
+        print(f"  YouTube        {os.environ.get('YOUTUBE_BASE_URL', 'https://www.youtube.com')}")
         print("  Ctrl-C stops everything.")
         print("=" * 68 + "\n", flush=True)
 

@@ -104,6 +104,15 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
     s3 = services.moto_s3(bucket)
     stops.append(s3.stop)
 
+    youtube_url = None
+    if mode == "dev" and not os.environ.get("YOUTUBE_BASE_URL"):
+        # channel pages and feeds offline (set YOUTUBE_BASE_URL=https://www.youtube.com for the real one)
+        from shared.local import youtube
+
+        yt_server, _ = youtube.start()
+        stops.append(yt_server.stop)
+        youtube_url = yt_server.url
+
     env = {
         "DATABASE_URL": pg.url,
         "UPSTASH_REDIS_REST_URL": bridge.url,
@@ -122,6 +131,8 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
         "PUBLIC_BASE_URL": public_base_url,
         "ALLOW_PRIVATE_NETWORK_FETCH": "true",
     }
+    if youtube_url:
+        env["YOUTUBE_BASE_URL"] = youtube_url
     keys.setdefault("JWT_SECRET", _key(48))
     keys.setdefault("ENCRYPTION_KEYS", base64.b64encode(os.urandom(32)).decode())
     env.update({k: v for k, v in keys.items() if k not in env})
