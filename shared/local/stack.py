@@ -76,7 +76,11 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
         redis = services.redis_private(data_dir)
     else:
         pg = services.postgres_for_dev(data_dir)
-        redis = services.redis_for_dev(data_dir)
+        try:
+            redis = services.redis_for_dev(data_dir)
+        except Exception:
+            pg.stop()  # e.g. every shared Redis database belongs to another stack: leave nothing running
+            raise
     stops += [pg.stop, redis.stop]
 
     keys = dict(secrets_in or {})
