@@ -3,8 +3,6 @@ database and its own Redis database on the machine's shared servers (shared/loca
 
 from __future__ import annotations
 
-import uuid
-
 import psycopg
 import pytest
 import redis
@@ -30,40 +28,32 @@ def _comment(name: str) -> str | None:
     return row[0] if row else None
 
 
-def test_each_data_folder_gets_its_own_postgres_database(tmp_path, pg_names):
-    a, b = tmp_path / "checkout-a" / ".local", tmp_path / "checkout-b" / ".local"
-    name_a = isolation.claim_postgres_database(ADMIN, a)
-    name_b = isolation.claim_postgres_database(ADMIN, b)
-    pg_names += [name_a, name_b]
-    assert name_a != name_b and name_a.startswith("screndly_checkout_a_") and name_b.startswith("screndly_checkout_b_")
-    assert _comment(name_a) == f"screndly local stack: {a.resolve()}"
-    assert isolation.claim_postgres_database(ADMIN, a) == name_a  # a restart finds its own again
-    assert isolation.load_claims(a)["database"] == name_a
-
-    # a folder whose recorded database belongs to another folder is refused, with the way out
-    isolation.save_claims(b, database=name_a)
-    with pytest.raises(isolation.StackConflict) as err:
-        isolation.claim_postgres_database(ADMIN, b)
-    assert str(a.resolve()) in str(err.value) and "DATABASE_URL" in str(err.value)
-
-
-def test_a_folder_from_before_keeps_its_database_once(tmp_path, pg_names, monkeypatch):
-    legacy = f"screndly_legacy_{uuid.uuid4().hex[:8]}"  # stands for the old shared name "screndly"
+def test_each_data_folder_gets_its_own_postgres_database(tmp_path, pg_names, monkeypatch, backing):
+    # the test session's own database stands for the old shared name "screndly" (one CREATE/DROP less: on a
+    # busy server each DROP DATABASE waits for a checkpoint)
+    legacy = backing.env["DATABASE_URL"].rsplit("/", 1)[1].split("?")[0]
     monkeypatch.setattr(isolation, "LEGACY_DATABASE", legacy)
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{legacy}"')
-    pg_names.append(legacy)
-    old, other, fresh = tmp_path / "old" / ".local", tmp_path / "other" / ".local", tmp_path / "fresh" / ".local"
+    old, other, fresh = tmp_path / "old" / ".local", tmp_path / "checkout-b" / ".local", tmp_path / "new" / ".local"
     for d in (old, other):
         d.mkdir(parents=True)
-        (d / "secrets.json").write_text("{}")  # ran `make dev` before isolation existed
-    isolation.mark_new(fresh)
-    (fresh / "secrets.json").write_text("{}")
+        (d / "secrets.json").write_text("{}")  # both ran `make dev` before isolation existed
+    # a folder from before keeps its database, once: the next one gets a database named after its folder
     assert isolation.claim_postgres_database(ADMIN, old) == legacy
-    second = isolation.claim_postgres_database(ADMIN, other)  # the old database is taken: its own one
-    third = isolation.claim_postgres_database(ADMIN, fresh)
-    pg_names += [second, third]
-    assert second != legacy and third != legacy
+    assert _comment(legacy) == f"screndly local stack: {old.resolve()}"
+    mine = isolation.claim_postgres_database(ADMIN, other)
+    pg_names.append(mine)
+    assert mine.startswith("screndly_checkout_b_") and mine != legacy
+    assert _comment(mine) == f"screndly local stack: {other.resolve()}"
+    assert isolation.claim_postgres_database(ADMIN, other) == mine  # a restart finds its own again
+    assert isolation.load_claims(other)["database"] == mine
+    isolation.mark_new(fresh)
+    assert isolation.database_name(fresh) not in (legacy, mine)  # a new folder never takes the old one
+
+    # a folder whose recorded database belongs to another folder is refused, with the way out
+    isolation.save_claims(fresh, database=mine)
+    with pytest.raises(isolation.StackConflict) as err:
+        isolation.claim_postgres_database(ADMIN, fresh)
+    assert str(other.resolve()) in str(err.value) and "DATABASE_URL" in str(err.value)
 
 
 @pytest.fixture()
