@@ -47,6 +47,9 @@ def _load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
+        from shared.local.isolation import mark_new
+
+        mark_new(data_dir)
     return stored
 
 
@@ -82,8 +85,14 @@ def main() -> int:
     public_base_url = os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{port}")
 
     print(f"[dev] starting local services (data in {data_dir}) ...")
-    backing = start_backing(mode="dev", data_dir=data_dir, public_base_url=public_base_url, api_port=port,
-                            secrets_in={k: stored[k] for k in _SECRET_NAMES})
+    from shared.local.isolation import StackConflict
+
+    try:
+        backing = start_backing(mode="dev", data_dir=data_dir, public_base_url=public_base_url, api_port=port,
+                                secrets_in={k: stored[k] for k in _SECRET_NAMES})
+    except StackConflict as exc:
+        print(f"[dev] {exc}", file=sys.stderr)
+        return 1
     worker = None
     try:
         from shared.security.passwords import hash_password
@@ -117,6 +126,7 @@ def main() -> int:
         print(f"  Login password {password}" + ("" if os.environ.get("APP_PASSWORD") else
                                                  f"   (generated; stored in {data_dir / 'secrets.json'})"))
         print(f"  Publishing     {env['PUBLISH_MODE']}   |   QStash emulator {backing.qstash.url}")
+        print(f"  YouTube        {os.environ.get('YOUTUBE_BASE_URL', 'https://www.youtube.com')}")
         print("  Ctrl-C stops everything.")
         print("=" * 68 + "\n", flush=True)
 

@@ -55,7 +55,8 @@ def _one(name: str, target: str, content: dict[str, Any], header_key: str | None
     if row.get("state") == "publishing" and how == "ran":
         out.status = "scheduled"
         out.details["processing"] = True
-    result: dict[str, Any] = {"platform": name, "status": _STATUS[out.status], "state": out.status,
+    status = "skipped" if out.details.get("skipped") else _STATUS[out.status]
+    result: dict[str, Any] = {"platform": name, "status": status, "state": out.status,
                               "publicationId": out.details.get("publicationId")}
     if out.platform_post_id:
         result["id"] = out.platform_post_id
