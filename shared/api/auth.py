@@ -47,12 +47,19 @@ def needs_bearer(path: str) -> bool:
     return path.startswith("/api/") and path not in PUBLIC_API_PATHS and not path.startswith(INTERNAL_PREFIX)
 
 
+def _is_preflight(scope) -> bool:
+    """A CORS preflight carries no credentials by design; any other OPTIONS is an ordinary request (it would
+    list a route's methods) and needs a token like every other /api request."""
+    return scope["method"] == "OPTIONS" and any(k == b"access-control-request-method" for k, _ in
+                                                 scope.get("headers") or [])
+
+
 class BearerGate:
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+        if scope["type"] != "http" or _is_preflight(scope):
             return await self.app(scope, receive, send)
         path = scope["path"]
         root = scope.get("root_path") or ""
