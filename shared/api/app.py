@@ -176,6 +176,9 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
     app = FastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
                   redoc_url=None)
     install_error_handlers(app)
+    from shared.api import openapi
+
+    openapi.install(app)
     # the last added runs first: CORS -> no-store headers -> bearer gate -> body limit -> input guard -> routes
     app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
