@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from unittest import mock
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -126,40 +127,34 @@ def run_both(api_url: str, public_base_url: str, tmp, *, outage_seconds: float, 
     from shared.redis_client import reset_redis_client
     from shared.security.tokens import issue_session_token
 
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN")}
     pg = RestartablePostgres()
     redis = RestartableRedis(tmp)
+
+    def reset_clients() -> None:
+        get_config.cache_clear()
+        close_pool()
+        reset_redis_client()
+        sessions.forget_cache()
+
     try:
-        os.environ.update({"DATABASE_URL": pg.url, "UPSTASH_REDIS_REST_URL": redis.bridge.url,
-                           "UPSTASH_REDIS_REST_TOKEN": redis.token})
-        get_config.cache_clear()
-        close_pool()
-        reset_redis_client()
-        sessions.forget_cache()
-        apply_migrations()
-        delivery = signer(public_base_url, get_config().qstash_current_signing_key)
-        client, sends = outage_probes(api_url, token=issue_session_token()[0], password=password,
-                                      signed_delivery=delivery)
-        with client:
-            reports = {
-                "postgres": observe_outage([
-                    Probe(n, s, needs_dead_service=not n.startswith("POST /api/auth/login"))
-                    for n, s in sends.items()], pg.stop, pg.start, outage_seconds=outage_seconds),
-                "redis": observe_outage([
-                    Probe(n, s, needs_dead_service=not n.startswith("GET /api/notifications"))
-                    for n, s in sends.items()], redis.stop, redis.start, outage_seconds=outage_seconds),
-            }
-        return reports
+        with mock.patch.dict(os.environ, {"DATABASE_URL": pg.url, "UPSTASH_REDIS_REST_URL": redis.bridge.url,
+                                          "UPSTASH_REDIS_REST_TOKEN": redis.token}):
+            reset_clients()
+            apply_migrations()
+            delivery = signer(public_base_url, get_config().qstash_current_signing_key)
+            client, sends = outage_probes(api_url, token=issue_session_token()[0], password=password,
+                                          signed_delivery=delivery)
+            with client:
+                return {
+                    "postgres": observe_outage([
+                        Probe(n, s, needs_dead_service=not n.startswith("POST /api/auth/login"))
+                        for n, s in sends.items()], pg.stop, pg.start, outage_seconds=outage_seconds),
+                    "redis": observe_outage([
+                        Probe(n, s, needs_dead_service=not n.startswith("GET /api/notifications"))
+                        for n, s in sends.items()], redis.stop, redis.start, outage_seconds=outage_seconds),
+                }
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_config.cache_clear()
-        close_pool()
-        reset_redis_client()
-        sessions.forget_cache()
+        reset_clients()
         redis.close()
         pg.close()
 
