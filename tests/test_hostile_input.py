@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import zlib
 
@@ -35,7 +36,7 @@ NUL_CASES = [
 
 
 @pytest.mark.parametrize("method,path,body,table", NUL_CASES)
-def test_nul_and_unpaired_surrogates_are_refused_before_any_write(client, auth, clean_state, db, method, path,
+def test_nul_and_unpaired_surrogates_are_refused_before_any_write(client, auth, db, method, path,
                                                                   body, table):
     before = _rows(db, table)
     raw = json.dumps(body).encode()  # json escapes them as \\u0000 / \\udc00, as a browser would
@@ -46,11 +47,11 @@ def test_nul_and_unpaired_surrogates_are_refused_before_any_write(client, auth, 
 
 
 @pytest.mark.parametrize("query", ["service=%00", "level=info%00", "limit=5&%00=x"])
-def test_nul_in_a_query_filter(client, auth, clean_state, query):
+def test_nul_in_a_query_filter(client, auth, query):
     assert_error(client.get(f"/api/logs?{query}", headers=auth), 400, "VALIDATION_ERROR")
 
 
-def test_integers_past_the_column_range(client, auth, clean_state, db):
+def test_integers_past_the_column_range(client, auth, db):
     feed = db.execute("INSERT INTO rss_feeds (name, url) VALUES ('F', 'https://example.com/f.xml') "
                       "RETURNING id, display_order").fetchone()
     r = client.put(f"/api/rss/feeds/{feed['id']}", headers=auth, json={"displayOrder": 2**31})
@@ -71,7 +72,7 @@ def test_integers_past_the_column_range(client, auth, clean_state, db):
 
 @pytest.mark.parametrize("url", ["https://\u008f\u00a6.example/feed", "http://.T\u00cc/rss", "https://a..b/x",
                                  "https://xn--/feed"])
-def test_hosts_that_are_not_valid_idna(client, auth, clean_state, db, url):
+def test_hosts_that_are_not_valid_idna(client, auth, db, url):
     before = _rows(db, "rss_feeds")
     assert_error(client.post("/api/rss/feeds", headers=auth, json={"name": "F", "url": url}), 400,
                  "VALIDATION_ERROR")
@@ -84,7 +85,8 @@ def _nested(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("depth", [33, 5_000, 200_000])
-def test_deeply_nested_json_on_platforms_post(client, auth, clean_state, db, depth):
+def test_deeply_nested_json_on_platforms_post(client, auth, db, depth):
+    publications = _rows(db, "publications")
     body = b'{"platforms": ["x"], "content": {"text": "hi", "deep": ' + _nested(depth) + b"}}"
     for ctype in ("application/json", "text/plain"):  # the route parses the body itself: same rule
         r = client.post("/api/platforms/post", content=body, headers={**auth, "Content-Type": ctype})
@@ -92,17 +94,17 @@ def test_deeply_nested_json_on_platforms_post(client, auth, clean_state, db, dep
     form = {"platforms": '["x"]', "content": '{"deep": ' + "[" * depth + "]" * depth + "}"}
     assert_error(client.post("/api/platforms/post", data=form, headers=auth,
                              files={"unused": ("a.txt", b"x", "text/plain")}), 400, "VALIDATION_ERROR")
-    assert _rows(db, "publications") == 0
+    assert _rows(db, "publications") == publications
 
 
-def test_nesting_a_real_request_needs_is_accepted(client, auth, clean_state):
+def test_nesting_a_real_request_needs_is_accepted(client, auth):
     r = client.put("/api/settings", headers=auth, json={"pollingWindows": {"weekday": [{"from": "08:00",
                                                                                          "to": "22:00"}]}})
     assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize("cursor", ["madeup", "null", "AAAA.0000", "x" * 900])
-def test_made_up_browse_cursors(client, auth, clean_state, backing, cursor):
+def test_made_up_browse_cursors(client, auth, backing, cursor):
     from shared.storage.s3 import get_storage
 
     for i in range(3):  # a non-empty folder: the storage server's token parser is what used to fail
@@ -119,7 +121,7 @@ def test_made_up_browse_cursors(client, auth, clean_state, backing, cursor):
                  "VALIDATION_ERROR")
 
 
-def test_an_upload_whose_row_fails_to_insert_leaves_no_multipart_upload(client, auth, clean_state, monkeypatch):
+def test_an_upload_whose_row_fails_to_insert_leaves_no_multipart_upload(client, auth, monkeypatch):
     from shared.db.outage import DatabaseUnavailable
     from shared.media.uploads import service
     from shared.storage.s3 import get_storage
@@ -143,10 +145,11 @@ def test_an_upload_whose_row_fails_to_insert_leaves_no_multipart_upload(client, 
 
 # --- /api/platforms/post: the same allow-list and sniffing as /api/uploads --------------------------------
 
-def _png() -> bytes:
+def _png(note: bytes = b"") -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + (chunk(b"tEXt", b"Comment\x00" + note) if note else b"")
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
@@ -168,24 +171,24 @@ def _post(client, auth, platforms, name, ctype, data):
     ("clip.mp4", "video/mp4", _png()),
     ("x.svg", "image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'/>"),
 ])
-def test_platforms_post_refuses_what_uploads_refuse_and_stores_nothing(client, auth, clean_state, db, name,
+def test_platforms_post_refuses_what_uploads_refuse_and_stores_nothing(client, auth, db, name,
                                                                        ctype, data):
-    before = _publish_objects()
+    before, publications = _publish_objects(), _rows(db, "publications")
     r = _post(client, auth, ["x"], name, ctype, data)
     assert_error(r, 400, "VALIDATION_ERROR")
     assert _publish_objects() == before
-    assert _rows(db, "publications") == 0
+    assert _rows(db, "publications") == publications
 
 
-def test_a_refused_request_keeps_no_object(client, auth, clean_state, db):
+def test_a_refused_request_keeps_no_object(client, auth, db):
     before = _publish_objects()
-    r = _post(client, auth, ["myspace"], "still.png", "image/png", _png())
+    r = _post(client, auth, ["myspace"], "still.png", "image/png", _png(os.urandom(8).hex().encode()))
     assert_error(r, 400, "VALIDATION_ERROR")  # unknown platform: refused after the file was checked
     assert _publish_objects() == before
 
 
-def test_an_accepted_image_is_stored_once(client, auth, clean_state, db):
+def test_an_accepted_image_is_stored_once(client, auth, db):
     before = _publish_objects()
-    r = _post(client, auth, ["x"], "still.png", "image/png; charset=binary", _png())
+    r = _post(client, auth, ["x"], "still.png", "image/png; charset=binary", _png(os.urandom(8).hex().encode()))
     assert r.status_code == 200, r.text
     assert len(_publish_objects() - before) == 1  # kept: the publication refers to it
