@@ -7,6 +7,7 @@ Every variable is documented in `.env.example`. `get_config()` is cached per pro
 from __future__ import annotations
 
 import base64
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -31,8 +32,12 @@ class Config(BaseSettings):
     jwt_secret: str = ""
     jwt_expiry_hours: int = 24 * 7
     api_key: str = ""  # optional static key for scripts (Authorization: Bearer <key>)
-    # proxies we run that append to X-Forwarded-For (Vercel's edge, API Gateway: 1); 0 ignores the header
-    forwarded_for_trusted_hops: int = 1
+    # Who vouches for the client address (shared/auth/client_ip.py). CLIENT_IP_HEADER: a header the platform's
+    # edge sets itself (default on Vercel, which sets VERCEL=1: x-vercel-forwarded-for); TRUSTED_PROXIES:
+    # comma-separated addresses/CIDRs of proxies we run, the only peers whose X-Forwarded-For is read. Neither:
+    # the connection's own peer address, whatever headers the client sends.
+    client_ip_header: str = ""
+    trusted_proxies: str = ""
     login_max_attempts: int = 5
     login_window_seconds: int = 15 * 60
 
@@ -160,6 +165,12 @@ class Config(BaseSettings):
         return v.rstrip("/")
 
     @property
+    def effective_client_ip_header(self) -> str:
+        # VERCEL=1 is set by the platform in every function (not one of our variables)
+        on_vercel = os.environ.get("VERCEL") == "1"
+        return (self.client_ip_header or ("x-vercel-forwarded-for" if on_vercel else "")).strip().lower()
+
+    @property
     def is_production(self) -> bool:
         return self.app_env == "production"
 
@@ -209,6 +220,12 @@ class Config(BaseSettings):
             # bearer checks are not rate limited: a static key must be unguessable on its own
             raise ConfigError("API_KEY must be at least 32 characters (or empty to disable it)")
         self.encryption_key_list()
+        try:
+            from shared.auth.client_ip import parse_networks
+
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {exc}") from exc
         return self
 
 

@@ -53,6 +53,19 @@ def _load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     return stored
 
 
+def effective_env(local: dict[str, str], environ: dict[str, str]) -> dict[str, str]:
+    """The local stack's values, then every variable the user set in the environment: an explicit value always
+    wins (ALLOW_PRIVATE_NETWORK_FETCH=false stays false). A cloud service's variables win only as a complete
+    group (`cloud_overrides`): a URL without its token would fail on every call."""
+    from shared.local.stack import CLOUD_GROUPS
+
+    grouped = {name for names in CLOUD_GROUPS.values() for name in names}
+    out = dict(local)
+    out.update({k: v for k, v in environ.items() if k in local and k not in grouped})
+    out.update(cloud_overrides(environ))
+    return out
+
+
 def _register_schedules() -> None:
     try:
         from shared.messaging import schedules
@@ -98,11 +111,11 @@ def main() -> int:
         from shared.security.passwords import hash_password
 
         env = dict(backing.env)
-        env.update(cloud_overrides(dict(os.environ)))
         env.setdefault("APP_ENV", "development")
         env["APP_PASSWORD_HASH"] = hash_password(password)
-        env["PUBLISH_MODE"] = os.environ.get("PUBLISH_MODE", "dry_run")
+        env["PUBLISH_MODE"] = "dry_run"
         env["LOCAL_DATA_DIR"] = str(data_dir)
+        env = effective_env(env, dict(os.environ))
         os.environ.update(env)
 
         from shared.config import get_config

@@ -56,8 +56,10 @@ class ServerThread:
         import uvicorn
 
         self.host, self.port = host, port or free_port()
+        # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local peer as the client;
+        # which hops are trusted is the app's decision (shared/auth/client_ip.py)
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                                    lifespan="on", access_log=False))
+                                                    lifespan="on", access_log=False, proxy_headers=False))
         self.server.install_signal_handlers = lambda: None  # the main thread owns signals
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -78,13 +78,20 @@ def create_upload(*, file_name: str, content_type: str, size: int, purpose: str,
     upload_id = None
     if plan.strategy == "multipart":
         upload_id = storage.create_multipart_upload(key, content_type)
-    with connection() as conn:
-        row = conn.execute(
-            """INSERT INTO media_uploads (purpose, object_key, file_name, content_type, declared_size, strategy,
-                                          multipart_upload_id, part_size, part_count, job_id)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
-            (spec.name, key, file_name[:300], content_type, size, plan.strategy, upload_id, plan.part_size,
-             plan.part_count, job_id)).fetchone()
+    try:
+        with connection() as conn:
+            row = conn.execute(
+                """INSERT INTO media_uploads (purpose, object_key, file_name, content_type, declared_size, strategy,
+                                              multipart_upload_id, part_size, part_count, job_id)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
+                (spec.name, key, file_name[:300], content_type, size, plan.strategy, upload_id, plan.part_size,
+                 plan.part_count, job_id)).fetchone()
+    except BaseException:
+        # no row, so nothing would ever complete or abort it: B2 keeps (and bills) the parts of an abandoned
+        # multipart upload until someone aborts it
+        if upload_id is not None:
+            storage.abort_multipart_upload(key, upload_id)
+        raise
     out = _view(row)
     out["expiresIn"] = PRESIGN_SECONDS
     if plan.strategy == "single":
