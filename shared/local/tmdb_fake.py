@@ -283,14 +283,14 @@ def build_catalogue(today: date) -> list[Title]:
         movie("Indie Hearts", today + timedelta(days=2), 58.0, 0, 0.0, [_COMEDY, _ROMANCE], companies=["Neon"],
               overview="An indie festival darling about two musicians."),
         # next month
-        movie("Solar Drift", nm + timedelta(days=2), 120.0, 0, 0.0, [_ANIM, _FAMILY, _ADV],
+        movie("Solar Drift", nm + timedelta(days=10), 120.0, 0, 0.0, [_ANIM, _FAMILY, _ADV],
               companies=["Walt Disney Pictures", "Pixar"], cast=["Voice One", "Voice Two"],
               overview="A robot drifts toward the sun."),
-        movie("The Gilded Cage", nm + timedelta(days=9), 64.0, 0, 0.0, [_HORROR], companies=["Lionsgate"],
+        movie("The Gilded Cage", nm + timedelta(days=14), 64.0, 0, 0.0, [_HORROR], companies=["Lionsgate"],
               cast=["Eve Marsh"], overview="A mansion that does not let go."),
-        tv("Kingdom of Ash", nm + timedelta(days=16), 90.0, 0, 0.0, [_TV_DRAMA, _TV_SCIFI],
+        tv("Kingdom of Ash", nm + timedelta(days=20), 90.0, 0, 0.0, [_TV_DRAMA, _TV_SCIFI],
            companies=["Amazon Studios"], episodes=9, cast=["Rhea Cole", "Tom Vance"], overview="Rival heirs."),
-        movie("Short Cuts Vol. 2", nm + timedelta(days=5), 66.0, 0, 0.0, [_COMEDY], runtime=40,
+        movie("Short Cuts Vol. 2", nm + timedelta(days=12), 66.0, 0, 0.0, [_COMEDY], runtime=40,
               companies=["Universal Pictures"], overview="Sketches."),
         # anniversaries today
         movie("Echo Canyon", years_back(10), 45.0, 5200, 7.6, [_ACTION, _THRILLER], budget=60_000_000,

@@ -10,7 +10,8 @@ Then every post is placed at the first instant at or after its preferred time (a
 - is outside quiet hours (`quietHoursStart`-`quietHoursEnd`, wrapping midnight),
 - keeps each of the post's platforms under its daily quota (`dailyQuota*`, counted per local day),
 - and is before its deadline: a "today" or anniversary post on its own day, a weekly or monthly one before the
-  end of its release day. A post with no such instant gets no slot (the caller says why).
+  end of its release day (a spread day past the deadline falls back to the deadline's own day, from 08:00).
+  A post with no such instant gets no slot (the caller says why).
 Priority decides who gets a contested time: today first, then weekly, anniversary, monthly (§3.2), then score.
 
 Wall-clock times are turned into instants through the timezone (DST gaps move forward, repeated hours take the
@@ -185,7 +186,11 @@ def schedule(requests: list[Request], now: datetime, taken: list[Taken], rules: 
     placed = list(taken)
     out: dict[str, datetime | None] = {}
     for at, _prio, _score, r in wanted:
-        slot = place_one(at, r.platforms, now, deadline(r, today, rules.tz), placed, rules)
+        until = deadline(r, today, rules.tz)
+        if at >= until:  # its spread day is past its deadline: the first free time of its last day instead
+            last_day = (until - timedelta(hours=12)).astimezone(rules.tz).date()
+            at = local_instant(last_day, DAY_START, 0, rules.tz)
+        slot = place_one(at, r.platforms, now, until, placed, rules)
         out[r.ref] = slot
         if slot is not None:
             placed.append(Taken(slot, r.platforms))
