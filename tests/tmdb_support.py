@@ -23,7 +23,8 @@ def tmdb_config(fake_url: str, **extra: str):
     """Point the TMDb client and image URLs at the fake (and restore the environment afterwards)."""
     from shared.config import get_config
 
-    wanted = {"TMDB_API_BASE": fake_url, "TMDB_IMAGE_BASE": fake_url + "/t/p", **extra}
+    # a budget far above what one test spends: the shared limiter has its own test, the rest should not wait
+    wanted = {"TMDB_API_BASE": fake_url, "TMDB_IMAGE_BASE": fake_url + "/t/p", "TMDB_RATE_LIMIT": "400", **extra}
     before = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     get_config.cache_clear()

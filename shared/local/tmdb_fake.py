@@ -317,10 +317,12 @@ def png(width: int = 4, height: int = 6) -> bytes:
 
 
 class FakeTMDb:
-    def __init__(self, today: date, *, key: str = FAKE_KEY, token: str = FAKE_TOKEN, rate_limit: int | None = None):
+    def __init__(self, today: date, *, key: str = FAKE_KEY, token: str = FAKE_TOKEN, rate_limit: int | None = None,
+                 rate_window: float = 10.0):
         self.today = today
         self.key, self.token = key, token
-        self.rate_limit = rate_limit
+        self.rate_limit = rate_limit  # requests per `rate_window` seconds before 429 (None: no limit)
+        self.rate_window = rate_window
         self.catalogue = build_catalogue(today)
         self.operations = load_operations()
         self.requests: list[dict[str, Any]] = []  # every accepted request: {op, path, query}
@@ -358,7 +360,7 @@ class FakeTMDb:
         if self.rate_limit:
             now = time.monotonic()
             with self._lock:
-                self._times = [t for t in self._times if t > now - 10]
+                self._times = [t for t in self._times if t > now - self.rate_window]
                 over = len(self._times) >= self.rate_limit
                 if not over:
                     self._times.append(now)

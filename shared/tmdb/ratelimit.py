@@ -1,22 +1,25 @@
-"""TMDb's request budget, shared by every process through one Redis key (a token bucket in one Lua script).
+"""TMDb's request budget, shared by every process through one Redis key (a sliding-window log in one Lua script).
 
 TMDb asks clients to stay under its limit and respect the 429 it answers otherwise
 (https://developer.themoviedb.org/docs/rate-limiting: the legacy 40 requests / 10 s, now "around 40 per
-second"). We keep the legacy 40 per 10 s by default (TMDB_RATE_LIMIT / TMDB_RATE_WINDOW_SECONDS): the bucket
-holds limit/2 tokens and refills limit/2 per window, so no window of that length ever sees more than `limit`
-requests, whichever functions or workers are calling.
+second"). We keep the legacy 40 per 10 s by default (TMDB_RATE_LIMIT / TMDB_RATE_WINDOW_SECONDS): the key holds
+the grant times of the last window (a sorted set of at most `limit` members), so no window of that length ever
+sees more than `limit` requests, whichever functions or workers are calling, and a cold refresh may use the whole
+budget at once instead of trickling.
 
-One script call takes n tokens at once (a refresh asks for a whole batch), so a batch costs one Redis command, not
-one per request. When the bucket is short the script says how long to wait; nothing is taken until it can all be
-taken. Why not `upstash-ratelimit`: its SlidingWindow consumes tokens even when it refuses a multi-token request,
-and its TokenBucket script starts with a `#!lua` flags line that Redis 6.2 (the embedded local fallback) rejects.
+One script call takes n grants at once (a refresh asks for a whole batch), so a batch costs one Redis command, not
+one per request. When the window is full the script says how long until enough grants leave it; nothing is taken
+until all n can be. The script uses the caller's clock (like upstash-ratelimit); processes on one host or NTP-synced
+hosts agree to milliseconds. Why not `upstash-ratelimit`: its SlidingWindow consumes tokens even when it refuses a
+multi-token request, and its TokenBucket script starts with a `#!lua` flags line that Redis 6.2 (the embedded
+local fallback) rejects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -24,32 +27,24 @@ log = logging.getLogger("screndly.tmdb.ratelimit")
 
 KEY = "tmdb:ratelimit"
 
-# KEYS[1] bucket; ARGV: capacity, refill tokens per ms, now (ms), n. Returns 0 (taken) or the ms to wait.
+# KEYS[1] the log; ARGV: limit, window (ms), now (ms), n, nonce. Returns 0 (granted at `now`) or the ms to wait.
 SCRIPT = """
-local cap = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
+local limit = tonumber(ARGV[1])
+local win = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
-local b = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(b[1])
-local ts = tonumber(b[2])
-if tokens == nil or ts == nil then
-  tokens = cap
-  ts = now
-end
-if now > ts then
-  tokens = math.min(cap, tokens + (now - ts) * rate)
-  ts = now
-end
-local ttl = math.ceil(cap / rate) + 1000
-if tokens >= n then
-  redis.call('HSET', KEYS[1], 't', tostring(tokens - n), 'ts', tostring(ts))
-  redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
+local count = redis.call('ZCARD', KEYS[1])
+if count + n <= limit then
+  for i = 1, n do
+    redis.call('ZADD', KEYS[1], now, ARGV[5] .. ':' .. i)
+  end
+  redis.call('PEXPIRE', KEYS[1], win + 1000)
   return 0
 end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(ts))
-redis.call('PEXPIRE', KEYS[1], ttl)
-return math.ceil((n - tokens) / rate)
+local idx = count + n - limit - 1
+local e = redis.call('ZRANGE', KEYS[1], idx, idx, 'WITHSCORES')
+return math.max(1, tonumber(e[2]) + win - now + 1)
 """
 
 
@@ -60,11 +55,8 @@ class Budget:
 
     @property
     def capacity(self) -> int:
-        return max(1, self.limit // 2)
-
-    @property
-    def per_ms(self) -> float:
-        return (self.limit - self.capacity) / (self.window_seconds * 1000.0)
+        """The most grants one call may ask for."""
+        return max(1, self.limit)
 
 
 class SharedLimiter:
@@ -76,6 +68,7 @@ class SharedLimiter:
         self.key = key
         self._redis_factory = redis_factory
         self.commands = 0
+        self.last_grant = 0.0  # unix seconds of the latest grant (the script's clock)
         self._local_next = 0.0
 
     def _redis(self):
@@ -88,8 +81,12 @@ class SharedLimiter:
     def _try(self, n: int) -> int:
         now_ms = int(time.time() * 1000)
         self.commands += 1
-        return int(self._redis().eval(SCRIPT, [self.key], [self.budget.capacity, repr(self.budget.per_ms),
-                                                           now_ms, n]))
+        wait = int(self._redis().eval(SCRIPT, [self.key], [self.budget.limit,
+                                                           int(self.budget.window_seconds * 1000), now_ms, n,
+                                                           secrets.token_hex(6)]))
+        if wait <= 0:
+            self.last_grant = now_ms / 1000.0
+        return wait
 
     async def acquire(self, n: int = 1) -> None:
         remaining = n
@@ -108,7 +105,7 @@ class SharedLimiter:
             remaining -= take
 
     async def _local(self, n: int) -> None:
-        gap = 1.0 / (self.budget.per_ms * 1000.0)
+        gap = self.budget.window_seconds / self.budget.limit
         now = time.monotonic()
         start = max(now, self._local_next)
         self._local_next = start + gap * n
@@ -125,8 +122,3 @@ def max_in_window(grants: list[float], window: float) -> int:
             j += 1
         best = max(best, i - j + 1)
     return best
-
-
-def wait_bound(n: int, budget: Budget) -> float:
-    """Longest wait for n tokens from an empty bucket (seconds)."""
-    return math.ceil(n / (budget.per_ms * 1000.0))
