@@ -132,6 +132,15 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
     assert len(pubs) == expected and {p["state"] for p in pubs} == {"dry_run"}
     assert len({(p["source_ref"], p["platform"]) for p in pubs}) == expected  # once per post and platform
     with connection() as conn:
+        rehosted = conn.execute("SELECT rehosted_url FROM tmdb_posts WHERE title = 'Skyline Protocol'").fetchone()
+        content = conn.execute("SELECT content FROM publications WHERE source = 'tmdb' AND platform = 'threads' "
+                               "AND source_ref = %s", (titles["Skyline Protocol"]["id"],)).fetchone()["content"]
+    # Threads fetches the image itself: it got our B2 copy (rehostImages is on by default), made once per post
+    from shared.config import get_config
+
+    assert rehosted["rehosted_url"] and rehosted["rehosted_url"].startswith(get_config().b2_endpoint_url)
+    assert content["imageUrls"] == [rehosted["rehosted_url"]]
+    with connection() as conn:
         logs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs WHERE service = 'tmdb'")]
         notes = conn.execute("SELECT count(*) AS n FROM notifications WHERE source = 'tmdb'").fetchone()["n"]
     assert any(m.startswith("TMDb refresh (manual): 13 post(s) added") for m in logs)
