@@ -11,17 +11,15 @@ import pytest
 from foundation_helpers import assert_error
 from rss_fakes import FakeOpenAI
 from rss_helpers import set_settings
-from tmdb_support import start_fake, tmdb_config
+from tmdb_support import fake_world, start_fake, tmdb_config
 
 TODAY = date(2026, 5, 20)
 
 
 @pytest.fixture()
 def fake(backing, clean_state):
-    f, server = start_fake(TODAY)
-    with tmdb_config(server.url):
-        yield f, server
-    server.stop()
+    with fake_world(TODAY) as world:
+        yield world
 
 
 def _post_body(**kw):

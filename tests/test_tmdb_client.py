@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tmdb_support import start_fake, tmdb_config
+from tmdb_support import fake_world, start_fake, tmdb_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 5, 20)
@@ -23,10 +23,8 @@ TODAY = date(2026, 5, 20)
 
 @pytest.fixture()
 def fake(backing, clean_state):
-    f, server = start_fake(TODAY)
-    with tmdb_config(server.url):
-        yield f, server
-    server.stop()
+    with fake_world(TODAY) as world:
+        yield world
 
 
 def _client(credential, **kw):

@@ -43,3 +43,14 @@ def start_fake(today, **kwargs):
     from shared.local.tmdb_fake import start
 
     return start(today, **kwargs)
+
+
+@contextmanager
+def fake_world(today, **kwargs):
+    """The fake serving a catalogue around `today`, with the config pointing at it; stopped afterwards."""
+    fake, server = start_fake(today, **kwargs)
+    try:
+        with tmdb_config(server.url):
+            yield fake, server
+    finally:
+        server.stop()

@@ -338,11 +338,7 @@ def update_post(post_id: str, patch: dict[str, Any]) -> dict:
 
     post_id = uuid_or_not_found(post_id, "TMDb post")
     with transaction() as conn:
-        post = repo.get(conn, post_id, for_update=True)
-        if post is None:
-            raise NotFound("TMDb post not found")
-        if post["status"] == "publishing":
-            raise Conflict("this post is being published right now; try again in a minute")
+        post = _locked_for_change(conn, post_id)
         changes: dict[str, Any] = {k2: patch[k] for k, k2 in _EDITABLE.items() if k in patch}
         if "platforms" in patch:
             changes["platforms"] = _platforms(patch["platforms"] or [])
@@ -380,15 +376,20 @@ def delete_post(post_id: str) -> dict:
 
     post_id = uuid_or_not_found(post_id, "TMDb post")
     with transaction() as conn:
-        row = repo.get(conn, post_id, for_update=True)
-        if row is None:
-            raise NotFound("TMDb post not found")
-        if row["status"] == "publishing":
-            raise Conflict("this post is being published right now; try again in a minute")
+        row = _locked_for_change(conn, post_id)
         repo.delete(conn, post_id)
         ledger.mark(conn, post_id, "deleted")
         _audit(conn, f"deleted: {row['title']}", row)
     return {"id": post_id, "deleted": True}
+
+
+def _locked_for_change(conn, post_id: str) -> dict:
+    post = repo.get(conn, post_id, for_update=True)
+    if post is None:
+        raise NotFound("TMDb post not found")
+    if post["status"] == "publishing":
+        raise Conflict("this post is being published right now; try again in a minute")
+    return post
 
 
 def _audit(conn, message: str, row: dict) -> None:
@@ -400,28 +401,30 @@ def _audit(conn, message: str, row: dict) -> None:
 
 # --- search and image pool (Design Studio) -----------------------------------------------------------------
 
-def _client_with_key():
+def _ask_tmdb(req):
+    """One TMDb request for the page (search, image pool) with the owner's key."""
     from shared.settings.store import read_settings
     from shared.tmdb.client import TMDbClient, TMDbNotConfigured, credential
 
     key = credential(read_settings(["tmdbKey"]))
     if not key:
         raise TMDbNotConfigured("TMDb is not configured: add your TMDb API key (tmdbKey) in Settings")
-    return TMDbClient(key)
+
+    async def _run():
+        client = TMDbClient(key)
+        try:
+            return await client.get(req)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(_run())
 
 
 def search(query: str) -> list[dict]:
     from shared.tmdb import images
     from shared.tmdb.client import TMDbClient
 
-    async def _run():
-        client = _client_with_key()
-        try:
-            return await client.get(TMDbClient.search(query))
-        finally:
-            await client.aclose()
-
-    data = asyncio.run(_run())
+    data = _ask_tmdb(TMDbClient.search(query))
     out = []
     for r in data.get("results") or []:
         media = r.get("media_type")
@@ -437,19 +440,10 @@ def search(query: str) -> list[dict]:
 
 def image_pool(media_type: str, tmdb_id: int) -> dict:
     from shared.tmdb import images
-    from shared.tmdb.client import TMDbClient
-
-    async def _run():
-        client = _client_with_key()
-        try:
-            return await client.get(TMDbClient.images(media_type, tmdb_id))
-        finally:
-            await client.aclose()
-
-    from shared.tmdb.client import TMDbError
+    from shared.tmdb.client import TMDbClient, TMDbError
 
     try:
-        return images.pool(asyncio.run(_run()))
+        return images.pool(_ask_tmdb(TMDbClient.images(media_type, tmdb_id)))
     except TMDbError as exc:
         if exc.status == 404:
             raise NotFound(f"TMDb has no {media_type} {tmdb_id}") from exc

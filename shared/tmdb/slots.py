@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from shared.rss.schedule import in_quiet_hours as in_quiet  # noqa: F401  (re-exported for callers and tests)
+from shared.rss.schedule import quiet_end_after
 from shared.tmdb.modules import PRIORITY
 
 GAP = timedelta(minutes=60)
@@ -33,6 +35,7 @@ TODAY_FIRST_HOUR, TODAY_STEP_HOURS = 9, 3
 
 @dataclass(frozen=True)
 class SlotRules:
+    """Also read by shared.rss.schedule's quiet-hours rules (same field names as its PostingRules)."""
     tz: ZoneInfo
     gap: timedelta = GAP
     quotas: dict[str, int] = field(default_factory=dict)  # platform -> posts per local day (TMDb's share)
@@ -118,24 +121,6 @@ def deadline(req: Request, today: date, tz: ZoneInfo) -> datetime:
     else:
         last = max(req.release_date, today)
     return local_instant(last + timedelta(days=1), 0, 0, tz)
-
-
-def in_quiet(t: datetime, rules: SlotRules) -> bool:
-    if not rules.quiet_enabled or rules.quiet_start == rules.quiet_end:
-        return False
-    h = t.astimezone(rules.tz).hour
-    if rules.quiet_start < rules.quiet_end:
-        return rules.quiet_start <= h < rules.quiet_end
-    return h >= rules.quiet_start or h < rules.quiet_end
-
-
-def quiet_end_after(t: datetime, rules: SlotRules) -> datetime:
-    local = t.astimezone(rules.tz)
-    d = local.date()
-    if rules.quiet_start > rules.quiet_end and local.hour >= rules.quiet_start:
-        d += timedelta(days=1)
-    end = local_instant(d, rules.quiet_end, 0, rules.tz)
-    return end if end > t else local_instant(d + timedelta(days=1), rules.quiet_end, 0, rules.tz)
 
 
 def _next_midnight(t: datetime, tz: ZoneInfo) -> datetime:
