@@ -247,3 +247,48 @@ def test_retention_prunes_finished_and_stale_queued_posts(clean_state):
     with connection() as conn:
         left = sorted(r["title"] for r in conn.execute("SELECT title FROM tmdb_posts"))
     assert left == ["far scheduled", "fresh queued", "new published"]
+
+
+def test_a_tmdb_outage_in_one_part_says_why_and_leaves_the_rest_whole(fake, monkeypatch):
+    from shared.db import connection
+    from shared.local.tmdb_fake import FAKE_KEY
+    from shared.tmdb import client, service
+
+    f, _ = fake
+    monkeypatch.setattr(client, "RETRY_BASE_SECONDS", 0.01)
+    f.failing.add("discover-tv")
+    set_settings(tmdbKey=FAKE_KEY, timezone="UTC")
+    now = datetime.combine(TODAY, datetime.min.time(), timezone.utc).replace(hour=3)
+    report = service.refresh({"anniversaryYears": [10, 20]}, trigger="test", now=now)
+    assert any("discover" in e and "/tv" in e and "503" in e for e in report.errors), report.errors
+    assert report.added > 0 and all(p["mediaType"] == "movie" for p in report.posts)
+    with connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM tmdb_ledger WHERE media_type = 'tv'").fetchone()["n"] == 0
+        logs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs WHERE service = 'tmdb'")]
+    assert any(m.startswith("TMDb refresh (test):") and "error(s)" in m for m in logs)
+    # TMDb back: the next refresh adds the TV titles and nothing twice
+    f.failing.clear()
+    again = service.refresh({"anniversaryYears": [10, 20]}, trigger="test", now=now)
+    assert again.errors == [] and again.added > 0 and all(p["mediaType"] == "tv" for p in again.posts)
+
+
+def test_a_delivery_that_died_midway_is_settled_from_the_publications_never_reposted(client, auth, clean_state):
+    from shared.db import connection
+    from shared.publishing.gateway import PublishRequest, publish
+    from shared.tmdb.delivery import reconcile_publishing
+
+    set_settings()
+    post = client.post("/api/tmdb/posts", json=_post_body(platforms=["X", "Threads"]), headers=auth).json()["data"]
+    # X was published (dry run) through the gateway, then the process died before recording; Threads never ran
+    publish(PublishRequest(idempotency_key=f"tmdb:{post['id']}:x", platform="x", source="tmdb",
+                           source_ref=post["id"], content={"text": "hello"}))
+    with connection() as conn:
+        conn.execute("UPDATE tmdb_posts SET status = 'publishing', updated_at = now() - interval '20 minutes' "
+                     "WHERE id = %s", (post["id"],))
+    assert reconcile_publishing() == 1
+    got = client.get("/api/tmdb/posts", headers=auth).json()["data"][0]
+    assert got["status"] == "published"  # X took it; Threads is named as failed, nothing was re-posted
+    assert got["platformResults"]["x"]["status"] == "dry_run"
+    assert "nothing was sent" in got["platformResults"]["threads"]["error"]
+    with connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM publications").fetchone()["n"] == 1

@@ -323,6 +323,7 @@ class FakeTMDb:
         self.key, self.token = key, token
         self.rate_limit = rate_limit  # requests per `rate_window` seconds before 429 (None: no limit)
         self.rate_window = rate_window
+        self.failing: set[str] = set()  # operation ids answered with 503 (an outage)
         self.catalogue = build_catalogue(today)
         self.operations = load_operations()
         self.requests: list[dict[str, Any]] = []  # every accepted request: {op, path, query}
@@ -371,6 +372,8 @@ class FakeTMDb:
         for op in self.operations:
             m = op.regex.match(path)
             if m:
+                if op.operation_id in self.failing:
+                    return self._refuse(request, 503, 9, "Service offline.")
                 why = validate(op, m.groupdict(), query)
                 if why:
                     return self._refuse(request, 400 if "Invalid page" not in why else 422, 22,

@@ -27,6 +27,7 @@ log = logging.getLogger("screndly.tmdb.client")
 
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER = 15.0
+RETRY_BASE_SECONDS = 0.5  # back-off after a 5xx or a network error: 0.5, 1, 2 s
 
 
 class TMDbError(UpstreamError):
@@ -111,7 +112,7 @@ class TMDbClient:
 
     async def _fetch(self, req: Req) -> Any:
         params, headers = self._auth(dict(req.params))
-        delay = 0.5
+        delay = RETRY_BASE_SECONDS
         last: Exception | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with self._sem:

@@ -172,3 +172,42 @@ def on_publication_settled(source: str, source_ref: str | None, platform: str, p
     if source != "tmdb" or not source_ref or key != f"tmdb:{source_ref}:{platform}":
         return
     _settle(source_ref, {platform: result_of(outcome_of(publication, platform, "settled"))})
+
+
+STUCK_AFTER_MINUTES = 15
+
+
+def reconcile_publishing(limit: int = 20) -> int:
+    """Safety net for a settle the listener missed (a worker that never imported shared.tmdb, a crash between
+    publishing and recording): posts `publishing` for a while ask the publications table how each platform
+    ended. A platform with no publication at all never reached the gateway: it is recorded as failed with a
+    note, never re-posted blindly. Run by every refresh."""
+    from shared.db import connection
+    from shared.publishing.engine.publications import TERMINAL
+    from shared.publishing.gateway import outcome_of
+
+    with connection() as conn:
+        stuck = conn.execute(
+            "SELECT id, platforms, platform_results FROM tmdb_posts WHERE status = 'publishing' "
+            "AND updated_at < now() - %s::interval ORDER BY updated_at LIMIT %s",
+            (f"{STUCK_AFTER_MINUTES} minutes", limit)).fetchall()
+        n = 0
+        for post in stuck:
+            keys = {p: f"tmdb:{post['id']}:{p}" for p in post["platforms"]}
+            rows = conn.execute("SELECT * FROM publications WHERE idempotency_key = ANY(%s)",
+                                ([*keys.values(), *(f"dry_run:{k}" for k in keys.values())],)).fetchall()
+            by_key = {str(r["idempotency_key"]).removeprefix("dry_run:"): r for r in rows}
+            results: dict[str, Any] = {}
+            for platform, key in keys.items():
+                pub = by_key.get(key)
+                if pub is None:
+                    results[platform] = {"status": "failed", "at": _now_iso(),
+                                         "error": "the delivery stopped before publishing; nothing was sent"}
+                elif pub.get("state") in TERMINAL:
+                    results[platform] = result_of(outcome_of(pub, platform, "settled"))
+            if results:
+                _settle(str(post["id"]), results)
+                n += 1
+            else:  # still in the engine's hands: look again later
+                conn.execute("UPDATE tmdb_posts SET updated_at = now() WHERE id = %s", (post["id"],))
+    return n

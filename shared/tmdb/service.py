@@ -117,6 +117,9 @@ async def _refresh(cfg: TMDbSettings, key: str, stored: dict, trigger: str, now:
     report.added = len(posts)
     report.armed = await asyncio.to_thread(dispatch.arm, posts, now)
     report.armed += await asyncio.to_thread(dispatch.sweep, now)
+    from shared.tmdb.delivery import reconcile_publishing
+
+    await asyncio.to_thread(reconcile_publishing)
     await asyncio.to_thread(_summarize, report, cfg, trigger)
     return report
 
