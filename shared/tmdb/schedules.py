@@ -56,16 +56,20 @@ def midday_cron(settings: dict[str, Any] | None = None) -> str:
 
 
 def resync(settings: dict[str, Any] | None = None) -> list[str]:
-    """Create-or-overwrite the two TMDb schedules with the crons the settings give now."""
+    """Overwrite the two TMDb schedules with the crons the settings give now. Only schedules that exist are
+    rewritten: creating them is the deploy's `sync` (a settings save must not register schedules on its own)."""
     from shared.messaging import schedules
     from shared.messaging.publisher import destination
 
     s = _settings(settings)
     crons = {"tmdb-refresh": daily_cron(s), "tmdb-midday": midday_cron(s)}
     client = schedules._client()
+    present = {x.schedule_id for x in client.schedule.list()}
     done = []
     for sid in IDS:
         sched = schedules.get(sid)
+        if sched.schedule_id not in present:
+            continue
         client.schedule.create(destination=destination(sched.path), cron=crons[sid], body=sched.body_text(),
                                content_type="application/json", method="POST", retries=sched.retries,
                                schedule_id=sched.schedule_id)
@@ -79,4 +83,5 @@ def on_settings_changed(changed: list[str]) -> None:
     if not set(changed) & set(KEYS):
         return
     done = resync()
-    activity.log("tmdb", "info", "TMDb refresh schedules updated: " + "; ".join(done))
+    if done:
+        activity.log("tmdb", "info", "TMDb refresh schedules updated: " + "; ".join(done))
