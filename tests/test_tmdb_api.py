@@ -11,7 +11,7 @@ import pytest
 from foundation_helpers import assert_error
 from rss_fakes import FakeOpenAI
 from rss_helpers import set_settings
-from tmdb_support import fake_world, start_fake, tmdb_config
+from tmdb_support import fake_world
 
 TODAY = date(2026, 5, 20)
 

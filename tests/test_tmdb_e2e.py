@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from rss_helpers import set_settings, wait_for
@@ -83,8 +82,10 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
     for p in data["posts"]:
         local = datetime.fromisoformat(p["scheduledTime"].replace("Z", "+00:00")).astimezone(tz)
         assert local.hour >= 7
-        if p["source"] in ("tmdb_today", "tmdb_anniversary"):
-            assert local.date() == today and local.hour >= 9 or p["source"] == "tmdb_anniversary"
+        if p["source"] == "tmdb_today":
+            assert local.date() == today and local.hour >= 9  # from 09:00, on the release day itself
+        if p["source"] == "tmdb_anniversary":
+            assert local.date() == today  # "N years ago today" stays true
     assert min(datetime.fromisoformat(titles[t]["scheduledTime"].replace("Z", "+00:00"))
                for t in ("Skyline Protocol",)).astimezone(tz).strftime("%H:%M") == "09:00"
     # every scheduled post is armed: one delayed message each, nothing else sent
