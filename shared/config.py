@@ -105,6 +105,17 @@ class Config(BaseSettings):
     serper_base_url: str = "https://google.serper.dev"
     youtube_base_url: str = "https://www.youtube.com"  # channel pages and public Atom feeds
 
+    # --- TMDb automation ------------------------------------------------------------------------------
+    tmdb_api_key: str = ""  # v4 read access token or v3 key; the `tmdbKey` setting wins when set
+    tmdb_api_base: str = "https://api.themoviedb.org"  # the local fake's URL under `make dev` without a key
+    tmdb_image_base: str = "https://image.tmdb.org/t/p"  # image CDN: <base>/<size><file_path>
+    tmdb_rate_limit: int = 40  # requests per window, shared by every process (Redis token bucket)
+    tmdb_rate_window_seconds: float = 10.0
+    tmdb_metadata_cache_seconds: int = 900  # Redis response cache: discover, details, lists, search
+    tmdb_images_cache_seconds: int = 86400  # Redis response cache: image lists change rarely
+    tmdb_concurrency: int = 6  # TMDb requests in flight at once within one refresh
+    tmdb_timeout_seconds: float = 15.0
+
     # --- publishing -------------------------------------------------------------------------
     # dry_run records what would have been posted instead of calling the platforms
     publish_mode: Literal["live", "dry_run"] = "live"

@@ -44,6 +44,11 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.ai_rss",
         "shared.api.routes.channels",
     ],
+    "tmdb": [
+        "shared.api.routes.tmdb",
+        "shared.api.routes.tmdb_internal",
+        "shared.api.routes.ai_tmdb",
+    ],
     "publishing": [
         "shared.api.routes.platforms",
         "shared.api.routes.pinterest",

@@ -84,6 +84,20 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen | None:
     return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env)
 
 
+def _start_tmdb_fake(env: dict[str, str]):
+    """Without a TMDb key the TMDb page still fills: a local TMDb held to TMDb's own definitions serves a catalogue
+    around today (titles releasing today, this week, next month, and anniversaries). Returns its server or None."""
+    if os.environ.get("TMDB_API_KEY"):
+        return None
+    from datetime import date
+
+    from shared.local.tmdb_fake import FAKE_KEY, start
+
+    _fake, server = start(date.today())
+    env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": server.url, "TMDB_IMAGE_BASE": server.url + "/t/p"})
+    return server
+
+
 def main() -> int:
     root = Path.cwd()
     data_dir = (root / os.environ.get("LOCAL_DATA_DIR", ".local")).resolve()
@@ -116,6 +130,9 @@ def main() -> int:
         env["PUBLISH_MODE"] = "dry_run"
         env["LOCAL_DATA_DIR"] = str(data_dir)
         env = effective_env(env, dict(os.environ))
+        tmdb = _start_tmdb_fake(env)
+        if tmdb is not None:
+            backing.stops.append(tmdb.stop)
         os.environ.update(env)
 
         from shared.config import get_config
@@ -140,6 +157,8 @@ def main() -> int:
                                                  f"   (generated; stored in {data_dir / 'secrets.json'})"))
         print(f"  Publishing     {env['PUBLISH_MODE']}   |   QStash emulator {backing.qstash.url}")
         print(f"  YouTube        {os.environ.get('YOUTUBE_BASE_URL', 'https://www.youtube.com')}")
+        print("  TMDb           " + (f"local fake at {tmdb.url} (no TMDB_API_KEY set; set it to use the real TMDb)"
+                                     if tmdb is not None else "api.themoviedb.org (TMDB_API_KEY)"))
         print("  Ctrl-C stops everything.")
         print("=" * 68 + "\n", flush=True)
 

@@ -24,6 +24,7 @@ STEP_MODULES: list[str] = [
     "shared.maintenance.foundation_steps",
     "shared.media.cleanup",
     "shared.media.jobs.awaiting",
+    "shared.tmdb.retention",
 ]
 
 

@@ -44,7 +44,36 @@ SCHEDULES: list[Schedule] = [
     Schedule("rss-tick", "/api/internal/rss/tick", "*/5 * * * *"),
     # publishing: settle stuck claims, run overdue posts, refresh tokens before they expire    (48/day)
     Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "*/30 * * * *"),
+    # TMDb: the daily refresh at `tmdbDailyRefreshTime` and a midday catch-up, both in the owner's `timezone`;
+    # shared.tmdb.schedules rewrites these two crons from the settings (at sync and when they change)  (2/day)
+    Schedule("tmdb-refresh", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 7 * * *", {"trigger": "daily"}),
+    Schedule("tmdb-midday", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 12 * * *", {"trigger": "midday"}),
 ]
+
+# schedule id -> "module:function" returning its cron now (from the owner's settings); `sync` asks it first
+CRON_FROM_SETTINGS: dict[str, str] = {
+    "tmdb-refresh": "shared.tmdb.schedules:daily_cron",
+    "tmdb-midday": "shared.tmdb.schedules:midday_cron",
+}
+
+
+def resolved(schedules: list[Schedule]) -> list[Schedule]:
+    """The schedules with their settings-driven crons filled in; the listed default when settings cannot be
+    read (a deploy before the database exists)."""
+    import importlib
+    from dataclasses import replace
+
+    out = []
+    for s in schedules:
+        ref = CRON_FROM_SETTINGS.get(s.id)
+        if ref:
+            module, _, name = ref.partition(":")
+            try:
+                s = replace(s, cron=getattr(importlib.import_module(module), name)())
+            except Exception:  # no database yet: keep the default
+                pass
+        out.append(s)
+    return out
 
 
 def get(schedule_id: str) -> Schedule:
@@ -103,7 +132,7 @@ def validate(schedules: list[Schedule]) -> None:
 def sync(schedules: list[Schedule] | None = None, client=None) -> SyncReport:
     from shared.messaging.publisher import destination
 
-    schedules = SCHEDULES if schedules is None else schedules
+    schedules = resolved(SCHEDULES if schedules is None else schedules)
     validate(schedules)
     client = client or _client()
     existing = {s.schedule_id: s for s in client.schedule.list() if s.schedule_id.startswith(ID_PREFIX)}
