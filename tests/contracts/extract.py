@@ -78,6 +78,8 @@ def _refs(node: Any) -> set[str]:
         for k, v in node.items():
             if k == "$ref" and isinstance(v, str):
                 out.add(v)
+            elif k == "discriminator" and isinstance(v, dict):  # mapping values are references too
+                out |= {r for r in (v.get("mapping") or {}).values() if isinstance(r, str)}
             else:
                 out |= _refs(v)
     elif isinstance(node, list):
