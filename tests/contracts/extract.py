@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+OUT = Path(os.environ.get("CONTRACTS_OUT_DIR") or HERE)  # where the subsets are written (a test compares)
 
 SOURCES = {
     "x-openapi.json": "ddaf2f44b19c63dc5550811bc2df893d6dafb44049c9064c8a4161e0da47c9b6",
@@ -183,16 +184,16 @@ def main(argv: list[str]) -> int:
             return 1
     for name, (fname, ops) in OPERATIONS.items():
         doc = json.loads((src / fname).read_text())
-        (HERE / f"{name}-openapi.subset.json").write_text(json.dumps(openapi_subset(doc, ops), indent=1,
+        (OUT / f"{name}-openapi.subset.json").write_text(json.dumps(openapi_subset(doc, ops), indent=1,
                                                                         sort_keys=True) + "\n")
     yt = json.loads((src / "youtube-v3-discovery.json").read_text())
-    (HERE / "youtube-v3-discovery.subset.json").write_text(
+    (OUT / "youtube-v3-discovery.subset.json").write_text(
         json.dumps(discovery_subset(yt, DISCOVERY_METHODS), indent=1, sort_keys=True) + "\n")
     repo = os.environ.get("META_CODEGEN_GIT_DIR")  # a clone of facebook/facebook-business-sdk-codegen (.git)
-    (HERE / "meta-graph").mkdir(exist_ok=True)
+    (OUT / "meta-graph").mkdir(parents=True, exist_ok=True)
     for name, spec in meta_subset(src, Path(repo) if repo else None).items():
-        (HERE / "meta-graph" / f"{name}.json").write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
-    print("subsets written to", HERE)
+        (OUT / "meta-graph" / f"{name}.json").write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    print("subsets written to", OUT)
     return 0
 
 

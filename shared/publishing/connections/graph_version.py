@@ -105,6 +105,15 @@ def notify_once(w: VersionWarning) -> bool:
     return first is not None
 
 
+def check_and_notify() -> dict | None:
+    """The maintenance tick's look: the warning if there is one (notified once), else None."""
+    w = configured_warning()
+    if w is None:
+        return None
+    notify_once(w)
+    return w.as_dict()
+
+
 def graph_url(path: str = "") -> str:
     """https://graph.facebook.com/<version>/<path>. A META_GRAPH_BASE that still ends in a version keeps working
     (the configured version wins)."""
