@@ -188,3 +188,15 @@ def test_production_without_an_origin_list_accepts_only_our_own_origin(monkeypat
         raise AssertionError("a foreign origin must be refused in production")
     except ValidationFailed as exc:
         assert "not allowed" in exc.message
+
+
+def test_pinterest_refresh_sends_continuous_refresh_and_nothing_undocumented(world):
+    from shared.publishing.connections import store
+    from shared.publishing.connections.refresh import ensure_fresh
+
+    world.connect("pinterest", expires_in=timedelta(minutes=1))
+    before = store.get("pinterest").access_token
+    after = ensure_fresh("pinterest")
+    assert after.access_token != before and after.access_token in world.pinterest.tokens
+    # the fake held the refresh to the v5 OpenAPI plus the guide's continuous_refresh (World fails otherwise)
+    assert world.pinterest.violations == [] and any(n == "token" for n, _ in world.pinterest.calls)
