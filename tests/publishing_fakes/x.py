@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from publishing_fakes.base import Fake
 
 MAX_SEGMENT = 5 * 1024 * 1024
