@@ -138,3 +138,23 @@ def test_connect_asks_for_profile_fields_only_with_the_profile_scope(world, clie
     assert r.status_code == 200, r.text  # no scope_not_authorized: username/profile_deep_link not asked
     status = client.get("/api/platforms/status", headers=auth).json()["data"]["TikTok"]
     assert status["connected"] is True and status["username"] == "Screndly"  # the display name then
+
+
+def test_without_a_duration_hint_the_mp4_header_tells_the_length(world, tmp_path):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out_file = tmp_path / "three.mp4"  # moov after mdat (no faststart): the box walk has to find it
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=black:s=64x64:d=3:r=10", "-c:v", "mpeg4", str(out_file)], check=True)
+    world.connect("tiktok")
+    world.tiktok.max_duration = 2
+    url = world.media.add("three.mp4", out_file.read_bytes(), "video/mp4")
+    out = pub({"text": "no hint", "videoUrl": url}, "tt-header")
+    assert out.status == "failed" and "3 s" in out.error and "at most 2 s" in out.error
+    assert _inits(world) == []
+    from shared.publishing.media import mp4
+    from shared.publishing.media.source import MediaSource
+
+    assert abs(mp4.duration_seconds(MediaSource(url)) - 3.0) < 0.2

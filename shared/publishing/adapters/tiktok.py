@@ -102,6 +102,10 @@ class TikTokAdapter:
 
     def _check_duration(self, ctx: PublishContext, info: dict) -> None:
         cap, length = info.get("max_video_post_duration_sec"), ctx.content.video_duration_s
+        if cap and not length:
+            from shared.publishing.media.mp4 import duration_seconds
+
+            length = duration_seconds(ctx.media(ctx.content.video_url))  # the file's own header, a few KB read
         if cap and length and length > float(cap):
             raise BadContent(f"the video is {length:.0f} s long; this TikTok account can post videos of at most "
                              f"{int(cap)} s (creator_info max_video_post_duration_sec). Trim it and post again.")
