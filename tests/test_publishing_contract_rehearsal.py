@@ -49,3 +49,28 @@ def test_an_rss_item_and_a_video_job_pass_every_description(world):
     assert {"register", "upload", "media_status", "pin"} <= {n for n, _ in world.pinterest.calls}
     assert {"container", "object", "publish"} <= {n for n, _ in world.threads.calls}
     assert world.violations() == []
+
+
+def test_a_call_the_tokens_scopes_do_not_cover_is_refused_as_the_platform_does(world, db):
+    world.connect("tiktok", "youtube")
+    # the owner's consent did not include video.publish (TikTok lets them untick it)
+    tok = next(iter(world.tiktok.grants))
+    world.tiktok.grants[tok] = frozenset({"user.info.basic"})
+    url = world.media.add("t.mp4", b"\x01" * 1000, "video/mp4")
+    out = publish(PublishRequest("scope:tt", "tiktok", {"text": "x", "videoUrl": url}, "media"))
+    assert out.status == "failed" and out.details["kind"] == "auth"
+    assert "did not authorize the scope" in out.error
+    row = db.execute("SELECT status FROM platform_connections WHERE platform='tiktok'").fetchone()
+    assert row["status"] == "needs_reconnect"  # TikTok's 401 scope_not_authorized: the owner must consent again
+    assert world.tiktok.posts == [] and any("scopes: needs {video.publish}" in v for v in world.tiktok.violations)
+    # YouTube: youtube.upload alone covers the upload but not the playlist insert (discovery scopes)
+    yt = next(iter(world.youtube.grants))
+    world.youtube.grants[yt] = frozenset({"https://www.googleapis.com/auth/youtube.upload"})
+    out = publish(PublishRequest("scope:yt", "youtube", {"youtubeTitle": "T", "videoUrl": url,
+                                                          "youtubePlaylistIds": ["PL1"]}, "media"))
+    assert out.status == "published" and any("insufficient authentication scopes" in w
+                                              for w in out.details["warnings"])
+    assert world.youtube.playlist_items == []
+    assert any("youtube.playlistItems.insert" in v for v in world.youtube.violations)
+    world.tiktok.violations.clear()  # refused on purpose here: the test asserted them
+    world.youtube.violations.clear()
