@@ -191,3 +191,11 @@ def test_health_shows_the_graph_warning_and_notifies_once(client, clean_state, m
         monkeypatch.undo()
         get_config.cache_clear()
     assert "warnings" not in client.get("/health").json()
+
+
+def test_facebook_video_must_be_mp4_for_the_resumable_upload(world):
+    world.connect("facebook")
+    mov = world.media.add("v.mov", b"\x00" * 5000, "video/quicktime")
+    out = pub("facebook", {"text": "a mov", "videoUrl": mov}, "fb-mov")
+    assert out.status == "failed" and "facebook.video_type" in out.error
+    assert not any(n == "upload_start" for n, _ in world.meta.calls)

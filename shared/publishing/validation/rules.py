@@ -58,10 +58,12 @@ SPECS: dict[str, Spec] = {
     "threads": Spec(text_max=500, text_counter="threads", max_images=20, video_allowed=True,
                     image_max_bytes=8 * MB, video_max_bytes=1 * GB, video_max_s=300,
                     image_mimes=("image/jpeg", "image/png")),
+    # videos go through the Resumable Upload API, whose file_type is video/mp4 only
+    # (https://developers.facebook.com/docs/graph-api/guides/upload); 2-10 photos make a multi-photo post
     "facebook": Spec(text_max=63206, max_images=10, video_allowed=True, image_max_bytes=10 * MB,
-                     video_max_bytes=10 * GB, video_max_s=240 * 60),
+                     video_max_bytes=10 * GB, video_max_s=240 * 60, video_mimes=("video/mp4",)),
     "facebook_feed": Spec(text_max=63206, max_images=10, video_allowed=True, image_max_bytes=10 * MB,
-                          video_max_bytes=10 * GB, video_max_s=240 * 60),
+                          video_max_bytes=10 * GB, video_max_s=240 * 60, video_mimes=("video/mp4",)),
     "facebook_stories": Spec(max_images=1, media_required=True, image_max_bytes=10 * MB),
     # one image, or a carousel of 2-10 images and/or videos
     # (https://developers.facebook.com/docs/instagram-platform/content-publishing/#carousel-posts ; item videos
