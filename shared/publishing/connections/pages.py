@@ -89,17 +89,21 @@ def _user_token(conn: store.Connection | None, platform: str) -> str:
     return token
 
 
-def facebook_pages() -> list[dict[str, Any]]:
-    """GET /api/platforms/facebook/pages: the owner's Pages, the chosen one marked."""
+def _facebook_with_pages() -> tuple[store.Connection, list[dict[str, Any]]]:
     from shared.publishing.connections.oauth import OAuthError
 
     conn = store.get("facebook")
     if conn is None:
         raise ValidationFailed("facebook is not connected", code="PLATFORM_NOT_CONNECTED")
     try:
-        found = list_pages(_user_token(conn, "facebook"))
+        return conn, list_pages(_user_token(conn, "facebook"))
     except OAuthError as exc:
         raise UpstreamError(f"Facebook refused to list the Pages: {exc}") from exc
+
+
+def facebook_pages() -> list[dict[str, Any]]:
+    """GET /api/platforms/facebook/pages: the owner's Pages, the chosen one marked."""
+    conn, found = _facebook_with_pages()
     chosen = str(conn.metadata.get("pageId") or conn.account_id)
     return [{**_summary(p), "selected": str(p["id"]) == chosen} for p in found]
 
@@ -107,15 +111,8 @@ def facebook_pages() -> list[dict[str, Any]]:
 def choose_facebook_page(page_id: str) -> dict[str, Any]:
     """PUT /api/platforms/facebook/page: post to this Page from now on; Instagram follows its linked account."""
     from shared import activity
-    from shared.publishing.connections.oauth import OAuthError
 
-    fb = store.get("facebook")
-    if fb is None:
-        raise ValidationFailed("facebook is not connected", code="PLATFORM_NOT_CONNECTED")
-    try:
-        found = list_pages(_user_token(fb, "facebook"))
-    except OAuthError as exc:
-        raise UpstreamError(f"Facebook refused to list the Pages: {exc}") from exc
+    fb, found = _facebook_with_pages()
     page = next((p for p in found if str(p["id"]) == str(page_id)), None)
     if page is None:
         raise NotFound(f"Page {page_id} is not one this Facebook login manages")

@@ -16,15 +16,13 @@ MOOV_READ_CAP = 4 * 1024 * 1024  # a moov box of a short video is KBs; a huge on
 
 
 def _read(src, start: int, length: int) -> bytes:
+    from shared.publishing.media.fetch import read_capped
+
     with src.fetcher.stream(src.url, {"Range": f"bytes={start}-{start + length - 1}"}) as r:
-        if r.status_code not in (200, 206):
-            return b""
-        out = bytearray()
-        for piece in r.iter_bytes():
-            out.extend(piece)
-            if len(out) >= length:
-                break
-        return bytes(out[:length])
+        # a server that ignores Range answers 200 from byte 0: only a 206 (or a read from 0) is the wanted bytes
+        if r.status_code == 206 or (r.status_code == 200 and start == 0):
+            return read_capped(r, length)
+        return b""
 
 
 def mvhd_duration(moov: bytes) -> float | None:
