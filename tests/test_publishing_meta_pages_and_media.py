@@ -68,12 +68,26 @@ def test_reconnecting_facebook_keeps_the_chosen_page(world, client, auth):
     assert [p["id"] for p in pages if p["selected"]] == ["9002"]
 
 
-def test_facebook_video_uses_the_resumable_upload_and_graph_video(world):
+def test_facebook_video_uses_the_resumable_upload_and_graph_video(world, monkeypatch):
+    from shared.publishing.adapters import facebook as fb
+    from shared.publishing.media import source
+    from shared.storage.s3 import get_storage
+
+    monkeypatch.setattr(fb, "UPLOAD_CHUNK", 1024 * 1024)
     world.connect("facebook")
-    data = bytes(range(256)) * 40
-    vid = world.media.add("v.mp4", data, "video/mp4")
-    out = pub("facebook", {"text": "trailer", "title": "Dune", "videoUrl": vid}, "fb-video")
+    data = bytes(range(256)) * (3 * 4096 + 5)  # ~3 MB in B2 (moto's S3 server), streamed into the upload
+    get_storage().put_bytes("publish/test/fb.mp4", data, "video/mp4")
+    pieces = []
+    real = source.MediaSource.chunks
+
+    def spy(self, chunk_size, start=0):
+        for piece in real(self, chunk_size, start):
+            pieces.append(len(piece))
+            yield piece
+    monkeypatch.setattr(source.MediaSource, "chunks", spy)
+    out = pub("facebook", {"text": "trailer", "title": "Dune", "videoUrl": "b2://publish/test/fb.mp4"}, "fb-video")
     assert out.status == "published", out
+    assert max(pieces) <= 1024 * 1024 and len(pieces) >= 3  # read piece by piece, never the whole file
     post = world.meta.posts[-1]
     assert post["kind"] == "video" and post["bytes"] == len(data) and post["title"] == "Dune"
     names = [n for n, _ in world.meta.calls]

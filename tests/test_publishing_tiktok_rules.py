@@ -98,14 +98,17 @@ def test_pull_from_url_only_under_the_verified_domain(world, env):
     assert world.tiktok.posts[1]["source"] == "PULL_FROM_URL"
 
 
-def test_chunks_are_streamed_from_the_source_never_held_whole(world, monkeypatch):
+def test_chunks_are_streamed_from_b2_never_held_whole(world, monkeypatch):
     from shared.publishing.adapters import tiktok as tk
     from shared.publishing.media import source
+
+    from shared.storage.s3 import get_storage
 
     monkeypatch.setattr(tk, "CHUNK_BYTES", 5 * MB)
     world.connect("tiktok")
     data = bytes(range(256)) * (12 * 4096 + 3)  # ~12 MB: chunks of 5 MB and 7 MB
-    url = world.media.add("big.mp4", data, "video/mp4")
+    get_storage().put_bytes("publish/test/big.mp4", data, "video/mp4")  # B2 (moto's S3 server)
+    url = "b2://publish/test/big.mp4"
     pieces = []
     real = source.MediaSource.chunks
 
