@@ -29,6 +29,9 @@ def _connect(world, client, auth, platform):
 
 
 def test_owner_lists_pages_and_picks_one_instagram_follows(world, client, auth):
+    r = client.get("/api/platforms/facebook/pages", headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "PLATFORM_NOT_CONNECTED"
+    assert client.get("/api/platforms/facebook/pages").status_code == 401
     _connect(world, client, auth, "Facebook")
     _connect(world, client, auth, "Instagram")
     pages = client.get("/api/platforms/facebook/pages", headers=auth).json()["data"]
@@ -46,8 +49,12 @@ def test_owner_lists_pages_and_picks_one_instagram_follows(world, client, auth):
     assert pub("instagram", {"text": "ig", "imageUrl": img}, "ig-page2").status == "published"
     assert world.meta.posts[-1]["ig"] == "1785"
     # a Page this login does not manage, and a malformed id, are refused
-    assert client.put("/api/platforms/facebook/page", headers=auth, json={"pageId": "123"}).status_code == 404
-    assert client.put("/api/platforms/facebook/page", headers=auth, json={"pageId": "abc"}).status_code in (400, 422)
+    r = client.put("/api/platforms/facebook/page", headers=auth, json={"pageId": "123"})
+    assert r.status_code == 404 and r.json()["success"] is False and r.json()["error"]["code"] == "NOT_FOUND"
+    r = client.put("/api/platforms/facebook/page", headers=auth, json={"pageId": "abc"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+    pages = client.get("/api/platforms/facebook/pages", headers=auth).json()["data"]
+    assert [p["id"] for p in pages if p["selected"]] == ["9002"]  # a refused choice changes nothing
 
 
 def test_choosing_a_page_without_instagram_pauses_instagram(world, client, auth, db):
