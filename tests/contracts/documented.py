@@ -409,3 +409,26 @@ META_PERMISSIONS = {
     ("GET", "IGMedia", None): ({"instagram_basic"},
                                "https://developers.facebook.com/docs/instagram-platform/reference/ig-media"),
 }
+
+
+# --- error codes the fakes answer with (status, where the code is documented) ------------------------------
+
+TIKTOK_ERROR_DOC = "https://developers.tiktok.com/doc/tiktok-api-v2-error-handling"
+TIKTOK_ERRORS = {
+    "access_token_invalid": (401, TIKTOK_ERROR_DOC),
+    "scope_not_authorized": (401, TIKTOK_ERROR_DOC),
+    "invalid_params": (400, TIKTOK_ERROR_DOC),
+    "rate_limit_exceeded": (429, TIKTOK_ERROR_DOC),
+    "privacy_level_option_mismatch": (400, TIKTOK_DIRECT_POST_DOC + "#error_codes"),
+    "unaudited_client_can_only_post_to_private_accounts": (403, TIKTOK_DIRECT_POST_DOC + "#error_codes"),
+    "url_ownership_unverified": (403, TIKTOK_DIRECT_POST_DOC + "#error_codes"),
+    "spam_risk_too_many_posts": (403, TIKTOK_DIRECT_POST_DOC + "#error_codes"),
+    "invalid_publish_id": (400, TIKTOK_STATUS_DOC + "#error_codes"),
+}
+
+# Threads answers Graph-style errors: https://developers.facebook.com/docs/threads/troubleshooting
+THREADS_ERRORS = {
+    "invalid_parameter": (400, 100, THREADS_TROUBLE_DOC),
+    "permission": (403, 10, "https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions"),
+    "not_ready": (400, 24, THREADS_TROUBLE_DOC),  # subcode 4279009: the container is not ready / already published
+}

@@ -41,13 +41,18 @@ class ThreadsFake(Fake):
 
         return documented.authorize("threads", query)
 
+    def _graph_error(self, kind, message, **extra):
+        from contracts.documented import THREADS_ERRORS
+
+        status, code, _doc = THREADS_ERRORS[kind]
+        return self.json({"error": {"message": message, "type": "THApiException", "code": code, **extra}}, status)
+
     def invalid_request(self, request, broken):
-        return self.json({"error": {"message": "Invalid parameter: " + "; ".join(broken), "type": "THApiException",
-                                    "code": 100}}, 400)
+        return self._graph_error("invalid_parameter", "Invalid parameter: " + "; ".join(broken))
 
     def scope_refusal(self, request, broken):
-        return self.json({"error": {"message": "(#10) Application does not have permission for this action: "
-                                               + "; ".join(broken), "type": "THApiException", "code": 10}}, 403)
+        return self._graph_error("permission", "(#10) Application does not have permission for this action: "
+                                 + "; ".join(broken))
 
     def _token(self, request):
         f = self.form(request)
@@ -116,8 +121,8 @@ class ThreadsFake(Fake):
         with self.lock:
             c = self.containers.get(q.get("creation_id"))
             if c is None or c["status"] != "FINISHED" or c["item"]:
-                return self.json({"error": {"message": "container not ready or already published",
-                                            "code": 24, "error_subcode": 4279009}}, 400)
+                return self._graph_error("not_ready", "container not ready or already published",
+                                         error_subcode=4279009)
             c["status"] = "PUBLISHED"
             post = self.record_post(text=c["params"].get("text"), media_type=c["params"].get("media_type"),
                                     container=q["creation_id"], pid=str(self.next_id()))

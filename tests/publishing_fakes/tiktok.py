@@ -71,8 +71,13 @@ class TikTokFake(Fake):
     def _ok(self, data):
         return self.json({"data": data, "error": {"code": "ok", "message": "", "log_id": "x"}})
 
-    def _err(self, code, msg, status=400):
-        return self.json({"data": {}, "error": {"code": code, "message": msg, "log_id": "x"}}, status)
+    def _err(self, code, msg, status=None):
+        """An error in TikTok's envelope, with the status its documentation gives the code (documented.py)."""
+        from contracts.documented import TIKTOK_ERRORS
+
+        documented_status, _doc = TIKTOK_ERRORS[code]
+        return self.json({"data": {}, "error": {"code": code, "message": msg, "log_id": "x"}},
+                         status or documented_status)
 
     def _token(self, request):
         f = self.form(request)
