@@ -137,8 +137,18 @@ class Config(BaseSettings):
     x_authorize_url: str = "https://x.com/i/oauth2/authorize"
     tiktok_api_base: str = "https://open.tiktokapis.com"
     tiktok_authorize_url: str = "https://www.tiktok.com/v2/auth/authorize/"
-    meta_graph_base: str = "https://graph.facebook.com/v21.0"
-    meta_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    # TikTok: an app that has not passed TikTok's audit may only post SELF_ONLY (private) videos
+    tiktok_app_audited: bool = False
+    # TikTok PULL_FROM_URL only works from a domain or URL prefix verified in the TikTok developer portal; empty:
+    # every video is uploaded in chunks (FILE_UPLOAD), streamed from B2
+    tiktok_verified_media_domain: str = ""
+    meta_graph_base: str = "https://graph.facebook.com"  # the version is META_GRAPH_VERSION
+    meta_graph_video_base: str = "https://graph-video.facebook.com"  # video publishing host (Video API guide)
+    meta_authorize_url: str = ""  # empty: https://www.facebook.com/<META_GRAPH_VERSION>/dialog/oauth
+    # Graph API version for Facebook and Instagram; /health warns 30 days before its end of life
+    # (shared/publishing/connections/graph_version.py has Meta's table; _END_OF_LIFE overrides it, YYYY-MM-DD)
+    meta_graph_version: str = "v25.0"
+    meta_graph_version_end_of_life: str = ""
     threads_api_base: str = "https://graph.threads.net"
     threads_authorize_url: str = "https://threads.net/oauth/authorize"
     youtube_api_base: str = "https://www.googleapis.com"

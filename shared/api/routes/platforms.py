@@ -40,6 +40,24 @@ def youtube_playlists():
     return ok(playlists())
 
 
+@router.get("/facebook/pages")
+def facebook_pages():
+    from shared.publishing.connections.pages import facebook_pages as pages
+
+    return ok(pages())
+
+
+class PageChoice(BaseModel):
+    pageId: str = Field(min_length=1, max_length=40, pattern=r"^\d+$")  # noqa: N815 (contract field name)
+
+
+@router.put("/facebook/page")
+def choose_facebook_page(body: PageChoice):
+    from shared.publishing.connections.pages import choose_facebook_page as choose
+
+    return ok(choose(body.pageId))
+
+
 @router.get("/auth/{platform}")
 def start_auth(platform: str, redirectUri: str = Query(..., min_length=8, max_length=2000)):  # noqa: N803
     from shared.publishing.connections.oauth import authorization_url

@@ -107,9 +107,16 @@ def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]
         video, problem = probe(content.video_url, "video", video_hints(raw), fetcher)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
+    extra_videos = []
+    for u in content.video_urls:  # an Instagram carousel's further videos
+        facts, problem = probe(u, "video", None, fetcher)
+        extra_videos.append(facts)
+        if problem:
+            problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
     draft = PostDraft(target=row["platform"], text=post_text(row["platform"], content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
+                      extra_videos=tuple(extra_videos),
                       board_id=content.board_id, x_tier=tier, playlist_count=len(content.playlist_ids))
     return problems + [v.as_dict() for v in validate(draft)]
 
