@@ -162,7 +162,8 @@ def test_pipeline_stores_and_shows_clean_text_and_holds_items_without_text(backi
     teaser = by_link["113900000000000003"]
     assert teaser["title"].startswith("The first teaser for #TheOdyssey")  # shown: the start of its text
     assert teaser["caption"].startswith("The first teaser for #TheOdyssey is out & it looks huge.")
-    assert teaser["stage"] == "queued" and [p["platform"] for p in teaser["plannedPosts"]] == ["x"]
+    # planned, never held: the emulator may already have delivered its (dry-run) post on a slow machine
+    assert teaser["stage"] in ("queued", "published") and [p["platform"] for p in teaser["plannedPosts"]] == ["x"]
 
     picture = by_link["113900000000000002"]
     assert picture["stage"] == "pending" and picture["reason"] == "no text to post"
