@@ -23,6 +23,7 @@ from typing import Any, Callable
 STEP_MODULES: list[str] = [
     "shared.maintenance.foundation_steps",
     "shared.media.cleanup",
+    "shared.comments.cleanup",
 ]
 
 

@@ -44,6 +44,8 @@ SCHEDULES: list[Schedule] = [
     Schedule("rss-tick", "/api/internal/rss/tick", "*/5 * * * *"),
     # publishing: settle stuck claims, run overdue posts, refresh tokens before they expire    (48/day)
     Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "*/30 * * * *"),
+    # comments: poll our recent posts and reply; idle (nothing switched on) = 1 Redis command, no database (144/day)
+    Schedule("comments-poll", "/api/internal/comments/poll", "*/10 * * * *"),
 ]
 
 

@@ -160,6 +160,9 @@ _add({
                                 "noEmojiOnly": False, "noLinks": False, "pauseOldPosts": True,
                                 "pauseAfterHours": "24"} for p in _COMMENT_PLATFORMS},
     "commentRetention": "168",
+    # backend additions: minutes between comment polls (the schedule fires every 10), replies per day per platform
+    "commentPollInterval": "10",
+    "commentDailyReplyCaps": {"x": 50, "threads": 100, "facebook": 100, "instagram": 100, "youtube": 20},
 })
 
 # --- Design Studio ---------------------------------------------------------------------------------

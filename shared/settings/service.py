@@ -20,6 +20,30 @@ from shared.settings.inventory import DEFAULTS, SECRET_KEYS
 from shared.settings.validation import check_patch, is_masked_echo
 
 
+# Capabilities that keep a cheap copy of some settings outside the database (the comment poll's switch in Redis)
+# refresh it after a write: "module:function", called after the commit with the changed keys ("*" = all).
+# A failing hook is logged; the write itself has succeeded.
+AFTER_WRITE_HOOKS: list[str] = ["shared.comments.switch:on_settings_changed"]
+
+
+def _after_write(changed: list[str]) -> None:
+    import importlib
+    import logging
+
+    for ref in AFTER_WRITE_HOOKS:
+        module, _, name = ref.partition(":")
+        try:
+            getattr(importlib.import_module(module), name)(changed)
+        except Exception as exc:
+            logger = logging.getLogger("screndly.settings")
+            logger.exception("settings hook %s failed", ref)
+            try:
+                activity.log("settings", "warn", f"settings were saved, but {ref} could not follow: "
+                             f"{type(exc).__name__}")
+            except Exception:  # the database may be what failed; the hook's own fallback (a daily rebuild) remains
+                logger.warning("could not record the failed settings hook")
+
+
 @dataclass
 class PublicView:
     values: dict[str, Any]
@@ -155,6 +179,8 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
                          {"changedKeys": changed},
                          conn=conn)
         view = public_settings(conn)
+    if changed:
+        _after_write(changed)
     return UpdateResult({k: view.values[k] for k in patch}, changed, ignored)
 
 
@@ -162,4 +188,5 @@ def reset_settings() -> int:
     with transaction() as conn:
         removed = conn.execute("DELETE FROM settings").rowcount
         activity.log("settings", "warn", "Settings reset to defaults", {"removedKeys": removed}, conn=conn)
+    _after_write(["*"])
     return removed

@@ -1,9 +1,10 @@
 """Each platform's OAuth facts: where to send the owner, where to exchange the code, which scopes, PKCE or not,
-and which app credentials (from the environment). Pure apart from reading Config."""
+and which app credentials (from the environment). Pure apart from reading Config and the EXTRA_SCOPES hooks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, replace
 
 from shared.config import Config
 
@@ -37,7 +38,23 @@ ENV_NAMES = {
 }
 
 
+# Capabilities that need more scopes while they are switched on add them here: "module:function", called with the
+# platform, returning the scopes to request too (resolved at call time, so this module stays import-light).
+EXTRA_SCOPES: list[str] = ["shared.comments.scopes:connect_scopes"]
+
+
 def provider(platform: str, cfg: Config) -> Provider:
+    p = _provider(platform, cfg)
+    extra: list[str] = []
+    for ref in EXTRA_SCOPES:
+        module, _, name = ref.partition(":")
+        for scope in getattr(importlib.import_module(module), name)(platform):
+            if scope not in p.scopes and scope not in extra:
+                extra.append(scope)
+    return replace(p, scopes=p.scopes + tuple(extra)) if extra else p
+
+
+def _provider(platform: str, cfg: Config) -> Provider:
     meta_token = cfg.meta_graph_base.rstrip("/") + "/oauth/access_token"
     if platform == "x":
         return Provider("x", cfg.x_authorize_url, cfg.x_api_base.rstrip("/") + "/2/oauth2/token",
