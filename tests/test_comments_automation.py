@@ -185,6 +185,16 @@ def test_failed_replies_are_recorded_with_reasons_and_notifications(comment_worl
     assert fb["status"] == "failed" and "replies go to an existing comment" in fb["error"]
     note = db.execute("SELECT * FROM notifications WHERE source='comment'").fetchall()
     assert [n["title"] for n in note] == ["Facebook comment reply failed"]
+    # a 503 answering the reply request, and no reply found by the look-up: unconfirmed, never sent again
+    maybe = w.meta.add_fb_comment(posts["facebook"], "Is there a post-credits scene?")
+    w.meta.fail_next("comment_reply", 503)
+    service.poll()
+    service.poll()
+    row = [r for r in rows(db, "facebook") if r["comment_id"] == maybe["id"]][0]
+    assert row["status"] == "unconfirmed" and row["reply_publication_id"]
+    assert sum(1 for n, _ in w.meta.calls if n == "comment_reply") == 2  # the deleted one + this one, once
+    unconfirmed = db.execute("SELECT source FROM notifications WHERE title LIKE 'Check your Facebook%'").fetchall()
+    assert len(unconfirmed) == 1  # the engine's, once; not a second one from comments
     # a wrong OpenAI key: nothing is posted; the comment waits, and after 3 tries it is given up with a notice
     settings(openaiKey="sk-wrong")
     w.meta.add_ig_comment(posts["instagram"], "Who composed the music?")

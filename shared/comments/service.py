@@ -317,21 +317,20 @@ def reply_one(row: dict, cs: CommentSettings, *, test: bool = False, text: str |
 
 
 def _settle(comment_row_id: str, publication: dict) -> dict | None:
-    """Mirror the publication onto the comment; tell the owner (once) when a reply failed or is unconfirmed."""
+    """Mirror the publication onto the comment; tell the owner (once) when a reply failed. An unconfirmed reply
+    is already announced by the publishing engine (one notification per publication), so not twice here."""
     with connection() as c:
         changed = repo.settle(c, comment_row_id, publication)
         current = changed or repo.get(c, comment_row_id)
-        if changed and changed["status"] in ("failed", "unconfirmed"):
+        if changed and changed["status"] == "failed":
             name = DISPLAY.get(changed["platform"], changed["platform"])
             who = f"@{changed['author_name']}" if changed.get("author_name") else "a comment"
-            if changed["status"] == "failed":
-                activity.notify("error", f"{name} comment reply failed",
-                                f"The reply to {who} was not posted: {changed.get('error') or 'unknown error'}",
-                                source="comment", action_page="comments", conn=c)
-            else:
-                activity.notify("warning", f"Check a {name} comment reply",
-                                f"We could not confirm whether the reply to {who} was posted. It will not be sent "
-                                "again automatically.", source="comment", action_page="comments", conn=c)
+            activity.notify("error", f"{name} comment reply failed",
+                            f"The reply to {who} was not posted: {changed.get('error') or 'unknown error'}",
+                            source="comment", action_page="comments", conn=c)
+        if changed and changed["status"] == "unconfirmed":
+            activity.log("comments", "warn", f"a reply to a comment on {DISPLAY.get(changed['platform'], '?')} is "
+                         "unconfirmed; it will not be sent again", {"commentId": changed["comment_id"]}, conn=c)
         if changed and changed["status"] in ("replied", "dry_run"):
             verb = "dry run: would reply" if changed["status"] == "dry_run" else "replied"
             activity.log("comments", "info", f"{verb} to a comment on {DISPLAY.get(changed['platform'], '?')}",
