@@ -131,7 +131,6 @@ def main() -> None:
 
             # one platform connected and ready, its API answering "no new comments"
             from shared.publishing.connections import store
-            from shared.publishing.gateway import PublishRequest  # noqa: F401  (the engine is importable)
 
             store.save("youtube", "UC123", store.Tokens(access_token="yt-token", scopes=[
                 "https://www.googleapis.com/auth/youtube.force-ssl"]), username="screndly", profile_url=None,

@@ -320,3 +320,32 @@ def test_retention_prunes_old_comments_but_keeps_replies_in_flight(clean_state, 
                                   "/api/comments"])
 def test_comment_routes_need_a_session(client, path):
     assert client.get(path).status_code == 401
+
+
+def test_a_reply_whose_worker_died_mid_way_is_never_sent_twice(comment_world, db):
+    """The worker claimed the comment and posted the reply, then died before recording the publication on the
+    comment: the poll hands the claim back, the second attempt finds the first one's publication by its key."""
+    from shared.comments import service
+    from shared.publishing.gateway import PublishRequest, publish
+
+    w = comment_world
+    connect_for_comments(w, "instagram")
+    media = publish_posts(w, ["instagram"], tag="died")["instagram"]
+    c = w.meta.add_ig_comment(media, "Does it come out in 4DX too?")
+    settings(**comment_settings(instagramCommentBlacklist={"active": True}, commentDailyReplyCaps={"instagram": 0}))
+    service.poll()  # stored, waiting (cap 0)
+    row = rows(db, "instagram")[0]
+    first = publish(PublishRequest(idempotency_key=service.reply_key("instagram", c["id"]),
+                                   platform="instagram_comment_reply",
+                                   content={"text": "Yes, 4DX on opening day!", "replyToId": c["id"]},
+                                   source="comment", source_ref=None))
+    assert first.status == "published"
+    db.execute("UPDATE comments SET status='replying', updated_at = now() - interval '20 minutes' WHERE id=%s",
+               (row["id"],))
+    settings(commentDailyReplyCaps={"instagram": 10})
+    report = service.poll()
+    assert report.reconciled["released"] == 1
+    done = rows(db, "instagram")[0]
+    assert done["status"] == "replied" and done["reply_text"] == "Yes, 4DX on opening day!"
+    assert done["reply_id"] == first.platform_post_id
+    assert len([p for p in w.meta.posts if p.get("kind") == "ig_reply"]) == 1

@@ -68,7 +68,9 @@ def test_poll_filters_and_replies_once_through_qstash(backing, live_api, client,
     # the platforms received the first X and Threads replies, but their answers are lost on the way back
     w.x.fail_next("tweet", "timeout_after")
     w.threads.fail_next("publish", "timeout_after")
-    update_settings(comment_settings(commentBlacklistUsernames="@Troll", commentBlacklistKeywords="spoilers"))
+    update_settings(comment_settings(commentBlacklistUsernames="@Troll", commentBlacklistKeywords="spoilers",
+                                     commentReplyModel="gpt-5.4-mini", commentReplyTone="Casual",
+                                     commentReplyPrompt="Answer as the Screndly team, warmly."))
 
     delivery = trigger_poll(backing)
     assert delivery["status"] == 200
@@ -89,6 +91,12 @@ def test_poll_filters_and_replies_once_through_qstash(backing, live_api, client,
         assert row["reply_text"].count("🎬") == 1 and "🍿" not in row["reply_text"]
     for cid in skipped:
         assert not any(replies_to(w, fam, cid) for fam in PLATFORMS)
+    # the owner's model and prompt were used, and the model saw our post's own text as its only context
+    asked = [r for r in w.openai.requests if "Cannot wait to see this in IMAX" in r["messages"][-1]["content"]]
+    assert len(asked) == 1 and asked[0]["model"] == "gpt-5.4-mini"
+    assert asked[0]["messages"][0]["content"].startswith("Answer as the Screndly team, warmly.")
+    assert "Tone: Casual" in asked[0]["messages"][0]["content"]
+    assert "The Dune: Part Three trailer is out" in asked[0]["messages"][-1]["content"]
     # the lost answers were settled by looking the replies up, never by sending them again
     settled = {r["platform"]: r["progress"].get("result", {}).get("settledBy") for r in db.execute(
         "SELECT platform, progress FROM publications WHERE source = 'comment'").fetchall()}

@@ -128,6 +128,11 @@ def pending(conn, platform: str, limit: int) -> list[dict]:
                         "LIMIT %s", (platform, limit)).fetchall()
 
 
+def count_pending(conn, platform: str) -> int:
+    return int(conn.execute("SELECT count(*) AS n FROM comments WHERE platform=%s AND status='pending'",
+                            (platform,)).fetchone()["n"])
+
+
 def get(conn, comment_row_id: str) -> dict | None:
     return conn.execute("SELECT * FROM comments WHERE id=%s", (comment_row_id,)).fetchone()
 
@@ -184,29 +189,28 @@ def settle(conn, comment_row_id: str, publication: dict) -> dict | None:
 
 def reconcile(conn, stale_seconds: int = 900) -> dict[str, int]:
     """Settle comments whose reply publication ended while no listener heard it (another process, the
-    maintenance sweep), and hand back to `pending` claims that died before any publication existed: the reply
-    key is deterministic, so a second attempt finds the first one's publication rather than posting again."""
-    settled = conn.execute(
-        """UPDATE comments c SET status = CASE p.state WHEN 'published' THEN 'replied' ELSE p.state END,
-               reply_id = p.platform_post_id, reply_url = COALESCE(p.url, c.reply_url),
-               replied_at = CASE WHEN p.state IN ('published','dry_run') THEN COALESCE(p.published_at, now())
-                                 ELSE c.replied_at END,
-               error = CASE WHEN p.state IN ('failed','unconfirmed') THEN p.last_error END, updated_at = now()
-           FROM publications p
-           WHERE c.status = 'replying' AND p.id = c.reply_publication_id
-             AND p.state IN ('published','dry_run','failed','unconfirmed')""").rowcount
-    late = conn.execute(
-        """UPDATE comments c SET status = CASE p.state WHEN 'published' THEN 'replied' ELSE p.state END,
-               reply_id = p.platform_post_id, reply_url = COALESCE(p.url, c.reply_url),
-               replied_at = CASE WHEN p.state IN ('published','dry_run') THEN COALESCE(p.published_at, now())
-                                 ELSE c.replied_at END, updated_at = now()
-           FROM publications p
-           WHERE c.status = 'unconfirmed' AND p.id = c.reply_publication_id AND p.state = 'published'""").rowcount
-    orphans = conn.execute(
-        """UPDATE comments SET status='pending', updated_at=now()
-           WHERE status='replying' AND reply_publication_id IS NULL
-             AND updated_at < now() - make_interval(secs => %s)""", (stale_seconds,)).rowcount
-    return {"settled": settled + late, "released": orphans}
+    maintenance sweep, a late answer turning `unconfirmed` into `published`), and hand back to `pending` claims
+    that died before any publication existed: the reply key is deterministic, so a second attempt finds the
+    first one's publication rather than posting again. One statement (one round trip per poll)."""
+    return conn.execute(
+        """WITH settled AS (
+               UPDATE comments c SET status = CASE p.state WHEN 'published' THEN 'replied' ELSE p.state END,
+                   reply_id = p.platform_post_id, reply_url = COALESCE(p.url, c.reply_url),
+                   replied_at = CASE WHEN p.state IN ('published','dry_run') THEN COALESCE(p.published_at, now())
+                                     ELSE c.replied_at END,
+                   error = CASE WHEN p.state IN ('failed','unconfirmed') THEN p.last_error END, updated_at = now()
+               FROM publications p
+               WHERE p.id = c.reply_publication_id
+                 AND ((c.status = 'replying' AND p.state IN ('published','dry_run','failed','unconfirmed'))
+                      OR (c.status = 'unconfirmed' AND p.state = 'published'))
+               RETURNING 1),
+           released AS (
+               UPDATE comments SET status='pending', updated_at=now()
+               WHERE status='replying' AND reply_publication_id IS NULL
+                 AND updated_at < now() - make_interval(secs => %s)
+               RETURNING 1)
+           SELECT (SELECT count(*) FROM settled) AS settled, (SELECT count(*) FROM released) AS released""",
+        (stale_seconds,)).fetchone()
 
 
 def reply_usage(conn, platform: str, day_start: datetime) -> dict[str, Any]:

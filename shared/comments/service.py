@@ -182,9 +182,7 @@ def _read_platform(platform: str, cs: CommentSettings, conn: ConnectionFacts, st
                           budget=caps.read_budget_left(platform, cs, spent), cursor=dict(state.get("cursor") or {}))
         found = fetch.read(ctx)
     except RateLimitedError as exc:
-        from shared.publishing.engine import ratelimit as rl
-
-        rl.remember(platform, conn.account_id, exc.reset_at, exc.scope)
+        ratelimit.remember(platform, conn.account_id, exc.reset_at, exc.scope)
         error = exc.message
     except AuthFailed as exc:
         from shared.publishing.connections.refresh import mark_needs_reconnect
@@ -233,8 +231,7 @@ def _reply_batch(platform: str, cs: CommentSettings, conn: ConnectionFacts, stat
         allow = caps.reply_allowance(platform, cs, _usage(c, platform, cs, state, now), now)
         rows = repo.pending(c, platform, allow.count) if allow.count > 0 else []
         if allow.count <= 0:
-            waiting = c.execute("SELECT count(*) AS n FROM comments WHERE platform=%s AND status='pending'",
-                                (platform,)).fetchone()["n"]
+            waiting = repo.count_pending(c, platform)
             if waiting and allow.next_at is None and repo.first_notice(
                     c, platform, "cap", day_start(cs.timezone, now).date().isoformat()):
                 activity.notify("info", f"{DISPLAY[platform]} comment replies paused",

@@ -141,8 +141,10 @@ def youtube(method_id: str, request: httpx.Request) -> list[str]:
         if p.get("type") == "integer":
             if not value.isdigit():
                 problems.append(f"{pname} must be an integer")
-            elif ("minimum" in p and int(value) < int(p["minimum"])) or ("maximum" in p and int(value) > int(p["maximum"])):
-                problems.append(f"{pname}={value} is outside {p.get('minimum')}..{p.get('maximum')}")
+            else:
+                lo, hi = int(p.get("minimum", value)), int(p.get("maximum", value))
+                if not lo <= int(value) <= hi:
+                    problems.append(f"{pname}={value} is outside {lo}..{hi}")
     if m.get("request"):
         try:
             payload = json.loads(request.content or b"null")
