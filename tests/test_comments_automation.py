@@ -349,3 +349,24 @@ def test_a_reply_whose_worker_died_mid_way_is_never_sent_twice(comment_world, db
     assert done["status"] == "replied" and done["reply_text"] == "Yes, 4DX on opening day!"
     assert done["reply_id"] == first.platform_post_id
     assert len([p for p in w.meta.posts if p.get("kind") == "ig_reply"]) == 1
+
+
+def test_one_platform_down_does_not_stop_the_others(comment_world, db):
+    from shared.comments import service
+
+    w = comment_world
+    connect_for_comments(w, "facebook", "instagram")
+    posts = publish_posts(w, ["facebook", "instagram"], tag="down")
+    w.meta.add_fb_comment(posts["facebook"], "Is the runtime known yet?")
+    w.meta.add_ig_comment(posts["instagram"], "Who plays the villain?")
+    settings(**comment_settings())
+    w.meta.fail_next("comments", 503, 503, 503)  # Facebook's read fails through its retries
+    report = service.poll()
+    assert "503" in report.platforms["facebook"]["error"] and report.platforms["facebook"]["new"] == 0
+    assert report.platforms["instagram"]["replies"]["sent"] == 1
+    state = db.execute("SELECT * FROM comment_poll_state WHERE platform='facebook'").fetchone()
+    assert state["last_polled_at"] is None and "503" in state["last_error"]  # the window is read again next time
+    log = db.execute("SELECT level, message FROM activity_logs WHERE service='comments' ORDER BY id DESC").fetchone()
+    assert log["level"] == "warn" and "errors on facebook" in log["message"]
+    again = service.poll()
+    assert again.platforms["facebook"]["new"] == 1 and again.platforms["facebook"]["replies"]["sent"] == 1

@@ -120,24 +120,34 @@ def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S)
         states = repo.poll_states(c)
     state = switch.state_from(cs, conns, time.time())
     for platform in state["platforms"]:
-        report.platforms[platform] = _read_platform(platform, cs, conns[platform], states.get(platform) or {}, now)
+        report.platforms[platform] = _isolated(platform, "reading", lambda p=platform: _read_platform(
+            p, cs, conns[p], states.get(p) or {}, now))
     for platform in state["platforms"]:
         remaining = time_budget_s - (time.monotonic() - started)
         if remaining <= 0:
             report.platforms[platform]["replies"] = {"deferred": "the poll's time budget is spent"}
             continue
-        report.platforms[platform]["replies"] = _reply_batch(platform, cs, conns[platform],
-                                                             states.get(platform) or {}, now,
-                                                             time.monotonic() + remaining)
+        report.platforms[platform]["replies"] = _isolated(platform, "replying", lambda p=platform: _reply_batch(
+            p, cs, conns[p], states.get(p) or {}, now, time.monotonic() + remaining))
     switch.polled(state, time.time())
     _log_poll(report)
     return report
 
 
+def _isolated(platform: str, step: str, fn) -> dict[str, Any]:
+    """One platform's failure (an answer we cannot parse, a bug) must not stop the others or fail the poll."""
+    try:
+        return fn()
+    except Exception as exc:
+        logger.exception("comments: %s %s failed", step, platform)
+        return {"error": f"{step} failed: {type(exc).__name__}: {exc}"[:500]}
+
+
 def _log_poll(report: PollReport) -> None:
     new = sum(p.get("new", 0) for p in report.platforms.values())
     sent = sum((p.get("replies") or {}).get("sent", 0) for p in report.platforms.values())
-    errors = {k: p["error"] for k, p in report.platforms.items() if p.get("error")}
+    errors = {k: p.get("error") or p["replies"]["error"] for k, p in report.platforms.items()
+              if p.get("error") or (p.get("replies") or {}).get("error")}
     if new or sent or errors or any(report.reconciled.values()):
         activity.log("comments", "warn" if errors else "info",
                      f"comment poll: {new} new comment(s), {sent} repl{'y' if sent == 1 else 'ies'} sent"
