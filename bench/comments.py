@@ -54,30 +54,6 @@ class QueryCounter:
             psycopg.Cursor.execute = real
 
 
-def _post(app, path: str, body: bytes, headers: dict[str, str], loop) -> tuple[int, bytes]:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443)}
-    out = {"status": 0, "body": b""}
-    sent = {"done": False}
-
-    async def receive():
-        if sent["done"]:
-            return {"type": "http.disconnect"}
-        sent["done"] = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            out["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            out["body"] += message.get("body", b"")
-
-    loop.run_until_complete(app(scope, receive, send))
-    return out["status"], out["body"]
-
-
 def _day(app, backing, queries: QueryCounter, clock: Clock, loop, tick) -> dict[str, float]:
     """A day of ticks; `tick(i)` fires one. Returns the day's totals."""
     backing.redis_counter.reset()
@@ -95,7 +71,7 @@ def _day(app, backing, queries: QueryCounter, clock: Clock, loop, tick) -> dict[
 def main() -> None:
     import respx
 
-    from bench._backing import private_backing
+    from bench._backing import asgi_request, private_backing
 
     with private_backing() as backing:
         from shared.api.app import create_app
@@ -117,7 +93,7 @@ def main() -> None:
         def fire(i: int) -> None:
             headers = {"Upstash-Signature": sign(b"{}", url, key), "Upstash-Message-Id": f"msg_{clock.now}_{i}",
                        "Content-Type": "application/json"}
-            status, body = _post(app, path, b"{}", headers, loop)
+            status, body = asgi_request(app, "POST", path, headers, loop, b"{}")
             assert status == 200, body[:300]
 
         rows = []

@@ -88,14 +88,19 @@ def install(fake) -> None:
             rows = [c for c in fake.comments.values() if c["on"] == obj and not c["hidden"]]
         return fake.json(listing(request, rows, fb_view if kind == "fb" else ig_view))
 
-    def post_comment(request, obj):
+    def comment_target(request, obj: str, kind: str, check: str, missing: str):
+        """(the comment, None) or (None, the platform's refusal): token, the comment's kind, its node spec."""
         if not fake.authed(request):
-            return fake.unauthorized()
+            return None, fake.unauthorized()
         with fake.lock:
             target = fake.comments.get(obj)
-        if target is None or target["kind"] != "fb":
-            return fake.json({"error": {"message": "(#100) replies go to an existing comment", "code": 100}}, 400)
-        bad = checked(fake, "meta.Comment.comments", request)
+        if target is None or target["kind"] != kind:
+            return None, fake.json({"error": {"message": missing, "code": 100}}, 400)
+        return target, checked(fake, check, request)
+
+    def post_comment(request, obj):
+        target, bad = comment_target(request, obj, "fb", "meta.Comment.comments",
+                                     "(#100) replies go to an existing comment")
         if bad is not None:
             return bad
         f = fake._check(request)
@@ -106,13 +111,7 @@ def install(fake) -> None:
         return fake.json({"id": c["id"]})
 
     def get_replies(request, obj):
-        if not fake.authed(request):
-            return fake.unauthorized()
-        with fake.lock:
-            target = fake.comments.get(obj)
-        if target is None or target["kind"] != "ig":
-            return fake.json({"error": {"message": "Unsupported get request", "code": 100}}, 400)
-        bad = checked(fake, "meta.IGComment.replies", request)
+        _, bad = comment_target(request, obj, "ig", "meta.IGComment.replies", "Unsupported get request")
         if bad is not None:
             return bad
         with fake.lock:
@@ -120,13 +119,7 @@ def install(fake) -> None:
         return fake.json(listing(request, rows, ig_view))
 
     def post_reply(request, obj):
-        if not fake.authed(request):
-            return fake.unauthorized()
-        with fake.lock:
-            target = fake.comments.get(obj)
-        if target is None or target["kind"] != "ig":
-            return fake.json({"error": {"message": "Unsupported post request", "code": 100}}, 400)
-        bad = checked(fake, "meta.IGComment.replies", request)
+        target, bad = comment_target(request, obj, "ig", "meta.IGComment.replies", "Unsupported post request")
         if bad is not None:
             return bad
         message = fake.query(request).get("message") or ""

@@ -29,6 +29,12 @@ def install(fake) -> None:
     def err(status, reason, msg):
         return fake._err(status, reason, msg)
 
+    def refused(request, kind: str):
+        """Google's 401 without a valid token; the platform's 400 for a request its description does not allow."""
+        if not fake.authed(request):
+            return err(401, "authError", "Invalid Credentials")
+        return checked(fake, kind, request)
+
     def add_comment(video_id: str, text: str, author: str = "Fan", author_channel: str | None = None) -> dict:
         if video_id not in fake.videos:
             raise AssertionError(f"no video {video_id} on the fake channel")
@@ -59,9 +65,7 @@ def install(fake) -> None:
         return body
 
     def list_threads(request):
-        if not fake.authed(request):
-            return err(401, "authError", "Invalid Credentials")
-        bad = checked(fake, "youtube.commentThreads.list", request)
+        bad = refused(request, "youtube.commentThreads.list")
         if bad is not None:
             return bad
         q = fake.query(request)
@@ -83,9 +87,7 @@ def install(fake) -> None:
                             "topLevelComment": comment_resource(t)}}))
 
     def list_comments(request):
-        if not fake.authed(request):
-            return err(401, "authError", "Invalid Credentials")
-        bad = checked(fake, "youtube.comments.list", request)
+        bad = refused(request, "youtube.comments.list")
         if bad is not None:
             return bad
         q = fake.query(request)
@@ -98,9 +100,7 @@ def install(fake) -> None:
             return fake.json(page(request, list(t["replies"]), lambda r: comment_resource(r, t["id"])))
 
     def insert(request):
-        if not fake.authed(request):
-            return err(401, "authError", "Invalid Credentials")
-        bad = checked(fake, "youtube.comments.insert", request)
+        bad = refused(request, "youtube.comments.insert")
         if bad is not None:
             return bad
         sn = (fake.body(request).get("snippet") or {})
