@@ -370,3 +370,22 @@ def test_one_platform_down_does_not_stop_the_others(comment_world, db):
     assert log["level"] == "warn" and "errors on facebook" in log["message"]
     again = service.poll()
     assert again.platforms["facebook"]["new"] == 1 and again.platforms["facebook"]["replies"]["sent"] == 1
+
+
+def test_two_polls_at_once_answer_each_comment_once(comment_world, db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.comments import service
+
+    w = comment_world
+    connect_for_comments(w, "facebook")
+    post = publish_posts(w, ["facebook"], tag="race")["facebook"]
+    for i in range(6):
+        w.meta.add_fb_comment(post, f"Race question {i}: is it rated R?")
+    settings(**comment_settings(commentThrottle="high"))
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: service.poll(), range(2)))
+    assert sum(r.platforms["facebook"]["new"] for r in reports) == 6  # stored once each, whoever saw it first
+    sent = [p["reply_to"] for p in w.meta.posts if p.get("kind") == "fb_reply"]
+    assert len(sent) == 6 and len(set(sent)) == 6
+    assert {r["status"] for r in rows(db)} == {"replied"}
