@@ -16,24 +16,27 @@ TARGET_MODULES = {f"{f}_comment_reply": f"shared.comments.replies.{f}" for f in
 
 
 class _ByTarget:
-    """The family's adapter, unless the publication's target has its own."""
+    """The family's adapter, unless the publication's target has its own: every method called with a context
+    (`publish`, `lookup`, ...) goes to the adapter of `ctx.target`. A target adapter missing a method fails loudly
+    rather than letting the family's adapter answer for it."""
 
     def __init__(self, base: Adapter):
         self.base = base
         self.family = base.family
 
     def _pick(self, ctx) -> Adapter:
-        module = TARGET_MODULES.get(getattr(ctx, "target", ""))
+        module = TARGET_MODULES.get(getattr(ctx, "target", "") or "")
         return importlib.import_module(module).ADAPTER if module else self.base
 
-    def publish(self, ctx):
-        return self._pick(ctx).publish(ctx)
-
-    def lookup(self, ctx):
-        return self._pick(ctx).lookup(ctx)
-
     def __getattr__(self, name):
-        return getattr(self.base, name)
+        attr = getattr(self.base, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kw):
+            ctx = kw.get("ctx") or next((a for a in args if hasattr(a, "target")), None)
+            return getattr(self._pick(ctx), name)(*args, **kw)
+        return call
 
 
 def get_adapter(family: str) -> Adapter:
