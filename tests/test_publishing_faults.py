@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
@@ -236,7 +237,7 @@ def test_qstash_delivers_the_same_message_twice_at_the_same_moment(world, live_a
     world.connect("pinterest")
     img = world.media.add("p.jpg", b"\xff\xd8" + b"\x00" * 100, "image/jpeg")
     row, _ = pubs.create_or_get(key="q2", target="pinterest", family="pinterest", source="tmdb", source_ref=None,
-                                content={"title": "Pin", "imageUrl": img, "boardId": "b1"}, dry_run=False,
+                                content={"title": "Pin", "imageUrl": img, "boardId": BOARD}, dry_run=False,
                                 not_before=None)
     path = "/api/internal/publishing/run"
     raw, headers = _signed_delivery(backing, path, {"publicationId": str(row["id"])}, "msg_dup_1")

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
@@ -85,7 +86,7 @@ def test_randomized_faults_never_duplicate_and_always_settle(world, db, monkeypa
         if fam == "instagram":
             return {"text": f"ig {marker}", "imageUrl": img}
         if fam == "pinterest":
-            return {"title": f"pin {marker}", "text": "d", "imageUrl": img, "boardId": "b1"}
+            return {"title": f"pin {marker}", "text": "d", "imageUrl": img, "boardId": BOARD}
         if fam == "tiktok":
             return {"text": f"tt {marker}", "videoUrl": vid}
         return {"youtubeTitle": f"yt {marker}", "text": "d", "videoUrl": vid}

@@ -157,7 +157,9 @@ def test_feed_to_dry_run_posts_through_qstash(backing, live_api, client, auth, c
     assert by_id[str(stale["item_id"])]["status"] == "pending"  # still has a planned post
     others = [i for i in act["items"] if i["id"] != str(stale["item_id"])]
     assert all(i["status"] == "published" and i["dryRun"] for i in others), [(i["title"], i["status"], i["stage"], i["dryRun"], i["plannedPosts"]) for i in others]
-    assert all(r["status"] == "posted" and r["dryRun"] for i in others for r in i["platformResults"])
+    # nothing is connected: each dry-run post says it was skipped and why (issue 14: not "posted")
+    assert all(r["status"] == "skipped" and r["dryRun"] and "is not connected" in r["error"]
+               for i in others for r in i["platformResults"])
     with connection() as conn:
         logs = [r["message"] for r in conn.execute("SELECT message FROM activity_logs ORDER BY id")]
     assert sum(1 for m in logs if m.startswith("dry run: would post to")) == 5  # the gateway's own record

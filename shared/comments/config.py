@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.comments.schedule import interval_minutes
+
 SUPPORTED: tuple[str, ...] = ("x", "threads", "facebook", "instagram", "youtube")
 # the Comments page lists these too; their APIs offer this app no comment replies
 UNSUPPORTED: dict[str, str] = {
@@ -131,7 +133,7 @@ class CommentSettings:
             max_length=int(min(max(_num(s.get("commentReplyMaxLength"), 280), 40), 500)),
             prompt=str(s.get("commentReplyPrompt") or ""),
             retention_hours=_num(s.get("commentRetention"), 168.0),
-            poll_minutes=max(1, int(_num(s.get("commentPollInterval"), DEFAULT_POLL_MINUTES))),
+            poll_minutes=interval_minutes(s.get("commentPollInterval")),
             x_tier=str(x_prefs.get("tier") or "free").strip().lower(),
             openai_key=str(s.get("openaiKey") or ""),
             timezone=str(s.get("timezone") or "UTC"),

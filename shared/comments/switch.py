@@ -6,13 +6,14 @@
 
 The poll reads both with one MGET (1 Redis command). Nothing ready -> it returns at once: no database query,
 no run-once bookkeeping. The switch is rebuilt from the database (settings + connections: 2 queries) when:
-settings touching comments are saved (a settings after-write hook), the readiness endpoint is read, a poll runs
+settings it depends on are saved (the settings change hook, shared/comments/schedule.py), the readiness endpoint
+is read, a poll runs
 (it knows the truth anyway), the daily cleanup runs, the key is missing (Redis lost it), and at most once an hour
 while some platform is switched on but not connected (so connecting one starts polling within the hour; opening
 the Comments page starts it at once).
 
-`intervalMinutes` (setting `commentPollInterval`, default 10) spaces polls: the QStash schedule fires every 10
-minutes and a tick that comes before the interval has passed returns at once too.
+`intervalMinutes` (setting `commentPollInterval`, default 10) is also the schedule's cron (schedule.py); a tick
+that arrives before the interval has passed (a cron not yet rewritten, a redelivery) returns at once too.
 """
 
 from __future__ import annotations
@@ -110,11 +111,3 @@ def polled(state: dict[str, Any], at: float) -> None:
     p.set(LAST_POLL_KEY, f"{at:.3f}", ex=7 * 24 * 3600)
     p.set(SWITCH_KEY, json.dumps(state, separators=(",", ":")))
     p.exec()
-
-
-def on_settings_changed(changed: list[str]) -> None:
-    """Settings after-write hook: refresh the switch when a key it depends on changed."""
-    from shared.comments.config import SETTING_KEYS
-
-    if "*" in changed or any(k in SETTING_KEYS for k in changed):
-        rebuild()

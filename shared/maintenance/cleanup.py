@@ -23,6 +23,8 @@ from typing import Any, Callable
 STEP_MODULES: list[str] = [
     "shared.maintenance.foundation_steps",
     "shared.media.cleanup",
+    "shared.media.jobs.awaiting",
+    "shared.tmdb.retention",
     "shared.comments.cleanup",
 ]
 

@@ -55,7 +55,10 @@ def outcome_of(row: dict, platform: str, how: str = "existing") -> PublishOutcom
                               posted_at=row.get("published_at"), details=details)
     if state == "dry_run":
         details["wouldPost"] = progress.get("wouldPost")
-        return PublishOutcome("dry_run", platform, posted_at=row.get("published_at"), details=details)
+        skipped = (progress.get("wouldPost") or {}).get("skipped")
+        if skipped:  # the account is not connected: nothing could have been posted, say why
+            details["skipped"] = skipped
+        return PublishOutcome("dry_run", platform, error=skipped, posted_at=row.get("published_at"), details=details)
     if state == "failed":
         return PublishOutcome("failed", platform, error=row.get("last_error"), details=details)
     if state == "unconfirmed":

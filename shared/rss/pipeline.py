@@ -29,6 +29,7 @@ from shared.rss.textutil import strip_html
 log = logging.getLogger("screndly.rss")
 
 PLATFORMS = ("x", "threads", "facebook", "pinterest")
+NO_TEXT = "no text to post"  # an item without a title or any summary/content text waits for approval
 
 
 def utcnow() -> datetime:
@@ -268,6 +269,12 @@ def _find_duplicate(item: dict, days: int) -> dict | None:
                                            days=days, near=titles_near_duplicate)
 
 
+def entry_text(entry: Entry) -> str:
+    """The entry's readable body: its summary, else its content (a summary that is only a picture counts as
+    none)."""
+    return strip_html(entry.summary_html) or strip_html(entry.content_html)
+
+
 async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> str:
     """Run one new item through the pipeline; returns its resulting status."""
     item_id = str(item["id"])
@@ -275,7 +282,7 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
     now = ctx.now()
     verdict = evaluate(FilterSettings.from_json(feed.get("filters")), title=entry.title, body_html=entry.body_html,
                        published_at=entry.published_at, now=now)
-    text = {"summary": strip_html(entry.summary_html or entry.content_html)[:2000]}
+    text = {"summary": entry_text(entry)[:2000]}
     if not verdict.accepted:
         await ctx.db(_set_item_and_log, item_id, {"status": "filtered", "reason": verdict.reason, **text}, "info",
                      f"filtered: {item['title'][:120]} ({verdict.reason})", {**meta, "reason": verdict.reason})
@@ -290,10 +297,18 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
             return "duplicate"
     try:
         images = await choose_images(ctx, feed, item_id, entry)
+        if not text["summary"] and not entry.title:
+            # nothing a follower could read (only a link or a picture): never queued, the owner decides
+            await ctx.db(_set_item_and_log, item_id, {
+                "status": "pending", "reason": NO_TEXT, "images": images, "caption": None,
+                "image_source": images[0]["source"] if images else None, **text,
+                "content_html": entry.safe_html()[:50_000]},
+                "info", f"pending approval: {entry.link or item_id} ({NO_TEXT})", {**meta, "why": NO_TEXT})
+            return "pending"
         caption, caption_source = await make_caption(ctx, feed, entry)
         await ctx.db(_set_item, item_id, images=images, caption=caption, caption_source=caption_source,
                      image_source=images[0]["source"] if images else None,
-                     summary=strip_html(entry.summary_html or entry.content_html)[:2000],
+                     summary=text["summary"],
                      content_html=entry.safe_html()[:50_000])
         from shared.rss import queue
 

@@ -227,7 +227,8 @@ def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
     if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
         error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
             f" ({outcome.error})" if outcome.error else "")
-    result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
+    shown = "skipped" if outcome.details.get("skipped") else "posted" if status in ("posted", "dry_run") else status
+    result = {"platform": platform, "status": shown,
               "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
               "error": error, "kind": outcome.details.get("kind"),
               "publicationId": outcome.details.get("publicationId"),

@@ -20,30 +20,6 @@ from shared.settings.inventory import DEFAULTS, SECRET_KEYS
 from shared.settings.validation import check_patch, is_masked_echo
 
 
-# Capabilities that keep a cheap copy of some settings outside the database (the comment poll's switch in Redis)
-# refresh it after a write: "module:function", called after the commit with the changed keys ("*" = all).
-# A failing hook is logged; the write itself has succeeded.
-AFTER_WRITE_HOOKS: list[str] = ["shared.comments.switch:on_settings_changed"]
-
-
-def _after_write(changed: list[str]) -> None:
-    import importlib
-    import logging
-
-    for ref in AFTER_WRITE_HOOKS:
-        module, _, name = ref.partition(":")
-        try:
-            getattr(importlib.import_module(module), name)(changed)
-        except Exception as exc:
-            logger = logging.getLogger("screndly.settings")
-            logger.exception("settings hook %s failed", ref)
-            try:
-                activity.log("settings", "warn", f"settings were saved, but {ref} could not follow: "
-                             f"{type(exc).__name__}")
-            except Exception:  # the database may be what failed; the hook's own fallback (a daily rebuild) remains
-                logger.warning("could not record the failed settings hook")
-
-
 @dataclass
 class PublicView:
     values: dict[str, Any]
@@ -180,13 +156,44 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
                          conn=conn)
         view = public_settings(conn)
     if changed:
-        _after_write(changed)
+        _after_change(changed)
     return UpdateResult({k: view.values[k] for k in patch}, changed, ignored)
+
+
+# "module:function" -> the keys it follows; called with the changed keys after a save committed. A failing hook
+# is logged and never fails the save (the setting is stored; the hook's effect can be redone).
+CHANGE_HOOKS: dict[str, tuple[str, ...]] = {
+    "shared.tmdb.schedules:on_settings_changed": ("timezone", "tmdbDailyRefreshTime"),
+    # the comment poll's Redis switch (which platforms are ready) and its schedule's cron (commentPollInterval)
+    "shared.comments.schedule:on_settings_changed": (
+        "commentRepliesActive", "commentPollInterval", "openaiKey", "platformSettings",
+        "xCommentBlacklist", "threadsCommentBlacklist", "facebookCommentBlacklist", "instagramCommentBlacklist",
+        "youtubeCommentBlacklist"),
+}
+
+
+def _after_change(changed: list[str]) -> None:
+    import importlib
+    import logging
+
+    for ref, keys in CHANGE_HOOKS.items():
+        if not set(changed) & set(keys):
+            continue
+        module, _, name = ref.partition(":")
+        try:
+            getattr(importlib.import_module(module), name)(changed)
+        except Exception as exc:
+            logging.getLogger("screndly.settings").exception("settings hook %s failed", ref)
+            try:
+                activity.log("settings", "error", f"after saving {', '.join(sorted(set(changed) & set(keys)))}: "
+                             f"{type(exc).__name__}: {str(exc)[:200]}", {"hook": ref})
+            except Exception:
+                pass
 
 
 def reset_settings() -> int:
     with transaction() as conn:
         removed = conn.execute("DELETE FROM settings").rowcount
         activity.log("settings", "warn", "Settings reset to defaults", {"removedKeys": removed}, conn=conn)
-    _after_write(["*"])
+    _after_change(sorted(DEFAULTS))  # every key is back to its default: whatever follows settings follows too
     return removed

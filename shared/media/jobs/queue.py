@@ -63,24 +63,26 @@ def request_cancel(conn, job_id: str) -> dict | None:
     return conn.execute(
         f"""
         UPDATE media_jobs SET
-            state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+            state = CASE WHEN state IN ('queued', 'awaiting_source') THEN 'cancelled' ELSE state END,
             cancel_requested = (state = 'running') OR cancel_requested,
-            finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
-            error = CASE WHEN state = 'queued' THEN 'Cancelled by user' ELSE error END,
-            error_code = CASE WHEN state = 'queued' THEN 'CANCELLED' ELSE error_code END,
+            finished_at = CASE WHEN state IN ('queued', 'awaiting_source') THEN now() ELSE finished_at END,
+            error = CASE WHEN state IN ('queued', 'awaiting_source') THEN 'Cancelled by user' ELSE error END,
+            error_code = CASE WHEN state IN ('queued', 'awaiting_source') THEN 'CANCELLED' ELSE error_code END,
             updated_at = now(),
-            events = {_append_event("stage", "warn", "CASE WHEN state = 'queued' THEN 'cancelled' "
-                                                      "ELSE 'cancel requested' END")}
-        WHERE id = %s AND state IN ('queued', 'running')
+            events = {_append_event("stage", "warn", "CASE WHEN state IN ('queued', 'awaiting_source') "
+                                                      "THEN 'cancelled' ELSE 'cancel requested' END")}
+        WHERE id = %s AND state IN ('queued', 'awaiting_source', 'running')
         RETURNING *
         """, (job_id,)).fetchone() or get_job(conn, job_id)
 
 
 def manual_retry(conn, job_id: str) -> dict | None:
-    """A failed or cancelled job starts again with a fresh attempt budget."""
+    """A failed or cancelled job starts again with a fresh attempt budget (one that never got its file waits
+    for it again)."""
     return conn.execute(
         f"""
-        UPDATE media_jobs SET state = 'queued', stage = 'queued', progress = 0, attempts = 0,
+        UPDATE media_jobs SET state = CASE WHEN source_key IS NULL THEN 'awaiting_source' ELSE 'queued' END,
+            stage = 'queued', progress = 0, attempts = 0,
             run_after = now(), cancel_requested = false, error = NULL, error_code = NULL, result = NULL,
             finished_at = NULL, worker_id = NULL, lease_token = NULL, lease_expires_at = NULL,
             updated_at = now(), events = {_append_event("'queued'", "info", "'retry requested'")}

@@ -35,6 +35,8 @@ class Content:
     link: str | None = None
     image_urls: tuple[str, ...] = ()
     video_url: str | None = None
+    video_urls: tuple[str, ...] = ()  # further videos of an Instagram carousel (videoUrls)
+    video_duration_s: float | None = None  # videoDurationSeconds, when the pipeline knows it
     thumbnail_url: str | None = None  # youtubeThumbnailUrl / xThumbnailUrl / sharedThumbnailUrl
     description: str | None = None  # youtubeDescription or Pinterest description
     playlist_ids: tuple[str, ...] = ()

@@ -76,12 +76,14 @@ def _account_for(row: dict, dry_run: bool) -> Account:
     try:
         conn = ensure_fresh(row["family"], preloaded=preloaded)
     except NotConnected:
-        if dry_run:
-            return Account(platform=row["family"], account_id="dry-run", access_token="")
+        if dry_run:  # still validated and recorded, but reported as skipped: nothing could have been posted
+            return Account(platform=row["family"], account_id="dry-run", access_token="", metadata={
+                "skipped": f"{_display(row)} is not connected: connect it in Platforms"})
         raise
-    except AuthFailed:
+    except AuthFailed as exc:
         if dry_run:
-            return Account(platform=row["family"], account_id="dry-run", access_token="")
+            return Account(platform=row["family"], account_id="dry-run", access_token="", metadata={
+                "skipped": f"{_display(row)} needs to be reconnected: {exc.message}"})
         raise
     return Account(platform=conn.platform, account_id=conn.account_id, access_token=conn.access_token,
                    username=conn.username, metadata=conn.metadata, extra=conn.extra)
@@ -105,9 +107,16 @@ def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]
         video, problem = probe(content.video_url, "video", video_hints(raw), fetcher)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
+    extra_videos = []
+    for u in content.video_urls:  # an Instagram carousel's further videos
+        facts, problem = probe(u, "video", None, fetcher)
+        extra_videos.append(facts)
+        if problem:
+            problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
     draft = PostDraft(target=row["platform"], text=post_text(row["platform"], content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
+                      extra_videos=tuple(extra_videos),
                       board_id=content.board_id, x_tier=tier, playlist_count=len(content.playlist_ids))
     return problems + [v.as_dict() for v in validate(draft)]
 
@@ -281,9 +290,12 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
         would = {"platform": row["platform"], "text": post_text(row["platform"], content),
                  "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
                  "boardId": content.board_id, "privacy": content.privacy}
+        if account.metadata.get("skipped"):
+            would["skipped"] = account.metadata["skipped"]
         settled = pubs.settle_dry_run(pub_id, token, would) or pubs.get(pub_id)
         listeners.settled(settled)
-        activity.log("publishing", "info", f"dry run: would post to {row['platform']}",
+        activity.log("publishing", "info", f"dry run: would post to {row['platform']}" + (
+                         f" (skipped: {would['skipped']})" if would.get("skipped") else ""),
                      {"publicationId": pub_id, "platform": row["platform"], "source": row["source"],
                       "text": would["text"][:500]})
         return RunResult("dry_run", settled, {"wouldPost": would})
