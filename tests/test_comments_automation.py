@@ -389,3 +389,17 @@ def test_two_polls_at_once_answer_each_comment_once(comment_world, db):
     sent = [p["reply_to"] for p in w.meta.posts if p.get("kind") == "fb_reply"]
     assert len(sent) == 6 and len(set(sent)) == 6
     assert {r["status"] for r in rows(db)} == {"replied"}
+
+
+def test_poll_schedule_follows_the_interval_setting(backing, client, auth, clean_state, redis_raw):
+    from shared.messaging import schedules
+
+    schedules.sync()
+    ours = backing.emulator.state.schedules
+    assert ours["screndly-comments-poll"].cron == "*/10 * * * *"
+    assert client.put("/api/settings", json={"commentPollInterval": "25"}, headers=auth).status_code == 200
+    assert ours["screndly-comments-poll"].cron == "*/30 * * * *"  # rounded up to a cron that keeps it exactly
+    assert switch_value(redis_raw)["intervalMinutes"] == 30
+    client.put("/api/settings", json={"commentPollInterval": 60}, headers=auth)
+    assert ours["screndly-comments-poll"].cron == "0 * * * *"
+    assert "screndly-comments-poll" in schedules.sync().unchanged  # a deploy agrees with what the save wrote

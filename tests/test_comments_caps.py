@@ -70,6 +70,17 @@ def test_platform_ceilings_hold_even_for_a_test_reply():
     assert reply_allowance("instagram", cs, usage, NOW, manual=True).count > 0
 
 
+@pytest.mark.parametrize("value,minutes,cron", [("10", 10, "*/10 * * * *"), ("5", 5, "*/5 * * * *"),
+                                                ("7", 10, "*/10 * * * *"), (25, 30, "*/30 * * * *"),
+                                                ("45", 60, "0 * * * *"), ("600", 60, "0 * * * *"),
+                                                ("", 10, "*/10 * * * *"), ("soon", 10, "*/10 * * * *")])
+def test_poll_interval_rounds_up_to_a_cron_that_keeps_it(value, minutes, cron):
+    from shared.comments.schedule import cron_for, interval_minutes
+
+    assert interval_minutes(value) == minutes and cron_for(minutes) == cron
+    assert CommentSettings.from_settings({"commentPollInterval": value}).poll_minutes == minutes
+
+
 @pytest.mark.parametrize("tier,used,blocked", [("free", 0, "cannot afford"), ("basic", 0, None),
                                                ("basic", 266, "used up"), ("pro", 266, None), ("", 0, "cannot")])
 def test_x_reads_by_tier(tier, used, blocked):

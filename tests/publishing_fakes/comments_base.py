@@ -1,25 +1,12 @@
-"""Shared plumbing for the comment endpoints added to the platform fakes: a contract check on every request
-(through comments_contract.VALIDATE), a route put in front of an existing one, ISO times."""
+"""Shared plumbing for the comment endpoints added to the platform fakes: a route put in front of an existing one,
+ISO times. Every request to these routes is held to the platform's description by the fake's own `contract`
+(tests/contracts: X OpenAPI, YouTube discovery, Meta node specs, Threads' documented endpoints)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
 from typing import Callable
-
-import httpx
-
-from publishing_fakes import comments_contract
-
-
-def checked(fake, kind: str, request: httpx.Request) -> httpx.Response | None:
-    """Hold the request to the platform's description; a request it does not allow gets the platform's 400."""
-    problems = comments_contract.VALIDATE(kind, request)
-    if not problems:
-        return None
-    with fake.lock:
-        fake.contract_problems.append((kind, problems))
-    return fake.json({"error": {"message": "; ".join(problems), "code": 100, "type": "OAuthException"}}, 400)
 
 
 def route_first(fake, method: str, pattern: str, name: str, fn: Callable) -> None:
@@ -30,11 +17,6 @@ def route_first(fake, method: str, pattern: str, name: str, fn: Callable) -> Non
 
 def handler(fake, name: str, method: str) -> Callable:
     return next(fn for m, _, n, fn in fake.routes if n == name and m == method)
-
-
-def prepare(fake) -> None:
-    if not hasattr(fake, "contract_problems"):
-        fake.contract_problems = []
 
 
 def now() -> datetime:

@@ -1,8 +1,8 @@
 """X comment endpoints on the X fake: recent search of our posts' conversations, and replies through POST /2/tweets.
 
 Rules it enforces, with sources:
-- every request matches x-openapi.json (comments_contract: `GET /2/tweets/search/recent`, `POST /2/tweets` with
-  CreatePostsRequest / CreatePostsReply);
+- every request matches x-openapi.json (the fake's contract: `GET /2/tweets/search/recent`, `POST /2/tweets` with
+  CreatePostsRequest / CreatePostsReply, the operations' OAuth scopes);
 - a reply must answer a post that exists (https://docs.x.com/x-api/posts/create-post: "reply.in_reply_to_tweet_id");
 - search answers `conversation_id:` operators OR-ed, `is:reply`, `-from:`; `since_id` / `start_time` bound the
   results, newest first (https://docs.x.com/x-api/fundamentals/conversation-id ,
@@ -15,13 +15,12 @@ from __future__ import annotations
 import re
 import time
 
-from publishing_fakes.comments_base import as_time, checked, handler, iso, now, prepare, route_first
+from publishing_fakes.comments_base import as_time, handler, iso, now, route_first
 
 
 def install(fake) -> None:
     if hasattr(fake, "viewer_replies"):
         return
-    prepare(fake)
     fake.viewer_replies = []
     fake.posts_read = 0
     original = handler(fake, "tweet", "POST")
@@ -38,9 +37,6 @@ def install(fake) -> None:
         return next((p for p in fake.posts if str(p["id"]) == str(pid)), None)
 
     def tweet(request):
-        bad = checked(fake, "x.create_post", request)
-        if bad is not None:
-            return bad
         body = fake.body(request)
         to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if to:
@@ -60,9 +56,6 @@ def install(fake) -> None:
     def search(request):
         if not fake.authed(request):
             return fake.unauthorized()
-        bad = checked(fake, "x.search_recent", request)
-        if bad is not None:
-            return bad
         q = fake.query(request)
         conv = set(re.findall(r"conversation_id:(\d+)", q["query"]))
         excluded = {u.lower() for u in re.findall(r"-from:(\w+)", q["query"])}

@@ -1,8 +1,8 @@
 """YouTube comment endpoints on the YouTube fake: commentThreads.list, comments.list, comments.insert.
 
 Rules, with sources:
-- every request matches youtube-v3-discovery.json (comments_contract: methods, required `part`, enums, maxResults
-  1..100, the Comment request body with declared fields only);
+- every request matches youtube-v3-discovery.json (the fake's contract: methods, required `part`, enums,
+  maxResults 1..100, the Comment request body with declared fields only, scope youtube.force-ssl);
 - `allThreadsRelatedToChannelId` lists the threads of the channel's videos; `order=time` is newest first; pages
   by `nextPageToken` (https://developers.google.com/youtube/v3/docs/commentThreads/list);
 - a reply needs `snippet.parentId` naming a top-level comment; replies to replies are not possible
@@ -14,26 +14,19 @@ from __future__ import annotations
 
 import time
 
-from publishing_fakes.comments_base import checked, iso, prepare
+from publishing_fakes.comments_base import iso
 from datetime import datetime, timezone
 
 
 def install(fake) -> None:
     if hasattr(fake, "threads"):
         return
-    prepare(fake)
     fake.threads = []  # top-level comments, newest last, each with its replies
     fake.units = 0
     channel = "UC123"
 
     def err(status, reason, msg):
         return fake._err(status, reason, msg)
-
-    def refused(request, kind: str):
-        """Google's 401 without a valid token; the platform's 400 for a request its description does not allow."""
-        if not fake.authed(request):
-            return err(401, "authError", "Invalid Credentials")
-        return checked(fake, kind, request)
 
     def add_comment(video_id: str, text: str, author: str = "Fan", author_channel: str | None = None) -> dict:
         if video_id not in fake.videos:
@@ -65,9 +58,8 @@ def install(fake) -> None:
         return body
 
     def list_threads(request):
-        bad = refused(request, "youtube.commentThreads.list")
-        if bad is not None:
-            return bad
+        if not fake.authed(request):
+            return err(401, "authError", "Invalid Credentials")
         q = fake.query(request)
         with fake.lock:
             fake.units += 1
@@ -87,9 +79,8 @@ def install(fake) -> None:
                             "topLevelComment": comment_resource(t)}}))
 
     def list_comments(request):
-        bad = refused(request, "youtube.comments.list")
-        if bad is not None:
-            return bad
+        if not fake.authed(request):
+            return err(401, "authError", "Invalid Credentials")
         q = fake.query(request)
         with fake.lock:
             fake.units += 1
@@ -100,9 +91,8 @@ def install(fake) -> None:
             return fake.json(page(request, list(t["replies"]), lambda r: comment_resource(r, t["id"])))
 
     def insert(request):
-        bad = refused(request, "youtube.comments.insert")
-        if bad is not None:
-            return bad
+        if not fake.authed(request):
+            return err(401, "authError", "Invalid Credentials")
         sn = (fake.body(request).get("snippet") or {})
         with fake.lock:
             fake.units += 50

@@ -105,7 +105,9 @@ def graph_listing(ctx: ReadContext, url: str, params: dict[str, str], pages: int
 
 
 def meta_base() -> str:
-    return get_config().meta_graph_base.rstrip("/")
+    from shared.publishing.connections.graph_version import graph_url
+
+    return graph_url()  # the Graph API version publishing uses (META_GRAPH_VERSION)
 
 
 def threads_base() -> str:

@@ -17,7 +17,7 @@ def read(ctx: ReadContext) -> list[Fetched]:
     try:
         for post in ctx.posts[:MAX_POSTS_PER_POLL]:
             for r in graph_listing(ctx, f"{threads_base()}/{post.post_id}/replies",
-                                   {"fields": "id,text,username,timestamp", "reverse": "true", "limit": "50"}):
+                                   {"fields": "id,text,username,timestamp", "reverse": "true"}):
                 at = parse_time(r.get("timestamp"))
                 if at is None or at <= ctx.since:
                     break

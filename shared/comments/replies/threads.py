@@ -33,8 +33,7 @@ class ThreadsReplyAdapter:
         to = ctx.progress.get("reply_to") or ctx.content.reply_to
         return container_lookup(ctx, base=threads_base(), status_field="status",
                                 listing_url=f"{threads_base()}/{to}/replies",
-                                listing_params={"fields": "id,text,username,permalink,timestamp", "reverse": "true",
-                                                "limit": "50"},
+                                listing_params={"fields": "id,text,username,permalink,timestamp", "reverse": "true"},
                                 text_field="text")
 
 
