@@ -54,6 +54,10 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.pinterest",
         "shared.api.routes.publishing_internal",
     ],
+    "comments": [
+        "shared.api.routes.comments",
+        "shared.api.routes.comments_internal",
+    ],
 }
 
 _STATUS_CODES = {

@@ -25,6 +25,7 @@ STEP_MODULES: list[str] = [
     "shared.media.cleanup",
     "shared.media.jobs.awaiting",
     "shared.tmdb.retention",
+    "shared.comments.cleanup",
 ]
 
 

@@ -48,12 +48,16 @@ SCHEDULES: list[Schedule] = [
     # shared.tmdb.schedules rewrites these two crons from the settings (at sync and when they change)  (2/day)
     Schedule("tmdb-refresh", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 7 * * *", {"trigger": "daily"}),
     Schedule("tmdb-midday", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 12 * * *", {"trigger": "midday"}),
+    # comments: poll our recent posts and reply, every `commentPollInterval` minutes (shared.comments.schedule);
+    # idle (nothing switched on) = 1 Redis command, no database                              (144/day at 10 min)
+    Schedule("comments-poll", "/api/internal/comments/poll", "*/10 * * * *"),
 ]
 
 # schedule id -> "module:function" returning its cron now (from the owner's settings); `sync` asks it first
 CRON_FROM_SETTINGS: dict[str, str] = {
     "tmdb-refresh": "shared.tmdb.schedules:daily_cron",
     "tmdb-midday": "shared.tmdb.schedules:midday_cron",
+    "comments-poll": "shared.comments.schedule:poll_cron",
 }
 
 
@@ -78,6 +82,21 @@ def resolved(schedules: list[Schedule]) -> list[Schedule]:
 
 def get(schedule_id: str) -> Schedule:
     return next(s for s in SCHEDULES if s.id == schedule_id)
+
+
+def overwrite(schedule_id: str, cron: str, client=None) -> bool:
+    """Give one registered schedule a new cron now (a settings change); False when it is not registered (creating
+    schedules is the deploy's `sync`, never a settings save)."""
+    from shared.messaging.publisher import destination
+
+    sched = get(schedule_id)
+    client = client or _client()
+    if sched.schedule_id not in {x.schedule_id for x in client.schedule.list()}:
+        return False
+    client.schedule.create(destination=destination(sched.path), cron=cron, body=sched.body_text(),
+                           content_type="application/json", method="POST", retries=sched.retries,
+                           schedule_id=sched.schedule_id)
+    return True
 
 
 @dataclass

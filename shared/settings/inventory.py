@@ -162,6 +162,10 @@ _add({
                                 "noEmojiOnly": False, "noLinks": False, "pauseOldPosts": True,
                                 "pauseAfterHours": "24"} for p in _COMMENT_PLATFORMS},
     "commentRetention": "168",
+    # backend additions: minutes between comment polls (5, 10, 15, 20, 30 or 60: the schedule's cron), replies
+    # per day per platform
+    "commentPollInterval": "10",
+    "commentDailyReplyCaps": {"x": 50, "threads": 100, "facebook": 100, "instagram": 100, "youtube": 20},
 })
 
 # --- Design Studio ---------------------------------------------------------------------------------

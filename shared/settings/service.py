@@ -164,6 +164,11 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
 # is logged and never fails the save (the setting is stored; the hook's effect can be redone).
 CHANGE_HOOKS: dict[str, tuple[str, ...]] = {
     "shared.tmdb.schedules:on_settings_changed": ("timezone", "tmdbDailyRefreshTime"),
+    # the comment poll's Redis switch (which platforms are ready) and its schedule's cron (commentPollInterval)
+    "shared.comments.schedule:on_settings_changed": (
+        "commentRepliesActive", "commentPollInterval", "openaiKey", "platformSettings",
+        "xCommentBlacklist", "threadsCommentBlacklist", "facebookCommentBlacklist", "instagramCommentBlacklist",
+        "youtubeCommentBlacklist"),
 }
 
 
@@ -190,4 +195,5 @@ def reset_settings() -> int:
     with transaction() as conn:
         removed = conn.execute("DELETE FROM settings").rowcount
         activity.log("settings", "warn", "Settings reset to defaults", {"removedKeys": removed}, conn=conn)
+    _after_change(sorted(DEFAULTS))  # every key is back to its default: whatever follows settings follows too
     return removed

@@ -273,6 +273,22 @@ THREADS_PROFILE_DOC = "https://developers.facebook.com/docs/threads/threads-prof
 THREADS_TROUBLE_DOC = "https://developers.facebook.com/docs/threads/troubleshooting#publishing-does-not-return-a-media-id"
 PUBLISH = frozenset({"threads_basic", "threads_content_publish"})
 BASIC = frozenset({"threads_basic"})
+READ_REPLIES = frozenset({"threads_basic", "threads_read_replies"})
+THREADS_REPLIES_DOC = "https://developers.facebook.com/documentation/threads/reference/reply-management"
+THREADS_REPLY_FIELDS = ("id", "media_product_type", "media_type", "media_url", "permalink", "username", "text",
+                        "timestamp", "shortcode", "thumbnail_url", "children", "is_quote_post", "has_replies",
+                        "root_post", "replied_to", "is_reply", "is_reply_owned_by_me", "hide_status",
+                        "reply_audience", "quoted_post", "reposted_post", "gif_url", "topic_tag", "is_verified",
+                        "profile_picture_url")
+
+
+def _threads_replies(request: httpx.Request) -> list[str]:
+    q = dict(query_of(request))
+    out = [f"field {f!r} is not one of the documented reply fields" for f in (q.get("fields") or "id").split(",")
+           if f not in THREADS_REPLY_FIELDS]
+    if "before" in q and "after" in q:
+        out.append("before and after cannot be passed at the same time")
+    return out
 
 
 def _threads_container(request: httpx.Request) -> list[str]:
@@ -315,6 +331,11 @@ THREADS = (
     DocumentedEndpoint("GET", r"/v1\.0/\d+/threads", THREADS_RETRIEVE_DOC, scopes=(BASIC,),
                        query=(Param("fields"), Param("since"), Param("until"), Param("limit", "int"),
                               Param("before"), Param("after"), Param("access_token"))),
+    # the top-level replies to a post or a reply (comment automation, shared/comments)
+    DocumentedEndpoint("GET", r"/v1\.0/\d+/replies", THREADS_REPLIES_DOC, scopes=(READ_REPLIES,),
+                       check=_threads_replies,
+                       query=(Param("fields"), Param("reverse", "bool"), Param("before"), Param("after"),
+                              Param("access_token"))),
     # a container's status (IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED) or a post's fields
     DocumentedEndpoint("GET", r"/v1\.0/\d+", THREADS_TROUBLE_DOC, scopes=(BASIC,),
                        query=(Param("fields"), Param("access_token"))),
@@ -408,6 +429,20 @@ META_PERMISSIONS = {
         "https://developers.facebook.com/docs/instagram-platform/reference/ig-container"),
     ("GET", "IGMedia", None): ({"instagram_basic"},
                                "https://developers.facebook.com/docs/instagram-platform/reference/ig-media"),
+    # comment automation (shared/comments): reading comments on our posts and answering them in public
+    ("GET", "PagePost", "comments"): ({"pages_read_engagement", "pages_read_user_content"},
+                                      "https://developers.facebook.com/docs/graph-api/reference/object/comments/"),
+    ("GET", "Comment", "comments"): ({"pages_read_engagement", "pages_read_user_content"},
+                                     "https://developers.facebook.com/docs/graph-api/reference/object/comments/"),
+    ("POST", "Comment", "comments"): ({"pages_manage_engagement", "pages_read_engagement"},
+                                      "https://developers.facebook.com/documentation/pages-api/comments-mentions"),
+    ("GET", "IGMedia", "comments"): ({"instagram_basic", "instagram_manage_comments"},
+                                     "https://developers.facebook.com/docs/instagram-platform/comment-moderation"),
+    ("GET", "IGComment", "replies"): ({"instagram_basic", "instagram_manage_comments"},
+                                      "https://developers.facebook.com/docs/instagram-platform/comment-moderation"),
+    ("POST", "IGComment", "replies"): (
+        {"instagram_basic", "instagram_manage_comments"},
+        "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies"),
 }
 
 

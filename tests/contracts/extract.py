@@ -53,6 +53,8 @@ OPERATIONS = {
         # the one-shot upload, kept so the deprecated INIT/APPEND/FINALIZE form sent there is named precisely
         ("post", "/2/media/upload"),
         ("post", "/2/tweets"), ("get", "/2/users/me"), ("get", "/2/users/{id}/tweets"),
+        # comment automation (shared/comments): replies to our posts
+        ("get", "/2/tweets/search/recent"),
     ]),
     "pinterest": ("pinterest-v5-openapi.json", [
         ("post", "/oauth/token"), ("get", "/user_account"), ("get", "/boards"), ("post", "/boards"),
@@ -61,7 +63,9 @@ OPERATIONS = {
 }
 
 DISCOVERY_METHODS = [("videos", "insert"), ("thumbnails", "set"), ("playlistItems", "insert"),
-                     ("playlists", "list"), ("channels", "list")]
+                     ("playlists", "list"), ("channels", "list"),
+                     # comment automation (shared/comments)
+                     ("commentThreads", "list"), ("comments", "list"), ("comments", "insert")]
 
 META_NODES = ["Page", "PagePost", "Photo", "AdVideo", "IGUser", "IGMedia", "User", "Comment", "IGComment"]
 # Not among the files in platform-specs/, taken from the same repository and commit (see README.md).

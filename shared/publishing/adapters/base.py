@@ -44,6 +44,7 @@ class Content:
     privacy: str | None = None  # YouTube privacyStatus / TikTok privacy_level
     tags: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # per-platform preferences (platformSettings)
+    reply_to: str | None = None  # comment replies (shared/comments): the platform's id of the comment answered
 
 
 @dataclass(frozen=True)

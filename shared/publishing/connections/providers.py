@@ -1,5 +1,5 @@
 """Each platform's OAuth facts: where to send the owner, where to exchange the code, which scopes, PKCE or not,
-and which app credentials (from the environment). Pure apart from reading Config.
+and which app credentials (from the environment). Pure apart from reading Config and the EXTRA_SCOPES hooks.
 
 PKCE only where the platform documents it for this (web, confidential client) flow: X requires it
 (https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token) and Google recommends it
@@ -9,7 +9,8 @@ manual flow and Pinterest's OAuth describe none, and Threads' OAuth has none."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, replace
 
 from shared.config import Config
 
@@ -43,7 +44,23 @@ ENV_NAMES = {
 }
 
 
+# Capabilities that need more scopes while they are switched on add them here: "module:function", called with the
+# platform, returning the scopes to request too (resolved at call time, so this module stays import-light).
+EXTRA_SCOPES: list[str] = ["shared.comments.scopes:connect_scopes"]
+
+
 def provider(platform: str, cfg: Config) -> Provider:
+    p = _provider(platform, cfg)
+    extra: list[str] = []
+    for ref in EXTRA_SCOPES:
+        module, _, name = ref.partition(":")
+        for scope in getattr(importlib.import_module(module), name)(platform):
+            if scope not in p.scopes and scope not in extra:
+                extra.append(scope)
+    return replace(p, scopes=p.scopes + tuple(extra)) if extra else p
+
+
+def _provider(platform: str, cfg: Config) -> Provider:
     from shared.publishing.connections.graph_version import authorize_url, graph_url
 
     meta_token = graph_url("oauth/access_token")

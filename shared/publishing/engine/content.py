@@ -56,6 +56,7 @@ def resolve(target: str, raw: dict[str, Any], prefs: dict[str, Any],
         playlist_ids=_list(raw.get("youtubePlaylistIds")) if family_yt else (),
         board_id=str(board) if board else None, privacy=privacy,
         tags=_list(raw.get("tags")), options=dict(prefs),
+        reply_to=str(raw["replyToId"]) if raw.get("replyToId") else None,  # comment replies (shared/comments)
     )
 
 

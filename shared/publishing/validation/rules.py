@@ -94,6 +94,12 @@ SPECS: dict[str, Spec] = {
     "pinterest": Spec(text_max=800, max_images=1, video_allowed=True, media_required=True, title_max=100,
                       image_max_bytes=20 * MB, video_max_bytes=2 * GB, video_min_s=4, video_max_s=15 * 60,
                       board_required=True, image_mimes=("image/jpeg", "image/png", "image/webp")),
+    # comment replies (shared/comments): text only, within each platform's comment length
+    "x_comment_reply": Spec(text_max=X_MAX_WEIGHT, text_counter="x_weighted"),
+    "threads_comment_reply": Spec(text_max=500, text_counter="threads"),
+    "facebook_comment_reply": Spec(text_max=8000),
+    "instagram_comment_reply": Spec(text_max=2200),
+    "youtube_comment_reply": Spec(text_max=10_000),
 }
 
 X_VIDEO_MAX_S_BY_TIER = {"free": 140, "basic": 140, "pro": 600, "enterprise": 600}
