@@ -152,8 +152,8 @@ def test_worker_gives_up_on_a_job_that_keeps_killing_it(db, clean_state, max_att
                               retry_base_seconds=1, shutdown_grace_seconds=0, redis_url="", temp_dir="",
                               limits=Limits(60, 4096, 60, "veryfast"), max_source_bytes=1 << 30)
     w = Worker(settings, connect=direct_connect, storage_factory=lambda: None)
-    job, _ = w._claim()
-    w.run_job(job)
+    (job,), _ = w._claim()
+    w.run_group([job])
     w.release_db()
     row = queue.get_job(db, job["id"])
     assert row["state"] == "failed" and row["error_code"] == "WORKER_LOST"
@@ -176,16 +176,16 @@ def test_transient_storage_failure_is_retried_with_backoff_then_given_up(db, cle
                               max_source_bytes=1 << 30)
     w = Worker(settings, connect=direct_connect, storage_factory=lambda: dead)
     w.scratch.prepare()
-    job, _ = w._claim()
-    w.run_job(job)
+    (job,), _ = w._claim()
+    w.run_group([job])
     row = queue.get_job(db, job["id"])
     assert row["state"] == "queued" and row["error_code"] == "TRANSIENT" and "EndpointConnectionError" in row["error"]
     assert "retrying in" in row["events"][-1]["message"]
     assert queue.claim(db, "other", 30)[0] is None  # not due yet
     time.sleep(0.3)
-    job, _ = w._claim()
+    (job,), _ = w._claim()
     assert job["attempts"] == 2
-    w.run_job(job)
+    w.run_group([job])
     w.release_db()
     row = queue.get_job(db, job["id"])
     assert row["state"] == "failed" and row["error"].startswith("gave up after 2 attempts: EndpointConnectionError")
