@@ -390,7 +390,7 @@ def _combined_control(run: list[tuple[dict, JobControl]], gc: GroupControl, grac
 
 
 def _render_separately(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Path, work: Path, gc: GroupControl,
-                       lim: Limits) -> dict[str, tuple[Path, float | None]]:
+                       lim: Limits, note: str = "") -> dict[str, tuple[Path, float | None]]:
     """One ffmpeg run per output (a lone output, a retry after a lost worker, or a failed combined run): each
     job gets its own error."""
     produced: dict[str, tuple[Path, float | None]] = {}
@@ -399,7 +399,7 @@ def _render_separately(run: list[tuple[dict, JobControl]], info: MediaInfo, src:
             continue
         preset_name, options = job["preset"], job.get("options") or {}
         try:
-            c.set("encoding", 5, f"rendering {preset_name}", now=False)
+            c.set("encoding", 5, f"rendering {preset_name}{note}", now=False)
             if preset_name == "thumbnail":
                 produced[str(job["id"])] = render_thumbnail(info, src, work, c, options)
             else:
@@ -427,8 +427,9 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
         videos = [combined.VideoOutput(j["preset"], str(_output_path(work, j["preset"])), j.get("options") or {})
                   for j, _ in active if j["preset"] != "thumbnail"]
         thumb_job = next(((j, c) for j, c in active if j["preset"] == "thumbnail"), None)
+        restarted = " (restarted without the cancelled output)" if restarts else ""
         if len(active) == 1 or not videos:
-            return _render_separately(active, info, src, work, gc, lim)
+            return _render_separately(active, info, src, work, gc, lim, restarted)
         thumb = None
         if thumb_job is not None:
             folder = work / "thumbnail-candidates"
@@ -440,9 +441,7 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
         except presets.UnsupportedSource as exc:
             raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True)
         names = ", ".join(j["preset"] for j, _ in active)
-        gc.set("encoding", 5, f"rendering {names} from one decode" + (" (restarted without the cancelled "
-                                                                        "output)" if restarts else ""),
-               only=[c for _, c in active])
+        gc.set("encoding", 5, f"rendering {names} from one decode{restarted}", only=[c for _, c in active])
         # a combined run does the work of several: its wall-clock limit grows with the number of outputs
         timeout = min(lim.ffmpeg_timeout, max(120.0, (info.duration or 60) * 10)) * len(videos)
         try:
