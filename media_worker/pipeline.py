@@ -6,6 +6,7 @@ queue tables themselves, so every outcome is decided in one place (`media_worker
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,9 @@ from shared.media.ffmpeg.atoms import file_is_faststart
 from shared.media.ffmpeg.binary import ffmpeg_exe
 from shared.media.ffmpeg.probe import MediaInfo, ProbeError, probe
 from shared.media.ffmpeg.process import FfmpegError, FfmpegStopped, FfmpegTimeout, run_capture, run_ffmpeg
+from media_worker.streaming import RenditionUpload, abort_stale_uploads
+
+logger = logging.getLogger("screndly.media_worker")
 
 
 class PermanentError(Exception):
@@ -209,12 +213,12 @@ def _ffmpeg_control(control: JobControl, start: int, span: int, grace: float):
 
 
 def render_video(preset_name: str, info: MediaInfo, src: Path, work: Path, control: JobControl,
-                 lim: Limits, options: dict) -> Path:
+                 lim: Limits, options: dict, faststart: bool = True) -> Path:
     dst = work / f"{preset_name}.mp4"
     try:
         cmd = presets.build_video_command(ffmpeg_exe(), preset_name, info, str(src), str(dst),
                                           x264_preset=lim.x264_preset, max_seconds=lim.max_seconds,
-                                          options=options)
+                                          options=options, faststart=faststart)
     except presets.UnsupportedSource as exc:
         raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True)
     timeout = min(lim.ffmpeg_timeout, max(120.0, (info.duration or 60) * 10))
@@ -260,7 +264,9 @@ def render_thumbnail(info: MediaInfo, src: Path, work: Path, control: JobControl
     return dst, chosen
 
 
-def check_output(preset_name: str, path: Path, source: MediaInfo) -> dict:
+def check_output(preset_name: str, path: Path, source: MediaInfo, stored_faststart: bool | None = None) -> dict:
+    """Probe our own rendition. `stored_faststart`: the stored object's layout when it differs from the local
+    file's (a streamed upload composes the faststart file from a local file written without it)."""
     try:
         out = probe(str(path), own_output=True)
     except ProbeError as exc:
@@ -276,7 +282,7 @@ def check_output(preset_name: str, path: Path, source: MediaInfo) -> dict:
         raise PermanentError(
             f"the uploaded file cannot be used: only {out.duration or 0:.1f} s of {expected:.1f} s could be decoded "
             "(the file is truncated or damaged)", "INVALID_MEDIA", invalid_source=True)
-    faststart = file_is_faststart(str(path))
+    faststart = file_is_faststart(str(path)) if stored_faststart is None else stored_faststart
     facts.update({
         "duration": out.duration, "fps": out.video.fps if out.video else None,
         "videoCodec": out.video.codec if out.video else None, "audioCodec": out.audio.codec if out.audio else None,
@@ -287,10 +293,7 @@ def check_output(preset_name: str, path: Path, source: MediaInfo) -> dict:
 
 
 def store_output(storage, path: Path, key: str, content_type: str, control: JobControl) -> None:
-    # a crashed earlier attempt may have left an unfinished multipart upload on this very key
-    for upload in storage.list_multipart_uploads(prefix=key):
-        if upload.get("Key") == key:
-            storage.abort_multipart_upload(key, upload["UploadId"])
+    abort_stale_uploads(storage, key)
     from boto3.s3.transfer import TransferConfig
 
     cfg = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=2)
@@ -389,35 +392,56 @@ def _combined_control(run: list[tuple[dict, JobControl]], gc: GroupControl, grac
     return tick
 
 
+Produced = dict[str, tuple[Path, "float | None", "RenditionUpload | None"]]
+Uploads = Callable[[dict, Path], RenditionUpload] | None  # starts the streamed upload of a job's MP4
+
+
+def _abort_all(ups) -> None:
+    for up in ups:
+        if up is not None:
+            up.abort()
+
+
 def _render_separately(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Path, work: Path, gc: GroupControl,
-                       lim: Limits, note: str = "") -> dict[str, tuple[Path, float | None]]:
+                       lim: Limits, note: str = "", uploads: Uploads = None) -> Produced:
     """One ffmpeg run per output (a lone output, a retry after a lost worker, or a failed combined run): each
     job gets its own error."""
-    produced: dict[str, tuple[Path, float | None]] = {}
+    produced: Produced = {}
     for job, c in run:
         if c.done:
             continue
         preset_name, options = job["preset"], job.get("options") or {}
+        up = None
         try:
             c.set("encoding", 5, f"rendering {preset_name}{note}", now=False)
             if preset_name == "thumbnail":
-                produced[str(job["id"])] = render_thumbnail(info, src, work, c, options)
+                produced[str(job["id"])] = (*render_thumbnail(info, src, work, c, options), None)
             else:
-                produced[str(job["id"])] = (render_video(preset_name, info, src, work, c, lim, options), None)
+                dst = _output_path(work, preset_name)
+                dst.unlink(missing_ok=True)
+                up = uploads(job, dst) if uploads else None
+                produced[str(job["id"])] = (render_video(preset_name, info, src, work, c, lim, options,
+                                                         faststart=up is None), None, up)
+                up = None  # handed over with the file
         except Interrupted as exc:
+            _abort_all([up])
             if exc.reason == "shutdown":
                 raise
             gc.sweep()  # this job was cancelled or lost; the others carry on
         except PermanentError as exc:
+            _abort_all([up])
             if exc.invalid_source:
                 raise
             gc.settle(job, c, ("failed", exc))
+        except BaseException:
+            _abort_all([up])
+            raise
     return produced
 
 
 def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Path, work: Path, gc: GroupControl,
-                    lim: Limits) -> dict[str, tuple[Path, float | None]]:
-    """Every output of `run` from one decode. Returns job id -> (file, thumbnail time)."""
+                    lim: Limits, uploads: Uploads = None) -> Produced:
+    """Every output of `run` from one decode. Returns job id -> (file, thumbnail time, streamed upload)."""
     exe = ffmpeg_exe()
     restarts = 0
     while True:
@@ -429,7 +453,7 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
         thumb_job = next(((j, c) for j, c in active if j["preset"] == "thumbnail"), None)
         restarted = " (restarted without the cancelled output)" if restarts else ""
         if len(active) == 1 or not videos:
-            return _render_separately(active, info, src, work, gc, lim, restarted)
+            return _render_separately(active, info, src, work, gc, lim, restarted, uploads)
         thumb = None
         if thumb_job is not None:
             folder = work / "thumbnail-candidates"
@@ -437,16 +461,24 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
             thumb = combined.ThumbnailOutput(_thumbnail_times(info, thumb_job[0].get("options") or {}), str(folder))
         try:
             cmd = combined.build_combined_command(exe, info, str(src), videos, thumb, x264_preset=lim.x264_preset,
-                                                  max_seconds=lim.max_seconds)
+                                                  max_seconds=lim.max_seconds, faststart=uploads is None)
         except presets.UnsupportedSource as exc:
             raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True)
+        for out in videos:
+            Path(out.dst).unlink(missing_ok=True)
+        ups = {str(j["id"]): uploads(j, _output_path(work, j["preset"])) if uploads else None
+               for j, _ in active if j["preset"] != "thumbnail"}
         names = ", ".join(j["preset"] for j, _ in active)
         gc.set("encoding", 5, f"rendering {names} from one decode{restarted}", only=[c for _, c in active])
         # a combined run does the work of several: its wall-clock limit grows with the number of outputs
         timeout = min(lim.ffmpeg_timeout, max(120.0, (info.duration or 60) * 10)) * len(videos)
         try:
-            run_ffmpeg(cmd, duration=info.duration, timeout=timeout, stderr_path=str(work / "ffmpeg.log"),
-                       control=_combined_control(active, gc, active[0][1].shutdown_grace))
+            try:
+                run_ffmpeg(cmd, duration=info.duration, timeout=timeout, stderr_path=str(work / "ffmpeg.log"),
+                           control=_combined_control(active, gc, active[0][1].shutdown_grace))
+            except BaseException:
+                _abort_all(ups.values())
+                raise
         except FfmpegStopped as exc:
             for out in videos:
                 Path(out.dst).unlink(missing_ok=True)
@@ -465,10 +497,12 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
             # gets its own error (and the ones that can be rendered still are)
             gc.set("encoding", 5, f"one decode for all failed ({exc.reason}); rendering each output separately",
                    only=[c for _, c in active])
-            return _render_separately(active, info, src, work, gc, lim)
-        produced: dict[str, tuple[Path, float | None]] = {}
+            return _render_separately(active, info, src, work, gc, lim, uploads=uploads)
+        produced: Produced = {}
         for job, c in active:
+            up = ups.get(str(job["id"]))
             if c.done:  # cancelled after the last restart point: its file is discarded
+                _abort_all([up])
                 _output_path(work, job["preset"]).unlink(missing_ok=True)
                 continue
             if job["preset"] == "thumbnail":
@@ -476,26 +510,76 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
                 if picked is None:  # no candidate frame came out of the shared decode: take the seek path
                     produced.update(_render_separately([(job, c)], info, src, work, gc, lim))
                 else:
-                    produced[str(job["id"])] = picked
+                    produced[str(job["id"])] = (*picked, None)
             else:
-                produced[str(job["id"])] = (_output_path(work, job["preset"]), None)
+                produced[str(job["id"])] = (_output_path(work, job["preset"]), None, up)
         return produced
 
 
-def finish_output(job: dict, control: JobControl, path: Path, taken_at: float | None, info: MediaInfo, storage,
-                  timings: dict, self_cpu_start: float) -> tuple[dict, dict]:
-    """Verify one rendition, store it, and build the job's result. Raises PermanentError, Interrupted or
-    anything transient (storage)."""
+def _remux_faststart(path: Path) -> Path:
+    """A faststart copy of a rendition written without it (the fallback when streaming it failed)."""
+    dst = path.with_name(path.stem + "-faststart.mp4")
+    run_capture([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-protocol_whitelist", "file",
+                 "-i", str(path), "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(dst)],
+                timeout=600)
+    path.unlink(missing_ok=True)
+    return dst
+
+
+def _store_streamed(up: RenditionUpload, preset_name: str, path: Path, info: MediaInfo, storage, key: str,
+                    content_type: str, control: JobControl) -> dict:
+    """The rest of a streamed upload goes up while the rendition is checked; completed only if it passes."""
+    failed: list[BaseException] = []
+
+    def rest() -> None:
+        try:
+            up.finish_parts()
+        except BaseException as exc:
+            failed.append(exc)
+
+    sender = threading.Thread(target=rest, name="upload-rest", daemon=True)
+    sender.start()
+    try:
+        facts = check_output(preset_name, path, info, stored_faststart=True)
+    except BaseException:
+        sender.join()
+        up.abort()
+        raise
+    sender.join()
+    reason = control.interruption()
+    if reason and reason != "shutdown":
+        up.abort()
+        raise Interrupted(reason)
+    if failed:
+        up.abort()
+        logger.warning("streamed upload of %s failed (%s: %s); uploading a faststart copy instead", key,
+                       type(failed[0]).__name__, str(failed[0])[:200])
+        copy = _remux_faststart(path)
+        store_output(storage, copy, key, content_type, control)
+        copy.unlink(missing_ok=True)
+        return facts
+    up.complete()
+    return facts
+
+
+def finish_output(job: dict, control: JobControl, path: Path, taken_at: float | None, upload: RenditionUpload | None,
+                  info: MediaInfo, storage, timings: dict, self_cpu_start: float) -> tuple[dict, dict]:
+    """Verify one rendition, store it (or complete its streamed upload), and build the job's result. Raises
+    PermanentError, Interrupted or anything transient (storage)."""
     preset_name, source_key = job["preset"], job["source_key"]
-    mark = time.monotonic()
-    facts = check_output(preset_name, path, info)
-    timings = {**timings, "verify": round(time.monotonic() - mark, 3)}
     key = keys.rendition_key(source_key, preset_name, presets.output_extension(preset_name))
     content_type = presets.content_type_for(preset_name)
     control.set("uploading", 92, f"storing {key}")
     mark = time.monotonic()
-    store_output(storage, path, key, content_type, control)
-    timings["upload"] = round(time.monotonic() - mark, 3)
+    if upload is not None:
+        facts = _store_streamed(upload, preset_name, path, info, storage, key, content_type, control)
+        timings = {**timings, "verify": 0.0, "upload": round(time.monotonic() - mark, 3)}
+    else:
+        facts = check_output(preset_name, path, info)
+        timings = {**timings, "verify": round(time.monotonic() - mark, 3)}
+        mark = time.monotonic()
+        store_output(storage, path, key, content_type, control)
+        timings["upload"] = round(time.monotonic() - mark, 3)
     timings["worker_cpu"] = round(_cpu_self() - self_cpu_start, 3)
     path.unlink(missing_ok=True)
     output = {"preset": preset_name, "key": key, "contentType": content_type, **facts}
@@ -513,11 +597,12 @@ def _cpu_self() -> float:
 
 
 def run_group(gc: GroupControl, storage, work: Path, lim: Limits, max_source_bytes: int, *,
-              combine: bool = True) -> None:
+              combine: bool = True, stream: bool = True) -> None:
     """Download and verify the source once, render the jobs' outputs (one decode per run of up to
     `lim.max_video_per_run` renditions when `combine`), then verify and store each output; every job's outcome
     goes through `gc.settle` as soon as it is known. Raises (PermanentError, Interrupted, or anything
-    transient) only for what concerns every job still live: the source itself, a shutdown."""
+    transient) only for what concerns every job still live: the source itself, a shutdown. `stream`: MP4
+    renditions are uploaded while they are encoded (media_worker/streaming.py)."""
     import resource
     from concurrent.futures import ThreadPoolExecutor
 
@@ -544,9 +629,10 @@ def run_group(gc: GroupControl, storage, work: Path, lim: Limits, max_source_byt
         plan = [[p] for run in plan for p in run]
     invalid: list[PermanentError] = []
 
-    def finish(job: dict, c: JobControl, path: Path, taken_at: float | None, run_timings: dict) -> None:
+    def finish(job: dict, c: JobControl, path: Path, taken_at: float | None, up: RenditionUpload | None,
+               run_timings: dict) -> None:
         try:
-            gc.settle(job, c, ("succeeded", finish_output(job, c, path, taken_at, info, storage, run_timings,
+            gc.settle(job, c, ("succeeded", finish_output(job, c, path, taken_at, up, info, storage, run_timings,
                                                           self_cpu_start)))
         except Interrupted as exc:
             gc.settle(job, c, ("interrupted", exc.reason))
@@ -558,8 +644,12 @@ def run_group(gc: GroupControl, storage, work: Path, lim: Limits, max_source_byt
         except Exception as exc:  # storage blip: this job retries, the others are unaffected
             gc.settle(job, c, ("transient", exc))
 
-    # outputs are verified and uploaded on two threads while the next run encodes
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store") as uploads:
+    def uploads(job: dict, path: Path) -> RenditionUpload:
+        key = keys.rendition_key(source_key, job["preset"], presets.output_extension(job["preset"]))
+        return RenditionUpload(storage, path, key, presets.content_type_for(job["preset"])).start()
+
+    # outputs are verified and stored on two threads while the next run encodes
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store") as finishers:
         for names in plan:
             run = [by_preset[n] for n in names if not by_preset[n][1].done]
             if not run or invalid:
@@ -572,14 +662,16 @@ def run_group(gc: GroupControl, storage, work: Path, lim: Limits, max_source_byt
                 raise Interrupted("shutdown")
             mark = time.monotonic()
             children = _cpu(resource.RUSAGE_CHILDREN)
-            produced = render_combined(run, info, src, work, gc, lim)
+            produced = render_combined(run, info, src, work, gc, lim, uploads=uploads if stream else None)
             run_timings = {**timings, "encode": round(time.monotonic() - mark, 3),
                            "encode_cpu": round(_cpu(resource.RUSAGE_CHILDREN) - children, 3),
                            "outputsPerDecode": len(run)}
             for job, c in run:
                 item = produced.get(str(job["id"]))
                 if item is not None and not c.done:
-                    uploads.submit(finish, job, c, item[0], item[1], run_timings)
+                    finishers.submit(finish, job, c, *item, run_timings)
+                elif item is not None and item[2] is not None:
+                    item[2].abort()
     if invalid:
         raise invalid[0]
 

@@ -51,6 +51,11 @@ def test_one_failed_output_fails_only_its_job(db, clean_state, clean_bucket, tmp
                 def __getattr__(self, name):
                     return getattr(inner, name)
 
+                def upload_part(self, **kw):  # the streamed upload (and below, its plain fallback)
+                    if "vertical_9x16" in kw["Key"]:
+                        raise ConnectionError("storage unreachable")
+                    return inner.upload_part(**kw)
+
                 def upload_file(self, path, bucket, key, **kw):
                     if "vertical_9x16" in key:
                         raise ConnectionError("storage unreachable")
@@ -82,3 +87,4 @@ def test_one_failed_output_fails_only_its_job(db, clean_state, clean_bucket, tmp
     assert sorted(k.rsplit("/", 1)[-1] for k in bucket_keys("renditions/")) == ["landscape_720p.mp4",
                                                                                  "thumbnail.jpg"]
     assert list(w.scratch.dir.iterdir()) == []
+    assert storage.list_multipart_uploads("") == []  # the failed streamed upload was aborted

@@ -90,7 +90,8 @@ def thumbnail_output_args(thumb: ThumbnailOutput) -> list[str]:
 
 def build_combined_command(ffmpeg: str, info: MediaInfo, src: str, videos: list[VideoOutput],
                            thumbnail: ThumbnailOutput | None = None, *, x264_preset: str = "veryfast",
-                           max_seconds: float | None = None, cpus: int | None = None) -> list[str]:
+                           max_seconds: float | None = None, cpus: int | None = None,
+                           faststart: bool = True) -> list[str]:
     if info.video is None:
         raise presets.UnsupportedSource("the file has no video stream")
     if not videos and thumbnail is None:
@@ -101,7 +102,7 @@ def build_combined_command(ffmpeg: str, info: MediaInfo, src: str, videos: list[
     for i, out in enumerate(videos):
         cmd += presets.video_output_args(out.preset, info, out.dst, x264_preset=x264_preset,
                                          max_seconds=max_seconds, options=out.options, label=str(i),
-                                         encoder_threads=threads)
+                                         encoder_threads=threads, faststart=faststart)
     if thumbnail is not None:
         cmd += thumbnail_output_args(thumbnail)
     return cmd

@@ -147,9 +147,12 @@ def source_input_args(info: MediaInfo, src: str) -> list[str]:
 
 def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_preset: str = "veryfast",
                       max_seconds: float | None = None, options: dict | None = None, label: str = "",
-                      encoder_threads: int | None = None, trailer: list[str] | None = None) -> list[str]:
+                      encoder_threads: int | None = None, trailer: list[str] | None = None,
+                      faststart: bool = True) -> list[str]:
     """Everything after the inputs for one rendition: filter, maps, codecs, container, destination.
-    `trailer` goes just before `-f mp4 dst` (the single command puts its global progress options there)."""
+    `trailer` goes just before `-f mp4 dst` (the single command puts its global progress options there).
+    `faststart=False`: moov stays at the end; the worker composes the faststart file itself while uploading
+    (shared/media/ffmpeg/faststart.py), which yields the same bytes."""
     preset = PRESETS[preset_name]
     assert isinstance(preset, VideoPreset)
     if info.video is None:
@@ -175,8 +178,9 @@ def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_prese
              "-fps_mode", "cfr", "-r", f"{fps:g}", "-g", str(int(round(fps * 2)))]
     if encoder_threads:
         args += ["-threads:v", str(encoder_threads)]
-    args += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-             "-movflags", "+faststart"]
+    args += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+    if faststart:
+        args += ["-movflags", "+faststart"]
     if info.audio is None:
         args += ["-shortest"]
     if max_seconds:
@@ -187,12 +191,12 @@ def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_prese
 
 def build_video_command(ffmpeg: str, preset_name: str, info: MediaInfo, src: str, dst: str, *,
                         x264_preset: str = "veryfast", max_seconds: float | None = None,
-                        options: dict | None = None) -> list[str]:
+                        options: dict | None = None, faststart: bool = True) -> list[str]:
     if info.video is None:
         raise UnsupportedSource("the file has no video stream")
     return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *source_input_args(info, src),
             *video_output_args(preset_name, info, dst, x264_preset=x264_preset, max_seconds=max_seconds,
-                               options=options, trailer=["-progress", "pipe:1", "-nostats"])]
+                               options=options, trailer=["-progress", "pipe:1", "-nostats"], faststart=faststart)]
 
 
 def build_thumbnail_command(ffmpeg: str, src: str, dst: str, at_seconds: float, max_width: int = 1280) -> list[str]:
