@@ -7,7 +7,7 @@ samples) go up, and the upload is completed only after the rendition passed its 
 byte for byte what `-movflags +faststart` would have written, without ffmpeg's second pass over the file and
 without uploading the whole file after the encode.
 
-Memory: one part (8 MB) per rendition in flight. A cancel, a failed check or any error aborts the multipart
+Memory: one part (5 MB) per rendition in flight, two at the end. A cancel, a failed check or any error aborts the multipart
 upload; an upload left by a killed worker is aborted by the next attempt before it starts its own (and B2's
 lifecycle rule cancels unfinished uploads after a day).
 """
@@ -24,7 +24,7 @@ from shared.media.ffmpeg.faststart import LayoutError, read_layout, shift_chunk_
 
 logger = logging.getLogger("screndly.media_worker.streaming")
 
-PART = 8 << 20  # parts 2.. (S3/B2: every part but the last >= 5 MB)
+PART = 5 << 20  # parts 2.. (S3/B2: every part but the last >= 5 MB; the smallest leaves the least for the end)
 FIRST_SAMPLES = 5 << 20  # samples carried by part 1, which is uploaded last (it starts with the final moov)
 
 
@@ -130,17 +130,32 @@ class RenditionUpload:
             self.payload_start = layout.samples[0]
             total = layout.samples[1]
             self._send_samples(total)
-            if total > self.sent:  # the last, short part
-                fh.seek(self.payload_start + self.sent)
-                self._send(2 + (self.sent - FIRST_SAMPLES) // PART, fh.read(total - self.sent))
             fh.seek(layout.moov[0])
             moov = shift_chunk_offsets(fh.read(layout.moov[1]), layout.moov[1])
             fh.seek(layout.ftyp[0])
             first = fh.read(layout.ftyp[1]) + moov
             fh.seek(layout.header[0])
             first += fh.read(layout.header[1]) + fh.read(min(FIRST_SAMPLES, total))
+            last = None
+            if total > self.sent:  # the last, short part
+                fh.seek(self.payload_start + self.sent)
+                last = (2 + (self.sent - FIRST_SAMPLES) // PART, fh.read(total - self.sent))
+        # the two parts left after the encode go up side by side
+        side = threading.Thread(target=self._send_capturing, args=last, daemon=True) if last else None
+        if side is not None:
+            side.start()
         self._send(1, first)
+        if side is not None:
+            side.join()
+            if self.error is not None:
+                raise self.error
         self.stored_size = size
+
+    def _send_capturing(self, number: int, data: bytes) -> None:
+        try:
+            self._send(number, data)
+        except BaseException as exc:
+            self.error = exc
 
     def complete(self) -> None:
         parts = [{"PartNumber": n, "ETag": e} for n, e in sorted(self.etags.items())]
