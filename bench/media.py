@@ -258,7 +258,7 @@ def bench_one_decode(backing, tmp: Path, rounds: int = 3) -> list[tuple[str, str
     cfg = get_config()
     videos = [p for p in ONE_DECODE_PRESETS if p != "thumbnail"]
     rows: list[tuple[str, str, str, str]] = []
-    for label, size, seconds in (("1080p", "1920x1080", 8), ("2160p (UHD)", "3840x2160", 4)):
+    for label, size, seconds in (("1080p", "1920x1080", 6), ("2160p (UHD)", "3840x2160", 3)):
         src = _trailer_like(ff, tmp / f"trailer-{size}.mp4", size, seconds)
         info = probe(str(src))
         work = tmp / "one-decode"

@@ -23,7 +23,7 @@ from shared.rss import backoff, repo
 from shared.rss.config import RunSettings
 from shared.rss.filters import FilterSettings, evaluate
 from shared.rss.identity import canonical_url, dedupe_key, normalise_title, titles_near_duplicate
-from shared.rss.parser import Entry, NotAFeed, ParsedFeed, parse_feed
+from shared.rss.parser import Entry, NotAFeed, ParsedFeed
 from shared.rss.textutil import strip_html
 
 log = logging.getLogger("screndly.rss")
