@@ -364,7 +364,7 @@ def _pick_thumbnail(thumb: combined.ThumbnailOutput, work: Path) -> tuple[Path, 
     return dst, chosen
 
 
-def _combined_control(run: list[tuple[dict, JobControl]], gc: GroupControl, grace: float):
+def _combined_control(run: list[tuple[dict, JobControl]], gc: GroupControl, grace: float, ups: dict):
     """Per tick: record cancels at once, decide restart/continue/stop, honour shutdown, write progress."""
     def tick(percent: float, parser) -> str | None:
         before = [c for _, c in run if not c.done]
@@ -376,6 +376,9 @@ def _combined_control(run: list[tuple[dict, JobControl]], gc: GroupControl, grac
                 return "cancelled"
             if decision == "restart":
                 return "restart"
+            # the run goes on; the dropped outputs' uploads stop now (off this thread: a part may be in flight)
+            dropped = [ups.pop(str(j["id"]), None) for j, c in run if c.done and str(j["id"]) in ups]
+            threading.Thread(target=_abort_all, args=(dropped,), daemon=True).start()
         head = left[0]
         if head.shutdown() and not head.finishing:
             if parser.speed and parser.duration:
@@ -475,7 +478,7 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
         try:
             try:
                 run_ffmpeg(cmd, duration=info.duration, timeout=timeout, stderr_path=str(work / "ffmpeg.log"),
-                           control=_combined_control(active, gc, active[0][1].shutdown_grace))
+                           control=_combined_control(active, gc, active[0][1].shutdown_grace, ups))
             except BaseException:
                 _abort_all(ups.values())
                 raise
