@@ -86,6 +86,8 @@ class Config(BaseSettings):
     media_max_input_dimension: int = 4096
     media_ffmpeg_timeout_seconds: float = 3600.0  # wall-clock cap for one ffmpeg run
     media_x264_preset: str = "veryfast"
+    # renditions of one source encoded from one decode; each encoder adds its frames to ffmpeg's memory
+    media_max_outputs_per_run: int = 3
 
     # --- outbound fetching (feeds, images) ------------------------------------------------------
     # SSRF guard: loopback/private/link-local targets are refused unless this is set (tests, `make dev`)

@@ -70,6 +70,10 @@ class ParsedFeed:
     entries: list[Entry]
     version: str
     bozo: str | None = None  # why the document was ill-formed, when it was
+    # set when only the changed entries were parsed (shared/rss/incremental.py): the document's entry count, and
+    # the digests to remember once the entries are stored
+    document_entries: int | None = None
+    memory: tuple[bytes | None, bytes] | None = None
 
 
 def _dt(struct) -> datetime | None:

@@ -23,7 +23,7 @@ from shared.rss import backoff, repo
 from shared.rss.config import RunSettings
 from shared.rss.filters import FilterSettings, evaluate
 from shared.rss.identity import canonical_url, dedupe_key, normalise_title, titles_near_duplicate
-from shared.rss.parser import Entry, NotAFeed, ParsedFeed, parse_feed
+from shared.rss.parser import Entry, NotAFeed, ParsedFeed
 from shared.rss.textutil import strip_html
 
 log = logging.getLogger("screndly.rss")
@@ -99,10 +99,15 @@ def _entry_rows(entries: list[Entry], status: str) -> list[dict]:
     return rows
 
 
-def _store(feed: dict, rows: list[dict], result: FetchResult, now: datetime, next_run: datetime) -> list[dict]:
+def _store(feed: dict, rows: list[dict], result: FetchResult, now: datetime, next_run: datetime,
+           memory: tuple[bytes | None, bytes] | None = None) -> list[dict]:
     from shared.db import transaction
 
     with transaction() as conn:
+        if memory is not None:  # what the next fetch compares against; only kept if these items are stored
+            from shared.rss.incremental import save
+
+            save(conn, str(feed["id"]), *memory)
         inserted = repo.insert_items(conn, str(feed["id"]), [{k: v for k, v in r.items() if k != "_entry"}
                                                              for r in rows])
         repo.record_success(conn, str(feed["id"]), now=now, next_run_at=next_run, etag=result.etag,
@@ -145,14 +150,23 @@ async def fetch_and_parse(ctx: RunContext, feed: dict, *, conditional: bool = Tr
                                                                                               ParsedFeed | None]:
     from shared.config import get_config
     from shared.net.fetch import FetchLimits
+    from shared.rss import incremental
 
-    total = get_config().rss_fetch_timeout_seconds
+    cfg = get_config()
+    total = cfg.rss_fetch_timeout_seconds
     result = await fetch(ctx.client, feed["url"], etag=feed.get("etag") if conditional else None,
                          last_modified=feed.get("last_modified") if conditional else None,
                          limits=FetchLimits(total_timeout=total, read_timeout=min(10.0, total)))
     if result.not_modified:
         return result, None
-    return result, parse_feed(result.body, content_type=result.content_type, url=result.url)
+    # only entries not seen at the last fetch are parsed (a first fetch and a manual run parse everything)
+    changed_only = conditional and bool(feed.get("seeded"))
+    memory = await ctx.db(incremental.load, str(feed["id"])) if changed_only else None
+    parsed = incremental.parse_changed(result.body, content_type=result.content_type, url=result.url,
+                                       memory=memory, limit=cfg.rss_item_limit_per_fetch, incremental=changed_only)
+    if parsed is None:  # the same bytes as last time: a server that ignores conditional GET
+        result.not_modified = True
+    return result, parsed
 
 
 async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False) -> FeedRunResult:
@@ -179,13 +193,13 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
             await ctx.db(_log, "debug", f"fetched {feed['name']}: not modified", {"feedId": res.feed_id})
         return res
     entries = parsed.entries[: get_config().rss_item_limit_per_fetch]
-    res.checked = len(parsed.entries)
+    res.checked = parsed.document_entries if parsed.document_entries is not None else len(parsed.entries)
     if entries:
         res.latest_title = max(entries, key=lambda e: (e.published_at or datetime.min.replace(tzinfo=timezone.utc),
                                                        -e.position)).title
     first_fetch = not feed.get("seeded")
     rows = _entry_rows(entries, "seen" if first_fetch else "new")
-    inserted = await ctx.db(_store, feed, rows, result, now, next_run)
+    inserted = await ctx.db(_store, feed, rows, result, now, next_run, parsed.memory)
     res.added = len(inserted)
     by_key = {r["dedupe_key"]: r["_entry"] for r in rows}
     new_items = [(row, by_key[row["dedupe_key"]]) for row in inserted if row["status"] == "new"]
