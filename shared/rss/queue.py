@@ -202,10 +202,12 @@ def deliver(planned_post_id: str, version: int) -> dict:
     try:
         outcome = publish(request)
         if post.get("approved") and confirmed_absent(outcome):
-            # the owner asked again (retry/approve) and the platform proved the earlier attempt posted nothing
-            from shared.publishing.engine.publications import rearm_failed
+            # the owner asked again (retry/approve) and the engine holds proof the earlier attempt posted nothing
+            from shared.publishing.engine import publications
+            from shared.publishing.engine.service import rearm
 
-            if rearm_failed(str(outcome.details["publicationId"])):
+            failed_row = publications.get(str(outcome.details["publicationId"]))
+            if failed_row is not None and rearm(failed_row, "an approved RSS retry"):
                 outcome = publish(request)
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
         log.exception("publish failed for planned post %s", planned_post_id)
@@ -231,6 +233,7 @@ def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
               "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
               "error": error, "kind": outcome.details.get("kind"),
               "publicationId": outcome.details.get("publicationId"),
+              "provenAbsent": bool(outcome.details.get("provenAbsent")),
               "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
     return status, result, error
 
@@ -293,12 +296,10 @@ def _wait(planned_post_id: str, item: dict, platform: str, outcome) -> dict:
     return {"status": "waiting", "platform": platform, "item": "queued", "why": why}
 
 
-SAFE_TO_POST_AGAIN = "Safe to post again."  # the engine's words when a look-up proved nothing was posted
-
-
 def confirmed_absent(outcome) -> bool:
-    return (outcome.status == "failed" and outcome.details.get("kind") == "unknown"
-            and SAFE_TO_POST_AGAIN in (outcome.error or "") and bool(outcome.details.get("publicationId")))
+    """The engine's structured "safe to post again": a failed publication it holds proof about."""
+    return (outcome.status == "failed" and bool(outcome.details.get("provenAbsent"))
+            and bool(outcome.details.get("publicationId")))
 
 
 def retry_verdict(post: dict) -> tuple[bool, str | None]:
@@ -315,8 +316,8 @@ def retry_verdict(post: dict) -> tuple[bool, str | None]:
     if kind == "internal":
         return False, f"publishing hit an internal error ({error}); the same request would fail the same way"
     if kind == "unknown":
-        if SAFE_TO_POST_AGAIN in error and outcome.get("publicationId"):
-            return True, None  # the platform confirmed nothing was posted: the engine may run it again
+        if outcome.get("provenAbsent") and outcome.get("publicationId"):
+            return True, None  # the engine holds proof nothing was posted: it may run it again
         return False, f"the outcome on the platform is unknown ({error}); check the account before posting again"
     return True, None
 
