@@ -61,9 +61,10 @@ def test_randomized_faults_never_duplicate_and_always_settle(world, db, monkeypa
             raise WorkerDied()
         return real_settle(*a, **kw)
     monkeypatch.setattr(pubs, "settle_published", maybe_dying_settle)
-    from shared.publishing.engine import checks
+    from shared.config import get_config
 
-    monkeypatch.setattr(checks, "MAX_SETTLE_CHECKS", 3)  # the drain below makes every check due at once
+    monkeypatch.setenv("PUBLISH_SETTLE_MAX_CHECKS", "3")  # the drain below makes every check due at once
+    get_config.cache_clear()
 
     families = list(WEIGHTS)
     plan = []

@@ -163,7 +163,7 @@ def deliver(planned_post_id: str, version: int) -> dict:
     """Publish one planned post if the message is still current. Idempotent: a stale or repeated message is a
     no-op that says why."""
     from shared.db import transaction
-    from shared.publishing.gateway import PublishRequest, publish
+    from shared.publishing.gateway import PublishRequest
     from shared.rss.textlength import shorten
 
     with transaction() as conn:
@@ -200,15 +200,7 @@ def deliver(planned_post_id: str, version: int) -> dict:
         content={"text": text, "title": item["title"], "link": item.get("link"), "imageUrls": images},
     )
     try:
-        outcome = publish(request)
-        if post.get("approved") and confirmed_absent(outcome):
-            # the owner asked again (retry/approve) and the engine holds proof the earlier attempt posted nothing
-            from shared.publishing.engine import publications
-            from shared.publishing.engine.service import rearm
-
-            failed_row = publications.get(str(outcome.details["publicationId"]))
-            if failed_row is not None and rearm(failed_row, "an approved RSS retry"):
-                outcome = publish(request)
+        outcome = publish_for_rss(request, approved=bool(post.get("approved")))
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
         log.exception("publish failed for planned post %s", planned_post_id)
         error = f"{type(exc).__name__}: {exc}"[:500]
@@ -220,6 +212,22 @@ def deliver(planned_post_id: str, version: int) -> dict:
         # the engine's settle listener (on_publication_settled) brings the final state
         return _wait(planned_post_id, item, platform, outcome)
     return record(planned_post_id, *result_of(outcome, platform))
+
+
+def publish_for_rss(request, approved: bool):
+    """Publish one planned post through the gateway. An approved post (the owner approved or retried it) runs a
+    failed attempt again, but only when the engine holds proof that attempt posted nothing."""
+    from shared.publishing.gateway import publish
+
+    outcome = publish(request)
+    if approved and confirmed_absent(outcome):
+        from shared.publishing.engine import publications
+        from shared.publishing.engine.service import rearm
+
+        failed_row = publications.get(str(outcome.details["publicationId"]))
+        if failed_row is not None and rearm(failed_row, "an approved RSS retry"):
+            outcome = publish(request)
+    return outcome
 
 
 def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:

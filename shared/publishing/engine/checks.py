@@ -36,7 +36,6 @@ from shared.publishing.engine.lease import Lease
 
 logger = logging.getLogger("screndly.publishing")
 
-MAX_SETTLE_CHECKS = 30  # processing checks (a minute apart by default) before the post counts as unconfirmed
 SETTLE_EARLY_SECONDS = 5.0  # a delayed settle message may arrive this much before the row's check is due
 
 
@@ -96,7 +95,7 @@ def apply(row: dict, lease: Lease, answer: Answer, reason: str, account: Account
                                                       f"({answer.reason}). {outcomes.SAFE_TO_POST_AGAIN}",
                                answer.proof or "platform_state")
     if answer.kind == "processing" and row["state"] == "publishing" \
-            and int(row.get("checks") or 0) < MAX_SETTLE_CHECKS:
+            and int(row.get("checks") or 0) < get_config().publish_settle_max_checks:
         return outcomes.parked(row, lease, answer.reason)
     if row["state"] == "unconfirmed":  # a re-check: keep the first reason, push the next check out
         return outcomes.unconfirmed(row, lease, row.get("last_error") or reason)

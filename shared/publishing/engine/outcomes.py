@@ -112,28 +112,36 @@ def next_recheck(rechecks: int) -> datetime | None:
 
 
 def unconfirmed(row: dict, lease: Lease, message: str) -> dict:
-    """We cannot tell whether the post exists. The owner is told once; a checker looks again later."""
+    """We cannot tell whether the post exists. The owner is told once, in the same transaction as the state
+    change (a worker killed in between cannot leave an unconfirmed post nobody was told about); a checker
+    looks again later."""
+    from shared.db import transaction
+
     rechecks = 0 if row["state"] == "publishing" else int(row.get("checks") or 0)
-    settled = pubs.settle_unconfirmed(str(row["id"]), lease.token, message, next_recheck(rechecks))
+    with transaction() as c:
+        settled = pubs.settle_unconfirmed(str(row["id"]), lease.token, message, next_recheck(rechecks), conn=c)
+        if settled is not None:
+            if row["state"] == "publishing":
+                activity.log("publishing", "warn", f"post to {row['platform']} is unconfirmed: {message}",
+                             {**_ids(row), "nextCheckAt": settled["next_check_at"].isoformat()
+                              if settled["next_check_at"] else None}, conn=c)
+            if not settled["notified"]:
+                notify_unconfirmed(row, message, conn=c)
     if settled is None:
         return _superseded(row, lease, f"unconfirmed: {message}")
-    if row["state"] == "publishing":
-        activity.log("publishing", "warn", f"post to {row['platform']} is unconfirmed: {message}",
-                     {**_ids(row), "nextCheckAt": settled["next_check_at"].isoformat()
-                      if settled["next_check_at"] else None})
-        notify_unconfirmed(row, message)
     listeners.settled(settled)
     return settled
 
 
-def notify_unconfirmed(row: dict, reason: str) -> None:
-    if pubs.mark_notified(str(row["id"])):
+def notify_unconfirmed(row: dict, reason: str, conn=None) -> None:
+    if pubs.mark_notified(str(row["id"]), conn=conn):
         activity.notify(
             "warning", f"Check your {display(row)} account",
             f"We could not confirm whether the post to {display(row)} went out ({reason}). Check the account "
             "before posting it again, to avoid a duplicate. We will not re-post it automatically; we keep "
-            "checking and tell you here if we find it.",
-            source=row["source"] if row["source"] in ("rss", "tmdb") else "system", action_page="platforms")
+            "looking for it (hours apart) and record what we find in the activity log.",
+            source=row["source"] if row["source"] in ("rss", "tmdb") else "system", action_page="platforms",
+            conn=conn)
 
 
 def parked(row: dict, lease: Lease, message: str) -> dict:

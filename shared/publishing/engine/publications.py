@@ -193,8 +193,8 @@ def release(pub_id: str, token: str, not_before: datetime, kind: str, error: str
             (not_before, kind, error[:2000], Jsonb(progress or {}), pub_id, token)).fetchone()
 
 
-def mark_notified(pub_id: str) -> bool:
-    with connection() as c:
+def mark_notified(pub_id: str, conn=None) -> bool:
+    with _use(conn) as c:
         return c.execute("UPDATE publications SET notified=true WHERE id=%s AND NOT notified RETURNING id",
                          (pub_id,)).fetchone() is not None
 
