@@ -172,3 +172,39 @@ def test_container_lookup_answers(status, proof):
     no_container = SimpleNamespace(progress={"commit_sent": True}, http=http)
     assert container_lookup(no_container, base="b", status_field="status", listing_url="l", listing_params={},
                             text_field="text") is None
+
+
+def test_an_unconfirmed_post_is_re_checked_hours_later_and_found(world, db):
+    """X accepts the post after our client gave up: the look-up right after cannot see it, so the row is
+    unconfirmed (the owner told once), re-checked with back-off, not at the next tick, and settled when found."""
+    from datetime import datetime, timezone
+
+    world.connect("x")
+    real_tweet = _route(world.x, "tweet")
+    late: list = []
+
+    def accepted_after_the_timeout(request, **kw):
+        late.append(lambda: real_tweet(request, **kw))
+        raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
+    _swap_route(world.x, "tweet", accepted_after_the_timeout)
+    out = publish(PublishRequest("x-late", "x", {"text": "late one [pub:x-late]"}, "rss"))
+    assert out.status == "unconfirmed" and world.x.posts == []
+    row = db.execute("SELECT * FROM publications").fetchone()
+    wait = (row["next_check_at"] - datetime.now(timezone.utc)).total_seconds()
+    assert 3000 < wait <= 3600  # an hour (PUBLISH_RECHECK_BASE_SECONDS), not seconds
+    late[0]()  # X finishes: the post exists now
+    assert runner.sweep_stuck() == {"published": 0, "failed": 0, "unconfirmed": 0}  # not due yet
+    make_due()
+    assert runner.sweep_stuck()["published"] == 1
+    row = db.execute("SELECT * FROM publications").fetchone()
+    assert row["state"] == "published" and row["platform_post_id"] == str(world.x.posts[0]["id"])
+    assert db.execute("SELECT count(*) AS n FROM notifications WHERE title LIKE 'Check your%'").fetchone()["n"] == 1
+    assert len(world.x.posts) == 1
+
+
+def test_re_checks_back_off_from_an_hour_to_a_day_then_stop():
+    from shared.publishing.engine.outcomes import MAX_RECHECKS, next_recheck, now
+
+    gaps = [round((next_recheck(n) - now()).total_seconds() / 3600) for n in range(MAX_RECHECKS)]
+    assert gaps == [1, 2, 4, 8, 16, 24, 24, 24, 24, 24]
+    assert next_recheck(MAX_RECHECKS) is None

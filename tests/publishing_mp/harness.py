@@ -244,7 +244,7 @@ class Harness:
             "PUBLISH_HTTP_TIMEOUT_SECONDS": str(cfg.faults.client_timeout),
             "PUBLISH_RETRY_BASE_SECONDS": "0.01", "PUBLISH_POLL_INTERVAL_SECONDS": "0.05",
             "PUBLISH_POLL_BUDGET_SECONDS": "1", "PUBLISH_SETTLE_DELAY_SECONDS": "0.5",
-            "PUBLISH_RECHECK_BASE_SECONDS": "0.5", "PUBLISH_SETTLE_MAX_CHECKS": "6",
+            "PUBLISH_RECHECK_BASE_SECONDS": "0.3", "PUBLISH_SETTLE_MAX_CHECKS": "6",
             "HARNESS_REDIS_URL": self.redis_url, "HARNESS_FAKE_PORT": str(self.server.port),
             "HARNESS_FAKE_HOSTS": ",".join(self._hosts()), "HARNESS_THREADS": str(cfg.threads_per_worker),
             "HARNESS_KILL_AFTER_CLAIM": str(cfg.kill_after_claim),

@@ -186,11 +186,15 @@ def settle(pub_id: str) -> RunResult:
     return res
 
 
-def sweep_stuck(limit: int = 50) -> dict[str, int]:
+def sweep_stuck(limit: int = 50, budget_seconds: float = 40.0) -> dict[str, int]:
     """The maintenance sweep: every row a checker should look at now (expired leases, due processing checks,
-    due re-checks of unconfirmed posts). Counts by the state each ends in."""
+    due re-checks of unconfirmed posts), within a time budget that fits one function invocation (what is left
+    stays due for the next tick). Counts by the state each ends in."""
     counts: Counter = Counter({"published": 0, "failed": 0, "unconfirmed": 0})
+    deadline = time.monotonic() + budget_seconds
     for r in pubs.due_for_check(limit):
+        if time.monotonic() > deadline:
+            break
         res = check(str(r["id"]))
         if res.details.get("claimed") is False:
             continue
