@@ -442,9 +442,9 @@ class Harness:
             with connection() as c:
                 left = c.execute(
                     """SELECT count(*) FILTER (WHERE state IN ('planned','publishing')) AS active,
-                              count(*) FILTER (WHERE state='unconfirmed' AND next_check_at IS NOT NULL
+                              count(*) FILTER (WHERE state='unconfirmed' AND to_jsonb(p)->>'next_check_at' IS NOT NULL
                                                AND updated_at < to_timestamp(%s) + interval '3 seconds') AS unchecked
-                       FROM publications""", (calm_at,)).fetchone()
+                       FROM publications p""", (calm_at,)).fetchone()
             if not left["active"] and not left["unchecked"] and self.server.idle() and not self._busy():
                 return
 
@@ -478,8 +478,9 @@ class Harness:
                     ledger[int(m.group(1))] += 1
         with connection() as c:
             rows = {r["idempotency_key"]: r for r in c.execute(
-                "SELECT idempotency_key, state, notified, absent_proof, jsonb_array_length(late_results) AS late "
-                "FROM publications WHERE idempotency_key LIKE 'mp:%%' OR idempotency_key LIKE 'api:mp:%%'")}
+                "SELECT idempotency_key, state, notified, jsonb_array_length(COALESCE(to_jsonb(p)->'late_results', "
+                "'[]'::jsonb)) AS late FROM publications p "
+                "WHERE idempotency_key LIKE 'mp:%%' OR idempotency_key LIKE 'api:mp:%%'")}
             logs = c.execute(
                 """SELECT count(*) FILTER (WHERE message LIKE 'took over %%') AS takeovers,
                           count(*) FILTER (WHERE message LIKE 'running the %% publication again%%') AS rearms

@@ -91,9 +91,10 @@ def apply(row: dict, lease: Lease, answer: Answer, reason: str, account: Account
     if answer.kind == "found":
         return outcomes.published(row, lease, answer.result, account)
     if answer.kind == "absent":
-        return outcomes.failed(row, lease, "unknown", f"{reason}; the platform's state shows nothing was posted "
-                                                      f"({answer.reason}). {outcomes.SAFE_TO_POST_AGAIN}",
-                               answer.proof or "platform_state")
+        how = "the platform's state shows nothing was posted" if answer.proof == "platform_state" else \
+            "the publishing request was never sent"
+        return outcomes.failed(row, lease, "unknown", f"{reason}; {how} ({answer.reason}). "
+                                                      f"{outcomes.SAFE_TO_POST_AGAIN}", answer.proof or "platform_state")
     if answer.kind == "processing" and row["state"] == "publishing" \
             and int(row.get("checks") or 0) < get_config().publish_settle_max_checks:
         return outcomes.parked(row, lease, answer.reason)

@@ -8,7 +8,6 @@ and an unconfirmed row it concerns is checked at once by a fresh checker claim, 
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,8 +18,6 @@ from shared.publishing.engine import listeners
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine.lease import Lease
 from shared.publishing.platforms import DISPLAY
-
-logger = logging.getLogger("screndly.publishing")
 
 MAX_RECHECKS = 10  # 1 h, 2 h, 4 h, 8 h, 16 h, then daily: about a week of re-checks, then it stays unconfirmed
 SAFE_TO_POST_AGAIN = "Safe to post again."  # words for the owner; code reads `absent_proof` / provenAbsent
