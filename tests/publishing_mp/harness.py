@@ -57,7 +57,7 @@ class Config:
     kill_before_record: float = 0.015
     faults: FaultPlan = field(default_factory=lambda: FaultPlan(
         client_timeout=2.0, slow_accept=0.05, refuse=0.03, reject=0.03, rate_limit=0.02, after_accept=0.12,
-        kill_after=0.02, lookup_fail=0.15))
+        kill_after=0.02, lookup_fail=0.15, slow_upload=0.3))
     compose_resend: float = 0.4  # of compose publications, re-sent later by the owner
     rss_retry: float = 0.4  # of RSS publications, an approved retry later
     lease_seconds: float = 4.0

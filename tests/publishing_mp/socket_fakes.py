@@ -10,7 +10,9 @@ socket, with the faults that only a real connection can show, chosen per request
   answer, so it never records it);
 - refuse (503 before anything is done), reject (400: the platform refuses the post) and rate_limit (429) on
   the publishing request;
-- lookup_503 / lookup_hang: a look-up answers 503, or hangs past the client's timeout.
+- lookup_503 / lookup_hang: a look-up answers 503, or hangs past the client's timeout;
+- slow_upload: every chunk of a YouTube upload session takes most of the client's timeout, so the whole upload
+  outlives the workers' lease (the worker is alive and busy: only its heartbeat keeps the claim).
 
 "Accepted" is observed, not guessed: the fakes record every post in their ledger (`record_post`), and a request
 during which the ledger grew is the one that published. The same ledger counts duplicates.
@@ -59,6 +61,7 @@ class FaultPlan:
     after_accept: float = 0.0  # one of timeout_after / drop_after / error_after
     kill_after: float = 0.0
     lookup_fail: float = 0.0
+    slow_upload: float = 0.0  # of YouTube upload sessions: every chunk takes most of the client's timeout
     seed: int = 1
 
 
@@ -93,6 +96,7 @@ class FakeServer:
         self.rng = random.Random(plan.seed)
         self.rng_lock = threading.Lock()
         self._local = threading.local()
+        self._slow_sessions: dict[str, bool] = {}
         for fake in {id(f): f for f in [*hosts.values(), default]}.values():
             self._watch_ledger(fake)
         server = self
@@ -228,6 +232,16 @@ class FakeServer:
             self._count("rate_limit_429")
             return self._write(h, fake.json({"title": "Too Many Requests", "detail": "Too Many Requests",
                                              "status": 429}, 429, headers=fake.rate_headers()))
+        if fake.name == "youtube" and name == "chunk" and not _is_session_query(request):
+            sid = request.url.path.rsplit("/", 1)[-1]
+            with self.rng_lock:
+                if sid not in self._slow_sessions:
+                    self._slow_sessions[sid] = plan.slow_upload > 0 and self.rng.random() < plan.slow_upload
+                    if self._slow_sessions[sid]:
+                        self._count("slow_upload")
+                slow_upload = self._slow_sessions[sid] and plan.slow_upload > 0
+            if slow_upload:
+                time.sleep(plan.client_timeout * 0.8)  # slow, but answered within the timeout
         slow = commit and self._roll(plan.slow_accept)
         if slow:
             time.sleep(plan.client_timeout + 0.6)  # the client gave up; the platform goes on and accepts
