@@ -8,8 +8,9 @@ real engine against one Postgres and Redis, while things go wrong the way they d
   the published record is written (the worker itself), right after the platform accepted (the fake server).
   A replacement starts each time.
 - The platforms (tests/publishing_fakes on a real socket, socket_fakes.py) accept slowly, time out after
-  accepting, drop the connection after accepting, answer 500 after accepting, refuse, rate-limit, and fail
-  look-ups.
+  accepting, drop the connection after accepting, answer 500 after accepting, refuse, rate-limit, fail
+  look-ups, and take so long over some YouTube uploads that they outlive the lease.
+- Workers stall: SIGSTOP past the lease, then SIGCONT (their claims are taken over while they live).
 - The owner re-sends from Compose and approves RSS retries while all this happens.
 Then a settle phase (no faults, no kills, maintenance ticks with short back-offs) and the count: posts per
 publication in the fakes' ledgers against the rows.
