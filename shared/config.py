@@ -161,8 +161,15 @@ class Config(BaseSettings):
     # comma-separated origins allowed in OAuth redirectUri (empty: PUBLIC_BASE_URL's origin in production, any
     # origin elsewhere; the path must be /platforms/callback)
     oauth_redirect_origins: str = ""
-    # seconds a claimed publication may stay `publishing` before the sweeper settles it as unconfirmed
-    publish_lease_seconds: int = 900
+    # a claim's lease: its holder's heartbeat extends it every fifth of this while it uploads or polls; only
+    # once it has expired (the worker died or stalled) may the maintenance sweep take the claim over
+    publish_lease_seconds: float = 900
+    # when a platform is still processing a sent post: the delay before a checker looks again, and how many
+    # such checks before the post counts as unconfirmed
+    publish_settle_delay_seconds: float = 60.0
+    publish_settle_max_checks: int = 30
+    # re-checks of an unconfirmed post: this, then doubling, at most 24 times this apart (hours, not seconds)
+    publish_recheck_base_seconds: float = 3600.0
     # how long platforms that pull media (Meta, Threads, TikTok) may read a presigned B2 URL
     publish_media_url_ttl_seconds: int = 7 * 24 * 3600
     # timeouts and backoff for platform calls (tests shrink them)

@@ -196,19 +196,19 @@ class TikTokAdapter:
         return value
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        """Only TikTok's FAILED proves nothing was posted. PROCESSING_UPLOAD after our last chunk went out is
+        not proof: the chunk may still be arriving (a slow accept, a timed-out answer), and TikTok then
+        publishes it; so it is "still processing", checked again later."""
         publish_id = ctx.progress.get("publish_id") or ctx.progress.get("upload_publish_id")
+        if not ctx.progress.get("commit_sent"):
+            return NotPublished("the last chunk (or the pull request) was never sent, so TikTok has nothing to "
+                                "publish")
         if not publish_id:
-            return NotPublished("TikTok never accepted the post") if not ctx.progress.get("commit_sent") else None
+            return None  # a pull request whose answer was lost: no publish id to ask about
         try:
             return self._settle(ctx, publish_id, wait=False)
-        except BadContent as exc:
+        except BadContent as exc:  # status FAILED: TikTok will not publish this upload
             return NotPublished(exc.message)
-        except StillProcessing:
-            st = self._status(ctx, publish_id)
-            if st.get("status") == "PROCESSING_UPLOAD" and not ctx.progress.get("publish_id"):
-                # our upload stopped before its last chunk landed: TikTok will never publish it
-                return NotPublished("the upload never completed, so TikTok has no video to publish")
-            raise
 
 
 ADAPTER = TikTokAdapter()
