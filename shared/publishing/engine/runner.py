@@ -59,12 +59,12 @@ def _account_for(row: dict, dry_run: bool) -> Account:
     except NotConnected:
         if dry_run:  # still validated and recorded, but reported as skipped: nothing could have been posted
             return Account(platform=row["family"], account_id="dry-run", access_token="", metadata={
-                "skipped": f"{_display(row)} is not connected: connect it in Platforms"})
+                "skipped": f"{outcomes.display(row)} is not connected: connect it in Platforms"})
         raise
     except AuthFailed as exc:
         if dry_run:
             return Account(platform=row["family"], account_id="dry-run", access_token="", metadata={
-                "skipped": f"{_display(row)} needs to be reconnected: {exc.message}"})
+                "skipped": f"{outcomes.display(row)} needs to be reconnected: {exc.message}"})
         raise
     return Account(platform=conn.platform, account_id=conn.account_id, access_token=conn.access_token,
                    username=conn.username, metadata=conn.metadata, extra=conn.extra)
