@@ -171,17 +171,19 @@ def test_a_sender_whose_lease_cannot_be_extended_stops_before_sending(world, db,
     world.connect("x")
     monkeypatch.setattr(Lease, "beat", lambda self: False)
     img = world.media.add("l.jpg", b"\xff\xd8" + b"\x00" * 200, "image/jpeg")
-    real = next(fn for _, _, n, fn in world.x.routes if n == "media")
+    real_routes = list(world.x.routes)
 
-    def slow_upload(request, **kw):
-        time.sleep(short_lease * 0.8)  # the lease runs low while preparing
-        return real(request, **kw)
-    world.x.routes = [(m, rx, n, slow_upload if n == "media" else fn) for m, rx, n, fn in world.x.routes]
+    def slowed(fn):
+        def slow_upload(request, **kw):
+            time.sleep(short_lease * 0.8)  # the lease runs low while preparing
+            return fn(request, **kw)
+        return slow_upload
+    world.x.routes = [(m, rx, n, slowed(fn) if n == "media" else fn) for m, rx, n, fn in world.x.routes]
     out = publish(PublishRequest("stall", "x", {"text": "stalled [pub:stall]", "imageUrl": img}, "rss"))
     assert world.x.posts == [] and not any(n == "tweet" for n, _ in world.x.calls)
     assert out.details["state"] == "publishing"
     monkeypatch.undo()
-    world.x.routes = [(m, rx, n, real if n == "media" else fn) for m, rx, n, fn in world.x.routes]
+    world.x.routes = real_routes
     expire_leases()
     assert runner.sweep_stuck()["published"] == 1  # never sent: run again, by a new claim
     assert len(world.x.posts) == 1
