@@ -137,8 +137,8 @@ def notify_unconfirmed(row: dict, reason: str, conn=None) -> None:
             f"We could not confirm whether the post to {display(row)} went out ({reason}). Check the account "
             "before posting it again, to avoid a duplicate. We will not re-post it automatically; we keep "
             "looking for it (hours apart) and record what we find in the activity log.",
-            source=row["source"] if row["source"] in ("rss", "tmdb", "comment") else "system", action_page="platforms",
-            conn=conn)
+            source=row["source"] if row["source"] in ("rss", "tmdb", "comment") else "system",
+            action_page="platforms", conn=conn)
 
 
 def parked(row: dict, lease: Lease, message: str) -> dict:
