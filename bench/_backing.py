@@ -42,15 +42,19 @@ def private_backing() -> Iterator[object]:
 
 def asgi_get(app, path: str, headers: dict[str, str], loop) -> tuple[int, bytes]:
     """One GET through the ASGI app, no HTTP client in between (what a warm function does per request)."""
+    return asgi_request(app, "GET", path, headers, loop)
+
+
+def asgi_request(app, method: str, path: str, headers: dict[str, str], loop, body: bytes = b"") -> tuple[int, bytes]:
     raw_path, _, query = path.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "https",
              "path": raw_path, "raw_path": raw_path.encode(), "query_string": query.encode(), "root_path": "",
              "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
              "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443)}
     out = {"status": 0, "body": b""}
 
     async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message):
         if message["type"] == "http.response.start":

@@ -26,7 +26,8 @@ def build_worker():
         redis_url=cfg.media_worker_redis_url,
         temp_dir=cfg.media_worker_temp_dir,
         limits=Limits(max_seconds=cfg.media_max_input_seconds, max_dimension=cfg.media_max_input_dimension,
-                      ffmpeg_timeout=cfg.media_ffmpeg_timeout_seconds, x264_preset=cfg.media_x264_preset),
+                      ffmpeg_timeout=cfg.media_ffmpeg_timeout_seconds, x264_preset=cfg.media_x264_preset,
+                      max_video_per_run=cfg.media_max_outputs_per_run),
         max_source_bytes=keys.UPLOAD_PURPOSES["trailers"].max_bytes,
     )
     def connect():

@@ -42,6 +42,7 @@ class WorkerSettings:
     temp_dir: str
     limits: pipeline.Limits
     max_source_bytes: int
+    max_group: int = 8  # jobs of one source leased together (every preset fits)
 
 
 class Worker:
@@ -58,6 +59,7 @@ class Worker:
         self._conn_lock = threading.Lock()
         self.queries = 0
         self.jobs_done = 0
+        self._rejected: set[str] = set()  # sources rejected while running the current group
 
     # --- database session: open while working, closed while idle ----------------------------------
     def db(self):
@@ -110,7 +112,7 @@ class Worker:
             while not self.stop_requested:
                 if need_query:
                     try:
-                        job, next_due = self._claim()
+                        jobs, next_due = self._claim()
                         failures = 0
                     except Exception as exc:  # database unreachable (Neon waking up, network): wait and retry
                         failures += 1
@@ -121,16 +123,17 @@ class Worker:
                         time.sleep(pause)
                         continue
                     last_query = time.monotonic()
-                    if job is not None:
+                    if jobs:
                         self.busy = True
                         try:
-                            self.run_job(job)
-                        except Exception:  # recording the outcome failed: the lease expires, the job reruns
-                            logger.exception("job %s: could not record its outcome", job.get("id"))
+                            self.run_group(jobs)
+                        except Exception:  # recording an outcome failed: the lease expires, the job reruns
+                            logger.exception("jobs %s: could not record their outcome",
+                                             ", ".join(str(j.get("id")) for j in jobs))
                             self.release_db()
                         finally:
                             self.busy = False
-                        self.jobs_done += 1
+                        self.jobs_done += len(jobs)
                         if max_jobs is not None and self.jobs_done >= max_jobs:
                             break
                         continue
@@ -158,41 +161,62 @@ class Worker:
         return 0
 
     def _claim(self):
-        return self._query(queue.claim, self.worker_id, self.s.lease_seconds)
+        """The next due job and the other due jobs of its source (they share one download and one decode)."""
+        jobs, due = self._query(queue.claim_group, self.worker_id, self.s.lease_seconds, self.s.max_group)
+        return [queue.decode_job(j) for j in jobs], due
 
-    # --- one job --------------------------------------------------------------------------------
-    def run_job(self, raw: dict) -> None:
-        job = queue.decode_job(raw)
-        job_id, token = str(job["id"]), str(job["lease_token"])
-        if job["attempts"] > job["max_attempts"]:
-            reason = (f"the worker stopped while processing this job in each of {job['max_attempts']} attempts "
-                      f"(last reason: {job.get('error') or 'lease expired'})")
-            self._query(queue.fail, job_id, token, reason, "WORKER_LOST")
-            self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {reason}", notify=True)
+    # --- one group of jobs (one source) ---------------------------------------------------------
+    def run_group(self, raws: list[dict]) -> None:
+        jobs = [queue.decode_job(r) for r in raws]
+        token = str(jobs[0]["lease_token"])
+        live = []
+        for job in jobs:
+            if job["attempts"] > job["max_attempts"]:
+                reason = (f"the worker stopped while processing this job in each of {job['max_attempts']} "
+                          f"attempts (last reason: {job.get('error') or 'lease expired'})")
+                self._query(queue.fail, str(job["id"]), token, reason, "WORKER_LOST")
+                self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {reason}", notify=True)
+            else:
+                live.append(job)
+        if not live:
             return
+        # a group whose previous attempt died mid-run (OOM, kill -9) is retried one output per ffmpeg run, so
+        # a combined run that exhausted the machine cannot take the worker down again and again
+        combine = not any(j.get("previous_state") == "running" for j in live)
 
-        control = pipeline.JobControl(shutdown=lambda: self.stop_requested,
-                                      shutdown_grace=self.s.shutdown_grace_seconds)
+        storage = self._storage_factory()
+        self._rejected: set[str] = set()
+        controls = [pipeline.JobControl(shutdown=lambda: self.stop_requested,
+                                        shutdown_grace=self.s.shutdown_grace_seconds) for _ in live]
         beat_lock = threading.Lock()
 
         def beat() -> None:
             with beat_lock:
-                with control.lock:
-                    stage, progress = control.stage, control.progress
-                    messages, control.messages = control.messages, []
+                pending = [(j, c) for j, c in zip(live, controls) if not c.done]
+                if not pending:
+                    return
+                updates = []
+                for j, c in pending:
+                    with c.lock:
+                        updates.append((str(j["id"]), c.progress, c.stage, c.messages))
+                        c.messages = []
                 try:
-                    for st, msg in messages or [(None, None)]:
-                        res = self._query(queue.heartbeat, job_id, token, self.s.lease_seconds, progress,
-                                          st or stage, msg)
-                        if res is None:
-                            control.lease_lost = True
-                            return
-                        if res["cancel_requested"]:
-                            control.cancelled = True
+                    held = self._query(queue.heartbeat_group, token, self.s.lease_seconds, updates)
                 except Exception as exc:  # the next beat retries; the lease covers a few misses
                     logger.warning("heartbeat failed: %s", type(exc).__name__)
+                    return
+                for j, c in pending:
+                    if str(j["id"]) not in held:
+                        c.lease_lost = True
+                    elif held[str(j["id"])]:
+                        c.cancelled = True
 
-        control.beat = beat
+        def report(job: dict, outcome: tuple) -> None:
+            self._settle(job, token, outcome, storage)
+
+        for c in controls:
+            c.beat = beat
+        gc = pipeline.GroupControl(live, controls, report, beat)
         stop_beats = threading.Event()
 
         def beats() -> None:
@@ -201,30 +225,40 @@ class Worker:
 
         beater = threading.Thread(target=beats, name="heartbeat", daemon=True)
         beater.start()
-        work = self.scratch.job_dir(job_id)
-        storage = self._storage_factory()
+        work = self.scratch.job_dir(str(live[0]["id"]))
         try:
-            result, meta = pipeline.run(job, storage, work, control, self.s.limits, self.s.max_source_bytes)
+            pipeline.run_group(gc, storage, work, self.s.limits, self.s.max_source_bytes, combine=combine)
+            outcome = None
+        except pipeline.Interrupted as exc:
+            outcome = ("interrupted", exc.reason)
+        except pipeline.PermanentError as exc:
+            outcome = ("failed", exc)
+        except Exception as exc:  # storage or database blips, ffmpeg killed from outside: retry with backoff
+            outcome = ("transient", exc)
+        finally:
             stop_beats.set()
             beater.join()
+        try:
+            if outcome is not None:  # it concerns every job not settled yet
+                for job, c in gc.live():
+                    gc.settle(job, c, outcome)
+        finally:
+            self.scratch.remove_job(str(live[0]["id"]))
+
+    def _settle(self, job: dict, token: str, outcome: tuple, storage) -> None:
+        kind, value = outcome
+        job_id = str(job["id"])
+        if kind == "succeeded":
+            result, meta = value
             if self._query(queue.complete, job_id, token, result, meta):
                 self._record(job, "info", f"{job['preset']} ready for {job['file_name']}", notify=True,
                              ok=True, extra={"key": result["outputs"][0]["key"]})
-        except pipeline.Interrupted as exc:
-            stop_beats.set()
-            beater.join()
-            self._interrupted(job, token, exc.reason)
-        except pipeline.PermanentError as exc:
-            stop_beats.set()
-            beater.join()
-            self._failed_permanently(job, token, exc, storage)
-        except Exception as exc:  # storage or database blips, ffmpeg killed from outside: retry with backoff
-            stop_beats.set()
-            beater.join()
-            self._failed_transiently(job, token, exc)
-        finally:
-            stop_beats.set()
-            self.scratch.remove_job(job_id)
+        elif kind == "interrupted":
+            self._interrupted(job, token, value)
+        elif kind == "failed":
+            self._failed_permanently(job, token, value, storage)
+        else:
+            self._failed_transiently(job, token, value)
 
     def _interrupted(self, job: dict, token: str, reason: str) -> None:
         job_id = str(job["id"])
@@ -239,16 +273,28 @@ class Worker:
             logger.warning("lease on job %s lost; stopped without writing", job_id)
 
     def _failed_permanently(self, job: dict, token: str, exc: pipeline.PermanentError, storage) -> None:
-        job_id = str(job["id"])
-        if not self._query(queue.fail, job_id, token, exc.message, exc.code):
+        job_id, key = str(job["id"]), job["source_key"]
+
+        def fail(conn) -> bool:
+            # one transaction: whoever polls never sees this job failed for a bad source while a sibling made
+            # from the same file still shows as completed
+            with conn.transaction():
+                if not queue.fail(conn, job_id, token, exc.message, exc.code):
+                    return False
+                if exc.invalid_source:
+                    _mark_upload_rejected(conn, key, exc.message)
+                    queue.fail_siblings_for_source(conn, key, exc.message, exc.code)
+                return True
+
+        if not self._query(fail):
             return
-        if exc.invalid_source:
-            self._reject_source(job, exc.message, exc.code, storage)
+        if exc.invalid_source and key not in self._rejected:
+            self._rejected.add(key)  # the group's other jobs fail with the same reason: delete once
+            self._delete_rejected_source(key, storage)
         self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {exc.message}", notify=True)
 
-    def _reject_source(self, job: dict, reason: str, code: str, storage) -> None:
-        """The upload is not usable media: delete it (nothing left behind) and fail its other queued jobs."""
-        key = job["source_key"]
+    def _delete_rejected_source(self, key: str, storage) -> None:
+        """The upload is not usable media: delete it and any rendition made from it (nothing left behind)."""
         try:
             storage.delete(key)
         except Exception as exc:
@@ -258,8 +304,6 @@ class Worker:
                 storage.delete(obj["Key"])
         except Exception as exc:
             logger.warning("could not delete renditions of rejected source %s: %s", key, type(exc).__name__)
-        self._query(_mark_upload_rejected, key, reason)
-        self._query(queue.fail_siblings_for_source, key, reason, code)
 
     def _failed_transiently(self, job: dict, token: str, exc: Exception) -> None:
         job_id = str(job["id"])

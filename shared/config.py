@@ -7,6 +7,7 @@ Every variable is documented in `.env.example`. `get_config()` is cached per pro
 from __future__ import annotations
 
 import base64
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -31,8 +32,12 @@ class Config(BaseSettings):
     jwt_secret: str = ""
     jwt_expiry_hours: int = 24 * 7
     api_key: str = ""  # optional static key for scripts (Authorization: Bearer <key>)
-    # proxies we run that append to X-Forwarded-For (Vercel's edge, API Gateway: 1); 0 ignores the header
-    forwarded_for_trusted_hops: int = 1
+    # Who vouches for the client address (shared/auth/client_ip.py). CLIENT_IP_HEADER: a header the platform's
+    # edge sets itself (default on Vercel, which sets VERCEL=1: x-vercel-forwarded-for); TRUSTED_PROXIES:
+    # comma-separated addresses/CIDRs of proxies we run, the only peers whose X-Forwarded-For is read. Neither:
+    # the connection's own peer address, whatever headers the client sends.
+    client_ip_header: str = ""
+    trusted_proxies: str = ""
     login_max_attempts: int = 5
     login_window_seconds: int = 15 * 60
 
@@ -82,6 +87,8 @@ class Config(BaseSettings):
     media_max_input_dimension: int = 4096
     media_ffmpeg_timeout_seconds: float = 3600.0  # wall-clock cap for one ffmpeg run
     media_x264_preset: str = "veryfast"
+    # renditions of one source encoded from one decode; each encoder adds its frames to ffmpeg's memory
+    media_max_outputs_per_run: int = 3
 
     # --- outbound fetching (feeds, images) ------------------------------------------------------
     # SSRF guard: loopback/private/link-local targets are refused unless this is set (tests, `make dev`)
@@ -100,6 +107,17 @@ class Config(BaseSettings):
     openai_base_url: str = "https://api.openai.com/v1"
     serper_base_url: str = "https://google.serper.dev"
     youtube_base_url: str = "https://www.youtube.com"  # channel pages and public Atom feeds
+
+    # --- TMDb automation ------------------------------------------------------------------------------
+    tmdb_api_key: str = ""  # v4 read access token or v3 key; the `tmdbKey` setting wins when set
+    tmdb_api_base: str = "https://api.themoviedb.org"  # the local fake's URL under `make dev` without a key
+    tmdb_image_base: str = "https://image.tmdb.org/t/p"  # image CDN: <base>/<size><file_path>
+    tmdb_rate_limit: int = 40  # requests per window, shared by every process (Redis token bucket)
+    tmdb_rate_window_seconds: float = 10.0
+    tmdb_metadata_cache_seconds: int = 900  # Redis response cache: discover, details, lists, search
+    tmdb_images_cache_seconds: int = 86400  # Redis response cache: image lists change rarely
+    tmdb_concurrency: int = 6  # TMDb requests in flight at once within one refresh
+    tmdb_timeout_seconds: float = 15.0
 
     # --- publishing -------------------------------------------------------------------------
     # dry_run records what would have been posted instead of calling the platforms
@@ -122,8 +140,18 @@ class Config(BaseSettings):
     x_authorize_url: str = "https://x.com/i/oauth2/authorize"
     tiktok_api_base: str = "https://open.tiktokapis.com"
     tiktok_authorize_url: str = "https://www.tiktok.com/v2/auth/authorize/"
-    meta_graph_base: str = "https://graph.facebook.com/v21.0"
-    meta_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    # TikTok: an app that has not passed TikTok's audit may only post SELF_ONLY (private) videos
+    tiktok_app_audited: bool = False
+    # TikTok PULL_FROM_URL only works from a domain or URL prefix verified in the TikTok developer portal; empty:
+    # every video is uploaded in chunks (FILE_UPLOAD), streamed from B2
+    tiktok_verified_media_domain: str = ""
+    meta_graph_base: str = "https://graph.facebook.com"  # the version is META_GRAPH_VERSION
+    meta_graph_video_base: str = "https://graph-video.facebook.com"  # video publishing host (Video API guide)
+    meta_authorize_url: str = ""  # empty: https://www.facebook.com/<META_GRAPH_VERSION>/dialog/oauth
+    # Graph API version for Facebook and Instagram; /health warns 30 days before its end of life
+    # (shared/publishing/connections/graph_version.py has Meta's table; _END_OF_LIFE overrides it, YYYY-MM-DD)
+    meta_graph_version: str = "v25.0"
+    meta_graph_version_end_of_life: str = ""
     threads_api_base: str = "https://graph.threads.net"
     threads_authorize_url: str = "https://threads.net/oauth/authorize"
     youtube_api_base: str = "https://www.googleapis.com"
@@ -134,8 +162,15 @@ class Config(BaseSettings):
     # comma-separated origins allowed in OAuth redirectUri (empty: PUBLIC_BASE_URL's origin in production, any
     # origin elsewhere; the path must be /platforms/callback)
     oauth_redirect_origins: str = ""
-    # seconds a claimed publication may stay `publishing` before the sweeper settles it as unconfirmed
-    publish_lease_seconds: int = 900
+    # a claim's lease: its holder's heartbeat extends it every fifth of this while it uploads or polls; only
+    # once it has expired (the worker died or stalled) may the maintenance sweep take the claim over
+    publish_lease_seconds: float = 900
+    # when a platform is still processing a sent post: the delay before a checker looks again, and how many
+    # such checks before the post counts as unconfirmed
+    publish_settle_delay_seconds: float = 60.0
+    publish_settle_max_checks: int = 30
+    # re-checks of an unconfirmed post: this, then doubling, at most 24 times this apart (hours, not seconds)
+    publish_recheck_base_seconds: float = 3600.0
     # how long platforms that pull media (Meta, Threads, TikTok) may read a presigned B2 URL
     publish_media_url_ttl_seconds: int = 7 * 24 * 3600
     # timeouts and backoff for platform calls (tests shrink them)
@@ -159,6 +194,12 @@ class Config(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
+
+    @property
+    def effective_client_ip_header(self) -> str:
+        # VERCEL=1 is set by the platform in every function (not one of our variables)
+        on_vercel = os.environ.get("VERCEL") == "1"
+        return (self.client_ip_header or ("x-vercel-forwarded-for" if on_vercel else "")).strip().lower()
 
     @property
     def is_production(self) -> bool:
@@ -210,6 +251,12 @@ class Config(BaseSettings):
             # bearer checks are not rate limited: a static key must be unguessable on its own
             raise ConfigError("API_KEY must be at least 32 characters (or empty to disable it)")
         self.encryption_key_list()
+        try:
+            from shared.auth.client_ip import parse_networks
+
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {exc}") from exc
         return self
 
 

@@ -23,8 +23,32 @@ def _client(url: str, token: str) -> "Redis":
 
     # one retry after 0.5 s: a blip should not fail a request, a dead bridge must not hang it for 3 s
     client = Redis(url=url, token=token, rest_retries=1, rest_retry_interval=0.5, allow_telemetry=False)
-    client._http = _MeteredHttp(client._http)  # pipelines and transactions take the client's _http too
+    _bound_waits(client)
+    client._http = _MeteredHttp(client._http)  # after _bound_waits; pipelines and transactions take it too
     return client
+
+
+# --- outages (issue: a Redis outage answers 503 fast, never 500) -----------------------------------------
+
+def _bound_waits(client) -> None:
+    """The SDK's httpx client has no timeout at all: an endpoint that accepts and never answers would hold the
+    request until the platform kills it. 1 s per attempt keeps an outage answer under 3 s with the retry."""
+    import httpx
+
+    http = getattr(client, "_http", None)
+    if http is not None and isinstance(getattr(http, "_client", None), httpx.Client):
+        http._client.close()
+        http._client = httpx.Client(timeout=httpx.Timeout(1.0))
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The REST endpoint was unreachable, timed out, or answered something that is not Upstash's JSON (a 5xx
+    page). A Redis error reply (WRONGTYPE ...) is a bug, not an outage, and stays a 500."""
+    import json
+
+    import httpx
+
+    return isinstance(exc, (httpx.TransportError, json.JSONDecodeError))
 
 
 class _MeteredHttp:

@@ -11,6 +11,29 @@ from conftest import TEST_PASSWORD
 from foundation_helpers import assert_error
 
 
+@pytest.fixture(autouse=True)
+def declared_edge_header(monkeypatch):
+    """These tests play many clients through one TestClient: the deployment declares an edge that writes the
+    client address into X-Forwarded-For (test_login_client_address.py covers what is trusted when)."""
+    from shared.config import get_config
+
+    monkeypatch.setenv("CLIENT_IP_HEADER", "x-forwarded-for")
+    get_config.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_config.cache_clear()
+
+
+@pytest.fixture()
+def no_slowdown(monkeypatch):
+    """Records the global slow-down's waits instead of sleeping them."""
+    from shared.auth import lockout
+
+    waits: list[float] = []
+    monkeypatch.setattr(lockout, "wait", waits.append)
+    return waits
+
+
 def _login(client, password, ip="203.0.113.7"):
     return client.post("/api/auth/login", json={"password": password}, headers={"X-Forwarded-For": ip})
 
@@ -122,26 +145,39 @@ def test_missing_or_unusable_password_hash_is_a_server_configuration_error(clien
     assert r.json()["success"] is False and r.json()["error"] == "Server configuration error"
 
 
-def test_global_cap_stops_address_rotation(client, clean_state, monkeypatch):
+def test_the_owner_gets_in_after_200_wrong_guesses_from_100_addresses(client, clean_state, no_slowdown, db):
+    """The old global cap refused everyone, the right password included, after ~20 addresses' worth of
+    guesses. Now guesses from many addresses slow every check down; none refuses a client that has not failed."""
     from shared.auth import lockout
+
+    statuses = [_login(client, "wrong guess", ip=f"198.51.{i // 250}.{i % 250 + 1}").status_code
+                for i in range(100) for _ in range(2)]
+    assert statuses == [401] * 200
+    r = _login(client, TEST_PASSWORD, ip="192.0.2.200")  # a fresh address: the owner's
+    assert r.status_code == 200 and r.json()["token"]
+    assert no_slowdown[-1] == lockout.MAX_DELAY  # slowed down, not refused
+    assert no_slowdown[:lockout.GLOBAL_FREE] == [0] * lockout.GLOBAL_FREE
+    notes = db.execute("SELECT count(*) AS n FROM notifications WHERE title = 'Login under attack'").fetchone()
+    assert notes["n"] == 1  # told once per window, not once per guess
+
+
+def test_a_client_that_failed_is_still_locked_during_an_attack(client, clean_state, no_slowdown):
+    for i in range(30):
+        _login(client, "wrong", ip=f"198.51.100.{i + 1}")
+    for _ in range(5):
+        assert _login(client, "wrong", ip="203.0.113.50").status_code == 401
+    assert _login(client, TEST_PASSWORD, ip="203.0.113.50").status_code == 429
+
+
+def test_one_locked_address_cannot_slow_the_owner_down(client, clean_state, monkeypatch, no_slowdown):
     from shared.auth import login as login_service
 
-    monkeypatch.setattr(lockout, "GLOBAL_FACTOR", 2)  # 10 attempts from all clients together
-    monkeypatch.setattr(login_service, "verify_password", lambda p, h: False)
-    statuses = [_login(client, "guess", ip=f"198.51.100.{i}").status_code for i in range(12)]
-    assert statuses == [401] * 10 + [429] * 2
-
-
-def test_one_locked_address_cannot_lock_the_owner_out(client, clean_state, monkeypatch):
-    from shared.auth import lockout
-    from shared.auth import login as login_service
-
-    monkeypatch.setattr(lockout, "GLOBAL_FACTOR", 2)  # global cap: 10 counted attempts
     monkeypatch.setattr(login_service, "verify_password", lambda p, h: p == "right")
     hammer = [_login(client, "guess", ip="203.0.113.9").status_code for _ in range(40)]
     assert hammer == [401] * 5 + [429] * 35
-    # the refused attempts did not use up the global allowance: the owner elsewhere still gets in
+    # the refused attempts were never counted globally: the owner elsewhere is neither refused nor slowed
     assert _login(client, "right", ip="198.51.100.7").status_code == 200
+    assert set(no_slowdown) == {0}
 
 
 @pytest.mark.parametrize("token_kind", ["valid", "garbage", "expired", "other-secret"])

@@ -26,6 +26,7 @@ class Sink:
     def __init__(self):
         self.calls: list[dict] = []
         self.script: dict[str, list[int]] = {}
+        self.answer_headers: dict[str, dict[str, str]] = {}
         self.lock = threading.Lock()
         app = FastAPI()
 
@@ -37,6 +38,7 @@ class Sink:
                 statuses = self.script.get(name) or [200]
                 status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
             headers = {"Upstash-NonRetryable-Error": "true"} if status == 489 else {}
+            headers.update(self.answer_headers.get(name, {}))
             return JSONResponse({"ok": status < 300}, status_code=status, headers=headers)
 
         self.app = app
@@ -49,7 +51,8 @@ class Sink:
 def world():
     sink = Sink()
     sink_server = services.ServerThread(sink.app).start()
-    emulator = create_emulator(TOKEN, CURRENT, NEXT, retry_base_seconds=0.05, tick_seconds=0.02)
+    emulator = create_emulator(TOKEN, CURRENT, NEXT, retry_base_seconds=0.05, max_retry_seconds=0.5,
+                               tick_seconds=0.02, local_targets=(sink_server.url,))
     em_server = services.ServerThread(emulator.app).start()
     client = QStash(TOKEN, base_url=em_server.url)
     yield sink, sink_server.url, emulator, client, em_server.url
@@ -180,3 +183,101 @@ def test_wrong_token_is_refused(world):
     with pytest.raises(Exception):
         bad.message.publish_json(url=f"{base}/hook/x", body={})
 
+
+
+# --- fidelity with QStash's documented behaviour (upstash/docs @ ef0ce43), through the official client ---------
+def test_message_get_returns_the_documented_fields_and_cancel_stops_delivery(world):
+    """openapi.yaml `Message` / "Get a Message" / "Cancel a Message"; sdks/py/examples/messages.mdx."""
+    sink, base, emulator, client, em_url = world
+    res = client.message.publish(url=f"{base}/hook/later", body=b"\xff\x00binary", delay="30s",
+                                 headers={"X-Trace": "t1"}, retry_delay="1000 * (1 + retried)")
+    msg = client.message.get(res.message_id)  # the SDK's own parser: it needs method, maxRetries, ...
+    assert msg.message_id == res.message_id and msg.url == f"{base}/hook/later" and msg.method == "POST"
+    assert msg.max_retries == 3  # the documented default when Upstash-Retries is absent
+    assert msg.body is None and msg.body_base64  # not UTF-8: base64, as documented
+    assert msg.not_before - msg.created_at >= 29_000 and msg.created_at > (time.time() - 60) * 1000
+    assert msg.headers["X-Trace"] == ["t1"]
+    assert msg.caller_ip and msg.retry_delay_expression == "1000 * (1 + retried)"
+
+    client.message.cancel(res.message_id)
+    with pytest.raises(Exception) as err:
+        client.message.get(res.message_id)
+    assert "404" in str(err.value) or "not found" in str(err.value)
+    emulator.state.messages[res.message_id].not_before = time.time()  # its time comes: it must stay cancelled
+    time.sleep(0.3)
+    assert not sink.named("later")
+
+    a = client.message.publish_json(url=f"{base}/hook/bulk", body={"n": 1}, delay="30s")
+    b = client.message.publish_json(url=f"{base}/hook/bulk", body={"n": 2}, delay="30s")
+    c = client.message.publish_json(url=f"{base}/hook/bulk", body={"n": 3}, delay="30s")
+    assert client.message.cancel_many([a.message_id, b.message_id]) == 2
+    assert client.message.get(c.message_id).message_id == c.message_id
+    assert client.message.cancel_all() >= 1
+    with pytest.raises(Exception):
+        client.message.get(c.message_id)
+
+
+def test_a_delivered_message_is_gone(world):
+    sink, base, emulator, client, em_url = world
+    res = client.message.publish_json(url=f"{base}/hook/gone", body={})
+    assert wait_for(lambda: sink.named("gone"))
+    assert wait_for(lambda: emulator.state.messages[res.message_id].state == "delivered")
+    with pytest.raises(Exception):
+        client.message.get(res.message_id)
+
+
+def test_default_retries_are_three_then_dead_letter(world):
+    sink, base, emulator, client, em_url = world
+    sink.script["always"] = [500]
+    res = client.message.publish_json(url=f"{base}/hook/always", body={})  # no retries given
+    assert wait_for(lambda: res.message_id in emulator.state.dlq, 20)
+    assert [c["headers"]["upstash-retried"] for c in sink.named("always")] == ["0", "1", "2", "3"]
+
+
+def test_retry_delay_expression_and_retry_after_are_honoured(world):
+    """retry.mdx "Custom Retry Delay" (milliseconds, `retried` is 0 for the first retry) and "Retry-After
+    Headers"."""
+    from shared.local.qstash_emulator import default_backoff, parse_retry_after, retry_delay_ms
+
+    assert retry_delay_ms("pow(2, retried) * 1000", 0) == 1000 and retry_delay_ms("pow(2, retried) * 1000", 3) == 8000
+    assert retry_delay_ms("max(1000, pow(2, retried) * 100)", 2) == 1000
+    with pytest.raises(ValueError):
+        retry_delay_ms("__import__('os').system('true')", 0)
+    assert round(default_backoff(1)) == 12 and round(default_backoff(2)) == 148 and default_backoff(9) == 86400
+    assert parse_retry_after("10", 0) == 10 and parse_retry_after("6m5s", 0) == 365
+    assert parse_retry_after("600ms", 0) == 0.6 and parse_retry_after("soon", 0) is None
+    assert parse_retry_after("Sun, 27 Jun 2024 12:16:24 GMT", 1719490574.0) == 10
+
+    sink, base, emulator, client, em_url = world
+    sink.script["custom"] = [500, 500, 200]
+    client.message.publish_json(url=f"{base}/hook/custom", body={}, retry_delay="250 * (1 + retried)")
+    assert wait_for(lambda: len(sink.named("custom")) == 3, 20)
+    at = [c["at"] for c in sink.named("custom")]
+    # 250 ms then 500 ms, where the compressed default curve would wait 50 ms then 0.5 s
+    assert at[1] - at[0] >= 0.24 and at[2] - at[1] >= 0.49
+    with pytest.raises(Exception):  # an expression QStash could not evaluate is refused at publish
+        client.message.publish_json(url=f"{base}/hook/custom", body={}, retry_delay="retried ** import")
+
+    sink.script["limited"] = [429, 200]
+    sink.answer_headers["limited"] = {"Retry-After": "600ms"}  # the duration form retry.mdx allows
+    client.message.publish_json(url=f"{base}/hook/limited", body={})
+    assert wait_for(lambda: len(sink.named("limited")) == 2, 20)
+    first, second = sink.named("limited")
+    assert second["at"] - first["at"] >= 0.59  # not the 50 ms default
+
+
+def test_loopback_destinations_are_refused_unless_local(world):
+    sink, base, emulator, client, em_url = world
+    for url in ("http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]:9/hook",
+                "http://0.0.0.0:9/hook"):
+        with pytest.raises(Exception) as err:
+            client.message.publish_json(url=url, body={})
+        assert "invalid destination url: endpoint resolves to a loopback address" in str(err.value), url
+        with pytest.raises(Exception):
+            client.schedule.create(destination=url, cron="* * * * *")
+    with pytest.raises(Exception) as err:
+        client.message.publish_json(url="ftp://example.com/x", body={})
+    assert "invalid scheme" in str(err.value)
+    # our own API, declared local, is delivered to
+    client.message.publish_json(url=f"{base}/hook/local", body={})
+    assert wait_for(lambda: sink.named("local"))

@@ -71,6 +71,16 @@ def test_make_dev_stack_serves_the_contract_over_a_real_port(backing, tmp_path):
         assert created.status_code in (200, 201), created.text
         listed = httpx.get(base + "/api/notifications", headers=h).json()["data"]
         assert any(n["title"] == "Hello" and n["read"] is False for n in listed)
+
+        # offline: a YouTube channel resolves against the stack's own YouTube stand-in
+        ch = httpx.post(base + "/api/channels", headers=h, json={"name": "", "channelId": "@NetflixUS"}, timeout=30)
+        assert ch.status_code == 201, ch.text
+        assert ch.json()["data"]["channelId"].startswith("UC") and ch.json()["data"]["name"] == "NetflixUS"
+        # the pages' first reads all answer
+        for path in ("/api/rss/feeds", "/api/rss/activity", "/api/channels", "/api/channels/activity",
+                     "/api/jobs", "/api/platforms/status", "/api/logs"):
+            r = httpx.get(base + path, headers=h, timeout=30)
+            assert r.status_code == 200 and r.json()["success"] is True, (path, r.text)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

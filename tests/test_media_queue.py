@@ -62,6 +62,82 @@ def test_concurrent_claims_never_share_a_job(backing, clean_state):
     assert len(claimed) == 6 and len(set(claimed)) == 6
 
 
+def test_claim_group_leases_the_due_jobs_of_one_source_together(db, clean_state):
+    a = {r["preset"]: r for r, _ in _enqueue(db, source="trailers/a.mp4",
+                                             presets=["landscape_720p", "square_1x1", "thumbnail"])}
+    _enqueue(db, source="trailers/b.mp4", presets=["landscape_720p"])
+    # a's square is waiting out a retry delay: not due, so not part of the group
+    db.execute("UPDATE media_jobs SET run_after = now() + interval '1 hour' WHERE id = %s", (a["square_1x1"]["id"],))
+    jobs, due = queue.claim_group(db, "w1", 30)
+    assert due is None and {j["source_key"] for j in jobs} == {"trailers/a.mp4"}
+    assert sorted(j["preset"] for j in jobs) == ["landscape_720p", "thumbnail"]
+    assert len({j["lease_token"] for j in jobs}) == 1 and all(j["attempts"] == 1 for j in jobs)
+    jobs, _ = queue.claim_group(db, "w2", 30)
+    assert [(j["source_key"], j["preset"]) for j in jobs] == [("trailers/b.mp4", "landscape_720p")]
+    jobs, due = queue.claim_group(db, "w3", 30)
+    assert jobs == [] and 25 < due <= 30
+    # a cap keeps a group small; the head (the job due first) always leads it
+    _enqueue(db, source="trailers/c.mp4", presets=["vertical_9x16", "portrait_3x4", "landscape_1080p"])
+    jobs, _ = queue.claim_group(db, "w3", 30, max_jobs=2)
+    assert len(jobs) == 2 and {j["source_key"] for j in jobs} == {"trailers/c.mp4"}
+
+
+def test_concurrent_group_claims_never_share_a_job(backing, clean_state):
+    from shared.db.connection import direct_connect
+
+    with direct_connect() as conn:
+        for n in range(3):
+            _enqueue(conn, source=f"trailers/{n}.mp4", presets=["landscape_720p", "square_1x1", "thumbnail"])
+    groups: list[list[dict]] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        with direct_connect() as conn:
+            while True:
+                jobs, _ = queue.claim_group(conn, name, 30, max_jobs=2)
+                if not jobs:
+                    return
+                with lock:
+                    groups.append(jobs)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [j["id"] for g in groups for j in g]
+    assert len(ids) == 9 and len(set(ids)) == 9
+    assert all(len({j["source_key"] for j in g}) == 1 and len({j["lease_token"] for j in g}) == 1 for g in groups)
+
+
+def test_group_heartbeat_writes_each_job_and_reports_cancels_and_losses(db, clean_state):
+    _enqueue(db, presets=["landscape_720p", "square_1x1", "thumbnail"])
+    jobs, _ = queue.claim_group(db, "w1", 0.3)
+    token = jobs[0]["lease_token"]
+    ids = [j["id"] for j in jobs]
+    queue.request_cancel(db, ids[1])
+    held = queue.heartbeat_group(db, token, 0.3, [
+        (ids[0], 40, "encoding", [("encoding", "rendering from one decode")]),
+        (ids[1], 40, "encoding", []),
+        (ids[2], 55, "uploading", [("encoding", "thumbnail taken"), ("uploading", "storing")])])
+    assert held == {ids[0]: False, ids[1]: True, ids[2]: False}
+    rows = {i: queue.get_job(db, i) for i in ids}
+    assert (rows[ids[2]]["progress"], rows[ids[2]]["stage"]) == (55, "uploading")
+    assert [e["message"] for e in rows[ids[2]]["events"][-2:]] == ["thumbnail taken", "storing"]
+    assert all(e.get("at") for e in rows[ids[2]]["events"])
+    assert rows[ids[1]]["events"][-1]["message"] == "cancel requested"  # no event added for an empty list
+    # bounded like the single heartbeat
+    for i in range(queue.MAX_EVENTS):
+        queue.heartbeat_group(db, token, 0.3, [(ids[0], 41, None, [("encoding", f"s{i}"), ("encoding", f"t{i}")])])
+    events = queue.get_job(db, ids[0])["events"]
+    assert len(events) == queue.MAX_EVENTS and events[-1]["message"] == f"t{queue.MAX_EVENTS - 1}"
+    # the lease runs out and another worker takes one job over: that job drops out of our heartbeat
+    time.sleep(0.4)
+    stolen, _ = queue.claim(db, "w2", 30)
+    held = queue.heartbeat_group(db, token, 30, [(i, 50, None, []) for i in ids])
+    assert stolen["id"] not in held and len(held) == 2
+
+
 def test_expired_lease_is_reclaimed_and_the_old_holder_is_fenced(db, clean_state):
     _enqueue(db)
     job, _ = queue.claim(db, "w1", 0.2)
@@ -152,8 +228,8 @@ def test_worker_gives_up_on_a_job_that_keeps_killing_it(db, clean_state, max_att
                               retry_base_seconds=1, shutdown_grace_seconds=0, redis_url="", temp_dir="",
                               limits=Limits(60, 4096, 60, "veryfast"), max_source_bytes=1 << 30)
     w = Worker(settings, connect=direct_connect, storage_factory=lambda: None)
-    job, _ = w._claim()
-    w.run_job(job)
+    (job,), _ = w._claim()
+    w.run_group([job])
     w.release_db()
     row = queue.get_job(db, job["id"])
     assert row["state"] == "failed" and row["error_code"] == "WORKER_LOST"
@@ -176,16 +252,16 @@ def test_transient_storage_failure_is_retried_with_backoff_then_given_up(db, cle
                               max_source_bytes=1 << 30)
     w = Worker(settings, connect=direct_connect, storage_factory=lambda: dead)
     w.scratch.prepare()
-    job, _ = w._claim()
-    w.run_job(job)
+    (job,), _ = w._claim()
+    w.run_group([job])
     row = queue.get_job(db, job["id"])
     assert row["state"] == "queued" and row["error_code"] == "TRANSIENT" and "EndpointConnectionError" in row["error"]
     assert "retrying in" in row["events"][-1]["message"]
     assert queue.claim(db, "other", 30)[0] is None  # not due yet
     time.sleep(0.3)
-    job, _ = w._claim()
+    (job,), _ = w._claim()
     assert job["attempts"] == 2
-    w.run_job(job)
+    w.run_group([job])
     w.release_db()
     row = queue.get_job(db, job["id"])
     assert row["state"] == "failed" and row["error"].startswith("gave up after 2 attempts: EndpointConnectionError")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from shared.publishing.gateway import PublishRequest, publish
 
@@ -158,27 +159,31 @@ def test_tiktok_file_upload_in_ordered_chunks(world, monkeypatch):
     assert out.url == f"https://www.tiktok.com/@screndly/video/{entry['post_id']}"
 
 
-def test_tiktok_pull_from_url_and_failed_moderation(world):
+def test_tiktok_pull_from_url_and_failed_moderation(world, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("TIKTOK_VERIFIED_MEDIA_DOMAIN", "https://media.test/")
+    get_config.cache_clear()
+    world.tiktok.verified_prefixes = ["https://media.test/"]
     world.connect("tiktok")
     url = world.media.add("t.mp4", b"\x01" * 1000, "video/mp4")
     world.tiktok.fail_reason = "video_pull_failed"
-    from shared.db import connection
-    from psycopg.types.json import Jsonb
-
-    with connection() as c:
-        c.execute("INSERT INTO settings (key, value) VALUES ('platformSettings', %s)",
-                  (Jsonb({"tiktok": {"pullFromUrl": True, "privacyLevel": "SELF_ONLY"}}),))
     out = pub("tiktok", {"text": "pulled", "videoUrl": url})
     assert out.status == "failed" and "video_pull_failed" in out.error
     assert world.tiktok.posts[0]["source"] == "PULL_FROM_URL"
 
 
-def test_tiktok_privacy_not_offered_is_refused(world):
+def test_tiktok_privacy_not_offered_is_refused(world, monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("TIKTOK_APP_AUDITED", "true")
+    get_config.cache_clear()
+    world.tiktok.audited = True
     world.connect("tiktok")
     world.tiktok.privacy_options = ["SELF_ONLY"]
     url = world.media.add("t.mp4", b"\x01" * 1000, "video/mp4")
     out = pub("tiktok", {"text": "x", "videoUrl": url})
-    assert out.status == "failed" and "SELF_ONLY" in out.error
+    assert out.status == "failed" and "SELF_ONLY" in out.error and "PUBLIC_TO_EVERYONE" in out.error
     assert world.tiktok.posts == []
 
 
@@ -218,9 +223,9 @@ def test_pinterest_image_and_video_pins(world):
     img = world.media.add("a.jpg", _jpeg(1000, 1500), "image/jpeg")
     vid = world.media.add("v.mp4", b"\x03" * 5000, "video/mp4")
     out = pub("pinterest", {"title": "Poster", "text": "desc", "imageUrl": img, "link": "https://x.org/a",
-                            "boardId": "b1"})
+                            "boardId": BOARD})
     assert out.status == "published", out
-    out = pub("pinterest", {"title": "Clip", "text": "desc", "videoUrl": vid, "boardId": "b1",
+    out = pub("pinterest", {"title": "Clip", "text": "desc", "videoUrl": vid, "boardId": BOARD,
                             "sharedThumbnailUrl": img, "videoDurationSeconds": 20}, key="pin-video")
     assert out.status == "published", out
     assert [p["source"] for p in world.pinterest.posts] == ["image_url", "video_id"]
@@ -231,9 +236,9 @@ def test_pinterest_without_board_uses_the_first_board_then_names_the_rule(world,
     world.connect("pinterest")
     img = world.media.add("a.jpg", _jpeg(), "image/jpeg")
     out = pub("pinterest", {"title": "Poster", "imageUrl": img})  # RSS sends no board
-    assert out.status == "published" and world.pinterest.posts[0]["board"] == "b1"
+    assert out.status == "published" and world.pinterest.posts[0]["board"] == BOARD
     meta = db.execute("SELECT metadata FROM platform_connections WHERE platform='pinterest'").fetchone()
-    assert meta["metadata"]["defaultBoardId"] == "b1"
+    assert meta["metadata"]["defaultBoardId"] == BOARD
     world.pinterest.boards.clear()
     db.execute("UPDATE platform_connections SET metadata='{}'::jsonb WHERE platform='pinterest'")
     out = pub("pinterest", {"title": "Poster 2", "imageUrl": img}, key="pin-2")
@@ -281,7 +286,7 @@ def test_youtube_quota_exceeded_waits_for_the_reset(world, db):
 def test_pinterest_unknown_board_is_a_content_failure(world):
     world.connect("pinterest")
     img = world.media.add("a.jpg", _jpeg(), "image/jpeg")
-    out = pub("pinterest", {"title": "Poster", "imageUrl": img, "boardId": "nope"})
+    out = pub("pinterest", {"title": "Poster", "imageUrl": img, "boardId": "999999999"})
     assert out.status == "failed" and "Board not found" in out.error and out.details["kind"] == "content"
 
 
@@ -306,7 +311,7 @@ def test_pinterest_video_upload_streams_the_file(world, monkeypatch):
         reads.append(len(out))
         return out
     monkeypatch.setattr(source.StreamFile, "read", spy)
-    out = pub("pinterest", {"title": "Big clip", "videoUrl": vid, "boardId": "b1"}, key="pin-big")
+    out = pub("pinterest", {"title": "Big clip", "videoUrl": vid, "boardId": BOARD}, key="pin-big")
     assert out.status == "published", out
     media = next(iter(world.pinterest.media.values()))
     assert media["bytes"] == len(data)

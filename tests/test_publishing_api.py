@@ -97,6 +97,7 @@ def test_multipart_over_the_body_limit_points_to_uploads(world, client, auth):
 
 
 def test_dry_run_by_setting_runs_validation_and_records(world, client, auth, db):
+    world.connect("x")  # a connected platform's dry run reads "posted"; a not-connected one "skipped"
     db.execute("INSERT INTO settings (key, value) VALUES ('publishMode', %s)", (Jsonb("dry_run"),))
     r = client.post("/api/platforms/post", headers=auth, json={
         "platforms": ["X", "Instagram"], "content": {"text": "try the rules"}})

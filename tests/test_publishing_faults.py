@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+from publishing_time import sweep_after_lease
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.gateway import PublishRequest, publish
@@ -92,7 +94,7 @@ def test_worker_dies_between_platform_success_and_db_write(world, db, monkeypatc
     assert again.status == "skipped" and again.details["state"] == "publishing"
     assert len(fake.posts) == 1
     # the sweeper (lease expired) looks the post up and settles it
-    counts = runner.sweep_stuck(lease_seconds=0)
+    counts = sweep_after_lease()
     assert counts["published"] == 1, counts
     row = db.execute("SELECT * FROM publications").fetchone()
     assert row["state"] == "published" and row["platform_post_id"]
@@ -109,7 +111,7 @@ def test_worker_dies_before_posting_is_safely_run_again(world, db, monkeypatch):
     with pytest.raises(WorkerDied):
         publish(req("d1", "x", "never sent"))
     monkeypatch.undo()
-    counts = runner.sweep_stuck(lease_seconds=0)
+    counts = sweep_after_lease()
     assert counts.get("published") == 1
     assert len(world.x.posts) == 1
 
@@ -236,7 +238,7 @@ def test_qstash_delivers_the_same_message_twice_at_the_same_moment(world, live_a
     world.connect("pinterest")
     img = world.media.add("p.jpg", b"\xff\xd8" + b"\x00" * 100, "image/jpeg")
     row, _ = pubs.create_or_get(key="q2", target="pinterest", family="pinterest", source="tmdb", source_ref=None,
-                                content={"title": "Pin", "imageUrl": img, "boardId": "b1"}, dry_run=False,
+                                content={"title": "Pin", "imageUrl": img, "boardId": BOARD}, dry_run=False,
                                 not_before=None)
     path = "/api/internal/publishing/run"
     raw, headers = _signed_delivery(backing, path, {"publicationId": str(row["id"])}, "msg_dup_1")
@@ -357,7 +359,7 @@ def test_youtube_upload_cut_by_a_dead_worker_resumes_from_the_session(world, db,
     with pytest.raises(WorkerDied):
         publish(PublishRequest("yt-long", "youtube", {"youtubeTitle": "Long", "videoUrl": url}, "media"))
     world.youtube.routes = [(m, rx, n, real_chunk if n == "chunk" else fn) for m, rx, n, fn in world.youtube.routes]
-    counts = runner.sweep_stuck(lease_seconds=0)  # no commit was sent: safe to run again
+    counts = sweep_after_lease()  # no commit was sent: safe to run again
     assert counts.get("published") == 1, counts
     assert len(world.youtube.sessions) == 1  # the same upload session, not a new upload
     s = next(iter(world.youtube.sessions.values()))

@@ -36,6 +36,7 @@ def test_maintenance_settles_stuck_runs_overdue_and_refreshes(world, live_api, d
                                 content={"text": "stuck one"}, dry_run=False, not_before=None)
     world.x.record_post(text="stuck one", media_ids=[])
     db.execute("""UPDATE publications SET state='publishing', claimed_at=now() - interval '1 hour',
+                  lease_until=now() - interval '45 minutes',
                   claim_token=gen_random_uuid(), progress='{"commit_sent": true, "text_key": "stuck one"}'::jsonb
                   WHERE id=%s""", (row["id"],))
     db.execute("UPDATE publications SET progress = progress || jsonb_build_object('commit_at', "

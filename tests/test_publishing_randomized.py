@@ -11,7 +11,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+from publishing_time import make_due, sweep_after_lease
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.gateway import PublishRequest, publish
@@ -60,6 +62,10 @@ def test_randomized_faults_never_duplicate_and_always_settle(world, db, monkeypa
             raise WorkerDied()
         return real_settle(*a, **kw)
     monkeypatch.setattr(pubs, "settle_published", maybe_dying_settle)
+    from shared.config import get_config
+
+    monkeypatch.setenv("PUBLISH_SETTLE_MAX_CHECKS", "3")  # the drain below makes every check due at once
+    get_config.cache_clear()
 
     families = list(WEIGHTS)
     plan = []
@@ -85,7 +91,7 @@ def test_randomized_faults_never_duplicate_and_always_settle(world, db, monkeypa
         if fam == "instagram":
             return {"text": f"ig {marker}", "imageUrl": img}
         if fam == "pinterest":
-            return {"title": f"pin {marker}", "text": "d", "imageUrl": img, "boardId": "b1"}
+            return {"title": f"pin {marker}", "text": "d", "imageUrl": img, "boardId": BOARD}
         if fam == "tiktok":
             return {"text": f"tt {marker}", "videoUrl": vid}
         return {"youtubeTitle": f"yt {marker}", "text": "d", "videoUrl": vid}
@@ -117,9 +123,11 @@ def test_randomized_faults_never_duplicate_and_always_settle(world, db, monkeypa
         list(pool.map(work, jobs))
 
     t_pool = time.monotonic() - started
-    # drain: rate-limit resets and retries come due; dead workers' claims are swept (lease 0: nobody is running)
+    # drain: rate-limit resets and retries come due; dead workers' leases run out (nobody is running now) and
+    # processing checks come due
     for _ in range(300):
-        runner.sweep_stuck(lease_seconds=0)
+        make_due(states=("publishing",))
+        sweep_after_lease()
         runner.run_overdue(grace_seconds=0)
         left = db.execute("SELECT count(*) AS n FROM publications WHERE state IN ('planned','publishing')"
                           ).fetchone()["n"]

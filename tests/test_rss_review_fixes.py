@@ -300,12 +300,14 @@ def test_a_failing_listener_never_breaks_publishing_and_the_tick_catches_up(clie
     assert client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]["stage"] == "published"
 
 
-def fail_post(post_id: str, kind: str | None, error: str, publication_id: str | None = None) -> None:
+def fail_post(post_id: str, kind: str | None, error: str, publication_id: str | None = None,
+              proven_absent: bool = False) -> None:
     from psycopg.types.json import Jsonb
 
     from shared.db import connection
 
-    outcome = {"platform": "x", "status": "failed", "error": error, "kind": kind, "publicationId": publication_id}
+    outcome = {"platform": "x", "status": "failed", "error": error, "kind": kind, "publicationId": publication_id,
+               "provenAbsent": proven_absent}
     with connection() as conn:
         conn.execute("UPDATE rss_planned_posts SET outcome = %s, error = %s WHERE id = %s",
                      (Jsonb(outcome), error, post_id))
@@ -345,11 +347,11 @@ def test_retry_after_the_platform_confirmed_nothing_was_posted_runs_it_again(cli
     item_id, [post_id] = failed_item(fid)
     row, _ = submit(key=f"rss:{item_id}:x", platform="x", content={"text": "hello"}, source="rss",
                     source_ref=item_id)
-    safe = "timeout; the platform confirms nothing was posted (not found). Safe to post again."
-    with connection() as conn:  # what the engine's look-up leaves behind
-        conn.execute("UPDATE publications SET state = 'failed', error_kind = 'unknown', last_error = %s "
-                     "WHERE id = %s", (safe, row["id"]))
-    fail_post(post_id, "unknown", safe, str(row["id"]))
+    safe = "timeout; the platform's state shows nothing was posted (status FAILED). Safe to post again."
+    with connection() as conn:  # what the engine's look-up leaves behind: the proof is the structured flag
+        conn.execute("UPDATE publications SET state = 'failed', error_kind = 'unknown', last_error = %s, "
+                     "absent_proof = 'platform_state' WHERE id = %s", (safe, row["id"]))
+    fail_post(post_id, "unknown", safe, str(row["id"]), proven_absent=True)
     r = client.post(f"/api/rss/activity/{item_id}/retry", headers=auth)
     assert r.status_code == 200, r.text
     assert queue.deliver(post_id, 2)["status"] == "dry_run"
@@ -364,8 +366,10 @@ def test_retry_after_the_platform_confirmed_nothing_was_posted_runs_it_again(cli
     ({"kind": "content"}, "too long", False),
     ({"kind": "internal"}, "bug", False),
     ({"kind": "unknown"}, "unconfirmed: no answer", False),
-    ({"kind": "unknown", "publicationId": "p"}, "nothing was posted. Safe to post again.", True),
-    ({"kind": "unknown"}, "nothing was posted. Safe to post again.", False),  # cannot re-arm without its id
+    ({"kind": "unknown", "publicationId": "p", "provenAbsent": True}, "nothing was posted.", True),
+    ({"kind": "unknown", "provenAbsent": True}, "nothing was posted.", False),  # cannot re-arm without its id
+    # the words alone are not proof: only the engine's structured flag re-arms
+    ({"kind": "unknown", "publicationId": "p"}, "nothing was posted. Safe to post again.", False),
 ])
 def test_retry_verdict_table(outcome, error, retry):
     assert queue_verdict({"outcome": outcome, "error": error})[0] is retry

@@ -17,11 +17,20 @@ NotificationType = Literal["success", "error", "info", "warning"]
 _SECRET_KEY = re.compile(r"(token|secret|password|api[_-]?key|authorization|signature|credential)", re.I)
 
 
+def storable(text: str) -> str:
+    """The trail records text from anywhere (file names, feed titles, exception messages): drop what Postgres
+    cannot hold (NUL) or UTF-8 cannot encode (lone surrogates) rather than lose the whole entry."""
+    text = text.replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
 def scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("[redacted]" if _SECRET_KEY.search(str(k)) else scrub(v)) for k, v in value.items()}
+        return {storable(str(k)): ("[redacted]" if _SECRET_KEY.search(str(k)) else scrub(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
+    if isinstance(value, str):
+        return storable(value)
     return value
 
 
@@ -29,7 +38,7 @@ def log(service: str, level: Level, message: str, metadata: dict[str, Any] | Non
     from psycopg.types.json import Jsonb
 
     sql = "INSERT INTO activity_logs (service, level, message, metadata) VALUES (%s, %s, %s, %s)"
-    params = (service, level, message[:4000], Jsonb(scrub(metadata)) if metadata is not None else None)
+    params = (service, level, storable(message[:4000]), Jsonb(scrub(metadata)) if metadata is not None else None)
     if conn is not None:
         conn.execute(sql, params)
         return
@@ -47,7 +56,7 @@ def notify(type: NotificationType, title: str, message: str = "", *, source: str
            action_page: str | None = None, conn=None) -> str:
     sql = ("INSERT INTO notifications (type, title, message, source, action_page) "
            "VALUES (%s, %s, %s, %s, %s) RETURNING id")
-    params = (type, title[:300], message[:4000], normalise_source(source), action_page)
+    params = (type, storable(title[:300]), storable(message[:4000]), normalise_source(source), action_page)
     if conn is not None:
         return str(conn.execute(sql, params).fetchone()["id"])
     with connection() as c:

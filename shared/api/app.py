@@ -12,12 +12,13 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.api.auth import BearerGate
 from shared.api.errors import AppError, error_body, http_headers, http_status
 from shared.api.headers import NoStoreForApi
+from shared.api.input_guard import InputGuard
 from shared.api.limits import BodySizeLimit
 
 logger = logging.getLogger("screndly.api")
@@ -43,10 +44,19 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.ai_rss",
         "shared.api.routes.channels",
     ],
+    "tmdb": [
+        "shared.api.routes.tmdb",
+        "shared.api.routes.tmdb_internal",
+        "shared.api.routes.ai_tmdb",
+    ],
     "publishing": [
         "shared.api.routes.platforms",
         "shared.api.routes.pinterest",
         "shared.api.routes.publishing_internal",
+    ],
+    "comments": [
+        "shared.api.routes.comments",
+        "shared.api.routes.comments_internal",
     ],
     "dashboard": [
         "shared.api.routes.dashboard",
@@ -76,16 +86,50 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     return out
 
 
-def _allowed_methods(app: FastAPI, scope) -> list[str]:
+def _specificity(template: str) -> tuple[int, ...]:
+    """Per path segment, 1 for a literal and 0 for a parameter: `/api/notifications/mark-all-read` outranks
+    `/api/notifications/{notification_id}` for the same path."""
+    return tuple(0 if seg.startswith("{") else 1 for seg in template.strip("/").split("/"))
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of the most specific route template(s) matching `path`. A templated sibling matches the
+    literal path too (`{notification_id}` = "mark-all-read"), but that is not a resource it serves."""
     from fastapi.routing import iter_route_contexts
 
-    path = scope.get("path", "")
-    methods: set[str] = set()
+    by_template: dict[str, set[str]] = {}
     for ctx in iter_route_contexts(app.routes):
         regex = getattr(ctx, "path_regex", None)
         if regex is not None and regex.match(path):
-            methods |= set(ctx.methods or ())
-    return sorted(methods)
+            by_template.setdefault(ctx.path, set()).update(ctx.methods or ())
+    if not by_template:
+        return []
+    best = max(_specificity(t) for t in by_template)
+    return sorted(set().union(*(m for t, m in by_template.items() if _specificity(t) == best)))
+
+
+def infrastructure_error(exc: BaseException) -> AppError | None:
+    """The envelope error for exceptions that are not bugs, whichever route raised them:
+    - Postgres or Redis unreachable -> 503 with Retry-After (QStash retries, the SPA's next poll comes back);
+    - a data exception from Postgres (SQLSTATE class 22: a value out of a column's range, a NUL character; or
+      54000, a value too large for an index) -> 400: the request carried a value the schema cannot hold. The
+      statement failed, so nothing was written by it."""
+    from shared.db.outage import DatabaseUnavailable, is_outage
+    from shared.errors import ServiceUnavailable, ValidationFailed
+    from shared.redis_client import is_outage as redis_outage
+
+    if is_outage(exc):
+        return DatabaseUnavailable()
+    if redis_outage(exc):
+        return ServiceUnavailable("Redis is unreachable right now; try again shortly.", retry_after=5,
+                                  details={"service": "redis"})
+    import psycopg
+
+    if isinstance(exc, (psycopg.DataError, psycopg.errors.ProgramLimitExceeded)):
+        primary = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc).split("\n", 1)[0]
+        return ValidationFailed(f"a value cannot be stored: {primary[:200]}",
+                                details={"sqlstate": getattr(exc, "sqlstate", None)})
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -110,13 +154,21 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; one route per method means the
-            # Allow header would list one method. Name them all.
-            headers["Allow"] = ", ".join(_allowed_methods(request.app, request.scope))
+            # Allow header would list one method. Name them all, from the most specific template.
+            methods = allowed_methods(request.app, request.scope.get("path", ""))
+            if request.method == "OPTIONS":  # RFC 9110 §9.3.7: OPTIONS answers what the resource allows
+                return Response(status_code=204, headers={"Allow": ", ".join(methods + ["OPTIONS"])})
+            headers["Allow"] = ", ".join(methods)
         return JSONResponse(error_body(code, msg, getattr(exc, "details", None)), status_code=exc.status_code,
                             headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        mapped = infrastructure_error(exc)
+        if mapped is not None:  # an outage or a value the database refused: never a 500, never logged to the DB
+            logger.warning("%s on %s %s: %s", mapped.code, request.method, request.url.path, type(exc).__name__)
+            return JSONResponse(error_body(mapped.code, mapped.message, mapped.details), status_code=http_status(mapped),
+                                headers=http_headers(mapped))
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         try:  # the owner reads the activity log, not the function logs: name the route and the error type only
             from shared import activity
@@ -137,7 +189,11 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
     app = FastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
                   redoc_url=None)
     install_error_handlers(app)
-    # the last added runs first: CORS -> no-store headers -> bearer gate -> body limit -> routes
+    from shared.api import openapi
+
+    openapi.install(app)
+    # the last added runs first: CORS -> no-store headers -> bearer gate -> body limit -> input guard -> routes
+    app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
     app.add_middleware(BearerGate)
     app.add_middleware(NoStoreForApi)

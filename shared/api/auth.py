@@ -14,8 +14,10 @@ import hmac
 import json
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from shared.api.errors import Unauthorized, error_body
+from shared.api.errors import AppError, Unauthorized, error_body, http_headers, http_status
+from shared.auth import sessions
 from shared.config import get_config
 from shared.security.tokens import TokenError, verify_session_token
 
@@ -34,7 +36,9 @@ def authenticate(authorization: str | None) -> dict:
     if api_key and hmac.compare_digest(token.encode(), api_key.encode()):
         return {"sub": "api-key"}
     try:
-        return verify_session_token(token)
+        claims = verify_session_token(token)
+        sessions.check(claims)  # revoked by the owner? (a cached read: shared/auth/sessions.py)
+        return claims
     except TokenError as exc:
         raise Unauthorized(str(exc)) from exc
 
@@ -47,12 +51,19 @@ def needs_bearer(path: str) -> bool:
     return path.startswith("/api/") and path not in PUBLIC_API_PATHS and not path.startswith(INTERNAL_PREFIX)
 
 
+def _is_preflight(scope) -> bool:
+    """A CORS preflight carries no credentials by design; any other OPTIONS is an ordinary request (it would
+    list a route's methods) and needs a token like every other /api request."""
+    return scope["method"] == "OPTIONS" and any(k == b"access-control-request-method" for k, _ in
+                                                 scope.get("headers") or [])
+
+
 class BearerGate:
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+        if scope["type"] != "http" or _is_preflight(scope):
             return await self.app(scope, receive, send)
         path = scope["path"]
         root = scope.get("root_path") or ""
@@ -62,12 +73,17 @@ class BearerGate:
             return await self.app(scope, receive, send)
         header = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"authorization"), None)
         try:
-            authenticate(header)
-        except Unauthorized as exc:
+            # in a worker thread: the revocation check reads Postgres about once a minute, and an outage must
+            # not stall the event loop while the pool gives up
+            await run_in_threadpool(authenticate, header)
+        except AppError as exc:  # 401, or 503 when a cold instance cannot read the session state
+            status = http_status(exc)
             body = json.dumps(error_body(exc.code, exc.message), separators=(",", ":")).encode()
-            await send({"type": "http.response.start", "status": 401, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b"Bearer")]})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            if status == 401:
+                headers.append((b"www-authenticate", b"Bearer"))
+            headers += [(k.lower().encode(), v.encode()) for k, v in http_headers(exc).items()]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

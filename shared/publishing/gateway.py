@@ -5,8 +5,10 @@ Calling it twice with the same `idempotency_key` never posts twice: the second c
 outcome (or `skipped` with details.state="publishing" while another worker is still on it). Safe to call from
 several threads at once. Status meanings:
 - published / dry_run: done (dry run: validated and recorded, nothing posted);
-- failed: nothing was posted; `error` says why (details.kind: auth, content, not_connected, transient, ...);
-- unconfirmed: the platform may have the post; the owner was notified; it will not be re-posted;
+- failed: nothing was posted; `error` says why (details.kind: auth, content, not_connected, transient, ...) and
+  details.provenAbsent/absentProof how we know (the structured "safe to post again");
+- unconfirmed: the platform may have the post; the owner was notified; it will not be re-posted; it is re-checked
+  with back-off (details.nextCheckAt) and becomes published or failed when a look-up can tell;
 - scheduled: it will run later (scheduledAt, a rate-limit reset, a retry, or the platform is processing).
 """
 
@@ -55,10 +57,19 @@ def outcome_of(row: dict, platform: str, how: str = "existing") -> PublishOutcom
                               posted_at=row.get("published_at"), details=details)
     if state == "dry_run":
         details["wouldPost"] = progress.get("wouldPost")
-        return PublishOutcome("dry_run", platform, posted_at=row.get("published_at"), details=details)
+        skipped = (progress.get("wouldPost") or {}).get("skipped")
+        if skipped:  # the account is not connected: nothing could have been posted, say why
+            details["skipped"] = skipped
+        return PublishOutcome("dry_run", platform, error=skipped, posted_at=row.get("published_at"), details=details)
     if state == "failed":
+        # the structured "safe to post again": how we know nothing was posted (only such rows can be re-armed)
+        details["provenAbsent"] = bool(row.get("absent_proof"))
+        if row.get("absent_proof"):
+            details["absentProof"] = row["absent_proof"]
         return PublishOutcome("failed", platform, error=row.get("last_error"), details=details)
     if state == "unconfirmed":
+        if row.get("next_check_at"):
+            details["nextCheckAt"] = row["next_check_at"].astimezone(timezone.utc).isoformat()
         return PublishOutcome("unconfirmed", platform, error=row.get("last_error") or "outcome unknown",
                               details=details)
     if state == "planned":

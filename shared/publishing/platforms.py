@@ -27,6 +27,12 @@ TARGETS: dict[str, str] = {
     "youtube_longform": "youtube",
     "youtube_shorts": "youtube",
     "pinterest": "pinterest",
+    # comment replies (shared/comments): a reply posts through the family's connection
+    "x_comment_reply": "x",
+    "threads_comment_reply": "threads",
+    "facebook_comment_reply": "facebook",
+    "instagram_comment_reply": "instagram",
+    "youtube_comment_reply": "youtube",
 }
 
 # the capitalised keys GET /api/platforms/status answers with

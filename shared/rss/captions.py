@@ -68,11 +68,19 @@ def hashtags_from_title(title: str, limit: int = 2) -> list[str]:
 
 def template_caption(*, title: str, summary_html: str, link: str | None, platform: str,
                      max_length: int | None = None) -> str:
-    """Title, a short summary, hashtags from the title, the link; fitted to the platform's limit."""
-    title = strip_html(title).strip()
-    summary = summarize(strip_html(summary_html), 160)
-    if summary and normalise_title(summary).startswith(normalise_title(title)):
-        summary = ""
+    """Title, a short summary, hashtags from the title, the link; fitted to the platform's limit. An entry
+    without a title is led by its summary (or content) instead. Empty when the item has no text at all: the
+    pipeline then holds it for approval rather than posting a bare link."""
+    title = strip_html(title)
+    body = strip_html(summary_html)
+    if not title and not body:
+        return ""
+    if title:
+        summary = summarize(body, 160)
+        if summary and normalise_title(summary).startswith(normalise_title(title)):
+            summary = ""
+    else:
+        title, summary = summarize(body, 200), ""
     tags = " ".join(hashtags_from_title(title))
     parts = [title]
     if summary:

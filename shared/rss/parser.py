@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin
 
+from shared.rss.textutil import clean_title, unescape_markup_layers
+
 
 class NotAFeed(Exception):
     def __init__(self, message: str, discovered: list[str] | None = None):
@@ -56,7 +58,7 @@ class Entry:
     def safe_html(self) -> str:
         """The entry's HTML with relative URIs resolved against its xml:base and sanitised: what is stored and
         shown. Done per kept entry, not for every entry of every fetch (that was 60% of a tick's parse CPU)."""
-        return sanitize_html(resolve_uris(self.body_html, self.body_base))
+        return sanitize_html(resolve_uris(unescape_markup_layers(self.body_html), self.body_base))
 
 
 @dataclass
@@ -68,6 +70,10 @@ class ParsedFeed:
     entries: list[Entry]
     version: str
     bozo: str | None = None  # why the document was ill-formed, when it was
+    # set when only the changed entries were parsed (shared/rss/incremental.py): the document's entry count, and
+    # the digests to remember once the entries are stored
+    document_entries: int | None = None
+    memory: tuple[bytes | None, bytes] | None = None
 
 
 def _dt(struct) -> datetime | None:
@@ -159,13 +165,20 @@ def parse_feed(body: bytes, *, content_type: str = "", url: str = "", sanitize: 
     for i, e in enumerate(d.entries):
         link = e.get("link") or None
         guid = e.get("id") or None
-        title = (e.get("title") or "").strip()
+        # the headline as text (tags stripped, references decoded, double escaping undone): stored, filtered,
+        # deduped and captioned as such
+        title = clean_title(e.get("title"), is_html=(e.get("title_detail") or {}).get("type") != "text/plain")
+        summary = e.get("summary") or ""
         content, content_base = "", ""
         for c in e.get("content") or []:
-            if c.get("value"):
-                content, content_base = c["value"], c.get("base") or ""
-                break
-        summary = e.get("summary") or ""
+            if not c.get("value"):
+                continue
+            if c.get("type") == "text/plain" and summary and (e.get("media_content") or e.get("media_thumbnail")):
+                # feedparser files a second description as content: here a media:description, the picture's
+                # alt text (Mastodon, many news CMSs), which must not replace the article's summary
+                continue
+            content, content_base = c["value"], c.get("base") or ""
+            break
         summary_base = (e.get("summary_detail") or {}).get("base") or ""
         if not title and not link and not summary and not content:
             continue
@@ -180,6 +193,8 @@ def parse_feed(body: bytes, *, content_type: str = "", url: str = "", sanitize: 
     bozo = None
     if d.get("bozo"):
         bozo = f"{type(d.get('bozo_exception')).__name__}: {d.get('bozo_exception')}"[:300]
-    return ParsedFeed(title=(feed.get("title") or "").strip(), link=feed.get("link"),
-                      description=feed.get("subtitle") or feed.get("description") or "", image=image,
+    return ParsedFeed(title=clean_title(feed.get("title"),
+                                        is_html=(feed.get("title_detail") or {}).get("type") != "text/plain"),
+                      link=feed.get("link"), description=feed.get("subtitle") or feed.get("description") or "",
+                      image=image,
                       entries=entries, version=d.get("version") or "", bozo=bozo)

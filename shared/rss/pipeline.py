@@ -23,12 +23,13 @@ from shared.rss import backoff, repo
 from shared.rss.config import RunSettings
 from shared.rss.filters import FilterSettings, evaluate
 from shared.rss.identity import canonical_url, dedupe_key, normalise_title, titles_near_duplicate
-from shared.rss.parser import Entry, NotAFeed, ParsedFeed, parse_feed
+from shared.rss.parser import Entry, NotAFeed, ParsedFeed
 from shared.rss.textutil import strip_html
 
 log = logging.getLogger("screndly.rss")
 
 PLATFORMS = ("x", "threads", "facebook", "pinterest")
+NO_TEXT = "no text to post"  # an item without a title or any summary/content text waits for approval
 
 
 def utcnow() -> datetime:
@@ -98,10 +99,15 @@ def _entry_rows(entries: list[Entry], status: str) -> list[dict]:
     return rows
 
 
-def _store(feed: dict, rows: list[dict], result: FetchResult, now: datetime, next_run: datetime) -> list[dict]:
+def _store(feed: dict, rows: list[dict], result: FetchResult, now: datetime, next_run: datetime,
+           memory: tuple[bytes | None, bytes] | None = None) -> list[dict]:
     from shared.db import transaction
 
     with transaction() as conn:
+        if memory is not None:  # what the next fetch compares against; only kept if these items are stored
+            from shared.rss.incremental import save
+
+            save(conn, str(feed["id"]), *memory)
         inserted = repo.insert_items(conn, str(feed["id"]), [{k: v for k, v in r.items() if k != "_entry"}
                                                              for r in rows])
         repo.record_success(conn, str(feed["id"]), now=now, next_run_at=next_run, etag=result.etag,
@@ -144,14 +150,23 @@ async def fetch_and_parse(ctx: RunContext, feed: dict, *, conditional: bool = Tr
                                                                                               ParsedFeed | None]:
     from shared.config import get_config
     from shared.net.fetch import FetchLimits
+    from shared.rss import incremental
 
-    total = get_config().rss_fetch_timeout_seconds
+    cfg = get_config()
+    total = cfg.rss_fetch_timeout_seconds
     result = await fetch(ctx.client, feed["url"], etag=feed.get("etag") if conditional else None,
                          last_modified=feed.get("last_modified") if conditional else None,
                          limits=FetchLimits(total_timeout=total, read_timeout=min(10.0, total)))
     if result.not_modified:
         return result, None
-    return result, parse_feed(result.body, content_type=result.content_type, url=result.url)
+    # only entries not seen at the last fetch are parsed (a first fetch and a manual run parse everything)
+    changed_only = conditional and bool(feed.get("seeded"))
+    memory = await ctx.db(incremental.load, str(feed["id"])) if changed_only else None
+    parsed = incremental.parse_changed(result.body, content_type=result.content_type, url=result.url,
+                                       memory=memory, limit=cfg.rss_item_limit_per_fetch, incremental=changed_only)
+    if parsed is None:  # the same bytes as last time: a server that ignores conditional GET
+        result.not_modified = True
+    return result, parsed
 
 
 async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False) -> FeedRunResult:
@@ -178,13 +193,13 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
             await ctx.db(_log, "debug", f"fetched {feed['name']}: not modified", {"feedId": res.feed_id})
         return res
     entries = parsed.entries[: get_config().rss_item_limit_per_fetch]
-    res.checked = len(parsed.entries)
+    res.checked = parsed.document_entries if parsed.document_entries is not None else len(parsed.entries)
     if entries:
         res.latest_title = max(entries, key=lambda e: (e.published_at or datetime.min.replace(tzinfo=timezone.utc),
                                                        -e.position)).title
     first_fetch = not feed.get("seeded")
     rows = _entry_rows(entries, "seen" if first_fetch else "new")
-    inserted = await ctx.db(_store, feed, rows, result, now, next_run)
+    inserted = await ctx.db(_store, feed, rows, result, now, next_run, parsed.memory)
     res.added = len(inserted)
     by_key = {r["dedupe_key"]: r["_entry"] for r in rows}
     new_items = [(row, by_key[row["dedupe_key"]]) for row in inserted if row["status"] == "new"]
@@ -268,6 +283,12 @@ def _find_duplicate(item: dict, days: int) -> dict | None:
                                            days=days, near=titles_near_duplicate)
 
 
+def entry_text(entry: Entry) -> str:
+    """The entry's readable body: its summary, else its content (a summary that is only a picture counts as
+    none)."""
+    return strip_html(entry.summary_html) or strip_html(entry.content_html)
+
+
 async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> str:
     """Run one new item through the pipeline; returns its resulting status."""
     item_id = str(item["id"])
@@ -275,7 +296,7 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
     now = ctx.now()
     verdict = evaluate(FilterSettings.from_json(feed.get("filters")), title=entry.title, body_html=entry.body_html,
                        published_at=entry.published_at, now=now)
-    text = {"summary": strip_html(entry.summary_html or entry.content_html)[:2000]}
+    text = {"summary": entry_text(entry)[:2000]}
     if not verdict.accepted:
         await ctx.db(_set_item_and_log, item_id, {"status": "filtered", "reason": verdict.reason, **text}, "info",
                      f"filtered: {item['title'][:120]} ({verdict.reason})", {**meta, "reason": verdict.reason})
@@ -290,10 +311,18 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
             return "duplicate"
     try:
         images = await choose_images(ctx, feed, item_id, entry)
+        if not text["summary"] and not entry.title:
+            # nothing a follower could read (only a link or a picture): never queued, the owner decides
+            await ctx.db(_set_item_and_log, item_id, {
+                "status": "pending", "reason": NO_TEXT, "images": images, "caption": None,
+                "image_source": images[0]["source"] if images else None, **text,
+                "content_html": entry.safe_html()[:50_000]},
+                "info", f"pending approval: {entry.link or item_id} ({NO_TEXT})", {**meta, "why": NO_TEXT})
+            return "pending"
         caption, caption_source = await make_caption(ctx, feed, entry)
         await ctx.db(_set_item, item_id, images=images, caption=caption, caption_source=caption_source,
                      image_source=images[0]["source"] if images else None,
-                     summary=strip_html(entry.summary_html or entry.content_html)[:2000],
+                     summary=text["summary"],
                      content_html=entry.safe_html()[:50_000])
         from shared.rss import queue
 

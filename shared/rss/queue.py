@@ -196,7 +196,7 @@ def deliver(planned_post_id: str, version: int) -> dict:
     """Publish one planned post if the message is still current. Idempotent: a stale or repeated message is a
     no-op that says why."""
     from shared.db import transaction
-    from shared.publishing.gateway import PublishRequest, publish
+    from shared.publishing.gateway import PublishRequest
     from shared.rss.textlength import shorten
 
     with transaction() as conn:
@@ -239,13 +239,7 @@ def deliver(planned_post_id: str, version: int) -> dict:
         content=content,
     )
     try:
-        outcome = publish(request)
-        if post.get("approved") and confirmed_absent(outcome):
-            # the owner asked again (retry/approve) and the platform proved the earlier attempt posted nothing
-            from shared.publishing.engine.publications import rearm_failed
-
-            if rearm_failed(str(outcome.details["publicationId"])):
-                outcome = publish(request)
+        outcome = publish_for_rss(request, approved=bool(post.get("approved")))
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
         log.exception("publish failed for planned post %s", planned_post_id)
         error = f"{type(exc).__name__}: {exc}"[:500]
@@ -259,6 +253,22 @@ def deliver(planned_post_id: str, version: int) -> dict:
     return record(planned_post_id, *result_of(outcome, platform))
 
 
+def publish_for_rss(request, approved: bool):
+    """Publish one planned post through the gateway. An approved post (the owner approved or retried it) runs a
+    failed attempt again, but only when the engine holds proof that attempt posted nothing."""
+    from shared.publishing.gateway import publish
+
+    outcome = publish(request)
+    if approved and confirmed_absent(outcome):
+        from shared.publishing.engine import publications
+        from shared.publishing.engine.service import rearm
+
+        failed_row = publications.get(str(outcome.details["publicationId"]))
+        if failed_row is not None and rearm(failed_row, "an approved RSS retry"):
+            outcome = publish(request)
+    return outcome
+
+
 def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
     """A final gateway outcome -> (planned post status, platform result for the item, error)."""
     status = _OUTCOME_TO_STATUS.get(outcome.status, "failed")
@@ -266,10 +276,12 @@ def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
     if outcome.status == "unconfirmed":  # the platform may have the post: a retry reuses the same key
         error = "unconfirmed: the platform did not confirm the post; check it before retrying" + (
             f" ({outcome.error})" if outcome.error else "")
-    result = {"platform": platform, "status": "posted" if status in ("posted", "dry_run") else status,
+    shown = "skipped" if outcome.details.get("skipped") else "posted" if status in ("posted", "dry_run") else status
+    result = {"platform": platform, "status": shown,
               "dryRun": status == "dry_run", "id": outcome.platform_post_id, "url": outcome.url,
               "error": error, "kind": outcome.details.get("kind"),
               "publicationId": outcome.details.get("publicationId"),
+              "provenAbsent": bool(outcome.details.get("provenAbsent")),
               "postedAt": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
     return status, result, error
 
@@ -332,12 +344,10 @@ def _wait(planned_post_id: str, item: dict, platform: str, outcome) -> dict:
     return {"status": "waiting", "platform": platform, "item": "queued", "why": why}
 
 
-SAFE_TO_POST_AGAIN = "Safe to post again."  # the engine's words when a look-up proved nothing was posted
-
-
 def confirmed_absent(outcome) -> bool:
-    return (outcome.status == "failed" and outcome.details.get("kind") == "unknown"
-            and SAFE_TO_POST_AGAIN in (outcome.error or "") and bool(outcome.details.get("publicationId")))
+    """The engine's structured "safe to post again": a failed publication it holds proof about."""
+    return (outcome.status == "failed" and bool(outcome.details.get("provenAbsent"))
+            and bool(outcome.details.get("publicationId")))
 
 
 def retry_verdict(post: dict) -> tuple[bool, str | None]:
@@ -354,8 +364,8 @@ def retry_verdict(post: dict) -> tuple[bool, str | None]:
     if kind == "internal":
         return False, f"publishing hit an internal error ({error}); the same request would fail the same way"
     if kind == "unknown":
-        if SAFE_TO_POST_AGAIN in error and outcome.get("publicationId"):
-            return True, None  # the platform confirmed nothing was posted: the engine may run it again
+        if outcome.get("provenAbsent") and outcome.get("publicationId"):
+            return True, None  # the engine holds proof nothing was posted: it may run it again
         return False, f"the outcome on the platform is unknown ({error}); check the account before posting again"
     return True, None
 

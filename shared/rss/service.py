@@ -93,6 +93,16 @@ async def _fetch_feed(url: str):
     return result, parsed
 
 
+def _refuse_taken_url(url: str, except_id: str | None = None) -> None:
+    """One feed per URL (POST and PUT alike): a second one would fetch and post the same items twice."""
+    with connection() as conn:
+        other = conn.execute("SELECT id, name FROM rss_feeds WHERE url = %s AND id IS DISTINCT FROM %s::uuid",
+                             (url, except_id)).fetchone()
+    if other:
+        raise Conflict(f"this feed URL is already added (as \"{other['name']}\")",
+                       details={"url": url, "feedId": str(other["id"])})
+
+
 def create_feed(data: dict[str, Any]) -> dict:
     """Fetch once (fills name and favicon, rejects non-feeds), then store the feed already seeded: the items it
     has today are remembered, not posted."""
@@ -100,10 +110,10 @@ def create_feed(data: dict[str, Any]) -> dict:
     from shared.rss.pipeline import _entry_rows
 
     url = data["url"]
-    with connection() as conn:
-        if conn.execute("SELECT 1 FROM rss_feeds WHERE url = %s", (url,)).fetchone():
-            raise Conflict("this feed URL is already added", details={"url": url})
+    _refuse_taken_url(url)
     result, parsed = asyncio.run(_fetch_feed(url))
+    if result.permanent_redirect_to:
+        _refuse_taken_url(result.permanent_redirect_to)
     cols = _columns({k: v for k, v in data.items() if k not in ("url",)})
     if cols.get("status") == "error":
         cols.pop("status")
@@ -164,7 +174,10 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
         # a new address is checked like a new feed, and what it holds today is remembered, not posted
         from shared.rss.pipeline import _entry_rows
 
+        _refuse_taken_url(cols["url"], feed_id)
         result, parsed = asyncio.run(_fetch_feed(cols["url"]))
+        if result.permanent_redirect_to:
+            _refuse_taken_url(result.permanent_redirect_to, feed_id)
         cols.update(url=result.permanent_redirect_to or cols["url"], etag=result.etag,
                     last_modified=result.last_modified, site_url=parsed.link)
         from shared.config import get_config
@@ -221,17 +234,17 @@ def get_feed_or_404(feed_id: str) -> dict:
 
 # --- previews ------------------------------------------------------------------------------------------------
 def preview_url(url: str) -> dict:
+    from shared.rss.images import first_content_image
+    from shared.rss.textutil import strip_html, summarize
+
     result, parsed = asyncio.run(_fetch_feed(url))
     samples = []
     for e in parsed.entries[:5]:
-        from shared.rss.images import first_content_image
-        from shared.rss.textutil import strip_html, summarize
-
         image = e.images[0].url if e.images else first_content_image(e.body_html, e.body_base or result.url)
         samples.append({"title": e.title, "link": e.link, "description": summarize(strip_html(e.summary_html or
                                                                                               e.content_html), 200),
                         "pubDate": _iso(e.published_at), "imageUrl": image})
-    return {"title": parsed.title, "description": parsed.description or None, "link": parsed.link,
+    return {"title": parsed.title, "description": strip_html(parsed.description) or None, "link": parsed.link,
             "favicon": _favicon(parsed.link, result.url), "itemCount": len(parsed.entries), "sampleItems": samples,
             "finalUrl": result.url}
 
@@ -275,12 +288,20 @@ _API_STATUS = {"new": "pending", "pending": "pending", "queued": "pending", "pub
                "failed": "failed", "filtered": "filtered", "duplicate": "filtered"}
 
 
+def display_title(i: dict) -> str:
+    """The item's headline as text. Rows stored before titles were cleaned at parse time are cleaned here
+    (plain-text rules: clean text passes unchanged); an entry without a title shows the start of its summary."""
+    from shared.rss.textutil import clean_title, summarize
+
+    return clean_title(i["title"], is_html=False) or summarize(i.get("summary") or "", 100)
+
+
 def item_json(i: dict, posts: list[dict]) -> dict[str, Any]:
     images = [im for im in (i["images"] or []) if not im.get("rejected") and im.get("reason")]
     results = i["platform_results"] or []
     return {
         "id": str(i["id"]), "feedId": str(i["feed_id"]) if i["feed_id"] else None, "feedName": i.get("feed_name"),
-        "title": i["title"], "link": i["link"], "description": i["summary"], "contentHtml": i["content_html"],
+        "title": display_title(i), "link": i["link"], "description": i["summary"], "contentHtml": i["content_html"],
         "imageUrl": images[0]["url"] if images else None, "imageUrls": [im["url"] for im in images],
         "imageSource": i["image_source"], "imageReason": images[0]["reason"] if images else None,
         "selectedImages": [{"url": im["url"], "reason": im["reason"], "source": im["source"]} for im in images],
@@ -415,6 +436,10 @@ def approve_item(item_id: str) -> dict:
         raise ValidationFailed("the item's feed was deleted")
     if not queue.enabled_platforms(feed):
         raise ValidationFailed("the feed has no platform enabled")
+    if not (item["caption"] or item["title"]) and not any(
+            i.get("url") and not i.get("rejected") for i in item["images"] or []):
+        raise ValidationFailed("nothing to publish: the item has no text and no image",
+                               details={"reason": item["reason"]})
     settings = replace(load_run_settings(), global_posting=True)
     outgoing: list = []
     queue.enqueue_item({**feed, "auto_post": True}, item_id, settings, datetime.now(timezone.utc), outgoing,

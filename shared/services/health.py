@@ -53,10 +53,33 @@ def check_all() -> dict:
     pool.shutdown(wait=False)  # a hung check must not hold the response
     healthy = all(r["status"] == "ok" for r in results.values())
     failed = [n for n, r in results.items() if r["status"] != "ok"]
+    warnings = _warnings(notify=results.get("database", {}).get("status") == "ok")
     return {
         "status": "healthy" if healthy else "unhealthy",
         "timestamp": datetime.now(timezone.utc).isoformat(),
         "uptime": round(time.monotonic() - _STARTED, 1),
         "checks": results,
         **({"failed": failed} if failed else {}),
+        **({"warnings": warnings} if warnings else {}),
     }
+
+
+def _warnings(notify: bool) -> list[dict]:
+    """Things that still work but will stop: the Meta Graph API version from 30 days before its end of life.
+    The owner is notified once (the first /health or maintenance tick that sees it), not once per request."""
+    from shared.publishing.connections.graph_version import configured_warning, notify_once
+
+    try:
+        w = configured_warning()
+    except ValueError as exc:  # an unreadable META_GRAPH_VERSION_END_OF_LIFE
+        return [{"code": "META_GRAPH_VERSION_END_OF_LIFE", "message": f"META_GRAPH_VERSION_END_OF_LIFE: {exc}"}]
+    if w is None:
+        return []
+    if notify:
+        try:
+            notify_once(w)
+        except Exception as exc:  # the warning is still shown; the notification is tried again on the next request
+            import logging
+
+            logging.getLogger("screndly.health").warning("graph version notice not recorded: %s", exc)
+    return [w.as_dict()]

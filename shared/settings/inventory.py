@@ -132,8 +132,10 @@ _add({
     "captionMaxLength": "100", "includeCast": True, "includeDate": True, "preferredImage": "poster",
     "rehostImages": True,
     "dedupeWindow": "30", "discoveryCacheTTL": "12", "creditsCacheTTL": "30", "captionCacheTTL": "30",
-    "tmdbQueuedRetentionHours": None, "tmdbActivityRetention": 24, "tmdbLogLevel": "standard",
+    "tmdbQueuedRetentionHours": 168, "tmdbActivityRetention": 24, "tmdbLogLevel": "standard",
     "timezone": "Africa/Lagos",
+    # when the daily TMDb refresh runs, local time in `timezone` (the old backend's key; peer-backend §1.4)
+    "tmdbDailyRefreshTime": "07:00",
     "movieGenres": [], "tvGenres": [], "selectedGenres": [], "onlyPopular": True, "languageFilter": "en",
     **{f"{f}AutoPost": False for f in _TMDB_FEEDS},
     **{f"{f}Platforms": {"x": True, "threads": f != "anniversary", "facebook": False, "youtube": False,
@@ -143,7 +145,7 @@ _add({
     **{f"{f}PinterestDescriptionPrompt": "" for f in _TMDB_FEEDS},
     **{f"{f}PinterestBoard": _TMDB_BOARDS[f] for f in _TMDB_FEEDS},
     **{f"{f}PinterestLinkStrategy": "tmdb" for f in _TMDB_FEEDS},
-}, kinds={"tmdbQueuedRetentionHours": "scalar", "anniversaryYears": "list"})
+}, kinds={"tmdbQueuedRetentionHours": "scalar", "anniversaryYears": "list", "tmdbDailyRefreshTime": "string"})
 
 # --- comment replies -------------------------------------------------------------------------------
 _COMMENT_PLATFORMS = ("x", "threads", "facebook", "instagram", "youtube", "tiktok", "pinterest")
@@ -160,6 +162,10 @@ _add({
                                 "noEmojiOnly": False, "noLinks": False, "pauseOldPosts": True,
                                 "pauseAfterHours": "24"} for p in _COMMENT_PLATFORMS},
     "commentRetention": "168",
+    # backend additions: minutes between comment polls (5, 10, 15, 20, 30 or 60: the schedule's cron), replies
+    # per day per platform
+    "commentPollInterval": "10",
+    "commentDailyReplyCaps": {"x": 50, "threads": 100, "facebook": 100, "instagram": 100, "youtube": 20},
 })
 
 # --- Design Studio ---------------------------------------------------------------------------------

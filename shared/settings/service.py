@@ -155,11 +155,45 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
                          {"changedKeys": changed},
                          conn=conn)
         view = public_settings(conn)
+    if changed:
+        _after_change(changed)
     return UpdateResult({k: view.values[k] for k in patch}, changed, ignored)
+
+
+# "module:function" -> the keys it follows; called with the changed keys after a save committed. A failing hook
+# is logged and never fails the save (the setting is stored; the hook's effect can be redone).
+CHANGE_HOOKS: dict[str, tuple[str, ...]] = {
+    "shared.tmdb.schedules:on_settings_changed": ("timezone", "tmdbDailyRefreshTime"),
+    # the comment poll's Redis switch (which platforms are ready) and its schedule's cron (commentPollInterval)
+    "shared.comments.schedule:on_settings_changed": (
+        "commentRepliesActive", "commentPollInterval", "openaiKey", "platformSettings",
+        "xCommentBlacklist", "threadsCommentBlacklist", "facebookCommentBlacklist", "instagramCommentBlacklist",
+        "youtubeCommentBlacklist"),
+}
+
+
+def _after_change(changed: list[str]) -> None:
+    import importlib
+    import logging
+
+    for ref, keys in CHANGE_HOOKS.items():
+        if not set(changed) & set(keys):
+            continue
+        module, _, name = ref.partition(":")
+        try:
+            getattr(importlib.import_module(module), name)(changed)
+        except Exception as exc:
+            logging.getLogger("screndly.settings").exception("settings hook %s failed", ref)
+            try:
+                activity.log("settings", "error", f"after saving {', '.join(sorted(set(changed) & set(keys)))}: "
+                             f"{type(exc).__name__}: {str(exc)[:200]}", {"hook": ref})
+            except Exception:
+                pass
 
 
 def reset_settings() -> int:
     with transaction() as conn:
         removed = conn.execute("DELETE FROM settings").rowcount
         activity.log("settings", "warn", "Settings reset to defaults", {"removedKeys": removed}, conn=conn)
+    _after_change(sorted(DEFAULTS))  # every key is back to its default: whatever follows settings follows too
     return removed

@@ -8,6 +8,12 @@ Faults are queued per route name and consumed in order:
 - 500 / 503: answer that status without running the handler
 - 429: answer 429 with reset headers without running the handler
 - 401: answer 401 without running the handler
+
+Every request is first held to the platform's official description (`contract`, per fake, through
+tests/contracts/validate.py) and to the scopes the token was granted at consent. A request the description does
+not allow is answered with the platform's error and remembered in `violations`; the World fixture fails the test
+with the rules broken. A call the token's scopes do not cover is answered the way the platform answers it
+(`scope_refusal`) and remembered too: our code must never make one.
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ class Fake:
         self.calls: list[tuple[str, dict]] = []
         self.posts: list[dict] = []
         self.tokens: set[str] = set()
+        self.grants: dict[str, frozenset[str]] = {}  # access token -> scopes granted at consent
+        self.violations: list[str] = []
         self.refresh_tokens: dict[str, str] = {}  # refresh -> account
+        self.refresh_scopes: dict[str, frozenset[str]] = {}
         self.codes: dict[str, dict] = {}
         self.ids = itertools.count(1000)
         self.client_id = f"{self.name}-client"
@@ -72,6 +81,13 @@ class Fake:
             m = rx.match(path)
             if not m:
                 continue
+            broken = self.contract(request, name)
+            if broken:
+                with self.lock:
+                    self.violations.extend(broken)
+                    self.calls.append((f"refused:{name}", {"path": path, "broken": broken}))
+                scope_only = all("scopes:" in b for b in broken)
+                return self.scope_refusal(request, broken) if scope_only else self.invalid_request(request, broken)
             fault = self._fault(name)
             with self.lock:
                 self.calls.append((name, {"path": path}))
@@ -89,6 +105,26 @@ class Fake:
                 raise httpx.RemoteProtocolError("fake: connection dropped", request=request)
             return resp
         return self.json({"error": {"message": f"no fake route for {request.method} {path}"}}, 404)
+
+    # --- the platform's description, and what it answers to a request outside it ------------------
+    def contract(self, request: httpx.Request, route: str) -> list[str]:
+        """The rules this request breaks (tests/contracts/validate.py); each fake says which description."""
+        return []
+
+    def granted(self, request: httpx.Request, param: str | None = "access_token") -> set[str] | None:
+        """Scopes of the request's token (None when the token is unknown: the route answers 401 itself)."""
+        from contracts.validate import bearer
+
+        tok = bearer(request, param)
+        with self.lock:
+            scopes = self.grants.get(tok) if tok else None
+        return set(scopes) if scopes is not None else None
+
+    def invalid_request(self, request: httpx.Request, broken: list[str]) -> httpx.Response:
+        return self.json({"error": {"message": "invalid request: " + "; ".join(broken), "code": 100}}, 400)
+
+    def scope_refusal(self, request: httpx.Request, broken: list[str]) -> httpx.Response:
+        return self.json({"error": {"message": "insufficient scope: " + "; ".join(broken), "code": 200}}, 403)
 
     def rate_headers(self) -> dict[str, str]:
         return {"x-rate-limit-reset": f"{time.time() + self.rate_reset_in:.3f}",
@@ -151,26 +187,46 @@ class Fake:
     def unauthorized(self) -> httpx.Response:
         return self.json({"error": {"message": "Invalid OAuth access token", "code": 190}}, 401)
 
-    def issue_tokens(self, account: str, *, expires_in: int = 7200, refresh: bool = True) -> dict[str, Any]:
+    def issue_tokens(self, account: str, *, expires_in: int = 7200, refresh: bool = True,
+                     scopes: Any = ()) -> dict[str, Any]:
         with self.lock:
             access = f"{self.name}-at-{self.next_id()}"
             self.tokens.add(access)
+            self.grants[access] = frozenset(scopes)
             out: dict[str, Any] = {"access_token": access, "expires_in": expires_in, "token_type": "bearer"}
             if refresh:
                 rt = f"{self.name}-rt-{self.next_id()}"
                 self.refresh_tokens[rt] = account
+                self.refresh_scopes[rt] = frozenset(scopes)  # a refreshed token keeps the consented scopes
                 out["refresh_token"] = rt
             return out
+
+    def scopes_of_refresh(self, refresh_token: str | None) -> frozenset[str]:
+        return self.refresh_scopes.get(refresh_token or "", frozenset())
+
+    def requested_scopes(self, authorize_url: str) -> list[str]:
+        q = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
+        return [s for s in q.get("scope", "").replace(",", " ").split() if s]
+
+    def authorize_contract(self, query: dict[str, str]) -> list[str]:
+        """Rules for the consent page's query (the documented authorization parameters)."""
+        return []
 
     # --- OAuth: the owner's consent, played by the test --------------------------------------
     def consent(self, authorize_url: str, account: str = "owner") -> tuple[str, str]:
         """Read the authorization URL like the platform's consent page, return (code, state)."""
         q = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
+        broken = self.authorize_contract(q)
+        if broken:
+            with self.lock:
+                self.violations.extend(broken)
         code = f"code-{self.next_id()}"
         with self.lock:
             self.codes[code] = {"challenge": q.get("code_challenge"), "method": q.get("code_challenge_method"),
                                 "redirect_uri": q.get("redirect_uri"), "account": account,
-                                "client": q.get("client_id") or q.get("client_key")}
+                                "client": q.get("client_id") or q.get("client_key"),
+                                # the owner agrees to what the consent page asked for
+                                "scopes": self.requested_scopes(authorize_url)}
         return code, q["state"]
 
     def redeem(self, code: str, redirect_uri: str | None, verifier: str | None, pkce: bool = True) -> dict | None:

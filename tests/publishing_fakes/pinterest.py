@@ -1,5 +1,9 @@
-"""Fake Pinterest API v5: OAuth + PKCE (Basic auth), user_account, boards list/create, pins (image_url or
-video_id), media registration + upload + status, board pins listing."""
+"""Fake Pinterest API v5: OAuth (Basic auth, no PKCE; refreshes with continuous_refresh), user_account,
+boards list/create, pins (image_url or video_id), media registration + upload + status, board pins listing.
+
+Every request is held to Pinterest's v5 OpenAPI (tests/contracts/pinterest-openapi.subset.json) and to the scopes
+of each operation's `pinterest_oauth2` requirement against those granted at consent. Token requests may carry only
+the documented parameters (the OpenAPI's fields plus the guide's continuous_refresh)."""
 
 from __future__ import annotations
 
@@ -8,23 +12,49 @@ import httpx
 from publishing_fakes.base import Fake, multipart_fields
 
 
+BOARD = "549755813001"  # Pinterest ids are digits (the v5 OpenAPI's board_id pattern ^\\d+$)
+
+
 class PinterestFake(Fake):
     name = "pinterest"
     host = "pin.test"
     upload_host = "pin-upload.test"
 
     def setup(self):
-        self.boards = [{"id": "b1", "name": "Trailers", "privacy": "PUBLIC", "pin_count": 2}]
+        self.boards = [{"id": BOARD, "name": "Trailers", "privacy": "PUBLIC", "pin_count": 2}]
         self.media: dict[str, dict] = {}
         self.route("POST", r"/v5/oauth/token", "token", self._token)
         self.route("GET", r"/v5/user_account", "me", self._me)
         self.route("GET", r"/v5/boards", "boards", self._boards)
         self.route("POST", r"/v5/boards", "create_board", self._create_board)
-        self.route("GET", r"/v5/boards/(?P<bid>\w+)/pins", "board_pins", self._board_pins)
+        self.route("GET", r"/v5/boards/(?P<bid>\d+)/pins", "board_pins", self._board_pins)
         self.route("POST", r"/v5/pins", "pin", self._pin)
         self.route("POST", r"/v5/media", "register", self._register)
         self.route("GET", r"/v5/media/(?P<mid>\w+)", "media_status", self._media_status)
         self.route("POST", r"/upload", "upload", self._upload)
+
+    def contract(self, request, route):
+        from contracts import documented, validate
+
+        if route == "upload":
+            return _upload_form(request)
+        broken = validate.openapi("pinterest", request, None if route == "token" else self.granted(request, None))
+        if route == "token":
+            broken += [b for b in validate.openapi_form_fields("pinterest", request)
+                       if "'continuous_refresh'" not in b]
+            broken += documented.pinterest_token_extras(request)
+        return broken
+
+    def authorize_contract(self, query):
+        from contracts import documented
+
+        return documented.authorize("pinterest", query)
+
+    def invalid_request(self, request, broken):
+        return self._err(400, 1, "Invalid request: " + "; ".join(broken))
+
+    def scope_refusal(self, request, broken):
+        return self._err(403, 3, "Not authorized to access the resource: " + "; ".join(broken))
 
     def _err(self, status, code, msg):
         return self.json({"code": code, "message": msg}, status)
@@ -34,16 +64,17 @@ class PinterestFake(Fake):
             return self._err(401, 2, "Authentication failed")
         f = self.form(request)
         if f.get("grant_type") == "authorization_code":
-            entry = self.redeem(f.get("code"), f.get("redirect_uri"), f.get("code_verifier"))
+            entry = self.redeem(f.get("code"), f.get("redirect_uri"), None, pkce=False)
             if entry is None:
                 return self._err(400, 1, "Invalid authorization code")
-            return self.json({**self.issue_tokens(entry["account"], expires_in=2592000),
-                              "refresh_token_expires_in": 31536000, "scope": "boards:read,pins:write"})
+            return self.json({**self.issue_tokens(entry["account"], expires_in=2592000, scopes=entry["scopes"]),
+                              "refresh_token_expires_in": 31536000, "scope": ",".join(entry["scopes"])})
         with self.lock:
             acct = self.refresh_tokens.get(f.get("refresh_token"))
+            scopes = self.refresh_scopes.get(f.get("refresh_token"), frozenset())
         if acct is None:
             return self._err(400, 1, "Invalid refresh token")
-        return self.json(self.issue_tokens(acct, expires_in=2592000, refresh=False))
+        return self.json(self.issue_tokens(acct, expires_in=2592000, refresh=False, scopes=scopes))
 
     def _me(self, request):
         if not self.authed(request):
@@ -59,7 +90,7 @@ class PinterestFake(Fake):
         if not self.authed(request):
             return self._err(401, 2, "Authentication failed")
         b = self.body(request)
-        board = {"id": f"b{self.next_id()}", "name": b["name"], "description": b.get("description"),
+        board = {"id": f"5497558{self.next_id()}", "name": b["name"], "description": b.get("description"),
                  "privacy": b.get("privacy", "PUBLIC"), "pin_count": 0}
         with self.lock:
             self.boards.append(board)
@@ -118,3 +149,22 @@ class PinterestFake(Fake):
             rows = [p for p in reversed(self.posts) if p["board"] == bid][:int(self.query(request).get("page_size", 25))]
         return self.json({"items": [{"id": p["pid"], "title": p["text"], "description": p.get("description")}
                                     for p in rows]})
+
+
+UPLOAD_DOC = "https://developers.pinterest.com/docs/api-features/creating-boards-and-pins/#uploading-video"
+
+
+def _upload_form(request) -> list[str]:
+    """The upload is a multipart POST of every `upload_parameters` field from POST /v5/media, then the file."""
+    from contracts.validate import form_of, media_type
+
+    if media_type(request) != "multipart/form-data":
+        return [f"{UPLOAD_DOC}: the video goes up as multipart/form-data"]
+    fields = form_of(request)
+    names = [k for k, _ in fields]
+    out = []
+    if not names or names[-1] != "file":
+        out.append(f"{UPLOAD_DOC}: the file part comes last, after the upload_parameters")
+    if "key" not in names:
+        out.append(f"{UPLOAD_DOC}: upload_parameters (key, policy, signature ...) are missing")
+    return out

@@ -1,5 +1,8 @@
 """Fake Threads API: OAuth (no PKCE) with long-lived exchange and refresh, containers (TEXT/IMAGE/VIDEO/
-CAROUSEL) with status, threads_publish (a container publishes once), listing."""
+CAROUSEL) with status, threads_publish (a container publishes once), listing.
+
+Threads publishes no machine-readable description: requests are held to the documented parameters and
+permissions in tests/contracts/documented.py (doc URL beside each rule); ids are numeric as on Threads."""
 
 from __future__ import annotations
 
@@ -21,27 +24,59 @@ class ThreadsFake(Fake):
         self.route("POST", r"/v1\.0/(?P<uid>\d+)/threads", "container", self._container)
         self.route("GET", r"/v1\.0/(?P<uid>\d+)/threads", "listing", self._listing)
         self.route("POST", r"/v1\.0/(?P<uid>\d+)/threads_publish", "publish", self._publish)
-        self.route("GET", r"/v1\.0/(?P<obj>[cp]\d+)", "object", self._object)
+        self.route("GET", r"/v1\.0/(?P<obj>\d+)", "object", self._object)
+        self.post_ids: set[str] = set()
+
+    def contract(self, request, route):
+        from contracts import documented, validate
+
+        ep = validate.find_endpoint(documented.THREADS, request)
+        if ep is None:
+            return [f"{request.method} {request.url.path} is not a documented Threads endpoint"]
+        granted = None if route in ("token", "exchange", "refresh") else self.granted(request)
+        return validate.documented(ep, request, granted)
+
+    def authorize_contract(self, query):
+        from contracts import documented
+
+        return documented.authorize("threads", query)
+
+    def _graph_error(self, kind, message, **extra):
+        from contracts.documented import THREADS_ERRORS
+
+        status, code, _doc = THREADS_ERRORS[kind]
+        return self.json({"error": {"message": message, "type": "THApiException", "code": code, **extra}}, status)
+
+    def invalid_request(self, request, broken):
+        return self._graph_error("invalid_parameter", "Invalid parameter: " + "; ".join(broken))
+
+    def scope_refusal(self, request, broken):
+        return self._graph_error("permission", "(#10) Application does not have permission for this action: "
+                                 + "; ".join(broken))
 
     def _token(self, request):
         f = self.form(request)
         if f.get("client_id") != self.client_id or f.get("client_secret") != self.client_secret:
             return self.json({"error": {"message": "invalid client", "code": 101}}, 400)
-        if self.redeem(f.get("code"), f.get("redirect_uri"), None, pkce=False) is None:
+        entry = self.redeem(f.get("code"), f.get("redirect_uri"), None, pkce=False)
+        if entry is None:
             return self.json({"error": {"message": "Invalid authorization code", "code": 100}}, 400)
-        return self.json({**self.issue_tokens("owner", expires_in=3600, refresh=False), "user_id": self.user["id"]})
+        return self.json({**self.issue_tokens("owner", expires_in=3600, refresh=False, scopes=entry["scopes"]),
+                          "user_id": self.user["id"]})
 
     def _exchange(self, request):
         q = self.query(request)
         if q.get("client_secret") != self.client_secret or q.get("access_token") not in self.tokens:
             return self.json({"error": {"message": "bad exchange", "code": 190}}, 400)
-        return self.json(self.issue_tokens("owner", expires_in=60 * 86400, refresh=False))
+        return self.json(self.issue_tokens("owner", expires_in=60 * 86400, refresh=False,
+                                           scopes=self.grants.get(q["access_token"], ())))
 
     def _refresh(self, request):
         q = self.query(request)
         if q.get("access_token") not in self.tokens:
             return self.json({"error": {"message": "Session has expired", "code": 190}}, 400)
-        return self.json(self.issue_tokens("owner", expires_in=60 * 86400, refresh=False))
+        return self.json(self.issue_tokens("owner", expires_in=60 * 86400, refresh=False,
+                                           scopes=self.grants.get(q["access_token"], ())))
 
     def _me(self, request):
         if not self.authed(request):
@@ -59,7 +94,7 @@ class ThreadsFake(Fake):
             kids = (q.get("children") or "").split(",")
             if not 2 <= len(kids) <= 20 or any(self.containers.get(k, {}).get("item") is not True for k in kids):
                 return self.json({"error": {"message": "bad carousel children", "code": 100}}, 400)
-        cid = self.next_id("c")
+        cid = str(self.next_id())
         with self.lock:
             self.containers[cid] = {"params": q, "polls": 0, "item": q.get("is_carousel_item") == "true",
                                     "status": "IN_PROGRESS" if mt == "VIDEO" else "FINISHED"}
@@ -69,7 +104,7 @@ class ThreadsFake(Fake):
         if not self.authed(request):
             return self.unauthorized()
         with self.lock:
-            if obj.startswith("p"):
+            if obj in self.post_ids:
                 return self.json({"id": obj, "permalink": f"https://www.threads.net/@screndly/post/{obj}"})
             c = self.containers.get(obj)
             if c is None:
@@ -86,11 +121,12 @@ class ThreadsFake(Fake):
         with self.lock:
             c = self.containers.get(q.get("creation_id"))
             if c is None or c["status"] != "FINISHED" or c["item"]:
-                return self.json({"error": {"message": "container not ready or already published",
-                                            "code": 24, "error_subcode": 4279009}}, 400)
+                return self._graph_error("not_ready", "container not ready or already published",
+                                         error_subcode=4279009)
             c["status"] = "PUBLISHED"
             post = self.record_post(text=c["params"].get("text"), media_type=c["params"].get("media_type"),
-                                    container=q["creation_id"], pid=self.next_id("p"))
+                                    container=q["creation_id"], pid=str(self.next_id()))
+            self.post_ids.add(post["pid"])
         return self.json({"id": post["pid"]})
 
     def _listing(self, request, uid):

@@ -1,6 +1,10 @@
 """Fake YouTube Data API v3 + Google OAuth: PKCE token exchange and refresh, channels?mine, the resumable
 upload protocol (session URI, Content-Range chunks that must start where the server's Range ends, 308 with
-Range, status query with `bytes */total`), thumbnails.set, playlistItems.insert, playlists.list."""
+Range, status query with `bytes */total`), thumbnails.set, playlistItems.insert, playlists.list.
+
+Every request is held to the YouTube Data API discovery document (tests/contracts/youtube-v3-discovery.subset.json:
+method, path, parameters and their types, the request body schema, media types, and the method's OAuth scopes
+against those granted at consent); the session URI and the token endpoint to their documentation pages."""
 
 from __future__ import annotations
 
@@ -32,6 +36,27 @@ class YouTubeFake(Fake):
         self.route("POST", r"/youtube/v3/playlistItems", "playlist_insert", self._pl_insert)
         self.route("GET", r"/youtube/v3/playlists", "playlists", self._playlists)
 
+    def contract(self, request, route):
+        from contracts import documented, validate
+
+        if route == "token":
+            return validate.documented(documented.GOOGLE_TOKEN, request)
+        if route == "chunk":
+            return validate.documented(documented.YT_SESSION, request)
+        return validate.discovery(request, self.granted(request))
+
+    def authorize_contract(self, query):
+        from contracts import documented
+
+        return documented.authorize("youtube", query)
+
+    def invalid_request(self, request, broken):
+        return self._err(400, "badRequest", "; ".join(broken))
+
+    def scope_refusal(self, request, broken):
+        return self._err(403, "insufficientPermissions", "Request had insufficient authentication scopes: "
+                         + "; ".join(broken))
+
     def _token(self, request):
         f = self.form(request)
         if f.get("client_id") != self.client_id or f.get("client_secret") != self.client_secret:
@@ -40,14 +65,15 @@ class YouTubeFake(Fake):
             entry = self.redeem(f.get("code"), f.get("redirect_uri"), f.get("code_verifier"))
             if entry is None:
                 return self.json({"error": "invalid_grant", "error_description": "Bad Request"}, 400)
-            return self.json({**self.issue_tokens(entry["account"], expires_in=3599),
-                              "scope": "https://www.googleapis.com/auth/youtube.upload"})
+            return self.json({**self.issue_tokens(entry["account"], expires_in=3599, scopes=entry["scopes"]),
+                              "scope": " ".join(entry["scopes"])})
         with self.lock:
             ok = f.get("refresh_token") in self.refresh_tokens
+            scopes = self.refresh_scopes.get(f.get("refresh_token"), frozenset())
         if not ok:
             return self.json({"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
                              400)
-        t = self.issue_tokens("owner", expires_in=3599, refresh=False)  # Google keeps the refresh token
+        t = self.issue_tokens("owner", expires_in=3599, refresh=False, scopes=scopes)  # Google keeps the refresh token
         return self.json(t)
 
     def _err(self, status, reason, msg):

@@ -1,14 +1,17 @@
-"""POST /api/auth/login and /api/auth/verify: the only public /api routes."""
+"""POST /api/auth/login and /api/auth/verify (the only public /api routes), /logout and /logout-all."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from shared import activity
+from shared.api.auth import require_auth
+from shared.api.envelope import ok
+from shared.api.errors import ValidationFailed
+from shared.auth import client_ip, sessions
 from shared.auth import login as login_service
-from shared.auth.client_ip import client_id
-from shared.config import get_config
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -23,9 +26,7 @@ class VerifyBody(BaseModel):
 
 @router.post("/login")
 def login(body: LoginBody, request: Request):
-    client = client_id(request.headers.get("x-forwarded-for"), request.client.host if request.client else None,
-                       get_config().forwarded_for_trusted_hops)
-    outcome = login_service.login(body.password, client)
+    outcome = login_service.login(body.password, client_ip.from_request(request))
     return JSONResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
 
@@ -33,3 +34,20 @@ def login(body: LoginBody, request: Request):
 def verify(body: VerifyBody):
     valid = login_service.token_is_valid(body.token)
     return {"success": True, "data": {"valid": valid}, "valid": valid}
+
+
+@router.post("/logout")
+def logout(claims: dict = Depends(require_auth)):
+    """Sign out this session: its token stops opening anything at once (other sessions stay signed in)."""
+    if claims.get("sub") == "api-key":
+        raise ValidationFailed("the static API key is not a session; remove API_KEY to revoke it")
+    sessions.logout(claims)
+    return ok({"signedOut": "this session"})
+
+
+@router.post("/logout-all")
+def logout_all(claims: dict = Depends(require_auth)):
+    """Sign out everywhere: every token issued until now stops working (this one included)."""
+    valid_after = sessions.logout_all()
+    activity.log("auth", "warn", "Signed out everywhere", {"validAfterMs": valid_after})
+    return ok({"signedOut": "every session", "validAfterMs": valid_after})

@@ -58,6 +58,17 @@ def get_job(job_id: str):
     return ok(service.get_job(job_id))
 
 
+class GiveSource(BaseModel):
+    sourceKey: str | None = Field(default=None, max_length=500)
+    sourceUrl: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/{job_id}/source")
+def give_source(job_id: str, body: GiveSource):
+    """A job created without its file gets it (with the other presets created in the same request)."""
+    return ok(service.give_source(job_id, body.sourceKey, body.sourceUrl))
+
+
 @router.post("/{job_id}/cancel")
 def cancel_job(job_id: str):
     return ok(service.cancel_job(job_id))

@@ -19,6 +19,7 @@ class CreateUpload(BaseModel):
     contentType: str = Field(min_length=3, max_length=100)
     size: int = Field(ge=0)
     purpose: Literal["trailers", "images", "thumbnails", "temp"]
+    jobId: str | None = Field(default=None, max_length=64)  # the waiting job this file is for (POST /api/jobs)
 
 
 class Part(BaseModel):
@@ -33,7 +34,7 @@ class CompleteUpload(BaseModel):
 @router.post("")
 def create_upload(body: CreateUpload):
     return ok(service.create_upload(file_name=body.fileName, content_type=body.contentType, size=body.size,
-                                    purpose=body.purpose))
+                                    purpose=body.purpose, job_id=body.jobId))
 
 
 @router.get("/{upload_id}")

@@ -40,6 +40,24 @@ def youtube_playlists():
     return ok(playlists())
 
 
+@router.get("/facebook/pages")
+def facebook_pages():
+    from shared.publishing.connections.pages import facebook_pages as pages
+
+    return ok(pages())
+
+
+class PageChoice(BaseModel):
+    pageId: str = Field(min_length=1, max_length=40, pattern=r"^\d+$")  # noqa: N815 (contract field name)
+
+
+@router.put("/facebook/page")
+def choose_facebook_page(body: PageChoice):
+    from shared.publishing.connections.pages import choose_facebook_page as choose
+
+    return ok(choose(body.pageId))
+
+
 @router.get("/auth/{platform}")
 def start_auth(platform: str, redirectUri: str = Query(..., min_length=8, max_length=2000)):  # noqa: N803
     from shared.publishing.connections.oauth import authorization_url
@@ -68,6 +86,21 @@ class PostBody(BaseModel):
     content: dict[str, Any]
 
 
+def _json_field(raw: Any, name: str) -> Any:
+    """A JSON document from the request, held to the same rules as every JSON body (shared/api/input_guard)."""
+    from shared.api.input_guard import decode_json
+
+    try:
+        doc, problem = decode_json(raw)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name} must be valid JSON") from exc
+    if problem:
+        field, why = problem
+        raise ValidationFailed(f"{name}.{field} {why}" if field != "body" else f"{name} {why}",
+                               details={"field": name if field == "body" else f"{name}.{field}"})
+    return doc
+
+
 @router.post("/post")
 async def post(request: Request):
     from shared.publishing import api_service
@@ -76,30 +109,30 @@ async def post(request: Request):
     upload = None
     if ctype.startswith("multipart/"):
         form = await request.form()
-        try:
-            raw = {"platforms": json.loads(form.get("platforms") or "[]"),
-                   "content": json.loads(form.get("content") or "{}")}
-        except ValueError as exc:
-            raise ValidationFailed("platforms and content must be JSON strings in the multipart form") from exc
+        raw = {"platforms": _json_field(form.get("platforms") or "[]", "platforms"),
+               "content": _json_field(form.get("content") or "{}", "content")}
         f = form.get("mediaFile")
         if f is not None and hasattr(f, "read"):
             upload = (f.filename or "media", f.content_type or "application/octet-stream", await f.read())
     else:
-        try:
-            raw = await request.json()
-        except ValueError as exc:
-            raise ValidationFailed("request body is not valid JSON") from exc
+        raw = _json_field(await request.body(), "body")
     try:
         body = PostBody.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed("request validation failed: " + "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])) from exc
     content = body.content
+    stored = None
     if upload is not None:
-        url = await run_in_threadpool(api_service.store_upload, *upload)
-        content = api_service.attach_upload(content, url, upload[1])
-    data = await run_in_threadpool(api_service.publish_now, body.platforms, content,
-                                   request.headers.get("idempotency-key"))
+        stored = await run_in_threadpool(api_service.store_upload, *upload)
+        content = api_service.attach_upload(content, stored.url, upload[1])
+    try:
+        data = await run_in_threadpool(api_service.publish_now, body.platforms, content,
+                                       request.headers.get("idempotency-key"))
+    except ValidationFailed:
+        if stored is not None:  # refused before any publication could reference the file
+            await run_in_threadpool(api_service.discard_upload, stored)
+        raise
     return ok(data)
 
 

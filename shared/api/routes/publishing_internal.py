@@ -41,12 +41,13 @@ def settle(delivery: Delivery = Depends(verify_qstash)):
 
 @router.post("/maintenance")
 def maintenance(delivery: Delivery = Depends(verify_qstash)):
+    from shared.publishing.connections.graph_version import check_and_notify
     from shared.publishing.connections.refresh import refresh_due
     from shared.publishing.connections.store import rotate_keys
     from shared.publishing.engine.runner import run_overdue, sweep_stuck
 
     def effect():
         return {"stuck": sweep_stuck(), "overdue": run_overdue(), "tokens": refresh_due(),
-                "reencrypted": rotate_keys()}
+                "reencrypted": rotate_keys(), "graphVersion": check_and_notify()}
 
     return ok(run_once(delivery, effect))

@@ -31,6 +31,21 @@ class Filters(BaseModel):
     startFromNowAt: str | None = None
     maxItemAgeMinutes: int | None = Field(default=None, ge=0, le=60 * 24 * 365)
 
+    @field_validator("startFromNowAt")
+    @classmethod
+    def _instant(cls, v: str | None) -> str | None:
+        """An ISO 8601 instant (what the frontend's `new Date().toISOString()` sends); anything else would be
+        stored and then silently ignored by the filter."""
+        if v is None or v == "":
+            return None
+        from datetime import datetime
+
+        try:
+            datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time, e.g. 2026-03-01T12:00:00Z") from None
+        return v
+
 
 class Platforms(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -40,6 +55,23 @@ class Platforms(BaseModel):
     pinterest: bool = False
 
 
+ImageCount = Literal["1", "2", "3", "random"]
+
+
+class PlatformImageCounts(BaseModel):
+    """Per-platform override of imageCount; unknown platforms and values are refused, not stored."""
+    model_config = ConfigDict(extra="forbid")
+    x: ImageCount | None = None
+    threads: ImageCount | None = None
+    facebook: ImageCount | None = None
+    pinterest: ImageCount | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _count_as_text(cls, v):
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
 class FeedFields(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -47,7 +79,7 @@ class FeedFields(BaseModel):
     displayOrder: int | None = None
     interval: int | None = Field(default=None, ge=1, le=60)
     imageCount: Literal["1", "2", "3", "random"] | None = None
-    platformImageCounts: dict[str, Any] | None = None
+    platformImageCounts: PlatformImageCounts | None = None
     dedupeDays: int | None = Field(default=None, ge=0, le=365)
     filters: Filters | None = None
     serperEnabled: bool | None = None

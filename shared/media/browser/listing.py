@@ -6,8 +6,12 @@ videos -> trailers/, subtitles -> subtitles/, templates -> templates/.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import mimetypes
 from typing import Any
+
+from shared.errors import ValidationFailed
 
 BROWSE_PREFIXES = {
     "videos": "trailers/",
@@ -34,12 +38,35 @@ def to_browser_file(obj: dict[str, Any], url: str) -> dict[str, Any]:
             "lastModified": modified.isoformat() if modified is not None else None, "url": url}
 
 
+def _cursor_mac(kind: str, token: str) -> str:
+    from shared.config import get_config
+
+    key = hashlib.sha256(b"browse-cursor|" + get_config().jwt_secret.encode()).digest()
+    return hmac.new(key, f"{kind}|{token}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def seal_cursor(kind: str, token: str) -> str:
+    """The storage's continuation token plus our MAC: only cursors we handed out reach the storage API (a made-up
+    token made the S3 server fail with a 500 instead of the caller getting a 400)."""
+    return f"{token}.{_cursor_mac(kind, token)}"
+
+
+def open_cursor(kind: str, cursor: str) -> str:
+    token, _, mac = cursor.rpartition(".")
+    if not token or not hmac.compare_digest(mac.encode(), _cursor_mac(kind, token).encode()):
+        raise ValidationFailed("cursor is not one this listing handed out; start again without it",
+                               details={"field": "cursor"})
+    return token
+
+
 def list_folder(kind: str, *, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], dict]:
     from shared.storage.s3 import get_storage
 
     storage = get_storage()
-    resp = storage.list(BROWSE_PREFIXES[kind], continuation_token=cursor or None, limit=max(1, min(limit, 1000)))
+    token = open_cursor(kind, cursor) if cursor else None
+    resp = storage.list(BROWSE_PREFIXES[kind], continuation_token=token, limit=max(1, min(limit, 1000)))
     files = [to_browser_file(o, storage.public_url(o["Key"])) for o in resp.get("Contents", [])
              if not o["Key"].endswith("/")]
-    next_cursor = resp.get("NextContinuationToken") if resp.get("IsTruncated") else None
+    next_token = resp.get("NextContinuationToken") if resp.get("IsTruncated") else None
+    next_cursor = seal_cursor(kind, next_token) if next_token else None
     return files, {"nextCursor": next_cursor, "hasMore": bool(next_cursor), "count": len(files)}

@@ -114,8 +114,9 @@ def plan_geometry(preset: VideoPreset, src_w: int, src_h: int, mode: str | None 
     return Geometry(even(out_h * target), even(out_h), crop=(cw, ch))
 
 
-def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None) -> tuple[str, bool]:
-    """(filter, is_complex). The final format=yuv420p turns 10-bit or 4:4:4 input into 8-bit 4:2:0."""
+def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None, label: str = "") -> tuple[str, bool]:
+    """(filter, is_complex). The final format=yuv420p turns 10-bit or 4:4:4 input into 8-bit 4:2:0.
+    `label` keeps the pad names of a complex graph unique when several outputs share one command."""
     w, h = geo.width, geo.height
     fit = mode or preset.fit
     if fit == "pad":
@@ -125,15 +126,41 @@ def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None) ->
         cw, ch = geo.crop or (w, h)
         return (f"crop={cw}:{ch}:(iw-{cw})/2:(ih-{ch})/2,scale={w}:{h},setsar=1,format=yuv420p", False)
     radius = max(1, min(20, min(w, h) // 16))
-    return (f"[0:v:0]split=2[bg][fg];"
-            f"[bg]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},boxblur={radius}:2[bgb];"
-            f"[fg]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2[fgs];"
-            f"[bgb][fgs]overlay=(W-w)/2:(H-h)/2,setsar=1,format=yuv420p[v]", True)
+    n = label
+    if min(w, h) >= 128:
+        # blurred at a quarter of the size and scaled up: the same soft background (SSIM 0.999 against blurring
+        # at full size, tests/test_media_combined.py) for about half of this filter graph's CPU
+        bw, bh = even(w / 4), even(h / 4)
+        background = (f"scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
+                      f"boxblur={max(1, radius // 4)}:2,scale={w}:{h}")
+    else:
+        background = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},boxblur={radius}:2"
+    return (f"[0:v:0]split=2[bg{n}][fg{n}];"
+            f"[bg{n}]{background}[bgb{n}];"
+            f"[fg{n}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2[fgs{n}];"
+            f"[bgb{n}][fgs{n}]overlay=(W-w)/2:(H-h)/2,setsar=1,format=yuv420p[v{n}]", True)
 
 
-def build_video_command(ffmpeg: str, preset_name: str, info: MediaInfo, src: str, dst: str, *,
-                        x264_preset: str = "veryfast", max_seconds: float | None = None,
-                        options: dict | None = None) -> list[str]:
+def source_input_args(info: MediaInfo, src: str) -> list[str]:
+    """The guarded source (input 0) and, for a silent source, a silent stereo track (input 1)."""
+    args = [*INPUT_GUARD, "-i", src]
+    if info.audio is None:
+        # a silent track keeps the output layout identical for every platform
+        args += ["-f", "lavfi"]
+        if info.duration:
+            args += ["-t", f"{info.duration:.3f}"]
+        args += ["-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
+    return args
+
+
+def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_preset: str = "veryfast",
+                      max_seconds: float | None = None, options: dict | None = None, label: str = "",
+                      encoder_threads: int | None = None, trailer: list[str] | None = None,
+                      faststart: bool = True) -> list[str]:
+    """Everything after the inputs for one rendition: filter, maps, codecs, container, destination.
+    `trailer` goes just before `-f mp4 dst` (the single command puts its global progress options there).
+    `faststart=False`: moov stays at the end; the worker composes the faststart file itself while uploading
+    (shared/media/ffmpeg/faststart.py), which yields the same bytes."""
     preset = PRESETS[preset_name]
     assert isinstance(preset, VideoPreset)
     if info.video is None:
@@ -144,33 +171,40 @@ def build_video_command(ffmpeg: str, preset_name: str, info: MediaInfo, src: str
         mode = opts["verticalMode"]
     geo = plan_geometry(preset, info.video.display_width, info.video.display_height, mode)
     fps = output_fps(info.video.fps)
-    vf, is_complex = video_filter(preset, geo, mode)
+    vf, is_complex = video_filter(preset, geo, mode, label)
 
-    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-           *INPUT_GUARD, "-i", src]
-    if info.audio is None:
-        # a silent track keeps the output layout identical for every platform
-        cmd += ["-f", "lavfi"]
-        if info.duration:
-            cmd += ["-t", f"{info.duration:.3f}"]
-        cmd += ["-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
+    args: list[str] = []
     if is_complex:
-        cmd += ["-filter_complex", vf, "-map", "[v]"]
+        args += ["-filter_complex", vf, "-map", f"[v{label}]"]
     else:
-        cmd += ["-map", "0:v:0", "-vf", vf]
-    cmd += ["-map", "1:a:0" if info.audio is None else "0:a:0"]
-    cmd += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn",
-            "-c:v", "libx264", "-preset", x264_preset, "-crf", "21", "-profile:v", "high",
-            "-pix_fmt", "yuv420p", "-maxrate", preset.max_bitrate, "-bufsize", f"{int(preset.max_bitrate[:-1]) * 2}M",
-            "-fps_mode", "cfr", "-r", f"{fps:g}", "-g", str(int(round(fps * 2))),
-            "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-            "-movflags", "+faststart"]
+        args += ["-map", "0:v:0", "-vf", vf]
+    args += ["-map", "1:a:0" if info.audio is None else "0:a:0"]
+    args += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn",
+             "-c:v", "libx264", "-preset", x264_preset, "-crf", "21", "-profile:v", "high",
+             "-pix_fmt", "yuv420p", "-maxrate", preset.max_bitrate,
+             "-bufsize", f"{int(preset.max_bitrate[:-1]) * 2}M",
+             "-fps_mode", "cfr", "-r", f"{fps:g}", "-g", str(int(round(fps * 2)))]
+    if encoder_threads:
+        args += ["-threads:v", str(encoder_threads)]
+    args += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+    if faststart:
+        args += ["-movflags", "+faststart"]
     if info.audio is None:
-        cmd += ["-shortest"]
+        args += ["-shortest"]
     if max_seconds:
-        cmd += ["-t", f"{max_seconds:.0f}"]
-    cmd += ["-progress", "pipe:1", "-nostats", "-f", "mp4", dst]
-    return cmd
+        args += ["-t", f"{max_seconds:.0f}"]
+    args += (trailer or []) + ["-f", "mp4", dst]
+    return args
+
+
+def build_video_command(ffmpeg: str, preset_name: str, info: MediaInfo, src: str, dst: str, *,
+                        x264_preset: str = "veryfast", max_seconds: float | None = None,
+                        options: dict | None = None, faststart: bool = True) -> list[str]:
+    if info.video is None:
+        raise UnsupportedSource("the file has no video stream")
+    return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *source_input_args(info, src),
+            *video_output_args(preset_name, info, dst, x264_preset=x264_preset, max_seconds=max_seconds,
+                               options=options, trailer=["-progress", "pipe:1", "-nostats"], faststart=faststart)]
 
 
 def build_thumbnail_command(ffmpeg: str, src: str, dst: str, at_seconds: float, max_width: int = 1280) -> list[str]:

@@ -63,24 +63,26 @@ def request_cancel(conn, job_id: str) -> dict | None:
     return conn.execute(
         f"""
         UPDATE media_jobs SET
-            state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+            state = CASE WHEN state IN ('queued', 'awaiting_source') THEN 'cancelled' ELSE state END,
             cancel_requested = (state = 'running') OR cancel_requested,
-            finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
-            error = CASE WHEN state = 'queued' THEN 'Cancelled by user' ELSE error END,
-            error_code = CASE WHEN state = 'queued' THEN 'CANCELLED' ELSE error_code END,
+            finished_at = CASE WHEN state IN ('queued', 'awaiting_source') THEN now() ELSE finished_at END,
+            error = CASE WHEN state IN ('queued', 'awaiting_source') THEN 'Cancelled by user' ELSE error END,
+            error_code = CASE WHEN state IN ('queued', 'awaiting_source') THEN 'CANCELLED' ELSE error_code END,
             updated_at = now(),
-            events = {_append_event("stage", "warn", "CASE WHEN state = 'queued' THEN 'cancelled' "
-                                                      "ELSE 'cancel requested' END")}
-        WHERE id = %s AND state IN ('queued', 'running')
+            events = {_append_event("stage", "warn", "CASE WHEN state IN ('queued', 'awaiting_source') "
+                                                      "THEN 'cancelled' ELSE 'cancel requested' END")}
+        WHERE id = %s AND state IN ('queued', 'awaiting_source', 'running')
         RETURNING *
         """, (job_id,)).fetchone() or get_job(conn, job_id)
 
 
 def manual_retry(conn, job_id: str) -> dict | None:
-    """A failed or cancelled job starts again with a fresh attempt budget."""
+    """A failed or cancelled job starts again with a fresh attempt budget (one that never got its file waits
+    for it again)."""
     return conn.execute(
         f"""
-        UPDATE media_jobs SET state = 'queued', stage = 'queued', progress = 0, attempts = 0,
+        UPDATE media_jobs SET state = CASE WHEN source_key IS NULL THEN 'awaiting_source' ELSE 'queued' END,
+            stage = 'queued', progress = 0, attempts = 0,
             run_after = now(), cancel_requested = false, error = NULL, error_code = NULL, result = NULL,
             finished_at = NULL, worker_id = NULL, lease_token = NULL, lease_expires_at = NULL,
             updated_at = now(), events = {_append_event("'queued'", "info", "'retry requested'")}
@@ -91,40 +93,68 @@ def manual_retry(conn, job_id: str) -> dict | None:
 
 # --- consumer side (worker) ---------------------------------------------------------------------
 
-def claim(conn, worker_id: str, lease_seconds: float) -> tuple[dict | None, float | None]:
-    """Lease the next due job, or report in how many seconds (database clock) the next one becomes due:
-    a delayed retry or another worker's lease expiring. ONE statement either way, so an idle worker's safety
-    poll costs exactly one query."""
+_DUE = "((state = 'queued' AND run_after <= now()) OR (state = 'running' AND lease_expires_at < now()))"
+
+
+def claim_group(conn, worker_id: str, lease_seconds: float, max_jobs: int = 8) -> tuple[list[dict], float | None]:
+    """Lease the next due job together with the other due jobs of the same source (up to `max_jobs`, head
+    first), so the worker downloads and decodes that source once for all of them; or report in how many
+    seconds (database clock) the next job becomes due: a delayed retry or another worker's lease expiring.
+    ONE statement either way, so an idle worker's safety poll costs exactly one query.
+
+    Every row of the group gets the same fresh lease token: one heartbeat renews them all, and each later
+    write still names its row (`id` + token), so a row another worker took over stays fenced."""
     row = conn.execute(
         f"""
-        WITH picked AS (
-            SELECT id, state AS previous_state FROM media_jobs
-            WHERE (state = 'queued' AND run_after <= now())
-               OR (state = 'running' AND lease_expires_at < now())
+        WITH head AS (
+            SELECT id, source_key FROM media_jobs
+            WHERE {_DUE}
             ORDER BY run_after, created_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED
+        ), picked AS (
+            SELECT j.id, j.state AS previous_state FROM media_jobs j JOIN head ON j.source_key = head.source_key
+            WHERE (j.state = 'queued' AND j.run_after <= now()) OR (j.state = 'running' AND j.lease_expires_at < now())
+            ORDER BY (j.id = head.id) DESC, j.created_at, j.preset
+            LIMIT %(max)s
+            FOR UPDATE OF j SKIP LOCKED
+        ), token AS (
+            SELECT gen_random_uuid() AS value
         ), claimed AS (
             UPDATE media_jobs j SET
                 state = 'running', stage = 'processing', progress = 0, worker_id = %(worker)s,
-                lease_token = gen_random_uuid(),
+                lease_token = token.value,
                 lease_expires_at = now() + make_interval(secs => %(lease)s),
                 attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now(),
                 events = {_append_event("'processing'", "info",
                     "CASE WHEN picked.previous_state = 'running' "
                     "THEN 'picked up again: the previous worker stopped renewing its lease (attempt ' "
                     "ELSE 'started (attempt ' END || (j.attempts + 1) || ' of ' || j.max_attempts || ')'")}
-            FROM picked WHERE j.id = picked.id
+            FROM picked, token WHERE j.id = picked.id
             RETURNING j.*, picked.previous_state
         )
-        SELECT (SELECT to_jsonb(c) FROM claimed c) AS job,
+        SELECT (SELECT jsonb_agg(to_jsonb(c) ORDER BY c.created_at, c.preset) FROM claimed c) AS jobs,
+               (SELECT id FROM head) AS head_id,
                (SELECT extract(epoch FROM min(CASE WHEN state = 'queued' THEN run_after
                                                    ELSE lease_expires_at END) - now())
                   FROM media_jobs WHERE state IN ('queued', 'running')) AS next_due_in
-        """, {"worker": worker_id, "lease": float(lease_seconds)}).fetchone()
-    if row["job"] is not None or row["next_due_in"] is None:
-        return row["job"], None
-    return None, max(0.0, float(row["next_due_in"]))
+        """, {"worker": worker_id, "lease": float(lease_seconds), "max": max(1, int(max_jobs))}).fetchone()
+    jobs = row["jobs"]
+    if isinstance(jobs, str):
+        jobs = json.loads(jobs)
+    if jobs:
+        head = str(row["head_id"])
+        jobs.sort(key=lambda j: j["id"] != head)  # the job that was due first leads the group
+        return jobs, None
+    if row["next_due_in"] is None:
+        return [], None
+    return [], max(0.0, float(row["next_due_in"]))
+
+
+def claim(conn, worker_id: str, lease_seconds: float) -> tuple[dict | None, float | None]:
+    """One job alone (see `claim_group`)."""
+    jobs, due = claim_group(conn, worker_id, lease_seconds, max_jobs=1)
+    return (jobs[0] if jobs else None), due
 
 
 def heartbeat(conn, job_id: str, token: str, lease_seconds: float, progress: int,
@@ -140,6 +170,36 @@ def heartbeat(conn, job_id: str, token: str, lease_seconds: float, progress: int
         RETURNING cancel_requested
         """, {"lease": float(lease_seconds), "progress": max(0, min(100, int(progress))), "stage": stage,
               "message": message, "id": job_id, "token": token}).fetchone()
+
+
+def heartbeat_group(conn, token: str, lease_seconds: float,
+                    updates: list[tuple[str, int, str | None, list[tuple[str, str]]]]) -> dict[str, bool]:
+    """One statement for a whole group: renew the leases, write each job's progress/stage and its new events
+    (`updates`: (job id, progress, stage, [(stage, message), ...])). Returns {job id: cancel_requested} for
+    the rows still held with this token; a job missing from it has been lost (or finished)."""
+    if not updates:
+        return {}
+    ids = [u[0] for u in updates]
+    progress = [max(0, min(100, int(u[1]))) for u in updates]
+    stages = [u[2] for u in updates]
+    new_events = [json.dumps([{"stage": st, "level": "info", "message": msg} for st, msg in u[3]])
+                  for u in updates]
+    rows = conn.execute(
+        f"""
+        UPDATE media_jobs j SET lease_expires_at = now() + make_interval(secs => %(lease)s),
+            progress = u.progress, stage = coalesce(u.stage, j.stage), updated_at = now(),
+            events = CASE WHEN jsonb_array_length(u.new) = 0 THEN j.events ELSE (
+                SELECT jsonb_agg(e ORDER BY n) FROM jsonb_array_elements(
+                    j.events || (SELECT jsonb_agg(x || jsonb_build_object('at', now()))
+                                 FROM jsonb_array_elements(u.new) AS x)) WITH ORDINALITY AS t(e, n)
+                WHERE n > jsonb_array_length(j.events) + jsonb_array_length(u.new) - {MAX_EVENTS}) END
+        FROM unnest(%(ids)s::uuid[], %(progress)s::int[], %(stages)s::text[], %(new)s::jsonb[])
+             AS u(id, progress, stage, new)
+        WHERE j.id = u.id AND j.lease_token = %(token)s AND j.state = 'running'
+        RETURNING j.id, j.cancel_requested
+        """, {"lease": float(lease_seconds), "ids": ids, "progress": progress, "stages": stages,
+              "new": new_events, "token": token}).fetchall()
+    return {str(r["id"]): bool(r["cancel_requested"]) for r in rows}
 
 
 def _finish(conn, job_id: str, token: str, sets: str, params: dict, event: str) -> bool:

@@ -10,7 +10,7 @@ from shared.config import get_config
 from shared.db import connection, transaction
 from shared.media import keys
 from shared.media.ffmpeg.presets import PRESET_NAMES
-from shared.media.jobs import queue
+from shared.media.jobs import awaiting, queue
 from shared.media.jobs.views import upload_job
 from shared.media.jobs.wake import push_wake
 
@@ -28,7 +28,9 @@ def _url_for():
 
 
 
-def source_key_from(source_key: str | None, source_url: str | None) -> str:
+def source_key_from(source_key: str | None, source_url: str | None) -> str | None:
+    """The storage key a job reads, from `sourceKey` or from one of our storage URLs; None when the job names
+    neither (it then waits for its file)."""
     if source_key:
         return source_key.lstrip("/")
     if source_url:
@@ -43,22 +45,27 @@ def source_key_from(source_key: str | None, source_url: str | None) -> str:
             at = path.find(prefix)
             if at >= 0:
                 return path[at:]
-    raise ValidationFailed("sourceKey is required: upload the file through /api/uploads first",
-                           details={"field": "sourceKey"})
+        raise ValidationFailed("sourceUrl must be a file in our storage (the url /api/uploads returned); upload "
+                               "the file through /api/uploads, or create the job without a source and it waits "
+                               "for the upload", details={"field": "sourceUrl"})
+    return None
 
 
-def create_jobs(*, source_key: str | None, source_url: str | None, presets: list[str] | None,
-                file_name: str | None, file_size: int | None, metadata: dict | None,
-                options: dict | None) -> list[tuple[dict, bool]]:
-    key = source_key_from(source_key, source_url)
-    if not keys.is_job_source(key):
-        raise ValidationFailed(f"sourceKey must be under {' or '.join(keys.JOB_SOURCE_PREFIXES)}",
-                               details={"field": "sourceKey"})
+def _wanted_presets(presets: list[str] | None) -> list[str]:
     wanted = list(dict.fromkeys(presets or DEFAULT_PRESETS))
     unknown = [p for p in wanted if p not in PRESET_NAMES]
     if unknown:
         raise ValidationFailed(f"unknown preset(s): {', '.join(unknown)}; known: {', '.join(PRESET_NAMES)}",
                                details={"field": "presets"})
+    return wanted
+
+
+def _source_size(key: str) -> tuple[int, str | None]:
+    """(size, uploaded file name) of a job source; refuses a key outside the job prefixes, an upload that is not
+    complete, and a key with no object."""
+    if not keys.is_job_source(key):
+        raise ValidationFailed(f"sourceKey must be under {' or '.join(keys.JOB_SOURCE_PREFIXES)}",
+                               details={"field": "sourceKey"})
     with connection() as conn:
         upload = conn.execute("SELECT status, error, file_name, actual_size FROM media_uploads WHERE object_key = %s",
                               (key,)).fetchone()
@@ -71,11 +78,33 @@ def create_jobs(*, source_key: str | None, source_url: str | None, presets: list
         head = get_storage().head(key)
         if head is None:
             raise NotFound(f"no file at {key}")
-        size = int(head.get("ContentLength", 0))
-    else:
-        size = upload["actual_size"]
-    name = file_name or (upload["file_name"] if upload else key.rsplit("/", 1)[-1])
+        return int(head.get("ContentLength", 0)), None
+    return upload["actual_size"], upload["file_name"]
+
+
+def create_jobs(*, source_key: str | None, source_url: str | None, presets: list[str] | None,
+                file_name: str | None, file_size: int | None, metadata: dict | None,
+                options: dict | None) -> list[tuple[dict, bool]]:
+    key = source_key_from(source_key, source_url)
+    wanted = _wanted_presets(presets)
     cfg = get_config()
+    if key is None:
+        if not file_name:
+            raise ValidationFailed("give the job its file (sourceKey, or the sourceUrl /api/uploads returned) or "
+                                   "the fileName it will be uploaded as", details={"field": "fileName"})
+        with connection() as conn:
+            uploaded = awaiting.unused_upload_for(conn, file_name, file_size, keys.JOB_SOURCE_PREFIXES)
+        if uploaded is None:
+            with transaction() as conn:
+                rows = awaiting.create_waiting(conn, presets=wanted, file_name=file_name, file_size=file_size,
+                                               metadata=metadata, options=options,
+                                               max_attempts=cfg.media_job_max_attempts)
+                activity.log("media", "info", f"job for {file_name} created; {awaiting.WAITING_MESSAGE}",
+                             {"jobIds": [str(r["id"]) for r in rows]}, conn=conn)
+            return [(r, True) for r in rows]
+        key = uploaded["object_key"]  # created after its upload: it starts at once
+    size, uploaded_name = _source_size(key)
+    name = file_name or uploaded_name or key.rsplit("/", 1)[-1]
     with transaction() as conn:
         rows = queue.enqueue(conn, source_key=key, presets=wanted, file_name=name, file_size=file_size or size,
                              metadata=metadata, options=options, max_attempts=cfg.media_job_max_attempts)
@@ -86,6 +115,42 @@ def create_jobs(*, source_key: str | None, source_url: str | None, presets: list
     if created:
         push_wake(len(created))
     return rows
+
+
+def give_source(job_id: str, source_key: str | None, source_url: str | None) -> list[dict]:
+    """POST /api/jobs/:id/source: a waiting job (and the other presets created with it) gets its file."""
+    job_id = uuid_or_not_found(job_id, "job")
+    key = source_key_from(source_key, source_url)
+    if key is None:
+        raise ValidationFailed("sourceKey or sourceUrl is required", details={"field": "sourceKey"})
+    size, _ = _source_size(key)
+    with transaction() as conn:
+        job = queue.get_job(conn, job_id)
+        if job is None:
+            raise NotFound("job not found")
+        if job["state"] != "awaiting_source":
+            raise Conflict(f"the job already has its file (it is {job['state']})", details={"state": job["state"]})
+        group = conn.execute("SELECT * FROM media_jobs WHERE state = 'awaiting_source' AND file_name = %s AND "
+                             "created_at = %s FOR UPDATE", (job["file_name"], job["created_at"])).fetchall()
+        started, merged = awaiting.start(conn, group, key, size)
+        activity.log("media", "info", f"file received for {job['file_name']}: queued "
+                     f"{', '.join(r['preset'] for r in started) or 'nothing new'}",
+                     {"sourceKey": key, "jobIds": [str(r["id"]) for r in started + merged]}, conn=conn)
+    if started:
+        push_wake(len(started))
+    return views(started + merged)
+
+
+def start_waiting_for_upload(conn, upload: dict) -> list[dict]:
+    """Called when an upload completes (inside its connection): start the jobs that waited for this file.
+    The caller pushes the wake-up once its transaction committed."""
+    jobs = awaiting.waiting_for_upload(conn, upload)
+    if not jobs:
+        return []
+    started, merged = awaiting.start(conn, jobs, upload["object_key"], upload["actual_size"])
+    activity.log("media", "info", f"upload of {upload['file_name']} started {len(started)} waiting job(s)",
+                 {"uploadId": str(upload["id"]), "jobIds": [str(r["id"]) for r in started + merged]}, conn=conn)
+    return started
 
 
 LIST_EVENTS = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 # internal state -> the contract's status
-STATUS = {"queued": "pending", "running": "processing", "succeeded": "completed", "failed": "failed",
+STATUS = {"awaiting_source": "pending", "queued": "pending", "running": "processing", "succeeded": "completed", "failed": "failed",
           "cancelled": "failed"}
 
 
@@ -36,6 +36,7 @@ def upload_job(row: dict, url_for: Callable[[str], str], max_events: int | None 
         "stage": row["stage"],
         "progress": int(row["progress"]),
         "cancelRequested": bool(row.get("cancel_requested")),
+        "waitingForFile": row["state"] == "awaiting_source",
         "attempts": row["attempts"],
         "maxRetries": row["max_attempts"],
         "error": row.get("error"),

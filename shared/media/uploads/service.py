@@ -64,24 +64,34 @@ def _view(row: dict, url: str | None = None) -> dict[str, Any]:
     return out
 
 
-def create_upload(*, file_name: str, content_type: str, size: int, purpose: str) -> dict[str, Any]:
+def create_upload(*, file_name: str, content_type: str, size: int, purpose: str,
+                  job_id: str | None = None) -> dict[str, Any]:
     cfg = get_config()
     spec = _purpose(purpose)
     content_type = content_type.lower()
     check_declared(spec, content_type, size)
+    if job_id:
+        _check_waiting_job(job_id, spec)
     plan = plan_upload(size, cfg.media_single_put_max_bytes, cfg.media_part_size_bytes)
     key = keys.object_key(spec.prefix, file_name, content_type, _now(), secrets.token_hex(4))
     storage = _storage()
     upload_id = None
     if plan.strategy == "multipart":
         upload_id = storage.create_multipart_upload(key, content_type)
-    with connection() as conn:
-        row = conn.execute(
-            """INSERT INTO media_uploads (purpose, object_key, file_name, content_type, declared_size, strategy,
-                                          multipart_upload_id, part_size, part_count)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
-            (spec.name, key, file_name[:300], content_type, size, plan.strategy, upload_id, plan.part_size,
-             plan.part_count)).fetchone()
+    try:
+        with connection() as conn:
+            row = conn.execute(
+                """INSERT INTO media_uploads (purpose, object_key, file_name, content_type, declared_size, strategy,
+                                              multipart_upload_id, part_size, part_count, job_id)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
+                (spec.name, key, file_name[:300], content_type, size, plan.strategy, upload_id, plan.part_size,
+                 plan.part_count, job_id)).fetchone()
+    except BaseException:
+        # no row, so nothing would ever complete or abort it: B2 keeps (and bills) the parts of an abandoned
+        # multipart upload until someone aborts it
+        if upload_id is not None:
+            storage.abort_multipart_upload(key, upload_id)
+        raise
     out = _view(row)
     out["expiresIn"] = PRESIGN_SECONDS
     if plan.strategy == "single":
@@ -94,6 +104,22 @@ def create_upload(*, file_name: str, content_type: str, size: int, purpose: str)
         out["parts"] = [{"partNumber": n, "url": storage.presign_upload_part(key, upload_id, n, PRESIGN_SECONDS)}
                         for n in range(1, plan.part_count + 1)]
     return out
+
+
+def _check_waiting_job(job_id: str, spec: keys.Purpose) -> None:
+    """An upload started for a job must be able to start it: the job waits for a file, and jobs read from here."""
+    from shared.errors import uuid_or_not_found
+
+    job_id = uuid_or_not_found(job_id, "job")
+    if spec.prefix + "/" not in keys.JOB_SOURCE_PREFIXES:
+        raise ValidationFailed(f"a job's file is uploaded with purpose trailers or temp, not {spec.name}",
+                               details={"field": "purpose"})
+    with connection() as conn:
+        job = conn.execute("SELECT state FROM media_jobs WHERE id = %s", (job_id,)).fetchone()
+    if job is None:
+        raise NotFound("job not found", details={"field": "jobId"})
+    if job["state"] != "awaiting_source":
+        raise Conflict(f"the job already has its file (it is {job['state']})", details={"state": job["state"]})
 
 
 def _load(conn, upload_id: str) -> dict:
@@ -170,8 +196,19 @@ def complete_upload(upload_id: str, parts: list[dict[str, Any]] | None) -> dict[
             conn, upload_id)
         activity.log("media", "info", f"upload stored: {row['file_name']} ({actual} bytes)",
                      {"uploadId": str(row["id"]), "key": key}, conn=conn)
+        started = []
+        if keys.is_job_source(key):
+            from shared.media.jobs.service import start_waiting_for_upload
+
+            with conn.transaction():
+                started = start_waiting_for_upload(conn, row)
     out = _view(row, storage.public_url(key))
-    if keys.is_job_source(key):
+    if started:
+        from shared.media.jobs.wake import push_wake
+
+        push_wake(len(started))
+        out["startedJobIds"] = [str(j["id"]) for j in started]
+    elif keys.is_job_source(key):
         out["next"] = {"method": "POST", "path": "/api/jobs", "body": {"sourceKey": key}}
     return out
 

@@ -35,6 +35,8 @@ class Content:
     link: str | None = None
     image_urls: tuple[str, ...] = ()
     video_url: str | None = None
+    video_urls: tuple[str, ...] = ()  # further videos of an Instagram carousel (videoUrls)
+    video_duration_s: float | None = None  # videoDurationSeconds, when the pipeline knows it
     thumbnail_url: str | None = None  # youtubeThumbnailUrl / xThumbnailUrl / sharedThumbnailUrl
     description: str | None = None  # youtubeDescription or Pinterest description
     playlist_ids: tuple[str, ...] = ()
@@ -42,6 +44,7 @@ class Content:
     privacy: str | None = None  # YouTube privacyStatus / TikTok privacy_level
     tags: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # per-platform preferences (platformSettings)
+    reply_to: str | None = None  # comment replies (shared/comments): the platform's id of the comment answered
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class PublishContext:
     poll_interval: float = 5.0
     poll_budget: float = 120.0
     sleep: Callable[[float], None] = time.sleep
+    # False for a checker (a take-over or a re-check): `lookup` must only read, never send or finish a post
+    may_send: bool = True
 
     def media(self, url: str) -> MediaSource:
         return MediaSource(url)
@@ -96,7 +101,9 @@ class PublishContext:
 
 @dataclass(frozen=True)
 class NotPublished:
-    """The platform confirms the post does not exist (e.g. an upload session or container never completed)."""
+    """Proof that no post can appear from this attempt: the platform's own final state says so (TikTok FAILED,
+    a container in ERROR or EXPIRED, an upload session that is gone), or the publishing request was never sent.
+    Never "not found (yet)": a post still processing, or a request of ours possibly still in flight, is unknown."""
 
     reason: str
 
@@ -171,8 +178,10 @@ def container_lookup(ctx: "PublishContext", *, base: str, status_field: str, lis
     in the account's listing by its text. FINISHED is ambiguous once the publish call was sent (the platform may
     not have flipped it yet), so it is left unsettled rather than declared safe to post again."""
     cid = ctx.progress.get("container_id")
-    if not ctx.progress.get("commit_sent") or not cid:
+    if not ctx.progress.get("commit_sent"):
         return NotPublished("the publish request was never sent")
+    if not cid:
+        return None  # nothing to ask about; only the listing could tell, and a miss there proves nothing
     status = ctx.http.json("GET", f"{base}/{cid}", phase="confirm", params={"fields": status_field}).get(status_field)
     if status in ("ERROR", "EXPIRED"):
         return NotPublished(f"the container was not published (status {status})")
@@ -198,6 +207,8 @@ class Adapter(Protocol):
     def publish(self, ctx: PublishContext) -> PostResult: ...
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
-        """Settle a publication whose outcome is unknown, from `ctx.progress`: the post if it exists, None if
-        the platform says it does not (or we cannot tell). May raise StillProcessing or a PublishError."""
+        """Settle a publication whose outcome is unknown, from `ctx.progress`. Three answers: the post
+        (found), NotPublished (proven absent: see its rule), None (unknown: re-checked later). May raise
+        StillProcessing (the platform is working on it) or a PublishError (unknown). Sends confirm-phase
+        requests only, and finishes nothing unless `ctx.may_send`."""
         ...

@@ -1,6 +1,13 @@
 """Facebook Page (Graph API, Page access token): text and link posts on /feed, one photo on /photos, several
-photos uploaded unpublished then attached to one /feed post, video on /videos by file_url, image stories.
-https://developers.facebook.com/docs/pages-api/posts , https://developers.facebook.com/docs/video-api/guides/publishing
+photos (2-10) uploaded unpublished then attached to one /feed post (`attached_media`), image stories, and video
+by the documented path: the Resumable Upload API (`POST /{app-id}/uploads` -> `POST upload:<id>` with
+`file_offset`, user token) gives a file handle, published with `POST graph-video.facebook.com/{page}/videos`
+`fbuploader_video_file_chunk=<handle>`.
+https://developers.facebook.com/docs/pages-api/posts , https://developers.facebook.com/docs/video-api/guides/publishing ,
+https://developers.facebook.com/docs/graph-api/guides/upload
+
+The video is streamed from its source into the upload (one chunk in memory); an interrupted upload resumes from
+the `file_offset` the session reports. The upload publishes nothing: only the /videos call is the commit.
 """
 
 from __future__ import annotations
@@ -11,10 +18,21 @@ from shared.config import get_config
 from shared.publishing.adapters.base import (
     NotPublished, PostResult, PublishContext, graph_pages, post_text, text_key, window,
 )
+from shared.publishing.engine.errors import AuthFailed
+
+UPLOAD_CHUNK = 4 * 1024 * 1024  # what the stream reads at a time; the upload itself is one request per resume
 
 
 def _base() -> str:
-    return get_config().meta_graph_base.rstrip("/")
+    from shared.publishing.connections.graph_version import graph_url
+
+    return graph_url()
+
+
+def _video_base() -> str:
+    from shared.publishing.connections.graph_version import graph_video_url
+
+    return graph_video_url()
 
 
 def _url(post_id: str) -> str:
@@ -36,9 +54,10 @@ class FacebookAdapter:
             post_id = str(res.get("post_id") or res.get("id"))
             return PostResult(post_id, _url(post_id))
         if c.video_url:
+            handle = ctx.progress.get("video_handle") or self._upload_video(ctx, c.video_url)
             ctx.save(commit_sent=True, kind="video", text_key=text_key(message))
-            res = ctx.http.json("POST", f"{_base()}/{page}/videos", phase="commit",
-                                data={"file_url": c.video_url, "description": message,
+            res = ctx.http.json("POST", f"{_video_base()}/{page}/videos", phase="commit",
+                                data={"fbuploader_video_file_chunk": handle, "description": message,
                                       **({"title": c.title} if c.title else {})})
             vid = str(res["id"])
             return PostResult(vid, f"https://www.facebook.com/{page}/videos/{vid}")
@@ -63,6 +82,39 @@ class FacebookAdapter:
         res = ctx.http.json("POST", f"{_base()}/{page}/feed", phase="commit", data=data)
         post_id = str(res["id"])
         return PostResult(post_id, _url(post_id))
+
+    def _upload_video(self, ctx: PublishContext, url: str) -> str:
+        """Resumable Upload API: a session for the app, the bytes streamed from `file_offset`, a file handle."""
+        user_token = (ctx.account.extra or {}).get("user_token")
+        if not user_token:
+            raise AuthFailed("Facebook video uploads need the user token of the connection: connect Facebook again")
+        src = ctx.media(url)
+        session = ctx.progress.get("upload_session")
+        if not session:
+            res = ctx.http.json("POST", f"{_base()}/{get_config().meta_client_id}/uploads", phase="prepare",
+                                params={"file_name": "video.mp4", "file_length": str(src.size),
+                                        "file_type": src.content_type or "video/mp4"},
+                                headers={"Authorization": f"Bearer {user_token}"})
+            session = str(res["id"])
+            ctx.save(upload_session=session)
+        auth = {"Authorization": f"OAuth {user_token}"}
+        offset = 0
+        if ctx.progress.get("upload_started"):
+            # a run cut off mid-upload: ask the session how far it got and send only the rest
+            st = ctx.http.json("GET", f"{_base()}/{session}", phase="prepare", headers=auth)
+            if st.get("h"):
+                return str(st["h"])
+            offset = int(st.get("file_offset") or 0)
+        ctx.save(upload_started=True)
+        # one attempt: a stream cannot be replayed; an interrupted upload resumes from the session's offset
+        res = ctx.http.json("POST", f"{_base()}/{session}", phase="prepare", attempts=1,
+                            content=src.chunks(UPLOAD_CHUNK, start=offset),
+                            headers={**auth, "file_offset": str(offset),
+                                     "Content-Length": str(src.size - offset),
+                                     "Content-Type": "application/octet-stream"})
+        handle = str(res["h"])
+        ctx.save(video_handle=handle)
+        return handle
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
         if not ctx.progress.get("commit_sent"):

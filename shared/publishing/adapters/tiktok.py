@@ -1,10 +1,19 @@
-"""TikTok Content Posting API, direct post: creator_info first (privacy options, max duration), then
-video/init with FILE_UPLOAD (ordered chunks with Content-Range) or PULL_FROM_URL, then status/fetch until
-PUBLISH_COMPLETE or FAILED. https://developers.tiktok.com/doc/content-posting-api-reference-direct-post ,
-https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
+"""TikTok Content Posting API, direct post: creator_info first, then video/init with FILE_UPLOAD (ordered chunks
+with Content-Range, streamed from the source) or PULL_FROM_URL, then status/fetch until PUBLISH_COMPLETE or FAILED.
+https://developers.tiktok.com/doc/content-posting-api-reference-direct-post ,
+https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide ,
+https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
 
+creator_info, read before every post, decides: the privacy level (one of `privacy_level_options`; an app TikTok has
+not audited may only post SELF_ONLY, so until TIKTOK_APP_AUDITED is set every post is SELF_ONLY and the result
+says why), the longest video allowed (`max_video_post_duration_sec`: a longer video is refused before any byte is
+uploaded) and the comment/duet/stitch switches the creator turned off in the app.
+
+Source: FILE_UPLOAD by default. PULL_FROM_URL only works from a domain or URL prefix verified in TikTok's
+developer portal (else `url_ownership_unverified`), so it is used only for media under TIKTOK_VERIFIED_MEDIA_DOMAIN.
 Chunks: at least 5 MB and at most 64 MB each, the remainder folded into the last chunk (up to 128 MB); a file
-under 5 MB is one chunk; at most 1,000 chunks; uploaded sequentially.
+under 5 MB is one chunk; at most 1,000 chunks; uploaded sequentially. Each chunk is streamed from the source as it
+is sent: memory holds one read piece, never a chunk or the file.
 """
 
 from __future__ import annotations
@@ -16,6 +25,9 @@ from shared.publishing.adapters.base import NotPublished, PostResult, PublishCon
 from shared.publishing.engine.errors import BadContent, StillProcessing
 
 MB = 1024 * 1024
+PIECE = 1 * MB  # what one read of the source holds
+UNAUDITED_NOTE = ("TikTok has not audited this app yet, so TikTok only accepts private posts: it was posted as "
+                  "SELF_ONLY (only you can see it). Set TIKTOK_APP_AUDITED=true once TikTok has audited the app.")
 CHUNK_BYTES = 10 * MB
 MIN_CHUNK, MAX_CHUNK = 5 * MB, 64 * MB
 
@@ -39,28 +51,81 @@ def chunk_plan(size: int, preferred: int | None = None) -> tuple[int, int]:
     return chunk, count
 
 
+def _window(src, start: int, length: int):
+    """`length` bytes of the source from `start`, read piece by piece as the request body is sent."""
+    sent = 0
+    for piece in src.chunks(PIECE, start=start):
+        piece = piece[:length - sent]
+        sent += len(piece)
+        yield piece
+        if sent >= length:
+            return
+
+
+def verified_for_pull(url: str | None) -> bool:
+    """PULL_FROM_URL only for media under the domain / URL prefix verified in TikTok's developer portal."""
+    from urllib.parse import urlparse
+
+    verified = get_config().tiktok_verified_media_domain.strip()
+    if not verified or not url:
+        return False
+    u = urlparse(url)
+    if u.scheme != "https":
+        return False
+    if "://" in verified:
+        return url.startswith(verified.rstrip("/") + "/")
+    host = verified.lower().strip("/")
+    return (u.hostname or "").lower() in (host,) or (u.hostname or "").lower().endswith("." + host)
+
+
 class TikTokAdapter:
     family = "tiktok"
+
+    def _creator_info(self, ctx: PublishContext) -> dict:
+        return ctx.http.json("POST", f"{_base()}/v2/post/publish/creator_info/query/", phase="prepare",
+                             json={})["data"]
+
+    def _privacy(self, ctx: PublishContext, info: dict) -> tuple[str, list[str]]:
+        c = ctx.content
+        options = info.get("privacy_level_options") or []
+        if not get_config().tiktok_app_audited:
+            if options and "SELF_ONLY" not in options:
+                raise BadContent("TikTok offers this account no private (SELF_ONLY) option, and an app TikTok has "
+                                 "not audited may only post privately")
+            wanted = c.privacy or c.options.get("privacyLevel")
+            return "SELF_ONLY", ([UNAUDITED_NOTE] if wanted != "SELF_ONLY" else [])
+        wanted = c.privacy or c.options.get("privacyLevel") or "PUBLIC_TO_EVERYONE"
+        if options and wanted not in options:
+            raise BadContent(f"TikTok does not allow privacy {wanted} for this account (allowed: "
+                             f"{', '.join(options)})")
+        return wanted, []
+
+    def _check_duration(self, ctx: PublishContext, info: dict) -> None:
+        cap, length = info.get("max_video_post_duration_sec"), ctx.content.video_duration_s
+        if cap and not length:
+            from shared.publishing.media.mp4 import duration_seconds
+
+            length = duration_seconds(ctx.media(ctx.content.video_url))  # the file's own header, a few KB read
+        if cap and length and length > float(cap):
+            raise BadContent(f"the video is {length:.0f} s long; this TikTok account can post videos of at most "
+                             f"{int(cap)} s (creator_info max_video_post_duration_sec). Trim it and post again.")
 
     def publish(self, ctx: PublishContext) -> PostResult:
         c = ctx.content
         publish_id = ctx.progress.get("publish_id")
+        warnings = list(ctx.progress.get("warnings") or [])
         if not publish_id:
-            info = ctx.http.json("POST", f"{_base()}/v2/post/publish/creator_info/query/", phase="prepare",
-                                 json={})["data"]
-            wanted = c.privacy or c.options.get("privacyLevel") or "PUBLIC_TO_EVERYONE"
-            options = info.get("privacy_level_options") or []
-            if options and wanted not in options:
-                raise BadContent(f"TikTok does not allow privacy {wanted} for this account (allowed: "
-                                 f"{', '.join(options)}); unaudited apps can only post SELF_ONLY")
+            info = self._creator_info(ctx)
+            privacy, warnings = self._privacy(ctx, info)
+            self._check_duration(ctx, info)
             post_info = {
                 "title": (c.text or c.title or "")[:2200],
-                "privacy_level": wanted,
+                "privacy_level": privacy,
                 "disable_comment": bool(c.options.get("disableComments") or info.get("comment_disabled")),
                 "disable_duet": bool(c.options.get("disableDuet") or info.get("duet_disabled")),
                 "disable_stitch": bool(c.options.get("disableStitch") or info.get("stitch_disabled")),
             }
-            pull = bool(c.options.get("pullFromUrl"))
+            pull = verified_for_pull(c.video_url)
             if pull:
                 source = {"source": "PULL_FROM_URL", "video_url": c.video_url}
                 src = None
@@ -71,36 +136,38 @@ class TikTokAdapter:
                           "total_chunk_count": count}
             # with PULL_FROM_URL the init is what publishes; with FILE_UPLOAD it is the last chunk
             if pull:
-                ctx.save(commit_sent=True)
+                ctx.save(commit_sent=True, warnings=warnings)
             res = ctx.http.json("POST", f"{_base()}/v2/post/publish/video/init/",
                                 phase="commit" if pull else "prepare",
                                 json={"post_info": post_info, "source_info": source})["data"]
             publish_id = res["publish_id"]
             # a FILE_UPLOAD publish id is only worth resuming once every chunk is in; before that a new run
             # starts a new upload (the half-uploaded one publishes nothing and expires)
-            ctx.save(upload_publish_id=publish_id)
+            ctx.save(upload_publish_id=publish_id, warnings=warnings)
             if src is not None:
                 self._upload(ctx, src, res["upload_url"], chunk, count)
             ctx.save(publish_id=publish_id)
-        return self._settle(ctx, publish_id, wait=True)
+        result = self._settle(ctx, publish_id, wait=True)
+        if warnings:
+            return PostResult(result.post_id, result.url, {**result.details, "warnings": warnings,
+                                                            "privacyLevel": "SELF_ONLY"})
+        return result
 
     def _upload(self, ctx: PublishContext, src, upload_url: str, chunk: int, count: int) -> None:
         total = src.size
-        start = 0
-        pieces = src.chunks(chunk)
         for index in range(count):
-            if index < count - 1:
-                body = next(pieces)
-            else:
-                body = b"".join(list(pieces))  # the last chunk takes the remainder
-            end = start + len(body) - 1
-            if index == count - 1:
+            start = index * chunk
+            length = chunk if index < count - 1 else total - start  # the last chunk takes the remainder
+            end = start + length - 1
+            last = index == count - 1
+            if last:
                 ctx.save(commit_sent=True)
-            ctx.http.send("PUT", upload_url, phase="commit" if index == count - 1 else "prepare", auth=False,
-                          content=body, headers={"Content-Type": src.content_type or "video/mp4",
-                                                 "Content-Range": f"bytes {start}-{end}/{total}",
-                                                 "Content-Length": str(len(body))})
-            start = end + 1
+            # streamed: a body cannot be replayed, so one attempt (a failed upload is started again later)
+            ctx.http.send("PUT", upload_url, phase="commit" if last else "prepare", auth=False, attempts=1,
+                          content=_window(src, start, length),
+                          headers={"Content-Type": src.content_type or "video/mp4",
+                                   "Content-Range": f"bytes {start}-{end}/{total}",
+                                   "Content-Length": str(length)})
 
     def _status(self, ctx: PublishContext, publish_id: str) -> dict:
         return ctx.http.json("POST", f"{_base()}/v2/post/publish/status/fetch/", phase="confirm",
@@ -129,19 +196,19 @@ class TikTokAdapter:
         return value
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        """Only TikTok's FAILED proves nothing was posted. PROCESSING_UPLOAD after our last chunk went out is
+        not proof: the chunk may still be arriving (a slow accept, a timed-out answer), and TikTok then
+        publishes it; so it is "still processing", checked again later."""
         publish_id = ctx.progress.get("publish_id") or ctx.progress.get("upload_publish_id")
+        if not ctx.progress.get("commit_sent"):
+            return NotPublished("the last chunk (or the pull request) was never sent, so TikTok has nothing to "
+                                "publish")
         if not publish_id:
-            return NotPublished("TikTok never accepted the post") if not ctx.progress.get("commit_sent") else None
+            return None  # a pull request whose answer was lost: no publish id to ask about
         try:
             return self._settle(ctx, publish_id, wait=False)
-        except BadContent as exc:
+        except BadContent as exc:  # status FAILED: TikTok will not publish this upload
             return NotPublished(exc.message)
-        except StillProcessing:
-            st = self._status(ctx, publish_id)
-            if st.get("status") == "PROCESSING_UPLOAD" and not ctx.progress.get("publish_id"):
-                # our upload stopped before its last chunk landed: TikTok will never publish it
-                return NotPublished("the upload never completed, so TikTok has no video to publish")
-            raise
 
 
 ADAPTER = TikTokAdapter()

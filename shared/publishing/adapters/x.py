@@ -1,7 +1,12 @@
-"""X (API v2): media by chunked upload INIT -> APPEND (ordered segments) -> FINALIZE -> STATUS, then the post.
+"""X (API v2): media by the chunked upload `POST /2/media/upload/initialize` (JSON) -> `POST
+/2/media/upload/{id}/append` (multipart, ordered segments) -> `POST /2/media/upload/{id}/finalize` -> status
+(`GET /2/media/upload?media_id=`), then the post.
 
-https://docs.x.com/x-api/media/quickstart/media-upload-chunked. Images use the same chunked flow
-(category tweet_image) so there is one upload path. APPEND segments are at most 5 MB and indexed from 0.
+https://docs.x.com/x-api/media/quickstart/media-upload-chunked , X API v2 OpenAPI 2.167 (operations
+initializeMediaUpload, appendMediaUpload, finalizeMediaUpload, getMediaUploadStatus, createPosts). The old form
+(`POST /2/media/upload` with command=INIT|APPEND|FINALIZE) is not in the description: that endpoint is the
+one-shot upload and requires `media` + `media_category`. Images use the same chunked flow (category
+tweet_image) so there is one upload path. APPEND segments are at most 5 MB and indexed from 0.
 A lost answer to POST /2/tweets is settled by reading the account's latest posts (a duplicate-content 403 on a
 blind retry would say nothing useful: field-notes §7).
 """
@@ -39,14 +44,14 @@ class XAdapter:
         src = ctx.media(url)
         total, mime = src.size, src.content_type or ("video/mp4" if "video" in category else "image/jpeg")
         endpoint = f"{_base()}/2/media/upload"
-        init = ctx.http.json("POST", endpoint, phase="prepare", data={
-            "command": "INIT", "total_bytes": str(total), "media_type": mime, "media_category": category})
+        init = ctx.http.json("POST", f"{endpoint}/initialize", phase="prepare", json={
+            "total_bytes": total, "media_type": mime, "media_category": category})
         media_id = _media_id(init)
         for index, chunk in enumerate(src.chunks(SEGMENT_BYTES)):
-            ctx.http.send("POST", endpoint, phase="prepare",
-                          data={"command": "APPEND", "media_id": media_id, "segment_index": str(index)},
+            ctx.http.send("POST", f"{endpoint}/{media_id}/append", phase="prepare",
+                          data={"segment_index": str(index)},
                           files={"media": ("blob", chunk, "application/octet-stream")})
-        fin = ctx.http.json("POST", endpoint, phase="prepare", data={"command": "FINALIZE", "media_id": media_id})
+        fin = ctx.http.json("POST", f"{endpoint}/{media_id}/finalize", phase="prepare")
         if _processing(fin):
             # saved before polling: a run that outlives its budget resumes here instead of uploading again
             ctx.save(processing_media_id=media_id)
@@ -57,7 +62,7 @@ class XAdapter:
         endpoint = f"{_base()}/2/media/upload"
 
         def check():
-            st = ctx.http.json("GET", endpoint, phase="prepare", params={"command": "STATUS", "media_id": media_id})
+            st = ctx.http.json("GET", endpoint, phase="prepare", params={"media_id": media_id})
             pi = _processing(st) or {"state": "succeeded"}
             if pi.get("state") == "failed":
                 err = pi.get("error") or {}

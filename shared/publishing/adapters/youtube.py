@@ -10,6 +10,7 @@ and asking the session afterwards settles a lost answer exactly (complete -> the
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 
@@ -152,22 +153,51 @@ class YouTubeAdapter:
         return PostResult(vid, url, {"warnings": warnings} if warnings else {})
 
     def lookup(self, ctx: PublishContext) -> PostResult | NotPublished | None:
+        """Ask the upload session. Complete -> the video. 308 (incomplete) after the last chunk went out is
+        not proof: that chunk may still be arriving, and the session then creates the video, so it is unknown.
+        A session that is gone (404/410) within its documented week expired or was cancelled without a video
+        (a completed session answers with its video), so nothing can appear from it."""
         if ctx.progress.get("video_id"):
-            return self._after_upload(ctx, ctx.progress["video_id"])
+            return self._found(ctx, ctx.progress["video_id"])
         session, size = ctx.progress.get("upload_session"), ctx.progress.get("upload_size")
         if not session or not size:
-            return NotPublished("the upload never started")
+            return None if ctx.progress.get("commit_sent") else NotPublished("the upload never started")
         try:
             q = self._query(ctx, session, int(size))
         except PublishError as exc:
-            if exc.status in (404, 410):
-                return None if ctx.progress.get("commit_sent") else NotPublished("the upload session expired")
+            if exc.status in (404, 410) and _session_young(ctx.progress):
+                return NotPublished(f"the upload session is gone ({exc.status}) and never created a video")
             raise
         if q.status_code in (200, 201):
-            vid = str(q.json()["id"])
+            return self._found(ctx, str(q.json()["id"]))
+        if not ctx.progress.get("commit_sent"):
+            return NotPublished(f"the last chunk was never sent ({_held(q)} of {size} bytes): no video exists")
+        return None  # the last chunk may still land: the session would then create the video
+
+    def _found(self, ctx: PublishContext, vid: str) -> PostResult:
+        """The video exists. Its sender finishes thumbnail and playlists; a checker only reports it."""
+        if ctx.may_send:
             ctx.save(video_id=vid)
             return self._after_upload(ctx, vid)
-        return NotPublished(f"the upload is incomplete ({_held(q)} of {size} bytes): no video was created")
+        url = f"https://youtube.com/shorts/{vid}" if ctx.target == "youtube_shorts" else \
+            f"https://www.youtube.com/watch?v={vid}"
+        pending = bool(ctx.content.thumbnail_url and not ctx.progress.get("thumbnail_set")) or bool(
+            set(ctx.content.playlist_ids) - set(ctx.progress.get("playlists_done") or []))
+        warnings = ["found by a look-up after the upload was interrupted: thumbnail and playlists were not "
+                    "applied"] if pending else []
+        return PostResult(vid, url, {"warnings": warnings} if warnings else {})
+
+
+SESSION_LIFETIME_SECONDS = 7 * 24 * 3600  # "resumable session URIs expire after one week"
+
+
+def _session_young(progress: dict) -> bool:
+    """Every session of this attempt was opened after the attempt started (`started_at`, set at its claim):
+    if that was less than a week ago (with a day to spare), a 404 cannot be a completed session aging out."""
+    started = progress.get("started_at")
+    if not started:
+        return False
+    return time.time() - float(started) < SESSION_LIFETIME_SECONDS - 24 * 3600
 
 
 ADAPTER = YouTubeAdapter()

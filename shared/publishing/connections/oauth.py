@@ -2,12 +2,15 @@
 
 Per platform (documented flows):
 - X: OAuth 2 + PKCE, confidential client (Basic auth) at /2/oauth2/token; account from /2/users/me.
-- TikTok: Login Kit v2 + PKCE; `client_key`; account from /v2/user/info/.
+- TikTok: Login Kit for Web v2 (no PKCE: documented for mobile/desktop apps only); `client_key`; account from
+  /v2/user/info/ with only the fields the granted scopes cover.
 - YouTube: Google OAuth + PKCE, offline access (refresh token); channel from channels?mine=true.
-- Pinterest: OAuth + PKCE, Basic auth at /v5/oauth/token; account from /v5/user_account.
-- Facebook / Instagram: Facebook Login (+ PKCE) -> short-lived user token -> long-lived (fb_exchange_token) ->
-  /me/accounts: the first Page (and its Instagram business account). Page tokens from a long-lived user
-  token do not expire.
+- Pinterest: OAuth (no PKCE), Basic auth at /v5/oauth/token; account from /v5/user_account; refreshes send
+  continuous_refresh=true.
+- Facebook / Instagram: Facebook Login (manual flow, no PKCE) -> short-lived user token -> long-lived
+  (fb_exchange_token) -> /me/accounts: the Page the owner chose (else the first; `pages.py` lets them pick) and,
+  for Instagram, the Instagram account linked to that Page. Page tokens from a long-lived user token do not
+  expire.
 - Threads: Threads OAuth -> short-lived token -> long-lived (th_exchange_token, 60 days, refreshable).
 """
 
@@ -120,16 +123,21 @@ def _tokens(body: dict) -> store.Tokens:
 
 
 def _exchange_code(p: Provider, code: str, redirect_uri: str, verifier: str) -> dict:
+    """Exactly the parameters each platform documents for the code exchange, no more."""
+    if p.platform in ("facebook", "instagram"):
+        # Facebook Login manual flow: client_id, redirect_uri, client_secret, code. The Graph API takes the
+        # parameters of GET /oauth/access_token as a POST form too: the secret and the code stay out of URLs
+        # (and so out of every proxy and request log)
+        return _call("POST", p.token_url, data={"client_id": p.client_id, "redirect_uri": redirect_uri,
+                                                "client_secret": p.client_secret, "code": code})
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if p.pkce:
         form["code_verifier"] = verifier
-    if p.platform in ("x", "pinterest"):
+    if p.platform == "x":
         form["client_id"] = p.client_id
         return _call("POST", p.token_url, data=form, auth=(p.client_id, p.client_secret))
-    if p.platform in ("facebook", "instagram"):
-        # the Graph API takes the parameters of GET /oauth/access_token as a POST form too: the secret and
-        # the code stay out of URLs (and so out of every proxy and request log)
-        return _call("POST", p.token_url, data={**form, "client_id": p.client_id, "client_secret": p.client_secret})
+    if p.platform == "pinterest":  # client credentials go in the Basic header only
+        return _call("POST", p.token_url, data=form, auth=(p.client_id, p.client_secret))
     form.update({p.client_id_param: p.client_id, "client_secret": p.client_secret})
     return _call("POST", p.token_url, data=form)
 
@@ -147,11 +155,18 @@ def _connect_x(p: Provider, body: dict) -> None:
                profile_url=f"https://x.com/{me.get('username')}", metadata={"name": me.get("name")})
 
 
+# which user fields each TikTok scope opens (https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info)
+_TIKTOK_FIELDS = {"user.info.basic": ("open_id", "display_name"),
+                  "user.info.profile": ("username", "profile_deep_link")}
+
+
 def _connect_tiktok(p: Provider, body: dict) -> None:
     t = _tokens(body)
+    # the owner may untick a scope on TikTok's consent page: ask only for fields the granted scopes open
+    granted = set(t.scopes) or {"user.info.basic"}
+    fields = [f for scope, names in _TIKTOK_FIELDS.items() if scope in granted for f in names]
     info = _call("GET", get_config().tiktok_api_base.rstrip("/") + "/v2/user/info/",
-                 params={"fields": "open_id,display_name,username,profile_deep_link"},
-                 headers=_bearer(t.access_token))["data"]["user"]
+                 params={"fields": ",".join(fields)}, headers=_bearer(t.access_token))["data"]["user"]
     open_id = str(info.get("open_id") or body.get("open_id"))
     store.save("tiktok", open_id, t, username=info.get("username") or info.get("display_name"),
                profile_url=info.get("profile_deep_link"), metadata={"displayName": info.get("display_name")})
@@ -181,35 +196,24 @@ def _connect_pinterest(p: Provider, body: dict) -> None:
 
 
 def _connect_meta(p: Provider, body: dict) -> None:
-    cfg = get_config()
-    graph = cfg.meta_graph_base.rstrip("/")
+    from shared.publishing.connections import pages
+
     long = _call("POST", p.token_url, data={"grant_type": "fb_exchange_token", "client_id": p.client_id,
                                             "client_secret": p.client_secret,
                                             "fb_exchange_token": body["access_token"]})
     user_token = long["access_token"]
-    pages = _call("GET", f"{graph}/me/accounts", params={
-        "fields": "id,name,access_token,instagram_business_account{id,username}"},
-        headers=_bearer(user_token)).get("data") or []
-    extra = {"user_token": user_token}
+    found = pages.list_pages(user_token)
     user_expiry = _expiry(long.get("expires_in"))
     if p.platform == "facebook":
-        if not pages:
+        if not found:
             raise OAuthError("no Facebook Page is available to this login (pages_show_list)")
-        page = pages[0]
-        store.save("facebook", str(page["id"]), store.Tokens(access_token=page["access_token"],
-                                                               refresh_expires_at=user_expiry,
-                                                               scopes=list(p.scopes)),
-                   username=page.get("name"), profile_url=f"https://www.facebook.com/{page['id']}",
-                   metadata={"pageId": page["id"], "pageName": page.get("name")}, extra=extra)
+        page = pages.pick_page(found, pages.chosen_page_id())
+        pages.save_facebook(page, user_token, user_expiry, list(p.scopes), found)
         return
-    page = next((pg for pg in pages if pg.get("instagram_business_account")), None)
+    page = pages.pick_instagram_page(found, pages.chosen_page_id())
     if page is None:
         raise OAuthError("no Instagram business account is linked to the Pages of this login")
-    ig = page["instagram_business_account"]
-    store.save("instagram", str(ig["id"]), store.Tokens(access_token=page["access_token"],
-                                                         refresh_expires_at=user_expiry, scopes=list(p.scopes)),
-               username=ig.get("username"), profile_url=f"https://www.instagram.com/{ig.get('username')}/",
-               metadata={"pageId": page["id"], "igUserId": ig["id"]}, extra=extra)
+    pages.save_instagram(page, user_token, user_expiry, list(p.scopes))
 
 
 def _connect_threads(p: Provider, body: dict) -> None:
@@ -278,8 +282,13 @@ def refresh_tokens(platform: str, conn: store.Connection) -> store.Tokens:
     if not conn.refresh_token:
         raise OAuthError("no refresh token is stored; connect the account again")
     form = {"grant_type": "refresh_token", "refresh_token": conn.refresh_token}
-    if platform in ("x", "pinterest"):
+    if platform == "x":
         form["client_id"] = p.client_id
+        body = _call("POST", p.token_url, data=form, auth=(p.client_id, p.client_secret))
+    elif platform == "pinterest":
+        # apps created before 2025-09-25 need it to get a refresh token that keeps refreshing; harmless after
+        # (https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/)
+        form["continuous_refresh"] = "true"
         body = _call("POST", p.token_url, data=form, auth=(p.client_id, p.client_secret))
     else:
         form.update({p.client_id_param: p.client_id, "client_secret": p.client_secret})

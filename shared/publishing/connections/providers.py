@@ -1,9 +1,16 @@
 """Each platform's OAuth facts: where to send the owner, where to exchange the code, which scopes, PKCE or not,
-and which app credentials (from the environment). Pure apart from reading Config."""
+and which app credentials (from the environment). Pure apart from reading Config and the EXTRA_SCOPES hooks.
+
+PKCE only where the platform documents it for this (web, confidential client) flow: X requires it
+(https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token) and Google recommends it
+(https://developers.google.com/identity/protocols/oauth2/web-server). TikTok documents code_verifier for mobile
+and desktop apps only (https://developers.tiktok.com/doc/oauth-user-access-token-management); Facebook Login's
+manual flow and Pinterest's OAuth describe none, and Threads' OAuth has none."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, replace
 
 from shared.config import Config
 
@@ -37,24 +44,44 @@ ENV_NAMES = {
 }
 
 
+# Capabilities that need more scopes while they are switched on add them here: "module:function", called with the
+# platform, returning the scopes to request too (resolved at call time, so this module stays import-light).
+EXTRA_SCOPES: list[str] = ["shared.comments.scopes:connect_scopes"]
+
+
 def provider(platform: str, cfg: Config) -> Provider:
-    meta_token = cfg.meta_graph_base.rstrip("/") + "/oauth/access_token"
+    p = _provider(platform, cfg)
+    extra: list[str] = []
+    for ref in EXTRA_SCOPES:
+        module, _, name = ref.partition(":")
+        for scope in getattr(importlib.import_module(module), name)(platform):
+            if scope not in p.scopes and scope not in extra:
+                extra.append(scope)
+    return replace(p, scopes=p.scopes + tuple(extra)) if extra else p
+
+
+def _provider(platform: str, cfg: Config) -> Provider:
+    from shared.publishing.connections.graph_version import authorize_url, graph_url
+
+    meta_token = graph_url("oauth/access_token")
     if platform == "x":
         return Provider("x", cfg.x_authorize_url, cfg.x_api_base.rstrip("/") + "/2/oauth2/token",
                         ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access"), " ", True,
                         cfg.x_client_id, cfg.x_client_secret)
     if platform == "tiktok":
         return Provider("tiktok", cfg.tiktok_authorize_url, cfg.tiktok_api_base.rstrip("/") + "/v2/oauth/token/",
-                        ("user.info.basic", "video.publish", "video.upload"), ",", True,
+                        # user.info.profile: the username for post URLs (https://developers.tiktok.com/doc/
+                        # tiktok-api-v2-get-user-info); video.publish: direct post (content-posting-api-get-started)
+                        ("user.info.basic", "user.info.profile", "video.publish"), ",", False,
                         cfg.tiktok_client_key, cfg.tiktok_client_secret, client_id_param="client_key")
     if platform == "facebook":
-        return Provider("facebook", cfg.meta_authorize_url, meta_token,
-                        ("pages_show_list", "pages_manage_posts", "pages_read_engagement"), ",", True,
+        return Provider("facebook", authorize_url(), meta_token,
+                        ("pages_show_list", "pages_manage_posts", "pages_read_engagement"), ",", False,
                         cfg.meta_client_id, cfg.meta_client_secret)
     if platform == "instagram":
-        return Provider("instagram", cfg.meta_authorize_url, meta_token,
+        return Provider("instagram", authorize_url(), meta_token,
                         ("instagram_basic", "instagram_content_publish", "pages_show_list",
-                         "pages_read_engagement", "business_management"), ",", True,
+                         "pages_read_engagement", "business_management"), ",", False,
                         cfg.meta_client_id, cfg.meta_client_secret)
     if platform == "threads":
         return Provider("threads", cfg.threads_authorize_url, cfg.threads_api_base.rstrip("/") + "/oauth/access_token",
@@ -71,6 +98,6 @@ def provider(platform: str, cfg: Config) -> Provider:
     if platform == "pinterest":
         return Provider("pinterest", cfg.pinterest_authorize_url,
                         cfg.pinterest_api_base.rstrip("/") + "/v5/oauth/token",
-                        ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read"), ",", True,
+                        ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read"), ",", False,
                         cfg.pinterest_client_id, cfg.pinterest_client_secret)
     raise KeyError(platform)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.errors import NotFound, UpstreamError, ValidationFailed
+from shared.errors import UpstreamError, ValidationFailed
 from shared.config import get_config
 from shared.publishing.connections import store
 from shared.publishing.platforms import DISPLAY, FAMILIES
@@ -44,9 +44,9 @@ def status_map() -> dict[str, dict[str, Any]]:
 def disconnect(platform: str) -> None:
     from shared import activity
 
-    if not store.delete(platform):
-        raise NotFound(f"{platform} is not connected")
-    activity.log("platforms", "info", f"disconnected {platform}", {"platform": platform})
+    # idempotent (contract: `{success:true}`): disconnecting what is not connected leaves it not connected
+    if store.delete(platform):
+        activity.log("platforms", "info", f"disconnected {platform}", {"platform": platform})
 
 
 def _platform_http(platform: str):

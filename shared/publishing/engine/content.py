@@ -49,11 +49,22 @@ def resolve(target: str, raw: dict[str, Any], prefs: dict[str, Any],
     return Content(
         text=str(text), title=str(title) if title else None, link=raw.get("link") or None,
         image_urls=tuple(pull(u) or u for u in images), video_url=pull(raw.get("videoUrl")) or None,
+        video_urls=tuple(pull(u) or u for u in _list(raw.get("videoUrls"))) if target in ("instagram",
+                                                                                        "instagram_feed") else (),
+        video_duration_s=_duration(raw.get("videoDurationSeconds")),
         thumbnail_url=pull(thumb) if thumb else None, description=description,
         playlist_ids=_list(raw.get("youtubePlaylistIds")) if family_yt else (),
         board_id=str(board) if board else None, privacy=privacy,
         tags=_list(raw.get("tags")), options=dict(prefs),
+        reply_to=str(raw["replyToId"]) if raw.get("replyToId") else None,  # comment replies (shared/comments)
     )
+
+
+def _duration(v: Any) -> float | None:
+    try:
+        return float(v) if v is not None and float(v) > 0 else None
+    except (TypeError, ValueError):
+        return None
 
 
 def video_hints(raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,71 +1,52 @@
-"""Run one publication: claim it, check rate-limit memory, fresh token, validate, call the adapter, settle.
+"""Run one publication as its sender: claim it (a lease with a heartbeat), check rate-limit memory, fresh
+token, validate, call the adapter, settle. Every write goes through the claim token.
 
 Only the worker whose claim UPDATE returned the row posts. Whatever happens after the platform may have
 received the publishing request, the row never goes back to `planned`: it ends `published` (answer or
-look-up), `failed` (the platform confirms nothing was posted) or `unconfirmed` (we cannot tell; the owner is
-notified and nothing is re-posted automatically).
+look-up), `failed` (with a proof that nothing was posted) or `unconfirmed` (we cannot tell; the owner is
+notified and nothing is re-posted automatically). Checkers (checks.py) settle what a run leaves open.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared import activity
 from shared.config import get_config
 from shared.publishing.adapters import get_adapter
-from shared.publishing.adapters.base import Account, NotPublished, PostResult, PublishContext, post_text
-from shared.publishing.adapters.http import PlatformHttp, shared_client
-from shared.publishing.engine import listeners
+from shared.publishing.adapters.base import Account, PublishContext, post_text
+from shared.publishing.adapters.http import shared_client
+from shared.publishing.engine import checks, listeners, outcomes, ratelimit
 from shared.publishing.engine import publications as pubs
-from shared.publishing.engine import ratelimit
+from shared.publishing.engine.checks import RunResult
+# the checkers' entry points, re-exported: the internal routes and the maintenance tick call them from here
+from shared.publishing.engine.checks import check, run_overdue, settle, sweep_stuck  # noqa: F401
 from shared.publishing.engine.content import resolve, video_hints
 from shared.publishing.engine.errors import (
     AuthFailed, BadContent, ClaimLost, NotConnected, OutcomeUnknown, PublishError, RateLimitedError, StillProcessing,
     TransientBeforeSend,
 )
-from shared.publishing.platforms import DISPLAY
+from shared.publishing.engine.lease import Lease, LeasedHttp
 
 logger = logging.getLogger("screndly.publishing")
 
 MAX_TRANSIENT_ATTEMPTS = 5
-SETTLE_DELAY_SECONDS = 60
-MAX_SETTLE_CHECKS = 30
-
-
-@dataclass
-class RunResult:
-    state: str
-    publication: dict
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _prefs(family: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+def prefs(family: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     if settings is None:
         from shared.settings.store import read_setting
 
         settings = {"platformSettings": read_setting("platformSettings", {})}
     ps = settings.get("platformSettings") or {}
     return dict(ps.get(family) or {}) if isinstance(ps, dict) else {}
-
-
-def _display(row: dict) -> str:
-    return DISPLAY.get(row["family"], row["family"])
-
-
-def _notify_unconfirmed(row: dict, reason: str) -> None:
-    if pubs.mark_notified(str(row["id"])):
-        activity.notify(
-            "warning", f"Check your {_display(row)} account",
-            f"We could not confirm whether the post to {_display(row)} went out ({reason}). Check the account "
-            "before posting it again, to avoid a duplicate. We will not re-post it automatically.",
-            source=row["source"] if row["source"] in ("rss", "tmdb") else "system", action_page="platforms")
 
 
 def _account_for(row: dict, dry_run: bool) -> Account:
@@ -76,12 +57,14 @@ def _account_for(row: dict, dry_run: bool) -> Account:
     try:
         conn = ensure_fresh(row["family"], preloaded=preloaded)
     except NotConnected:
-        if dry_run:
-            return Account(platform=row["family"], account_id="dry-run", access_token="")
+        if dry_run:  # still validated and recorded, but reported as skipped: nothing could have been posted
+            return Account(platform=row["family"], account_id="dry-run", access_token="", metadata={
+                "skipped": f"{outcomes.display(row)} is not connected: connect it in Platforms"})
         raise
-    except AuthFailed:
+    except AuthFailed as exc:
         if dry_run:
-            return Account(platform=row["family"], account_id="dry-run", access_token="")
+            return Account(platform=row["family"], account_id="dry-run", access_token="", metadata={
+                "skipped": f"{outcomes.display(row)} needs to be reconnected: {exc.message}"})
         raise
     return Account(platform=conn.platform, account_id=conn.account_id, access_token=conn.access_token,
                    username=conn.username, metadata=conn.metadata, extra=conn.extra)
@@ -105,27 +88,36 @@ def _validate(row: dict, content, raw: dict, x_tier: str = "free") -> list[dict]
         video, problem = probe(content.video_url, "video", video_hints(raw), fetcher)
         if problem:
             problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
+    extra_videos = []
+    for u in content.video_urls:  # an Instagram carousel's further videos
+        facts, problem = probe(u, "video", None, fetcher)
+        extra_videos.append(facts)
+        if problem:
+            problems.append({"rule": f"{row['platform']}.media_unreachable", "message": problem})
     tier = x_tier or "free"
     draft = PostDraft(target=row["platform"], text=post_text(row["platform"], content),
                       title=content.title, link=content.link, images=tuple(images), video=video,
+                      extra_videos=tuple(extra_videos),
                       board_id=content.board_id, x_tier=tier, playlist_count=len(content.playlist_ids))
     return problems + [v.as_dict() for v in validate(draft)]
 
 
-def _context(row: dict, account: Account, content, token: str) -> PublishContext:
+def context(row: dict, account: Account, content, lease: Lease) -> PublishContext:
+    """The adapter's context: every request asks the lease first, every checkpoint is a fenced heartbeat."""
     cfg = get_config()
+
     def exhausted(reset_at: float) -> None:
         if account.account_id != "dry-run":
             ratelimit.remember(row["family"], account.account_id, reset_at, "account")
 
-    http = PlatformHttp(shared_client(cfg.publish_http_timeout_seconds), token=account.access_token,
-                        retry_base=cfg.publish_retry_base_seconds, on_exhausted=exhausted)
-    pub_id = str(row["id"])
+    http = LeasedHttp(shared_client(cfg.publish_http_timeout_seconds), token=account.access_token,
+                      retry_base=cfg.publish_retry_base_seconds, on_exhausted=exhausted, lease=lease)
     return PublishContext(
         target=row["platform"], account=account, content=content, http=http,
         progress=dict(row.get("progress") or {}),
-        checkpoint=lambda **values: pubs.checkpoint(pub_id, token, values),
-        poll_interval=cfg.publish_poll_interval_seconds, poll_budget=cfg.publish_poll_budget_seconds)
+        checkpoint=lambda **values: lease.checkpoint(values),
+        poll_interval=cfg.publish_poll_interval_seconds, poll_budget=cfg.publish_poll_budget_seconds,
+        may_send=lease.role == "sender")
 
 
 def schedule_run(row: dict, at: datetime, reason: str) -> None:
@@ -142,89 +134,15 @@ def schedule_run(row: dict, at: datetime, reason: str) -> None:
                      {"publicationId": str(row["id"])})
 
 
-def schedule_settle(row: dict, delay: int = SETTLE_DELAY_SECONDS) -> None:
-    from shared.messaging.publisher import OutgoingMessage, publish
-
-    checks = int((row.get("progress") or {}).get("settle_checks") or 0)
-    try:
-        publish(OutgoingMessage(path="/api/internal/publishing/settle", body={"publicationId": str(row["id"])},
-                                delay_seconds=delay, deduplication_id=f"settle-{row['id']}-{checks}", retries=3))
-    except Exception as exc:
-        activity.log("publishing", "warn", f"could not schedule a status check for {row['id']}: {exc}",
-                     {"publicationId": str(row["id"])})
-
-
-def _published(row: dict, result: PostResult, account: Account | None) -> dict:
-    from shared.db import connection
-
-    with connection() as c:  # one checkout for the settle, the last-post stamp and the log line
-        settled = pubs.settle_published(str(row["id"]), result.post_id, result.url, result.details, conn=c)
-        if settled is None:
-            settled = c.execute("SELECT * FROM publications WHERE id=%s", (row["id"],)).fetchone()
-        if account is not None and account.account_id != "dry-run":
-            c.execute("UPDATE platform_connections SET last_post_at=now() WHERE platform=%s", (row["family"],))
-        activity.log("publishing", "info", f"published to {row['platform']}",
-                     {"publicationId": str(row["id"]), "platform": row["platform"], "postId": result.post_id,
-                      "url": result.url, "source": row["source"],
-                      **({"warnings": result.details.get("warnings")} if result.details.get("warnings") else {})},
-                     conn=c)
-    listeners.settled(settled)  # committed: the connection autocommits
-    return settled
-
-
-def _failed(row: dict, token: str | None, kind: str, message: str, details: dict | None = None) -> dict:
-    from shared.db import connection
-
-    with connection() as c:
-        settled = pubs.settle_failed(str(row["id"]), token, kind, message, details, conn=c)
-        if settled is None:
-            settled = c.execute("SELECT * FROM publications WHERE id=%s", (row["id"],)).fetchone()
-        activity.log("publishing", "error" if kind != "content" else "warn",
-                     f"publishing to {row['platform']} failed ({kind}): {message}",
-                     {"publicationId": str(row["id"]), "platform": row["platform"], "kind": kind,
-                      "source": row["source"], **({"details": details} if details else {})}, conn=c)
-    listeners.settled(settled)
-    return settled
-
-
-def _unconfirmed(row: dict, token: str | None, message: str) -> dict:
-    settled = pubs.settle_unconfirmed(str(row["id"]), token, message) or pubs.get(str(row["id"]))
-    if settled and settled["state"] == "unconfirmed":
-        activity.log("publishing", "warn", f"post to {row['platform']} is unconfirmed: {message}",
-                     {"publicationId": str(row["id"]), "platform": row["platform"], "source": row["source"]})
-        _notify_unconfirmed(row, message)
-    listeners.settled(settled)
-    return settled
-
-
-def _settle_by_lookup(row: dict, ctx: PublishContext, token: str | None, reason: str,
-                      account: Account | None) -> dict:
-    """After an unknown outcome: ask the platform. Found -> published; confirmed absent -> failed (safe for
-    the owner to retry); cannot tell -> unconfirmed + notification."""
-    try:
-        found = get_adapter(row["family"]).lookup(ctx)
-    except StillProcessing:
-        # the platform has the post and is processing it: check again later instead of guessing
-        if token:
-            pubs.extend_claim(str(row["id"]), token)
-        schedule_settle(row)
-        return pubs.get(str(row["id"])) or row
-    except PublishError as exc:
-        logger.info("lookup for %s failed: %s", row["id"], exc.message)
-        found = None
-    except Exception:  # a look-up bug must not lose the unconfirmed state
-        logger.exception("lookup for %s crashed", row["id"])
-        found = None
-    if isinstance(found, PostResult):
-        return _published(row, found, account)
-    if isinstance(found, NotPublished):
-        return _failed(row, token, "unknown", f"{reason}; the platform confirms nothing was posted "
-                                              f"({found.reason}). Safe to post again.")
-    return _unconfirmed(row, token, reason)
-
-
-def _settled_result(row: dict) -> RunResult:
-    return RunResult(row.get("state") or "unconfirmed", row)
+def _release(row: dict, lease: Lease, at: datetime, kind: str, message: str, reason: str,
+             progress: dict[str, Any] | None = None, **details: Any) -> RunResult:
+    """Back to planned (nothing was sent, or the platform refused it), with a delayed run at `at`."""
+    released = pubs.release(str(row["id"]), lease.token, at, kind, message, progress)
+    if released is None:  # superseded meanwhile: the row is someone else's now
+        current = pubs.get(str(row["id"])) or row
+        return RunResult(current["state"], current, {"claimLost": True})
+    schedule_run(released, at, reason)
+    return RunResult("planned", released, details)
 
 
 def _read_prefs_settings() -> dict[str, Any]:
@@ -234,67 +152,102 @@ def _read_prefs_settings() -> dict[str, Any]:
 
 
 def run(pub_id: str, settings: dict[str, Any] | None = None) -> RunResult:
-    row = pubs.claim(pub_id)
+    """Claim a due planned publication and send it. Anyone may call this for any row at any time (a
+    QStash redelivery, a second worker): only the claim's winner sends."""
+    cfg = get_config()
+    started = time.monotonic()
+    row = pubs.claim(pub_id, cfg.publish_lease_seconds)
     if row is None:
         current = pubs.get(pub_id)
         return RunResult(current["state"] if current else "missing", current or {}, {"claimed": False})
-    return execute(row, settings)
+    lease = Lease(pub_id, str(row["claim_token"]), seconds=cfg.publish_lease_seconds, role="sender",
+                  started=started, send_margin=cfg.publish_http_timeout_seconds)
+    with lease:
+        try:
+            return execute(row, lease, settings)
+        except ClaimLost as exc:
+            # another worker owns the row now; it settles or runs it. Touch nothing.
+            activity.log("publishing", "warn", f"stopped publishing to {row['platform']}: {exc}",
+                         {"publicationId": pub_id, "platform": row["platform"]})
+            current = pubs.get(pub_id) or row
+            return RunResult(current["state"], current, {"claimLost": True})
 
 
-def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
-    token = str(row["claim_token"])
+def execute(row: dict, lease: Lease, settings: dict[str, Any] | None = None) -> RunResult:
     pub_id = str(row["id"])
     dry_run = bool(row["dry_run"])
-    account: Account | None = None
     try:
         account = _account_for(row, dry_run)
     except NotConnected:
-        return RunResult("failed", _failed(row, token, "not_connected",
-                                           f"{_display(row)} is not connected: connect it in Platforms"))
+        return RunResult("failed", outcomes.failed(row, lease, "not_connected",
+                                                   f"{outcomes.display(row)} is not connected: connect it in "
+                                                   "Platforms", "not_sent"))
     except AuthFailed as exc:
-        return RunResult("failed", _failed(row, token, "auth", exc.message))
+        return RunResult("failed", outcomes.failed(row, lease, "auth", exc.message, "not_sent"))
     except TransientBeforeSend as exc:
-        return _retry_later(row, token, exc)
+        return _retry_later(row, lease, exc)
 
     if not dry_run:
         until = ratelimit.blocked_until(row["family"], account.account_id)
         if until:
             at = datetime.fromtimestamp(until, timezone.utc)
-            released = pubs.release(pub_id, token, at, "rate_limited", f"waiting for the rate limit to reset at "
-                                                                       f"{at.isoformat()}")
-            schedule_run(released or row, at, "rate limited")
-            return RunResult("planned", released or row, {"rateLimitedUntil": at.isoformat()})
+            return _release(row, lease, at, "rate_limited", f"waiting for the rate limit to reset at "
+                            f"{at.isoformat()}", "rate limited", rateLimitedUntil=at.isoformat())
 
     raw = dict(row["content"] or {})
     try:
-        content, ctx, violations = _prepare(row, account, raw, token, dry_run, settings)
+        content, ctx, violations = _prepare(row, account, raw, lease, dry_run, settings)
+    except ClaimLost:
+        raise
     except Exception as exc:  # storage or a media host hiccup before anything was sent: try again later
         logger.exception("preparing publication %s failed", pub_id)
         err = exc if isinstance(exc, TransientBeforeSend) else TransientBeforeSend(
             f"could not prepare the post: {type(exc).__name__}: {exc}")
-        return _retry_later(row, token, err)
+        return _retry_later(row, lease, err)
     if violations:
         msg = "; ".join(f"{v['rule']}: {v['message']}" for v in violations)
-        return RunResult("failed", _failed(row, token, "content", msg, {"violations": violations}),
-                         {"violations": violations})
+        return RunResult("failed", outcomes.failed(row, lease, "content", msg, "not_sent",
+                                                   {"violations": violations}), {"violations": violations})
     if dry_run:
-        would = {"platform": row["platform"], "text": post_text(row["platform"], content),
-                 "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
-                 "boardId": content.board_id, "privacy": content.privacy}
-        settled = pubs.settle_dry_run(pub_id, token, would) or pubs.get(pub_id)
-        listeners.settled(settled)
-        activity.log("publishing", "info", f"dry run: would post to {row['platform']}",
-                     {"publicationId": pub_id, "platform": row["platform"], "source": row["source"],
-                      "text": would["text"][:500]})
-        return RunResult("dry_run", settled, {"wouldPost": would})
+        return _dry_run(row, lease, content, account)
+    return _send(row, lease, ctx, account)
 
+
+def _dry_run(row: dict, lease: Lease, content, account: Account) -> RunResult:
+    pub_id = str(row["id"])
+    would = {"platform": row["platform"], "text": post_text(row["platform"], content),
+             "title": content.title, "imageUrls": list(content.image_urls), "videoUrl": content.video_url,
+             "boardId": content.board_id, "privacy": content.privacy}
+    if account.metadata.get("skipped"):
+        would["skipped"] = account.metadata["skipped"]
+    settled = pubs.settle_dry_run(pub_id, lease.token, would) or pubs.get(pub_id)
+    listeners.settled(settled)
+    activity.log("publishing", "info", f"dry run: would post to {row['platform']}" + (
+                     f" (skipped: {would['skipped']})" if would.get("skipped") else ""),
+                 {"publicationId": pub_id, "platform": row["platform"], "source": row["source"],
+                  "text": would["text"][:500]})
+    return RunResult("dry_run", settled, {"wouldPost": would})
+
+
+def _send(row: dict, lease: Lease, ctx: PublishContext, account: Account) -> RunResult:
+    pub_id = str(row["id"])
     adapter = get_adapter(row["family"])
+
+    def sent() -> bool:
+        return bool(ctx.progress.get("commit_sent"))
 
     def after_send(exc: PublishError) -> bool:
         """The post may exist: the publishing request went out and this error is not the platform's answer
         to it (a status check, a later step, a 200-with-error body). Only a look-up may settle it: a `failed`
         row would be re-armed by the owner's next request and posted twice."""
-        return bool(ctx.progress.get("commit_sent")) and getattr(exc, "phase", None) != "commit"
+        return sent() and getattr(exc, "phase", None) != "commit"
+
+    def by_lookup(exc: PublishError) -> RunResult:
+        if getattr(exc, "phase", None) == "commit" and not sent():
+            # a publishing request went out without its checkpoint: record it, so nothing reads it as unsent
+            ctx.save(commit_sent=True)
+        settled = checks.settle_by_lookup(row, ctx, lease, exc.message, account)
+        return RunResult(settled["state"], settled)
 
     try:
         result = adapter.publish(ctx)
@@ -303,69 +256,64 @@ def execute(row: dict, settings: dict[str, Any] | None = None) -> RunResult:
 
         mark_needs_reconnect(row["family"], exc.message)
         if after_send(exc):
-            return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
-        return RunResult("failed", _failed(row, token, "auth", exc.message))
+            return by_lookup(exc)
+        return RunResult("failed", outcomes.failed(row, lease, "auth", exc.message,
+                                                   "refused" if sent() else "not_sent"))
     except BadContent as exc:
         if after_send(exc):
-            return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
-        return RunResult("failed", _failed(row, token, "content", exc.message,
-                                           {"status": exc.status, "code": exc.code}))
+            return by_lookup(exc)
+        return RunResult("failed", outcomes.failed(row, lease, "content", exc.message,
+                                                   "refused" if sent() else "not_sent",
+                                                   {"status": exc.status, "code": exc.code}))
     except RateLimitedError as exc:
+        # refused (429 or a quota answer): the request was not carried out, so it runs again after the reset
         ratelimit.remember(row["family"], account.account_id, exc.reset_at, exc.scope)
         at = datetime.fromtimestamp(exc.reset_at, timezone.utc)
-        released = pubs.release(pub_id, token, at, "rate_limited", exc.message,
-                                {"commit_sent": False} if ctx.progress.get("commit_sent") else None)
         activity.log("publishing", "warn", f"{row['platform']} rate limit: retrying after {at.isoformat()}",
                      {"publicationId": pub_id, "platform": row["platform"], "resetAt": at.isoformat()})
-        schedule_run(released or row, at, "rate limited")
-        return RunResult("planned", released or row, {"rateLimitedUntil": at.isoformat()})
+        return _release(row, lease, at, "rate_limited", exc.message, "rate limited",
+                        {"commit_sent": False} if sent() else None, rateLimitedUntil=at.isoformat())
     except StillProcessing as exc:
-        if not ctx.progress.get("commit_sent"):
+        if not sent():
             # media still processing before anything was published: run again later from the checkpoint
             # (the container / media id is kept, so nothing is uploaded or created twice)
-            at = _now() + timedelta(seconds=SETTLE_DELAY_SECONDS)
-            released = pubs.release(pub_id, token, at, "processing", exc.message)
-            schedule_run(released or row, at, "media processing")
-            return RunResult("planned", released or row, {"retryAt": at.isoformat(), "processing": True})
-        pubs.extend_claim(pub_id, token)
-        schedule_settle(row)
-        activity.log("publishing", "info", f"{row['platform']} is processing the post; checking again later",
-                     {"publicationId": pub_id, "platform": row["platform"]})
-        return RunResult("publishing", pubs.get(pub_id) or row, {"processing": True})
+            at = _now() + timedelta(seconds=get_config().publish_settle_delay_seconds)
+            return _release(row, lease, at, "processing", exc.message, "media processing",
+                            retryAt=at.isoformat(), processing=True)
+        parked = outcomes.parked(row, lease, exc.message)
+        return RunResult(parked["state"], parked, {"processing": True})
     except TransientBeforeSend as exc:
         never_sent = getattr(exc, "phase", None) == "commit" and getattr(exc, "never_sent", False)
-        if ctx.progress.get("commit_sent") and not never_sent:
-            return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
-        return _retry_later(row, token, exc)
+        if sent() and not never_sent:
+            return by_lookup(exc)
+        return _retry_later(row, lease, exc)
     except OutcomeUnknown as exc:
-        return RunResult("unconfirmed", _settle_by_lookup(row, ctx, token, exc.message, account))
+        return by_lookup(exc)
     except PublishError as exc:
-        if after_send(exc):
-            return _settled_result(_settle_by_lookup(row, ctx, token, exc.message, account))
-        return RunResult("failed", _failed(row, token, exc.kind, exc.message))
-    except ClaimLost as exc:
-        # another worker owns the row now; it settles or runs it. Touch nothing.
-        activity.log("publishing", "warn", f"stopped publishing to {row['platform']}: {exc}",
-                     {"publicationId": pub_id, "platform": row["platform"]})
-        current = pubs.get(pub_id) or row
-        return RunResult(current["state"], current, {"claimLost": True})
+        if sent() or getattr(exc, "phase", None) == "commit":
+            return by_lookup(exc)
+        return RunResult("failed", outcomes.failed(row, lease, exc.kind, exc.message, "not_sent"))
+    except ClaimLost:
+        raise
     except Exception as exc:  # a bug or an unexpected answer: never re-post when the commit may have gone out
         logger.exception("publication %s crashed", pub_id)
-        if ctx.progress.get("commit_sent"):
-            return RunResult("unconfirmed", _unconfirmed(row, token, f"internal error after the post was sent: "
-                                                                     f"{type(exc).__name__}"))
-        return RunResult("failed", _failed(row, token, "internal", f"internal error: {type(exc).__name__}: {exc}"))
-    return RunResult("published", _published(row, result, account))
+        if sent():
+            return RunResult("unconfirmed", outcomes.unconfirmed(
+                row, lease, f"internal error after the post was sent: {type(exc).__name__}"))
+        return RunResult("failed", outcomes.failed(row, lease, "internal",
+                                                   f"internal error: {type(exc).__name__}: {exc}", "not_sent"))
+    settled = outcomes.published(row, lease, result, account)
+    return RunResult(settled["state"], settled)
 
 
-def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
+def _prepare(row: dict, account: Account, raw: dict, lease: Lease, dry_run: bool,
              settings: dict[str, Any] | None) -> tuple[Any, PublishContext, list[dict]]:
     """Resolve content (fresh presigned media URLs), pick a default board, validate. Sends no post."""
     from shared.publishing.media.urls import pullable
 
-    prefs = _prefs(row["family"], settings if settings is not None else _read_prefs_settings())
-    content = resolve(row["platform"], raw, prefs, pull=pullable)
-    ctx = _context(row, account, content, token)
+    p = prefs(row["family"], settings if settings is not None else _read_prefs_settings())
+    content = resolve(row["platform"], raw, p, pull=pullable)
+    ctx = context(row, account, content, lease)
     if row["family"] == "pinterest" and not content.board_id and not dry_run:
         from dataclasses import replace
 
@@ -376,102 +324,23 @@ def _prepare(row: dict, account: Account, raw: dict, token: str, dry_run: bool,
         except PublishError:
             pass  # validation then names the missing board; the platform error is not the owner's question
         ctx.content = content
-    violations = _validate(row, content, raw, str(prefs.get("tier") or "free"))
+    violations = _validate(row, content, raw, str(p.get("tier") or "free"))
     return content, ctx, violations
 
 
-def _retry_later(row: dict, token: str, exc: PublishError) -> RunResult:
+def _retry_later(row: dict, lease: Lease, exc: PublishError) -> RunResult:
+    """Nothing reached the platform's publishing step: run again with backoff, or give up (nothing posted)."""
     attempts = int(row["attempts"])
     if attempts >= MAX_TRANSIENT_ATTEMPTS:
-        settled = _failed(row, token, "transient", f"gave up after {attempts} attempts: {exc.message}")
-        if pubs.mark_notified(str(row["id"])):
-            activity.notify("error", f"{_display(row)} post not sent",
-                            f"{_display(row)} could not be reached after {attempts} attempts ({exc.message}). "
-                            "Nothing was posted; you can try again.", source="system", action_page="platforms")
-        return RunResult("failed", settled)
+        settled = outcomes.failed(row, lease, "transient", f"gave up after {attempts} attempts: {exc.message}",
+                                  "not_sent")
+        if settled.get("state") == "failed" and pubs.mark_notified(str(row["id"])):
+            activity.notify("error", f"{outcomes.display(row)} post not sent",
+                            f"{outcomes.display(row)} could not be reached after {attempts} attempts "
+                            f"({exc.message}). Nothing was posted; you can try again.", source="system",
+                            action_page="platforms")
+        return RunResult(settled["state"], settled)
     base = get_config().publish_retry_base_seconds
     at = _now() + timedelta(seconds=min(3600.0, 30 * base * 2 ** (attempts - 1)))
-    released = pubs.release(str(row["id"]), token, at, "transient", exc.message, {"commit_sent": False})
-    schedule_run(released or row, at, "transient error")
-    return RunResult("planned", released or row, {"retryAt": at.isoformat()})
-
-
-# --- settling: processing posts, stuck claims ------------------------------------------------------
-
-def _ctx_for_settle(row: dict) -> tuple[PublishContext, Account | None]:
-    from shared.publishing.connections.refresh import ensure_fresh
-    from shared.publishing.media.urls import pullable
-
-    conn = ensure_fresh(row["family"])
-    account = Account(platform=conn.platform, account_id=conn.account_id, access_token=conn.access_token,
-                      username=conn.username, metadata=conn.metadata, extra=conn.extra)
-    content = resolve(row["platform"], dict(row["content"] or {}), _prefs(row["family"]), pull=pullable)
-    return _context(row, account, content, str(row["claim_token"])), account
-
-
-def settle(pub_id: str) -> RunResult:
-    """The delayed status check for a post the platform was still processing."""
-    row = pubs.get(pub_id)
-    if row is None or row["state"] != "publishing":
-        return RunResult(row["state"] if row else "missing", row or {}, {"stale": True})
-    checks = int((row["progress"] or {}).get("settle_checks") or 0) + 1
-    pubs.checkpoint(pub_id, str(row["claim_token"]), {"settle_checks": checks})
-    row["progress"] = {**(row["progress"] or {}), "settle_checks": checks}
-    try:
-        ctx, account = _ctx_for_settle(row)
-        found = get_adapter(row["family"]).lookup(ctx)
-    except (StillProcessing, TransientBeforeSend, RateLimitedError):
-        found = None
-    except PublishError as exc:
-        return RunResult("unconfirmed", _unconfirmed(row, str(row["claim_token"]), exc.message))
-    if isinstance(found, PostResult):
-        return RunResult("published", _published(row, found, account))
-    if isinstance(found, NotPublished):
-        return RunResult("failed", _failed(row, str(row["claim_token"]), "content", found.reason))
-    if checks >= MAX_SETTLE_CHECKS:
-        return RunResult("unconfirmed", _unconfirmed(row, str(row["claim_token"]),
-                                                     "the platform never finished processing the post"))
-    pubs.extend_claim(pub_id, str(row["claim_token"]))
-    schedule_settle(row)
-    return RunResult("publishing", row, {"processing": True})
-
-
-def sweep_stuck(lease_seconds: int | None = None) -> dict[str, int]:
-    """Claims that outlived their lease (the worker died, maybe after the platform said yes): look the post
-    up where the platform allows; otherwise `unconfirmed` with a notification. Never re-posted."""
-    lease = get_config().publish_lease_seconds if lease_seconds is None else lease_seconds
-    counts = {"published": 0, "failed": 0, "unconfirmed": 0}
-    for r in pubs.stuck(lease):
-        row = pubs.take_over(str(r["id"]), lease)
-        if row is None:
-            continue  # another sweeper took it
-        token = str(row["claim_token"])
-        try:
-            ctx, account = _ctx_for_settle(row)
-        except PublishError as exc:
-            if (row["progress"] or {}).get("commit_sent"):
-                settled = _unconfirmed(row, token, f"the worker stopped mid-publish ({exc.message})")
-            else:  # nothing was sent, and we cannot run it now: a clear failure, safe to retry
-                settled = _failed(row, token, exc.kind, f"the worker stopped before posting; {exc.message}")
-            counts[settled["state"]] = counts.get(settled["state"], 0) + 1
-            continue
-        if not (row["progress"] or {}).get("commit_sent"):
-            # the publishing request was never sent: nothing can exist, so it is safe to run again
-            released = pubs.release(str(row["id"]), token, _now(), "transient",
-                                    "the worker stopped before posting; running again")
-            if released:
-                res = run(str(row["id"]))
-                counts[res.state] = counts.get(res.state, 0) + 1
-            continue
-        settled = _settle_by_lookup(row, ctx, token, "the worker stopped after sending the post", account)
-        counts[settled["state"]] = counts.get(settled["state"], 0) + 1
-    return counts
-
-
-def run_overdue(grace_seconds: int = 600) -> int:
-    """Planned rows whose QStash message never arrived (publish failed, message lost): run them now."""
-    n = 0
-    for r in pubs.overdue_planned(grace_seconds):
-        run(str(r["id"]))
-        n += 1
-    return n
+    return _release(row, lease, at, "transient", exc.message, "transient error", {"commit_sent": False},
+                    retryAt=at.isoformat())

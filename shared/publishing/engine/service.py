@@ -50,8 +50,8 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
         row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
                                           source_ref=source_ref, content=content, dry_run=dry, not_before=when,
                                           conn=c)
-    rearm = retry_failed or row.get("error_kind") in retry_failed_kinds
-    if not created and rearm and row["state"] == "failed" and pubs.rearm_failed(str(row["id"])):
+    wanted = retry_failed or row.get("error_kind") in retry_failed_kinds
+    if not created and wanted and row["state"] == "failed" and rearm(row, source):
         row = pubs.get(str(row["id"]))
         created = True
     if row["state"] == "planned":
@@ -65,6 +65,21 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
             return res.publication, "busy" if res.publication.get("state") == "publishing" else "existing"
         return res.publication, "ran"
     return row, ("busy" if row["state"] == "publishing" else "existing")
+
+
+def rearm(row: dict, by: str) -> bool:
+    """Run a failed publication again on an explicit new request (compose re-send, an approved RSS retry, a
+    gateway retry of a failure that may clear up). Every path goes through here, and it only succeeds when the
+    failed attempt is proven to have posted nothing (`absent_proof`, the structured "safe to post again")."""
+    from shared import activity
+
+    if not pubs.rearm_failed(str(row["id"])):
+        return False
+    activity.log("publishing", "info", f"running the {row['platform']} publication again ({by} asked; nothing was "
+                 f"posted: {row.get('absent_proof')})",
+                 {"publicationId": str(row["id"]), "platform": row["platform"], "absentProof": row.get("absent_proof"),
+                  "by": by})
+    return True
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -31,6 +31,7 @@ class PostDraft:
     link: str | None = None
     images: tuple[MediaFacts, ...] = ()
     video: MediaFacts | None = None
+    extra_videos: tuple[MediaFacts, ...] = ()  # further videos of an Instagram carousel
     board_id: str | None = None  # Pinterest
     playlist_count: int = 0  # YouTube playlists the video goes into
     x_tier: str = "free"  # X access tier decides the video length cap

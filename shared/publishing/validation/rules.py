@@ -45,6 +45,10 @@ class Spec:
     board_required: bool = False
     vertical_video: bool = False
     playlist_required: bool = False
+    # a feed carousel: 2..carousel_max items, images and/or videos (Instagram); 0 = no carousel
+    carousel_max: int = 0
+    carousel_video_min_s: float | None = None
+    carousel_video_max_s: float | None = None
 
 
 SPECS: dict[str, Spec] = {
@@ -54,15 +58,22 @@ SPECS: dict[str, Spec] = {
     "threads": Spec(text_max=500, text_counter="threads", max_images=20, video_allowed=True,
                     image_max_bytes=8 * MB, video_max_bytes=1 * GB, video_max_s=300,
                     image_mimes=("image/jpeg", "image/png")),
+    # videos go through the Resumable Upload API, whose file_type is video/mp4 only
+    # (https://developers.facebook.com/docs/graph-api/guides/upload); 2-10 photos make a multi-photo post
     "facebook": Spec(text_max=63206, max_images=10, video_allowed=True, image_max_bytes=10 * MB,
-                     video_max_bytes=10 * GB, video_max_s=240 * 60),
+                     video_max_bytes=10 * GB, video_max_s=240 * 60, video_mimes=("video/mp4",)),
     "facebook_feed": Spec(text_max=63206, max_images=10, video_allowed=True, image_max_bytes=10 * MB,
-                          video_max_bytes=10 * GB, video_max_s=240 * 60),
+                          video_max_bytes=10 * GB, video_max_s=240 * 60, video_mimes=("video/mp4",)),
     "facebook_stories": Spec(max_images=1, media_required=True, image_max_bytes=10 * MB),
-    "instagram": Spec(text_max=2200, max_images=1, media_required=True, image_mimes=("image/jpeg",),
-                      image_max_bytes=8 * MB, image_aspect_min=4 / 5, image_aspect_max=1.91),
-    "instagram_feed": Spec(text_max=2200, max_images=1, media_required=True, image_mimes=("image/jpeg",),
-                           image_max_bytes=8 * MB, image_aspect_min=4 / 5, image_aspect_max=1.91),
+    # one image, or a carousel of 2-10 images and/or videos
+    # (https://developers.facebook.com/docs/instagram-platform/content-publishing/#carousel-posts ; item videos
+    # follow the Reels video specs of .../reference/ig-user/media#reels-specifications)
+    "instagram": Spec(text_max=2200, max_images=10, media_required=True, image_mimes=("image/jpeg",),
+                      image_max_bytes=8 * MB, image_aspect_min=4 / 5, image_aspect_max=1.91, carousel_max=10,
+                      video_max_bytes=1 * GB, carousel_video_min_s=3, carousel_video_max_s=15 * 60),
+    "instagram_feed": Spec(text_max=2200, max_images=10, media_required=True, image_mimes=("image/jpeg",),
+                           image_max_bytes=8 * MB, image_aspect_min=4 / 5, image_aspect_max=1.91, carousel_max=10,
+                           video_max_bytes=1 * GB, carousel_video_min_s=3, carousel_video_max_s=15 * 60),
     "instagram_reels": Spec(text_max=2200, video_allowed=True, video_required=True, video_max_bytes=1 * GB,
                             video_min_s=3, video_max_s=15 * 60, aspect_min=0.01, aspect_max=10.0),
     "instagram_stories": Spec(max_images=1, video_allowed=True, media_required=True, image_mimes=("image/jpeg",),
@@ -83,6 +94,12 @@ SPECS: dict[str, Spec] = {
     "pinterest": Spec(text_max=800, max_images=1, video_allowed=True, media_required=True, title_max=100,
                       image_max_bytes=20 * MB, video_max_bytes=2 * GB, video_min_s=4, video_max_s=15 * 60,
                       board_required=True, image_mimes=("image/jpeg", "image/png", "image/webp")),
+    # comment replies (shared/comments): text only, within each platform's comment length
+    "x_comment_reply": Spec(text_max=X_MAX_WEIGHT, text_counter="x_weighted"),
+    "threads_comment_reply": Spec(text_max=500, text_counter="threads"),
+    "facebook_comment_reply": Spec(text_max=8000),
+    "instagram_comment_reply": Spec(text_max=2200),
+    "youtube_comment_reply": Spec(text_max=10_000),
 }
 
 X_VIDEO_MAX_S_BY_TIER = {"free": 140, "basic": 140, "pro": 600, "enterprise": 600}
@@ -149,6 +166,12 @@ def validate(d: PostDraft) -> list[Violation]:
     elif text and t.startswith("youtube"):
         pass  # YouTube uses `text` as the description fallback; checked below
     n_images = len(d.images)
+    videos = ((d.video,) if d.video is not None else ()) + tuple(d.extra_videos)
+    carousel = spec.carousel_max > 0 and n_images + len(videos) >= 2
+    if carousel:
+        return v + _carousel(t, spec, d, videos)
+    if d.extra_videos:
+        v.append(Violation(f"{t}.video_count", f"{t} posts one video; several go into an Instagram carousel"))
     if n_images > spec.max_images:
         if spec.max_images == 0:
             v.append(Violation(f"{t}.image_count", f"{t} does not accept images here"))
@@ -191,4 +214,20 @@ def validate(d: PostDraft) -> list[Violation]:
         v.append(Violation(f"{t}.board_required", "choose a Pinterest board (boardId) or set a default board"))
     if d.link and t == "pinterest" and len(d.link) > 2048:
         v.append(Violation(f"{t}.link_length", "link is longer than 2048 characters"))
+    return v
+
+
+def _carousel(t: str, spec: Spec, d: PostDraft, videos: tuple[MediaFacts, ...]) -> list[Violation]:
+    """An Instagram carousel: 2 to 10 items, images and videos mixed freely, each held to its own rules."""
+    v: list[Violation] = []
+    n = len(d.images) + len(videos)
+    if n > spec.carousel_max:
+        v.append(Violation(f"{t}.carousel_count", f"a carousel has at most {spec.carousel_max} images and videos; "
+                           f"got {n}", {"count": n, "max": spec.carousel_max}))
+    for m in d.images:
+        _check_media(t, spec, m, v, None)
+    video_spec = Spec(video_mimes=spec.video_mimes, video_max_bytes=spec.video_max_bytes,
+                      video_min_s=spec.carousel_video_min_s)
+    for m in videos:
+        _check_media(t, video_spec, m, v, spec.carousel_video_max_s)
     return v

@@ -1,0 +1,213 @@
+"""A scheduled TMDb post goes out: the delayed message arrives, the post is re-read, and each of its platforms is
+published through `shared.publishing.gateway` (idempotency key `tmdb:<post>:<platform>`).
+
+- A message for a post that no longer exists, has a newer version, or is not `scheduled` any more does nothing.
+- The post is marked `publishing` in the same transaction that checked it, so a second delivery of the same
+  message (QStash is at-least-once) finds it busy; the gateway's key makes a repeat publish return the first
+  outcome instead of posting again.
+- Platforms that fetch media themselves get our B2 copy of the image (images.rehost), made once per post.
+- The post ends `published` when at least one platform took it (a failed one is named in errorMessage, as the
+  old backend did), `failed` when none did. A platform still settling (rate limit, processing) keeps the post
+  `publishing` until the engine's settle listener (`on_publication_settled`) reports it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.tmdb import ledger, repo
+
+log = logging.getLogger("screndly.tmdb.delivery")
+
+_FINAL = {"published": "posted", "dry_run": "dry_run", "failed": "failed", "unconfirmed": "failed"}
+
+
+def _tmdb_link(post: dict) -> str:
+    return f"https://www.themoviedb.org/{post['media_type']}/{post['tmdb_id']}"
+
+
+def _image_for(post: dict, platform: str, rehost_setting: bool) -> tuple[str | None, str | None]:
+    """(url for this platform, new rehosted url to remember or None)."""
+    from shared.tmdb import images
+
+    src = post.get("image_url")
+    if not src or not images.needs_rehost(platform, rehost_setting):
+        return src, None
+    if post.get("rehosted_url"):
+        return post["rehosted_url"], None
+    try:
+        url = images.rehost(src)
+        return url, url
+    except Exception as exc:  # TMDb's CDN is public: the platform can still fetch the original
+        log.warning("rehosting %s failed: %s", src, exc)
+        return src, None
+
+
+def deliver(post_id: str, version: int) -> dict[str, Any]:
+    from shared.db import transaction
+    from shared.settings.store import read_settings
+
+    with transaction() as conn:
+        post = repo.get(conn, post_id, for_update=True)
+        if post is None:
+            return {"stale": True, "why": "the post no longer exists"}
+        if post["version"] != version:
+            return {"stale": True, "why": f"the post changed (version {post['version']} != {version})"}
+        if post["status"] != "scheduled":
+            return {"stale": True, "why": f"the post is {post['status']}"}
+        if not post["platforms"]:
+            row = repo.update(conn, post_id, {"status": "failed", "error_message": "no platform selected"})
+            ledger.mark(conn, post_id, "failed", "no platform selected")
+            _log(conn, "error", f"failed: {post['title']} (no platform selected)", row)
+            return {"status": "failed", "why": "no platform selected"}
+        post = repo.update(conn, post_id, {"status": "publishing"}, bump=False)
+        rehost_setting = bool(read_settings(["rehostImages"], conn=conn).get("rehostImages", True))
+    results: dict[str, Any] = dict(post.get("platform_results") or {})
+    for platform in post["platforms"]:
+        if (results.get(platform) or {}).get("status") in ("posted", "dry_run"):
+            continue  # a retried delivery: this platform is done
+        results[platform] = _publish_one(post, platform, rehost_setting)
+    return _settle(post_id, results)
+
+
+def _publish_one(post: dict, platform: str, rehost_setting: bool) -> dict[str, Any]:
+    from shared.publishing.gateway import PublishRequest, publish
+    from shared.rss.textlength import shorten
+
+    image, new_rehost = _image_for(post, platform, rehost_setting)
+    if new_rehost:
+        from shared.db import connection
+
+        post["rehosted_url"] = new_rehost
+        with connection() as conn:
+            conn.execute("UPDATE tmdb_posts SET rehosted_url = %s WHERE id = %s", (new_rehost, post["id"]))
+    content = {"text": shorten(post["caption"] or post["title"], platform), "title": post["title"][:100],
+               "link": _tmdb_link(post), "imageUrls": [image] if image else []}
+    request = PublishRequest(idempotency_key=f"tmdb:{post['id']}:{platform}", platform=platform, content=content,
+                             source="tmdb", source_ref=str(post["id"]))
+    try:
+        outcome = publish(request)
+    except Exception as exc:  # the engine itself failed: record it, never retry a publish blindly
+        log.exception("publish failed for TMDb post %s on %s", post["id"], platform)
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500], "at": _now_iso()}
+    return result_of(outcome)
+
+
+def result_of(outcome) -> dict[str, Any]:
+    d = outcome.details or {}
+    if outcome.status in ("scheduled", "skipped"):
+        return {"status": "waiting", "publicationId": d.get("publicationId"), "scheduledAt": d.get("scheduledAt"),
+                "error": outcome.error}
+    status = _FINAL.get(outcome.status, "failed")
+    error = outcome.error
+    if outcome.status == "unconfirmed":
+        error = "unconfirmed: the platform did not confirm the post; check it before posting again" + (
+            f" ({outcome.error})" if outcome.error else "")
+    return {"status": status, "id": outcome.platform_post_id, "url": outcome.url, "error": error,
+            "kind": d.get("kind"), "publicationId": d.get("publicationId"), "dryRun": outcome.status == "dry_run",
+            "at": (outcome.posted_at or datetime.now(timezone.utc)).isoformat()}
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
+    """Write the platform results; when none is still waiting, the post's final state (once)."""
+    from shared import activity
+    from shared.db import transaction
+
+    with transaction() as conn:
+        post = repo.get(conn, post_id, for_update=True)
+        if post is None or post["status"] != "publishing":
+            return {"status": post["status"] if post else "deleted", "results": results}
+        merged = {**(post.get("platform_results") or {}), **results}
+        waiting = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") == "waiting"
+                   or p not in merged]
+        if waiting:
+            repo.update(conn, post_id, {"platform_results": merged}, bump=False)
+            _log(conn, "info", f"waiting on {', '.join(waiting)}: {post['title']}", post)
+            return {"status": "publishing", "waiting": waiting, "results": merged}
+        ok = [p for p in post["platforms"] if merged[p]["status"] in ("posted", "dry_run")]
+        failed = [p for p in post["platforms"] if merged[p]["status"] == "failed"]
+        errors = "; ".join(f"{p}: {merged[p].get('error') or 'failed'}" for p in failed) or None
+        dry = all(merged[p].get("dryRun") for p in ok) if ok else False
+        final = "published" if ok else "failed"
+        row = repo.update(conn, post_id, {"status": final, "platform_results": merged, "error_message": errors,
+                                          "published_at": datetime.now(timezone.utc) if ok else None}, bump=True)
+        ledger.mark(conn, post_id, final)
+        for p in post["platforms"]:
+            r = merged[p]
+            verb = {"posted": "posted", "dry_run": "dry run: recorded (not sent)", "failed": "failed"}[r["status"]]
+            _log(conn, "error" if r["status"] == "failed" else "info",
+                 f"{verb} on {p}: {post['title']}" + (f" ({r.get('error')})" if r.get("error") else ""), row,
+                 {"platform": p, "status": r["status"]})
+        title = post["title"][:80]
+        if ok:
+            activity.notify("warning" if failed else "success",
+                            ("Posted" if not dry else "Dry run recorded") + f": {title}",
+                            f"Failed on {', '.join(failed)}: {errors}" if failed else "", source="tmdb",
+                            action_page="tmdb", conn=conn)
+        else:
+            activity.notify("error", f"TMDb post failed: {title}", errors or "", source="tmdb", action_page="tmdb",
+                            conn=conn)
+    return {"status": final, "results": merged, "dryRun": dry}
+
+
+def _log(conn, level: str, message: str, post: dict | None, extra: dict | None = None) -> None:
+    from shared import activity
+
+    meta = {"postId": str(post["id"]), "tmdbId": post["tmdb_id"], "mediaType": post["media_type"],
+            "source": post["source"]} if post else {}
+    activity.log("tmdb", level, message, {**meta, **(extra or {})}, conn=conn)
+
+
+def on_publication_settled(source: str, source_ref: str | None, platform: str, publication: dict) -> None:
+    """The engine's settle listener (registered in shared/tmdb/__init__.py)."""
+    from shared.publishing.gateway import outcome_of
+
+    key = str(publication.get("idempotency_key") or "").removeprefix("dry_run:")
+    if source != "tmdb" or not source_ref or key != f"tmdb:{source_ref}:{platform}":
+        return
+    _settle(source_ref, {platform: result_of(outcome_of(publication, platform, "settled"))})
+
+
+STUCK_AFTER_MINUTES = 15
+
+
+def reconcile_publishing(limit: int = 20) -> int:
+    """Safety net for a settle the listener missed (a worker that never imported shared.tmdb, a crash between
+    publishing and recording): posts `publishing` for a while ask the publications table how each platform
+    ended. A platform with no publication at all never reached the gateway: it is recorded as failed with a
+    note, never re-posted blindly. Run by every refresh."""
+    from shared.db import connection
+    from shared.publishing.engine.publications import TERMINAL
+    from shared.publishing.gateway import outcome_of
+
+    with connection() as conn:
+        stuck = conn.execute(
+            "SELECT id, platforms, platform_results FROM tmdb_posts WHERE status = 'publishing' "
+            "AND updated_at < now() - %s::interval ORDER BY updated_at LIMIT %s",
+            (f"{STUCK_AFTER_MINUTES} minutes", limit)).fetchall()
+        n = 0
+        for post in stuck:
+            keys = {p: f"tmdb:{post['id']}:{p}" for p in post["platforms"]}
+            rows = conn.execute("SELECT * FROM publications WHERE idempotency_key = ANY(%s)",
+                                ([*keys.values(), *(f"dry_run:{k}" for k in keys.values())],)).fetchall()
+            by_key = {str(r["idempotency_key"]).removeprefix("dry_run:"): r for r in rows}
+            results: dict[str, Any] = {}
+            for platform, key in keys.items():
+                pub = by_key.get(key)
+                if pub is None:
+                    results[platform] = {"status": "failed", "at": _now_iso(),
+                                         "error": "the delivery stopped before publishing; nothing was sent"}
+                elif pub.get("state") in TERMINAL:
+                    results[platform] = result_of(outcome_of(pub, platform, "settled"))
+            if results:
+                _settle(str(post["id"]), results)
+                n += 1
+            else:  # still in the engine's hands: look again later
+                conn.execute("UPDATE tmdb_posts SET updated_at = now() WHERE id = %s", (post["id"],))
+    return n
