@@ -51,4 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker = build_worker()
     worker.install_signals()
+    from shared.usage.flush import start_periodic_flush
+
+    # usage meter: every 6 h (to Postgres when the worker just ran statements, else one Redis command) and at exit
+    start_periodic_flush(interval=6 * 3600, redis_url=get_config().media_worker_redis_url)
     return worker.run(max_jobs=args.max_jobs, exit_when_idle=args.exit_when_idle)

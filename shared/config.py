@@ -72,8 +72,9 @@ class Config(BaseSettings):
     media_worker_redis_url: str = ""
     media_worker_idle_wait_seconds: float = 120.0  # BLPOP timeout: 720 Redis commands/day when idle
     # idle safety poll of Postgres: only a lost wake-up token waits for it (delayed retries and expired leases
-    # are timed exactly); each poll wakes a suspended Neon compute for ~5 min, hence not more often
-    media_worker_sweep_seconds: float = 1800.0
+    # are timed exactly, and the dispatcher's usage housekeeping re-sends a wake-up when queued jobs wait);
+    # each poll wakes a suspended Neon compute for ~5 min: every 30 min that alone was 4 h of awake time a day
+    media_worker_sweep_seconds: float = 43200.0
     media_worker_temp_dir: str = ""  # local scratch for sources and renditions (default: system temp)
     media_worker_shutdown_grace_seconds: float = 20.0  # on SIGTERM, finish a job only if it ends within this
     media_job_lease_seconds: float = 30.0  # a running job whose lease is not renewed is picked up again

@@ -1,7 +1,9 @@
 """Upstash Redis over HTTP: the same client in production and locally (where it talks to our REST bridge).
 
 Budget note: the Upstash free tier counts every command (500K/month, about 11/minute). Callers batch with
-`pipeline()` where they can; every command is one unit whether it is in a pipeline or not.
+`pipeline()` where they can; every command is one unit whether it is in a pipeline or not, and a script
+(`EVAL`) is one. The client's HTTP layer is wrapped once here, so every command of every caller is counted
+for the usage meter (`redis.commands`) the way Upstash bills it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def _client(url: str, token: str) -> "Redis":
     # one retry after 0.5 s: a blip should not fail a request, a dead bridge must not hang it for 3 s
     client = Redis(url=url, token=token, rest_retries=1, rest_retry_interval=0.5, allow_telemetry=False)
     _bound_waits(client)
+    client._http = _MeteredHttp(client._http)  # after _bound_waits; pipelines and transactions take it too
     return client
 
 
@@ -46,6 +49,23 @@ def is_outage(exc: BaseException) -> bool:
     import httpx
 
     return isinstance(exc, (httpx.TransportError, json.JSONDecodeError))
+
+
+class _MeteredHttp:
+    """The SDK's HTTP client, counting commands as Upstash bills them: one per command, whether sent alone
+    or in a pipeline/transaction (a request's body is then the list of commands)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def execute(self, url, headers, command, from_pipeline=False):
+        from shared.usage import meter
+
+        meter.count("redis.commands", len(command) if from_pipeline else 1)
+        return self._inner.execute(url=url, headers=headers, command=command, from_pipeline=from_pipeline)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
 
 
 def get_redis() -> "Redis":

@@ -107,10 +107,17 @@ def redis_raw(backing):
 
 @pytest.fixture()
 def clean_state(backing):
-    """Empty every table (but the migration record) and the Redis keyspace before the test."""
+    """Empty every table (but the migration record) and the Redis keyspace before the test, and QStash's queue:
+    messages earlier tests left pending (a dispatcher wake-up, an engine retry) and schedules an earlier test
+    synced would otherwise land mid-test and run there."""
     import redis
 
     from shared.db import connection
+
+    for m in list(backing.emulator.state.messages.values()):
+        if m.state == "pending":
+            m.state = "cancelled"
+    backing.emulator.state.schedules.clear()
 
     with connection() as conn:
         tables = [r["tablename"] for r in conn.execute(

@@ -46,20 +46,21 @@ def failed_item(fid: str, platforms=("x",), message_id="msg-old") -> tuple[str, 
     return str(item["id"]), posts
 
 
-def test_retry_while_qstash_is_down_is_resent_by_the_next_tick(client, auth, clean_state, server, backing,
-                                                               live_api, monkeypatch):
+def test_retry_while_redis_is_down_is_armed_by_the_next_housekeeping(client, auth, clean_state, server, backing,
+                                                                      live_api, monkeypatch):
+    import time
+
     from shared.db import connection
-    from shared.messaging import publisher
-    from shared.rss import poller
+    from shared.scheduling import dispatch
 
     set_settings(quietHoursEnabled=False, rssPostingInterval="0")
     fid = make_feed(client, auth, server, "rq", autoPost=True, platformsEnabled={"x": True, "threads": False})
     item_id, [post_id] = failed_item(fid)
-    real = publisher.publish_batch
+    real = dispatch.arm
 
-    def down(msgs):
-        raise ConnectionError("qstash unreachable")
-    monkeypatch.setattr(publisher, "publish_batch", down)
+    def down(items, **kw):
+        raise ConnectionError("redis unreachable")
+    monkeypatch.setattr(dispatch, "arm", down)
     r = client.post(f"/api/rss/activity/{item_id}/retry", headers=auth)
     assert r.status_code == 200, r.text
     assert r.json()["data"]["stage"] == "queued"
@@ -67,13 +68,12 @@ def test_retry_while_qstash_is_down_is_resent_by_the_next_tick(client, auth, cle
         post = conn.execute("SELECT status, version, message_id FROM rss_planned_posts WHERE id = %s",
                             (post_id,)).fetchone()
         logs = [x["message"] for x in conn.execute("SELECT message FROM activity_logs WHERE level = 'error'")]
-    assert post == {"status": "planned", "version": 2, "message_id": None}  # the old id is gone: sweepable
-    assert any("could not schedule 1 post delivery" in m for m in logs)
-    monkeypatch.setattr(publisher, "publish_batch", real)
-    with connection() as conn:  # two minutes later
-        conn.execute("UPDATE rss_planned_posts SET updated_at = now() - interval '3 minutes'")
-    report = asyncio.run(poller.tick(with_channels=False))
-    assert report.messages == 1
+    assert post == {"status": "planned", "version": 2, "message_id": None}
+    assert any("could not arm 1 planned post" in m for m in logs)
+    assert f"rss.post|{post_id}" not in dispatch.pending()
+    monkeypatch.setattr(dispatch, "arm", real)
+    # the RSS housekeeping (in the next window) finds the planned post the dispatcher does not hold
+    dispatch.arm([("rss.housekeeping", "all", time.time())])
     wait_for(lambda: item_status(item_id) == "published")
 
 

@@ -80,4 +80,9 @@ async def chat(client: httpx.AsyncClient, api_key: str, *, model: str, messages:
         raise OpenAIError(f"OpenAI unreachable: {type(exc).__name__}") from exc
     if resp.status_code >= 400:
         raise _error(resp)
-    return _result(resp)
+    result = _result(resp)
+    from shared.usage import meter
+
+    meter.count("openai.tokens", result.prompt_tokens + result.completion_tokens)  # billed per token
+    meter.count("openai.calls")
+    return result

@@ -58,6 +58,10 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.comments",
         "shared.api.routes.comments_internal",
     ],
+    "dashboard": [
+        "shared.api.routes.dashboard",
+        "shared.api.routes.dispatch_internal",
+    ],
 }
 
 _STATUS_CODES = {
@@ -201,6 +205,9 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "X-Screndly-Version"],
                            expose_headers=["Retry-After"], max_age=600)
+    from shared.usage.middleware import UsageMeter
+
+    app.add_middleware(UsageMeter)  # outermost: each request is one billed invocation (shared/usage)
     for group in groups or list(ROUTER_GROUPS):
         for mod in ROUTER_GROUPS[group]:
             app.include_router(importlib.import_module(mod).router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
 from shared.config import get_config
@@ -27,7 +28,30 @@ _pool_url: str | None = None
 def _connect_kwargs() -> dict:
     from psycopg.rows import dict_row
 
-    return {"prepare_threshold": None, "autocommit": True, "row_factory": dict_row}
+    return {"prepare_threshold": None, "autocommit": True, "row_factory": dict_row,
+            "cursor_factory": metered_cursor()}
+
+
+@lru_cache(maxsize=1)
+def metered_cursor() -> type:
+    """psycopg's cursor, counting every statement for the usage meter (pg.queries and Neon's awake time):
+    every query of the API, the worker and the scripts goes through a cursor, so this is the one hook."""
+    import psycopg
+
+    from shared.usage import meter
+
+    class MeteredCursor(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):
+            meter.query_at()
+            return super().execute(query, params, **kwargs)
+
+        def executemany(self, query, params_seq, **kwargs):
+            params_seq = list(params_seq)
+            for _ in params_seq:
+                meter.query_at()
+            return super().executemany(query, params_seq, **kwargs)
+
+    return MeteredCursor
 
 
 def get_pool() -> "ConnectionPool":

@@ -221,7 +221,10 @@ class QStashEmulator:
     def __init__(self, token: str, current_signing_key: str, next_signing_key: str, *,
                  retry_base_seconds: float = default_backoff(1), max_retry_seconds: float = MAX_DELAY,
                  tick_seconds: float = 0.1, delivery_timeout: float = 300.0,
-                 rewrite_base: tuple[str, str] | None = None, local_targets: tuple[str, ...] = ()):
+                 rewrite_base: tuple[str, str] | None = None, local_targets: tuple[str, ...] = (), clock=None):
+        # when messages fall due and schedules fire (signatures keep real time): a simulation may pass an
+        # accelerated clock (bench/day_simulation.py)
+        self.clock = clock or time.time
         self.token = token
         self.current_key = current_signing_key
         self.next_key = next_signing_key
@@ -294,7 +297,7 @@ class QStashEmulator:
         dedup_id = h.get("upstash-deduplication-id")
         if not dedup_id and h.get("upstash-content-based-deduplication", "").lower() == "true":
             dedup_id = hashlib.sha256(destination.encode() + b"|" + body).hexdigest()
-        now = time.time()
+        now = self.clock()
         if dedup_id:
             prior = self.state.dedup.get(dedup_id)
             if prior and now - prior[1] < _DEDUP_WINDOW:
@@ -370,7 +373,7 @@ class QStashEmulator:
             except ValueError as exc:
                 return self._error(str(exc), 400)
             try:
-                next_fire = _next_cron(cron, time.time())
+                next_fire = _next_cron(cron, self.clock())
             except Exception as exc:
                 return self._error(f"invalid cron: {exc}", 400)
             schedule_id = h.get("upstash-schedule-id") or f"scd_{uuid.uuid4().hex}"
@@ -382,7 +385,7 @@ class QStashEmulator:
                 schedule_id=schedule_id, destination=rest if not req.url.query else rest + "?" + req.url.query,
                 cron=cron, body=await req.body(), method=h.get("upstash-method", "POST").upper(), headers=forward,
                 retries=int(h.get("upstash-retries", DEFAULT_RETRIES)),
-                created_at=prior.created_at if prior else time.time(),
+                created_at=prior.created_at if prior else self.clock(),
                 next_fire=next_fire, paused=prior.paused if prior else False,
             )
             return JSONResponse({"scheduleId": schedule_id}, status_code=201)
@@ -484,7 +487,7 @@ class QStashEmulator:
         s = self.state.schedules.get(req.path_params["schedule_id"])
         if s is None:
             return self._error("schedule not found", 404)
-        msg = self._fire(s, time.time())
+        msg = self._fire(s, self.clock())
         return JSONResponse({"messageId": msg.message_id})
 
     # --- delivery loop --------------------------------------------------------------------
@@ -510,7 +513,7 @@ class QStashEmulator:
 
     async def _loop(self) -> None:
         while True:
-            now = time.time()
+            now = self.clock()
             for s in list(self.state.schedules.values()):
                 if not s.paused and s.next_fire <= now:
                     self._fire(s, now)
@@ -558,7 +561,7 @@ class QStashEmulator:
                 non_retryable = resp.headers.get("upstash-nonretryable-error", "").lower() == "true"
                 for name in ("retry-after", "x-ratelimit-reset", "x-ratelimit-reset-requests",
                              "x-ratelimit-reset-tokens"):
-                    asked = parse_retry_after(resp.headers.get(name), time.time())
+                    asked = parse_retry_after(resp.headers.get(name), self.clock())
                     if asked is not None:
                         break
             except httpx.HTTPError as exc:
@@ -567,16 +570,16 @@ class QStashEmulator:
             m.attempts += 1
             m.last_status = status
             self.state.deliveries.append({"messageId": m.message_id, "url": m.url, "status": status,
-                                          "retried": m.attempts - 1, "at": time.time()})
+                                          "retried": m.attempts - 1, "at": self.clock()})
             if m.state != "pending":
                 return
             if 200 <= status < 300:
-                m.state, m.delivered_at = "delivered", time.time()
+                m.state, m.delivered_at = "delivered", self.clock()
             elif (status == 489 and non_retryable) or m.attempts > m.retries:
                 m.state = "failed"
                 self.state.dlq.append(m.message_id)
             else:
-                m.not_before = time.time() + self.next_delay(m, asked)
+                m.not_before = self.clock() + self.next_delay(m, asked)
         finally:
             self._busy.discard(m.message_id)
 

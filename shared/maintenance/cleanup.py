@@ -26,6 +26,7 @@ STEP_MODULES: list[str] = [
     "shared.media.jobs.awaiting",
     "shared.tmdb.retention",
     "shared.comments.cleanup",
+    "shared.usage.cleanup_steps",
 ]
 
 

@@ -51,7 +51,15 @@ def publish(msg: OutgoingMessage) -> str:
         deduplication_id=msg.deduplication_id,
         retries=msg.retries,
     )
+    _meter([res])
     return res.message_id
+
+
+def _meter(responses) -> None:
+    """One billed message per accepted publish; a repeat QStash dropped by its deduplication id is not one."""
+    from shared.usage import meter
+
+    meter.count("qstash.messages", sum(1 for r in responses if not getattr(r, "deduplicated", False)))
 
 
 def publish_batch(msgs: list[OutgoingMessage]) -> list[str]:
@@ -69,4 +77,6 @@ def publish_batch(msgs: list[OutgoingMessage]) -> list[str]:
         if m.deduplication_id:
             req["deduplication_id"] = m.deduplication_id
         requests.append(req)
-    return [r.message_id for r in _client().message.batch_json(requests)]
+    responses = _client().message.batch_json(requests)
+    _meter(responses)
+    return [r.message_id for r in responses]

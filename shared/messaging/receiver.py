@@ -65,6 +65,8 @@ async def verify_qstash(request: Request) -> Delivery:
     if request.url.query:
         url += "?" + request.url.query
     jti = verify_signature(request.headers.get("upstash-signature"), body, url)
+    retried = int(request.headers.get("upstash-retried", "0") or 0)
+    count_delivery(retried, request.headers.get("upstash-schedule-id"))
     return Delivery(
         message_id=request.headers.get("upstash-message-id", ""),
         retried=int(request.headers.get("upstash-retried", "0") or 0),
@@ -72,6 +74,16 @@ async def verify_qstash(request: Request) -> Delivery:
         body=body,
         signature_id=jti,
     )
+
+
+def count_delivery(retried: int, schedule_id: str | None) -> None:
+    """QStash bills each message once when it is published, and again for every retry (field-notes §8: we
+    assume retries are billed). Our publisher counts what it publishes; a schedule's firing and every retry
+    are counted here, where they arrive."""
+    if retried > 0 or schedule_id:
+        from shared.usage import meter
+
+        meter.count("qstash.messages")
 
 
 def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
@@ -112,7 +124,11 @@ def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
     except BaseException:
         _best_effort(lambda: redis.delete(key))  # if Redis is down too, the claim expires after _RUNNING_TTL
         raise
-    if not _best_effort(lambda: redis.set(key, "done", ex=_DONE_TTL)):
+    from shared.usage.flush import finish_marker
+
+    # the "done" SET and this invocation's usage batch: one script, one command (finish_marker puts the batch
+    # back in the process when the write fails)
+    if not _best_effort(lambda: finish_marker(redis, key, _DONE_TTL)):
         # The effect ran; answering an error now would make QStash deliver it again, and the claim would have
         # expired by then. Answer success, and write the marker on this instance's next delivery.
         _pending_done.add(key)

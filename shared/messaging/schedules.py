@@ -40,10 +40,14 @@ class Schedule:
 SCHEDULES: list[Schedule] = [
     # daily at 03:00 UTC: prune logs, old notifications and whatever other areas registered   (1/day)
     Schedule("cleanup", "/api/internal/cleanup", "0 3 * * *"),
-    # RSS feeds and YouTube channels: one tick fetches every due feed within one invocation   (288/day)
-    Schedule("rss-tick", "/api/internal/rss/tick", "*/5 * * * *"),
-    # publishing: settle stuck claims, run overdue posts, refresh tokens before they expire    (48/day)
-    Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "*/30 * * * *"),
+    # the dispatcher's safety net (shared/scheduling/dispatch.py): feed checks, processing windows and due
+    # posts; between firings the dispatcher arms one delayed message per wake-up it needs (none when idle)
+    #                                                                                          (24/day)
+    Schedule("rss-tick", "/api/internal/rss/tick", "0 * * * *"),
+    # publishing: settle stuck claims, run overdue posts, refresh tokens before they expire. On the hour, like
+    # the dispatcher's windows, so it shares their database wake-up; every 6 h because the engine settles its
+    # own work with delayed messages and a token is refreshed on use anyway                   (4/day)
+    Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "0 */6 * * *"),
     # TMDb: the daily refresh at `tmdbDailyRefreshTime` and a midday catch-up, both in the owner's `timezone`;
     # shared.tmdb.schedules rewrites these two crons from the settings (at sync and when they change)  (2/day)
     Schedule("tmdb-refresh", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 7 * * *", {"trigger": "daily"}),

@@ -72,8 +72,11 @@ def _due(now: datetime, feed_ids: list[str] | None) -> list[dict]:
 
 
 async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now, budget: float | None = None,
-                    manual_run: bool = False, report: TickReport | None = None) -> tuple[TickReport, list]:
-    """Fetch and process `feeds` concurrently (already locked by the caller)."""
+                    manual_run: bool = False, report: TickReport | None = None, collect: list | None = None,
+                    post_grid_minutes: int | None = None) -> tuple[TickReport, list]:
+    """Fetch and process `feeds` concurrently (already locked by the caller). The posts they plan are armed
+    in the dispatcher, or appended to `collect` (a dispatch tick arms them in its own commit).
+    `post_grid_minutes` overrides the owner's post grid (the governor's decision)."""
     from shared.config import get_config
     from shared.net.fetch import make_client
     from shared.rss import queue
@@ -85,6 +88,10 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
     budget = cfg.rss_tick_budget_seconds if budget is None else budget
     deadline = time.monotonic() + budget
     settings = await asyncio.to_thread(load_run_settings)
+    if post_grid_minutes:
+        from dataclasses import replace
+
+        settings = replace(settings, posting=replace(settings.posting, align_minutes=int(post_grid_minutes)))
     sem = asyncio.Semaphore(cfg.rss_fetch_concurrency)
     per_host = cfg.rss_per_host_concurrency
     host_slots: dict[str, asyncio.Semaphore] = {}
@@ -125,12 +132,13 @@ async def run_feeds(feeds: list[dict], *, now_fn: Callable[[], datetime] = _now,
         if ctx.not_modified:
             await ctx.db(_record_not_modified, ctx.not_modified, now_fn())
         outgoing = list(ctx.outgoing)
-    outgoing += await asyncio.to_thread(queue.unsent, now_fn())
-    if outgoing:
+    if collect is not None:
+        collect.extend(outgoing)
+    elif outgoing:
         try:
             report.messages += await asyncio.to_thread(queue.send, outgoing)
-        except Exception as exc:  # QStash unreachable: the posts stay planned; the next tick's sweep re-sends
-            log.exception("publishing %d delivery messages failed", len(outgoing))
+        except Exception as exc:  # Redis unreachable: the posts stay planned; the housekeeping sweep arms them
+            log.exception("arming %d planned posts failed", len(outgoing))
             await asyncio.to_thread(_log_send_failure, len(outgoing), exc)
     return report, results
 
@@ -148,7 +156,7 @@ def _log_feed_crash(feed: dict, exc: Exception) -> None:
 def _log_send_failure(n: int, exc: Exception) -> None:
     from shared import activity
 
-    activity.log("rss", "error", f"could not schedule {n} post delivery message(s); the next tick retries",
+    activity.log("rss", "error", f"could not arm {n} planned post(s); the next housekeeping run arms them",
                  {"error": f"{type(exc).__name__}: {exc}"[:300]})
 
 
@@ -226,7 +234,15 @@ async def refresh_one(feed: dict, *, manual_run: bool) -> dict:
         _, results = await run_feeds([feed], manual_run=manual_run)
     finally:
         await asyncio.to_thread(locks.release, "rss-feed", [fid], token)
+    await asyncio.to_thread(_mirror_stale, [fid])
     return results[0].as_refresh_response()
+
+
+def _mirror_stale(ids: list[str]) -> None:
+    """A fetch outside the dispatcher changed the validators and known items: the checks' copy follows."""
+    from shared.rss.timing import feeds_changed
+
+    feeds_changed(ids)
 
 
 async def refresh_all() -> dict:
@@ -243,5 +259,6 @@ async def refresh_all() -> dict:
         _, results = await run_feeds([f for f in feeds if str(f["id"]) in held])
     finally:
         await asyncio.to_thread(locks.release, "rss-feed", list(held), token)
+    await asyncio.to_thread(_mirror_stale, ids)
     ok = sum(1 for r in results if r.ok)
     return {"total": len(feeds), "success": ok, "failed": len(results) - ok, "skipped": len(feeds) - len(held)}

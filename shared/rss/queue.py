@@ -1,12 +1,15 @@
-"""Queue: new items become planned posts, each delivered at its time by a delayed QStash message.
+"""Queue: new items become planned posts, each delivered at its time by the dispatcher.
 
 - `autoPost` off (or `globalRSSPosting` off, or no platform enabled): the item waits as `pending` for approval.
 - On: one planned post per enabled platform, placed by `schedule.place` under a per-platform advisory lock (two
-  feeds planning at once cannot take the same slot), and one delayed message per planned post carrying
-  (plannedPostId, version). Editing/rescheduling/cancelling bumps the version, so an older message finds a
-  mismatch and does nothing.
+  feeds planning at once cannot take the same slot). Post times snap to the post grid (`postAlignMinutes`, or
+  the governor's coarser one) unless the database is awake anyway, so posts to several platforms share one
+  wake-up. A platform that cannot take the post (Pinterest without a board) is not planned; the item says why.
+- Each planned post is armed in the dispatcher (shared/scheduling/dispatch.py) at its time: no QStash message
+  per post. The dispatcher runs `deliver_due` when it is time; a post re-planned later is simply re-armed.
+  Older delayed messages (`/api/internal/rss/publish`, version-checked) still work.
 - Delivery publishes through `shared.publishing.gateway.publish` with idempotency key `rss:<item>:<platform>`:
-  the engine behind it refuses a second post for the same key, so a redelivered message never posts twice.
+  the engine behind it refuses a second post for the same key, so a repeated delivery never posts twice.
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from shared.messaging.publisher import OutgoingMessage
 from shared.rss import repo
 from shared.rss.schedule import NoSlot, place
 
 log = logging.getLogger("screndly.rss.queue")
 
 PUBLISH_PATH = "/api/internal/rss/publish"
-PLACEMENT_HORIZON = timedelta(days=7)  # QStash's maximum delay on the free plan
+PLACEMENT_HORIZON = timedelta(days=7)
+POST_KIND = "rss.post"  # the dispatcher kind that delivers planned posts (shared/rss/timing.py)
+AWAKE_NOW = timedelta(minutes=4)  # a slot this close to planning time is taken as is: the database is awake
+EARLY_TOLERANCE = timedelta(seconds=60)  # a post armed a little early (clock skew) still goes
 
 
 def enabled_platforms(feed: dict) -> list[str]:
@@ -31,24 +36,37 @@ def enabled_platforms(feed: dict) -> list[str]:
     return [p for p in PLATFORMS if flags.get(p)]
 
 
-def message_for(post: dict, now: datetime) -> OutgoingMessage:
-    at = post["scheduled_at"]
-    not_before = int(at.timestamp()) if at > now + timedelta(seconds=1) else None
-    return OutgoingMessage(path=PUBLISH_PATH, body={"plannedPostId": str(post["id"]), "version": post["version"]},
-                           not_before=not_before, deduplication_id=f"rss-post-{post['id']}-v{post['version']}",
-                           retries=3)
+def message_for(post: dict, now: datetime) -> tuple[str, str, float]:
+    """What arms a planned post in the dispatcher: (kind, planned post id, epoch seconds)."""
+    return (POST_KIND, str(post["id"]), post["scheduled_at"].timestamp())
+
+
+def cannot_post(platform: str, pinterest_board: str) -> str | None:
+    """Why a platform cannot take an RSS post at all (so none is planned), else None. Pure."""
+    if platform == "pinterest" and not pinterest_board:
+        return ("pinterest: no board chosen (set the RSS Pinterest board, rssPinterestBoard, or a default board "
+                "in Pinterest's platform settings); nothing was planned for Pinterest")
+    return None
 
 
 def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime,
-               approved: bool = False) -> tuple[list[dict], list[str]]:
+               approved: bool = False, pinterest_board: str | None = None) -> tuple[list[dict], list[str]]:
     """Inside the caller's transaction: place and upsert one post per platform. Returns (posts, problems).
     `approved`: the owner asked for these posts (approve, retry), not autoPost."""
+    if pinterest_board is None and "pinterest" in platforms:
+        from shared.rss.config import pinterest_board as board_setting
+
+        pinterest_board = board_setting(conn)
     posts, problems = [], []
     for platform in sorted(platforms):  # fixed lock order: no deadlock between two planners
+        why = cannot_post(platform, pinterest_board or "")
+        if why:
+            problems.append(why)
+            continue
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rss:place:{platform}",))
         taken = repo.taken_slots(conn, platform, repo.horizon_start(now))
         try:
-            at = place(platform, now, taken, rules, horizon=PLACEMENT_HORIZON)
+            at = place(platform, now, taken, rules, horizon=PLACEMENT_HORIZON, awake_until=now + AWAKE_NOW)
         except NoSlot as exc:
             problems.append(f"{platform}: {exc}")
             continue
@@ -58,9 +76,10 @@ def plan_posts(conn, item_id: str, platforms: list[str], rules, now: datetime,
     return posts, problems
 
 
-def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list[OutgoingMessage],
+def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: list,
                  approved: bool = False) -> str:
-    """Decide pending vs queued for a captioned item; appends the delivery messages to `outgoing`."""
+    """Decide pending vs queued for a captioned item; appends what arms its posts (`message_for`) to
+    `outgoing`."""
     from shared import activity
     from shared.db import transaction
 
@@ -76,7 +95,8 @@ def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: li
                              platforms=platforms)
             activity.log("rss", "info", f"pending approval: {title}", {**meta, "why": why}, conn=conn)
             return "pending"
-        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now, approved)
+        posts, problems = plan_posts(conn, item_id, platforms, settings.posting, now, approved,
+                                     pinterest_board=getattr(settings, "pinterest_board", None))
         if not posts:
             reason = "no slot for any platform: " + "; ".join(problems)
             repo.update_item(conn, item_id, status="failed", error=reason, platforms=platforms)
@@ -92,49 +112,62 @@ def enqueue_item(feed: dict, item_id: str, settings, now: datetime, outgoing: li
     return "queued"
 
 
-def send(outgoing: list[OutgoingMessage]) -> int:
-    """Publish the collected delivery messages in one batch call and remember their ids (a failure leaves them
-    without an id; the next tick's sweep re-sends those)."""
+def send(outgoing: list) -> int:
+    """Arm the planned posts in the dispatcher (one Redis command; a QStash wake-up only when one is due before
+    the next armed one). A failure leaves them planned: the RSS housekeeping sweep arms them."""
     if not outgoing:
         return 0
-    from shared.db import connection
-    from shared.messaging.publisher import publish_batch
+    from shared.scheduling import dispatch
 
-    ids = publish_batch(outgoing)
-    with connection() as conn:
-        conn.execute(
-            "UPDATE rss_planned_posts p SET message_id = v.mid FROM unnest(%s::uuid[], %s::int[], %s::text[]) "
-            "AS v(id, version, mid) WHERE p.id = v.id AND p.version = v.version",
-            ([m.body["plannedPostId"] for m in outgoing], [m.body["version"] for m in outgoing], ids))
-    return len(ids)
+    dispatch.arm(outgoing)
+    return len(outgoing)
 
 
-def send_or_log(outgoing: list[OutgoingMessage], meta: dict | None = None) -> int:
-    """`send`, for callers that already committed the plan: QStash being down must not fail the request, the
-    posts stay planned without a message id and the next tick's sweep re-sends them."""
+def send_or_log(outgoing: list, meta: dict | None = None) -> int:
+    """`send`, for callers that already committed the plan: Redis or QStash being down must not fail the
+    request; the posts stay planned and the housekeeping sweep arms them."""
     try:
         return send(outgoing)
     except Exception as exc:
         from shared import activity
 
-        log.exception("publishing %d delivery messages failed", len(outgoing))
+        log.exception("arming %d planned posts failed", len(outgoing))
         try:
-            activity.log("rss", "error", f"could not schedule {len(outgoing)} post delivery message(s); "
-                         "the next tick retries", {**(meta or {}), "error": f"{type(exc).__name__}: {exc}"[:300]})
+            activity.log("rss", "error", f"could not arm {len(outgoing)} planned post(s); "
+                         "the next housekeeping run arms them", {**(meta or {}),
+                                                                 "error": f"{type(exc).__name__}: {exc}"[:300]})
         except Exception:
-            log.exception("could not record the delivery failure")
+            log.exception("could not record the arming failure")
         return 0
 
 
-def unsent(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[OutgoingMessage]:
-    """Planned posts whose message never went out (QStash was down when they were planned)."""
+def unarmed(now: datetime, armed: set[str], horizon: timedelta = timedelta(hours=2)) -> list[tuple[str, str, float]]:
+    """Planned posts due within `horizon` that the dispatcher does not hold (Redis was down when they were
+    planned, or lost them): what arms them again. A post that already went is not `planned` any more."""
     from shared.db import connection
 
     with connection() as conn:
         rows = conn.execute(
-            "SELECT id, scheduled_at, version FROM rss_planned_posts WHERE status = 'planned' AND message_id IS NULL "
-            "AND updated_at < %s LIMIT 100", (now - older_than,)).fetchall()
-    return [message_for(r, now) for r in rows]
+            "SELECT id, scheduled_at FROM rss_planned_posts WHERE status = 'planned' AND scheduled_at <= %s "
+            "ORDER BY scheduled_at LIMIT 500", (now + horizon,)).fetchall()
+    return [(POST_KIND, str(r["id"]), r["scheduled_at"].timestamp()) for r in rows if str(r["id"]) not in armed]
+
+
+def deliver_due(planned_post_id: str, now: datetime) -> dict:
+    """The dispatcher's delivery: publish the post if it is still planned and its time has come. A post that
+    was re-planned for later answers `rearm` with its new time; anything else that changed is a no-op."""
+    from shared.db import connection
+
+    with connection() as conn:
+        post = conn.execute("SELECT version, status, scheduled_at FROM rss_planned_posts WHERE id = %s",
+                            (planned_post_id,)).fetchone()
+    if post is None:
+        return {"stale": True, "why": "planned post no longer exists"}
+    if post["status"] != "planned":
+        return {"stale": True, "why": f"planned post is already {post['status']}"}
+    if post["scheduled_at"] > now + EARLY_TOLERANCE:
+        return {"rearm": post["scheduled_at"].timestamp()}
+    return deliver(planned_post_id, post["version"])
 
 
 def cancel_reason(feed: dict | None, platform: str, *, approved: bool, global_posting: bool) -> str | None:
@@ -183,7 +216,8 @@ def deliver(planned_post_id: str, version: int) -> dict:
         feed = repo.get_feed(conn, str(item["feed_id"])) if item["feed_id"] else None
         from shared.settings.store import read_settings
 
-        global_posting = bool(read_settings(["globalRSSPosting"], conn=conn).get("globalRSSPosting", True))
+        rss_settings = read_settings(["globalRSSPosting", "rssPinterestBoard", "platformSettings"], conn=conn)
+        global_posting = bool(rss_settings.get("globalRSSPosting", True))
         why = cancel_reason(feed, post["platform"], approved=bool(post.get("approved")), global_posting=global_posting)
         if why:
             return _cancel(conn, post, item, why)
@@ -195,9 +229,14 @@ def deliver(planned_post_id: str, version: int) -> dict:
     if per_platform in ("1", "2", "3"):  # the feed's per-platform override of imageCount
         images = images[: int(per_platform)]
     text = shorten(item["caption"] or item["title"], platform)
+    content = {"text": text, "title": item["title"], "link": item.get("link"), "imageUrls": images}
+    if platform == "pinterest":
+        from shared.rss.config import board_of
+
+        content["boardId"] = board_of(rss_settings) or None
     request = PublishRequest(
         idempotency_key=f"rss:{item['id']}:{platform}", platform=platform, source="rss", source_ref=str(item["id"]),
-        content={"text": text, "title": item["title"], "link": item.get("link"), "imageUrls": images},
+        content=content,
     )
     try:
         outcome = publish_for_rss(request, approved=bool(post.get("approved")))

@@ -5,7 +5,10 @@ Rules, all in the owner's timezone (settings `timezone`):
 - a daily quota per platform (`dailyQuota*`), counted per local calendar day;
 - quiet hours [start, end) in local hours, wrapping past midnight when start > end (00–07 by default);
 - event-driven (`rssEventDrivenPosting`): the earliest moment that satisfies the rules, filling holes between
-  already-planned posts; spaced: always after the platform's last planned post, so posts drip out in order.
+  already-planned posts; spaced: always after the platform's last planned post, so posts drip out in order;
+- a post grid (`postAlignMinutes`, 10 by default; the governor may coarsen it): a slot later than the database's
+  current awake window moves to the next grid point (anchored at midnight UTC), so the posts of several
+  platforms — and of several items — fall on the same instants and share one database wake-up.
 
 DST: local wall-clock times that do not exist (spring forward) or occur twice (fall back) are resolved by
 converting through UTC, so a quiet-hours end of 02:00 on a spring-forward night lands on 03:00 local.
@@ -30,6 +33,7 @@ class PostingRules:
     quiet_start: int = 0
     quiet_end: int = 7
     event_driven: bool = True
+    align_minutes: int = 0  # post grid; 0 = exact times
 
     def quota(self, platform: str) -> int:
         return int(self.quotas.get(platform, FALLBACK_QUOTA))
@@ -53,7 +57,8 @@ class PostingRules:
         return cls(tz=tz, min_gap=timedelta(minutes=max(0, _int(s.get("rssPostingInterval"), 10))), quotas=quotas,
                    quiet_enabled=bool(s.get("quietHoursEnabled", True)),
                    quiet_start=_int(s.get("quietHoursStart"), 0) % 24, quiet_end=_int(s.get("quietHoursEnd"), 7) % 24,
-                   event_driven=bool(s.get("rssEventDrivenPosting", True)))
+                   event_driven=bool(s.get("rssEventDrivenPosting", True)),
+                   align_minutes=min(60, max(0, _int(s.get("postAlignMinutes"), 10))))
 
 
 class NoSlot(Exception):
@@ -103,9 +108,18 @@ def local_day(t: datetime, tz: ZoneInfo) -> date:
     return t.astimezone(tz).date()
 
 
+def on_grid(t: datetime, minutes: int) -> datetime:
+    """`t` rounded up to the next multiple of `minutes` since midnight UTC (t itself if it is on one)."""
+    step = minutes * 60
+    ts = t.timestamp()
+    up = -(-ts // step) * step
+    return t if up == ts else datetime.fromtimestamp(up, timezone.utc)
+
+
 def place(platform: str, earliest: datetime, taken: list[datetime], rules: PostingRules,
-          horizon: timedelta = timedelta(days=14)) -> datetime:
-    """The slot for a new post on `platform`, given the instants already planned or posted on it."""
+          horizon: timedelta = timedelta(days=14), awake_until: datetime | None = None) -> datetime:
+    """The slot for a new post on `platform`, given the instants already planned or posted on it.
+    `awake_until`: slots up to then need no grid (the database is awake for the planning itself)."""
     if earliest.tzinfo is None:
         raise ValueError("earliest must be timezone-aware")
     quota = rules.quota(platform)
@@ -131,5 +145,10 @@ def place(platform: str, earliest: datetime, taken: list[datetime], rules: Posti
         if clash is not None:
             t = clash + rules.min_gap
             continue
+        if rules.align_minutes and (awake_until is None or t > awake_until):
+            aligned = on_grid(t, rules.align_minutes)
+            if aligned != t:
+                t = aligned  # and check the rules again at the grid point
+                continue
         return t
     raise NoSlot(f"no slot for {platform} within {horizon}")

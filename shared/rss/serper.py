@@ -38,6 +38,9 @@ async def search_images(client, api_key: str, query: str, *, num: int = 10) -> l
                                  timeout=httpx.Timeout(10.0, connect=5.0))
     except httpx.HTTPError as exc:
         raise SerperError(f"Serper unreachable: {type(exc).__name__}") from exc
+    from shared.usage import meter
+
+    meter.count("serper.calls")  # a search that got an answer spends a credit (errors included)
     if resp.status_code in (401, 403):
         raise SerperError("Serper rejected the API key")
     if resp.status_code == 429:

@@ -141,7 +141,16 @@ def create_feed(data: dict[str, Any]) -> dict:
         repo.insert_items(conn, str(row["id"]), [{k: v for k, v in r.items() if k != "_entry"} for r in rows])
         activity.log("rss", "info", f"feed added: {cols['name']}",
                      {"feedId": str(row["id"]), "url": cols["url"], "existingItems": len(rows)}, conn=conn)
-        return feed_json(repo.get_feed(conn, str(row["id"])))
+        out = feed_json(repo.get_feed(conn, str(row["id"])))
+    _feeds_changed(out["id"])
+    return out
+
+
+def _feeds_changed(*ids: str) -> None:
+    """The feed checks keep their own copy of every feed in Redis (shared/rss/timing.py): update it."""
+    from shared.rss.timing import feeds_changed
+
+    feeds_changed(list(ids))
 
 
 def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
@@ -185,7 +194,9 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
             conn.execute(f"UPDATE rss_feeds SET {sets}, updated_at = now() WHERE id = %s", (*cols.values(), feed_id))
         if seed_rows:
             repo.insert_items(conn, feed_id, [{k: v for k, v in r.items() if k != "_entry"} for r in seed_rows])
-        return feed_json(repo.get_feed(conn, feed_id))
+        out = feed_json(repo.get_feed(conn, feed_id))
+    _feeds_changed(feed_id)
+    return out
 
 
 def delete_feed(feed_id: str) -> None:
@@ -196,6 +207,7 @@ def delete_feed(feed_id: str) -> None:
         if row is None:
             raise NotFound("feed not found")
         activity.log("rss", "info", f"feed deleted: {row['name']}", {"feedId": feed_id}, conn=conn)
+    _feeds_changed(feed_id)
 
 
 def reorder(ordered_ids: list[str]) -> list[dict]:

@@ -222,6 +222,23 @@ _add({
     "notificationRetention": 168, "unreadNotificationRetention": 720,
 })
 
+# --- free-tier budget: the usage meter's alerts and the governor's trade-offs (shared/usage) --------------
+_add({
+    "usageGovernor": "auto",  # auto: slow things down before a free tier runs out; alert_only: only notify
+    "usageAlertPercent": 80,  # notify when a resource's month projection passes this share of its tier
+    "usageDegradePercent": 90,  # the governor pulls a lever when a projection passes this
+    # which levers the governor may pull (false keeps that behaviour whatever it costs)
+    "usageGovernorLevers": {"widenRssChecks": True, "delayRssProcessing": True, "batchPosts": True,
+                            "slowComments": True, "pauseComments": True},
+    # freshness vs database wake-ups: changed feeds wait at most this long for a processing window ...
+    "rssProcessingWindowMinutes": 120,
+    # ... unless a new item would be posted: then it is processed when seen (the governor may turn this off)
+    "rssUrgentProcessing": True,
+    "postAlignMinutes": 10,  # post times snap to this grid so posts to several platforms share a wake-up
+    "commentPollMinutes": 10,  # the comment automation's polling cadence (the governor may widen it)
+    "neonComputeUnits": 0.25,  # Neon compute size: CU-hours = awake hours × this
+})
+
 # --- notifications (mostly device-local) and device-local UI preferences --------------------------------
 _add({
     "inAppNotifications": True, "desktopNotifications": False, "notificationSound": True,

@@ -42,6 +42,10 @@ class Storage:
                         config=BotoConfig(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"},
                                           connect_timeout=5, read_timeout=60, s3={"addressing_style": "path"}),
                     )
+                    from shared.usage.b2 import count_request
+
+                    # every request B2 receives is a billed transaction (class A/B/C): the usage meter
+                    self._client.meta.events.register("before-send.s3", count_request)
         return self._client
 
     # --- checks ---------------------------------------------------------------------------

@@ -1,1 +1,1 @@
-"""Free-tier usage: counting every billed unit where it is spent (meter), and what the totals mean (tiers)."""
+"""The usage meter, the free-tier table, the usage report and the governor (see docs/architecture/usage.md)."""

@@ -1,4 +1,4 @@
-"""QStash-called RSS routes: the polling tick, fanned-out fetch chunks, and delayed post deliveries."""
+"""QStash-called RSS routes: the safety-net tick, fanned-out fetch chunks, and (older) delayed post deliveries."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ router = APIRouter(prefix="/api/internal/rss", tags=["internal"])
 
 @router.post("/tick")
 def tick(delivery: Delivery = Depends(verify_qstash)):
-    from shared.rss import poller
+    """The hourly safety-net schedule: a dispatcher tick (feed checks, windows, due posts: see
+    shared/scheduling/dispatch.py); between its firings the dispatcher arms its own wake-ups."""
+    from shared.scheduling import dispatch
 
-    return ok(run_once(delivery, lambda: asyncio.run(poller.tick()).as_dict()))
+    return ok(run_once(delivery, dispatch.tick))
 
 
 @router.post("/fetch")

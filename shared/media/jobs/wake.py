@@ -65,6 +65,7 @@ class Waiter:
             return False
         try:
             self.commands += 1
+            _count_command()
             reply = client.blpop([WAKE_KEY], timeout=min(timeout, self.max_wait))
             return reply is not None
         except Exception as exc:
@@ -82,6 +83,14 @@ class Waiter:
             self._client = None
 
 
+def _count_command() -> None:
+    """The worker's TCP client is redis-py, not the metered REST client: count its commands for the usage
+    meter here (Upstash bills TCP and REST commands alike)."""
+    from shared.usage import meter
+
+    meter.count("redis.commands")
+
+
 def push_wake_tcp(waiter: "Waiter", count: int = 1) -> None:
     """Worker side (a job handed back on shutdown): wake another worker over the worker's own connection."""
     try:
@@ -89,5 +98,6 @@ def push_wake_tcp(waiter: "Waiter", count: int = 1) -> None:
         if client is not None:
             client.lpush(WAKE_KEY, *(["1"] * count))
             waiter.commands += 1
+            _count_command()
     except Exception as exc:
         logger.warning("media wake-up push failed (%s)", type(exc).__name__)

@@ -1,0 +1,1 @@
+"""The dashboard's polled aggregates and the automation status (frontend-contract §1.8)."""

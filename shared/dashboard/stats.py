@@ -1,0 +1,181 @@
+"""The dashboard's aggregates (frontend-contract §1.8 `DashboardStats`), each read in one query and cached
+briefly, because the dashboard polls them.
+
+"Today" is the owner's calendar day (setting `timezone`). Blocks for capabilities that are not built yet
+(comments, TMDb, Design/Video Studio) answer zeros in the contract's shape. The usage block comes from the
+usage report (shared/usage/report.py, cached on its own).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+CACHE_SECONDS = 15.0
+_lock = threading.Lock()
+_cache: dict[str, tuple[float, Any]] = {}
+
+
+def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS) -> Any:
+    with _lock:
+        hit = _cache.get(key)
+        if hit and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+    value = fn()
+    with _lock:
+        _cache[key] = (time.monotonic(), value)
+    return value
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+# The owner's day start, from the timezone setting (a JSON string), falling back to the inventory default.
+_DAY_START = """
+WITH tz AS (
+  SELECT COALESCE((SELECT value #>> '{}' FROM settings WHERE key = 'timezone'
+                   AND (value #>> '{}') IN (SELECT name FROM pg_timezone_names)), %(tz)s) AS name
+), day AS (
+  SELECT date_trunc('day', now() AT TIME ZONE tz.name) AT TIME ZONE tz.name AS start, tz.name AS tz FROM tz
+)
+"""
+
+_SYSTEM = """
+  'system', json_build_object(
+    'cacheHitRate', COALESCE((SELECT round(100.0 * count(*) FILTER (WHERE caption_source = 'ai_cached')
+                                           / NULLIF(count(*), 0), 1)
+                              FROM rss_items, day WHERE caption_source IN ('ai', 'ai_cached')
+                              AND updated_at >= day.start), 0),
+    'systemErrors', (SELECT count(*) FROM activity_logs, day WHERE level = 'error' AND created_at >= day.start),
+    'dailyFailures', (SELECT count(*) FROM publications, day WHERE state IN ('failed', 'unconfirmed')
+                      AND updated_at >= day.start),
+    'dailySuccess', (SELECT count(*) FROM publications, day WHERE state IN ('published', 'dry_run')
+                     AND published_at >= day.start))
+"""
+
+_STATS_SQL = _DAY_START + """
+SELECT json_build_object(
+""" + _SYSTEM + """,
+  'video', json_build_object(
+    'activeChannels', (SELECT count(*) FROM yt_channels WHERE status = 'active'),
+    'dailyVideos', (SELECT count(*) FROM yt_videos, day WHERE detected AND created_at >= day.start),
+    'trends', (SELECT COALESCE(json_agg(json_build_object('date', d::date, 'videos', n) ORDER BY d), '[]'::json)
+               FROM (SELECT g AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
+                                     AND (v.created_at AT TIME ZONE day.tz)::date = g::date) AS n
+                     FROM day, generate_series((day.start AT TIME ZONE day.tz)::date - 6,
+                                               (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
+    'recentActivity', (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'title', v.title,
+                                       'channelName', c.name, 'publishedAt', v.published_at)
+                                       ORDER BY v.created_at DESC), '[]'::json)
+                       FROM (SELECT * FROM yt_videos WHERE detected ORDER BY created_at DESC LIMIT 5) v
+                       JOIN yt_channels c ON c.id = v.channel_ref)),
+  'rss', json_build_object(
+    'activeFeeds', (SELECT count(*) FROM rss_feeds WHERE enabled AND status <> 'paused'),
+    'dailyPosted', (SELECT count(*) FROM rss_planned_posts, day WHERE status IN ('posted', 'dry_run')
+                    AND updated_at >= day.start),
+    'recentFeeds', (SELECT COALESCE(json_agg(json_build_object('id', f.id, 'name', f.name, 'status', f.status,
+                                    'lastProcessedAt', f.last_processed_at, 'nextRunAt', f.next_due)
+                                    ORDER BY f.last_processed_at DESC NULLS LAST), '[]'::json)
+                    FROM (SELECT *, CASE WHEN next_run_at >= now() THEN next_run_at ELSE next_run_at
+                                 + ceil(extract(epoch FROM now() - next_run_at) / (interval_minutes * 60))
+                                 * interval_minutes * interval '1 minute' END AS next_due
+                          FROM rss_feeds ORDER BY last_processed_at DESC NULLS LAST LIMIT 5) f)),
+  'uploads', json_build_object(
+    'activeUploads', (SELECT count(*) FROM media_jobs WHERE state IN ('queued', 'running')),
+    'completedToday', (SELECT count(*) FROM media_jobs, day WHERE state = 'succeeded'
+                       AND finished_at >= day.start),
+    'pipeline', (SELECT COALESCE(json_agg(json_build_object('id', j.id, 'fileName', j.file_name,
+                                 'stage', j.stage, 'progress', j.progress,
+                                 'status', CASE j.state WHEN 'queued' THEN 'pending'
+                                                        WHEN 'running' THEN 'processing' END)
+                                 ORDER BY j.created_at DESC), '[]'::json)
+                 FROM (SELECT * FROM media_jobs WHERE state IN ('queued', 'running')
+                       ORDER BY created_at DESC LIMIT 10) j)),
+  'recentActivity', (SELECT COALESCE(json_agg(json_build_object(
+                         'id', p.id,
+                         'title', COALESCE(NULLIF(p.content->>'title', ''), left(p.content->>'text', 100), ''),
+                         'platform', p.platform,
+                         'status', CASE WHEN p.state IN ('published', 'dry_run') THEN 'success' ELSE 'failed' END,
+                         'type', p.source, 'timestamp', COALESCE(p.published_at, p.updated_at))
+                         ORDER BY p.updated_at DESC), '[]'::json)
+                     FROM (SELECT * FROM publications WHERE state IN ('published', 'dry_run', 'failed',
+                           'unconfirmed') ORDER BY updated_at DESC LIMIT 10) p),
+  'commentsActivePlatforms', (SELECT count(*) FROM settings WHERE key LIKE '%%CommentBlacklist'
+                              AND (value->>'active')::boolean)
+) AS stats FROM day
+"""
+
+_SYSTEM_SQL = _DAY_START + "SELECT json_build_object(" + _SYSTEM + ") AS stats FROM day"
+
+NOT_BUILT = {
+    "tmdb": {"readyCount": 0, "coverageDays": 0, "upcoming": []},
+    "designStudio": {"generated": 0, "published": 0, "recentActivity": []},
+    "videoStudio": {"generated": 0, "published": 0, "recentActivity": []},
+}
+
+
+def _default_tz() -> str:
+    from shared.settings.inventory import DEFAULTS
+
+    return str(DEFAULTS.get("timezone") or "UTC")
+
+
+def _query(sql: str) -> dict[str, Any]:
+    from shared.db import connection
+
+    with connection() as conn:
+        return conn.execute(sql, {"tz": _default_tz()}).fetchone()["stats"]
+
+
+def system_stats() -> dict[str, Any]:
+    return cached("system", lambda: _query(_SYSTEM_SQL)["system"])
+
+
+def usage_block(report: dict[str, Any]) -> dict[str, Any]:
+    """The contract's usage{} (API calls this month per paid service) plus the free-tier table."""
+    counters = {r["key"]: r for r in report["resources"]}
+
+    def mtd(key: str) -> float:
+        r = counters.get(key)
+        return float(r["monthToDate"] or 0) if r else 0.0
+
+    month = report.get("counters", {})
+    block = {"openai": int(month.get("openai.calls", 0) or 0), "serper": int(mtd("serper.calls")),
+             "tmdb": int(mtd("tmdb.calls")), "shotstack": 0, "googleSearch": 0, "googleVideo": 0}
+    block["total"] = sum(block.values())
+    block["openaiTokens"] = int(mtd("openai.tokens"))
+    block["freeTiers"] = [{"key": r["key"], "label": r["label"], "today": r["today"],
+                           "monthToDate": r["monthToDate"], "limit": r["limit"], "period": r["period"],
+                           "percent": r["percent"], "projectedPercent": r["projectedPercent"]}
+                          for r in report["resources"] if r["limit"]]
+    block["governor"] = report.get("governor", {})
+    block["alerts"] = report.get("alerts", [])
+    return block
+
+
+def dashboard_stats() -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        from shared.usage.report import usage_report
+
+        s = _query(_STATS_SQL)
+        active_comments = int(s.pop("commentsActivePlatforms") or 0)
+        try:
+            usage = usage_block(usage_report())
+        except Exception:  # the meter's tables are a nice-to-have next to the rest of the dashboard
+            import logging
+
+            logging.getLogger("screndly.dashboard").warning("usage block failed", exc_info=True)
+            usage = {"openai": 0, "serper": 0, "tmdb": 0, "shotstack": 0, "googleSearch": 0, "googleVideo": 0,
+                     "total": 0}
+        return {
+            "system": s["system"],
+            "comments": {"repliesToday": 0, "successRate": 0, "recentReplies": [],
+                         "activePlatforms": active_comments},
+            "video": s["video"], "rss": s["rss"], **NOT_BUILT, "uploads": s["uploads"], "usage": usage,
+            "recentActivity": s["recentActivity"],
+        }
+
+    return cached("stats", build)

@@ -1,0 +1,1 @@
+"""When work runs: the dispatcher (timed items, wake-ups, database windows)."""
