@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,7 +80,7 @@ class PostFields(BaseModel):
 
 
 class PostCreate(PostFields):
-    id: str | None = Field(default=None, max_length=64)
+    id: UUID | None = None  # an undo sends back the id we gave; anything else is a 400, not a 500
     tmdbId: int = Field(ge=1)
     mediaType: Literal["movie", "tv"]
     title: str = Field(min_length=1, max_length=500)
@@ -93,35 +94,35 @@ class PostCreate(PostFields):
     createdAt: str | None = Field(default=None, max_length=40)
 
 
-@router.get("/posts")
+@router.get("/posts", summary="List TMDb posts")
 def list_posts():
     from shared.tmdb import service
 
     return ok(service.list_posts())
 
 
-@router.post("/posts")
+@router.post("/posts", summary="Create or restore a TMDb post")
 def create_post(body: PostCreate):
     from shared.tmdb import service
 
     return ok(service.create_post(body.model_dump(exclude_none=True)))
 
 
-@router.put("/posts/{post_id}")
+@router.put("/posts/{post_id}", summary="Update a TMDb post (schedule, reschedule, edit)")
 def update_post(post_id: str, body: PostFields):
     from shared.tmdb import service
 
     return ok(service.update_post(post_id, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/posts/{post_id}")
+@router.delete("/posts/{post_id}", summary="Delete a TMDb post")
 def delete_post(post_id: str):
     from shared.tmdb import service
 
     return ok(service.delete_post(post_id))
 
 
-@router.post("/refresh")
+@router.post("/refresh", summary="Discover, caption and schedule TMDb posts now")
 def refresh(body: RefreshBody | None = None):
     from shared.tmdb import service
 
@@ -132,14 +133,14 @@ def refresh(body: RefreshBody | None = None):
     return ok(report.as_dict())
 
 
-@router.get("/search")
+@router.get("/search", summary="Search TMDb")
 def search(query: str = Query(min_length=1, max_length=200)):
     from shared.tmdb import service
 
     return ok(service.search(query))
 
 
-@router.get("/images/{media_type}/{tmdb_id}")
+@router.get("/images/{media_type}/{tmdb_id}", summary="A title's posters, backdrops and logos")
 def images(media_type: Literal["movie", "tv"], tmdb_id: int):
     from shared.errors import NotFound
     from shared.tmdb import service
