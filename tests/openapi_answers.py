@@ -19,6 +19,14 @@ def closed(schema: Any) -> Any:
     return schema
 
 
+def served_routes(app) -> list[tuple[frozenset, str, bool, str | None]]:
+    """(methods, path, shown in the schema, summary) of every route the app serves, hidden ones included."""
+    from fastapi.routing import iter_route_contexts
+
+    return [(frozenset(ctx.methods or ()), ctx.path, bool(getattr(ctx, "include_in_schema", True)),
+             getattr(ctx.route, "summary", None)) for ctx in iter_route_contexts(app.routes)]
+
+
 def segments(path: str) -> tuple:
     """`/api/rss/feeds/{id}` and `/api/rss/feeds/{feed_id}` are the same operation."""
     return tuple("{}" if s.startswith("{") else s for s in path.strip("/").split("/"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
@@ -16,7 +17,6 @@ router = APIRouter(prefix="/api/tmdb", tags=["tmdb"], dependencies=[Depends(requ
 Num = int | float | str  # the TMDb page sends several numbers as strings ('5')
 Source = Literal["tmdb_today", "tmdb_weekly", "tmdb_monthly", "tmdb_anniversary"]
 Status = Literal["queued", "scheduled", "published", "failed"]
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class PlatformFlags(BaseModel):
@@ -85,7 +85,7 @@ class PostCreate(PostFields):
     mediaType: Literal["movie", "tv"]
     title: str = Field(min_length=1, max_length=500)
     year: int | None = Field(default=None, ge=1870, le=2200)
-    releaseDate: str | None = Field(default=None, pattern=_DATE)
+    releaseDate: date | None = None  # YYYY-MM-DD and a real day ("2026-13-45" is a 400, not a 500)
     source: Source
     cast: list[str] | None = Field(default=None, max_length=20)
     popularity: float | None = None
@@ -105,7 +105,7 @@ def list_posts():
 def create_post(body: PostCreate):
     from shared.tmdb import service
 
-    return ok(service.create_post(body.model_dump(exclude_none=True)))
+    return ok(service.create_post(body.model_dump(mode="json", exclude_none=True)))
 
 
 @router.put("/posts/{post_id}", summary="Update a TMDb post (schedule, reschedule, edit)")
