@@ -106,15 +106,12 @@ class Walk:
         r = self.client.request(method, url, **kwargs)
         self.called.append((method, contract_path))
         where = f"{method} {contract_path}"
-        if r.status_code != status:
-            self.problems.append(f"{where}: status {r.status_code}, expected {status}: {r.text[:300]}")
-            return None
+        # the next steps build on this answer: a wrong status or a missing envelope stops the walk here
+        assert r.status_code == status, f"{where}: status {r.status_code}, expected {status}: {r.text[:300]}"
         body = r.json()
         self.problems += [f"{where}: {p}" for p in self.answers.problems(method, contract_path, r.status_code, body)]
         if envelope:
-            if not (body.get("success") is True and "data" in body):
-                self.problems.append(f"{where}: not a {{success, data}} envelope: {str(body)[:200]}")
-                return None
+            assert body.get("success") is True and "data" in body, f"{where}: not a {{success, data}} envelope"
             value = body["data"]
         else:
             value = body
@@ -127,9 +124,7 @@ class Walk:
         /openapi.json."""
         r = self.client.request(method, path, headers=self.auth, **kwargs)
         template = re.sub(r"/[0-9a-f-]{36}(?=/|$)", "/{id}", path)
-        if r.status_code != status:
-            self.problems.append(f"{method} {path}: status {r.status_code}: {r.text[:300]}")
-            return None
+        assert r.status_code == status, f"{method} {path}: status {r.status_code}: {r.text[:300]}"
         self.problems += [f"{method} {template}: {p}" for p in self.answers.problems(method, template, status,
                                                                                        r.json())]
         return r.json().get("data")

@@ -58,6 +58,22 @@ def model_schemas(models: list[Any]) -> tuple[dict[Any, dict[str, Any]], dict[st
     return {m: refs[(m, "serialization")] for m in unique}, top.get("$defs", {})
 
 
+def _describe(model: Any) -> str | None:
+    """The answer's description: the docstring of what `data` holds (of its items, for a list)."""
+    import typing
+
+    target = model
+    args = (getattr(model, "__pydantic_generic_metadata__", None) or {}).get("args") or ()
+    if args:
+        target = args[0]
+        if typing.get_origin(target) in (list, dict):
+            target = typing.get_args(target)[-1]
+    doc = getattr(target, "__doc__", None)
+    if not doc or doc.startswith(("A base class", "Usage docs", "!!!")) or target is dict or target is list:
+        return None
+    return " ".join(doc.split())
+
+
 def _add_components(schema: dict[str, Any], defs: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, body in defs.items():
@@ -66,13 +82,14 @@ def _add_components(schema: dict[str, Any], defs: dict[str, Any]) -> None:
         components[name] = body
 
 
-def with_documented_answers(schema: dict[str, Any], success: dict[str, Any], errors: dict[str, dict[str, Any]]
-                            ) -> dict[str, Any]:
-    """Success models by "METHOD /path" into each operation's 2xx answer; the error answers beside them."""
+def with_documented_answers(schema: dict[str, Any], success: dict[str, Any],
+                            errors: dict[str, dict[str, tuple[Any, str]]]) -> dict[str, Any]:
+    """Success models by "METHOD /path" into each operation's 2xx answer; the error answers beside them (the
+    ErrorEnvelope, or the route's own (model, description) by status in `errors`)."""
     from shared.api.auth import needs_bearer
     from shared.api.schemas.base import ErrorEnvelope
 
-    models = [ErrorEnvelope, *success.values(), *(m for per in errors.values() for m in per.values())]
+    models = [ErrorEnvelope, *success.values(), *(m for per in errors.values() for m, _ in per.values())]
     refs, defs = model_schemas(models)
     schema.setdefault("components", {}).setdefault("schemas", {})
     schema["components"]["schemas"].pop("HTTPValidationError", None)
@@ -88,22 +105,20 @@ def with_documented_answers(schema: dict[str, Any], success: dict[str, Any], err
             code = next((c for c in responses if c.startswith("2")), "200")
             answer = responses.setdefault(code, {"description": "OK"})
             answer["content"] = {"application/json": {"schema": refs[model]}}
-            if model.__doc__ and answer.get("description") in (None, "", "Successful Response"):
-                answer["description"] = " ".join(model.__doc__.split())
+            described = _describe(model)
+            if described and answer.get("description") in (None, "", "Successful Response"):
+                answer["description"] = described
         own = errors.get(key, {})
         codes = ["503"] if path == "/health" else [
             c for c in _DESCRIPTIONS if c != "401" or needs_bearer(path) or c in own]
-        for code in codes:
+        for code in [*codes, *(c for c in own if c not in codes)]:
             if code in responses:
                 continue
-            responses[code] = {"description": _DESCRIPTIONS[code],
-                               "content": {"application/json": {"schema": refs[own[code]] if code in own
-                                                                else envelope}}}
+            model, description = own.get(code, (None, _DESCRIPTIONS.get(code)))
+            responses[code] = {"description": description,
+                               "content": {"application/json": {"schema": refs[model] if model else envelope}}}
             if code in ("429", "503"):
                 responses[code]["headers"] = _RETRY_AFTER
-        for code, model in own.items():  # statuses only this route answers (login's 500)
-            responses.setdefault(code, {"description": " ".join((model.__doc__ or code).split()),
-                                        "content": {"application/json": {"schema": refs[model]}}})
     return schema
 
 

@@ -11,6 +11,7 @@ from shared.api.schemas.base import Deleted, Envelope
 
 
 class Channel(BaseModel):
+    """A monitored YouTube channel (frontend-contract §1.6)."""
     id: str
     name: str
     channelId: str = Field(description="the UC… id (an @handle or URL given on create is resolved to it)")

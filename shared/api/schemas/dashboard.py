@@ -157,6 +157,7 @@ class RecentPublication(BaseModel):
 
 
 class DashboardStats(BaseModel):
+    """Every block of the dashboard (frontend-contract §1.8 `DashboardStats`); "today" is the owner's day."""
     system: SystemStats
     comments: CommentsBlock
     video: VideoBlock
@@ -177,6 +178,7 @@ class AutomationRun(BaseModel):
 
 
 class AutomationStatus(BaseModel):
+    """When each automation last ran, runs next, and how often it ran today."""
     rss: AutomationRun
     tmdb: AutomationRun
     comments: AutomationRun
@@ -202,6 +204,7 @@ class ResourceUse(FreeTierUse):
 
 
 class UsageReport(BaseModel):
+    """This month's use of every free tier, projected to the end of the period, and what the governor does."""
     generatedAt: datetime
     day: date
     month: str = Field(examples=["2026-11"])

@@ -138,6 +138,7 @@ class JobsCreated(BaseModel):
 
 # --- direct uploads and the bucket browser -------------------------------------------------------------------------
 class StoredAsset(BaseModel):
+    """The stored file and its public URL."""
     url: str
     fileId: str
     key: str

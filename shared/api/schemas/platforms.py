@@ -33,6 +33,7 @@ class Connected(BaseModel):
 
 
 class Playlist(BaseModel):
+    """A playlist of the connected YouTube channel."""
     id: str
     title: str
     itemCount: int | None
@@ -68,6 +69,7 @@ class PageChosen(BaseModel):
 
 
 class Board(BaseModel):
+    """A Pinterest board."""
     id: str
     name: str
     description: str | None
@@ -108,6 +110,7 @@ class PublishSummary(BaseModel):
 
 
 class Published(BaseModel):
+    """One result per target, and the counts."""
     results: list[PublishResult]
     summary: PublishSummary
 

@@ -77,6 +77,7 @@ class RSSFeed(BaseModel):
 
 
 class FeedRefresh(BaseModel):
+    """What one check of the feed found."""
     feedId: str
     feedName: str
     itemsAdded: int
@@ -212,6 +213,7 @@ class ActivitySummary(BaseModel):
 
 
 class RSSActivity(BaseModel):
+    """The newest items (`limit`) and the counts of every item kept."""
     items: list[RSSActivityItem]
     summary: ActivitySummary
 

@@ -112,6 +112,7 @@ class SettingsReset(BaseModel):
 
 # --- notifications and logs ----------------------------------------------------------------------------------------
 class Notification(BaseModel):
+    """A notification, newest first (frontend-contract §1.8)."""
     id: str
     type: Literal["success", "error", "info", "warning"]
     title: str
@@ -129,6 +130,7 @@ class Updated(BaseModel):
 
 
 class LogEntry(BaseModel):
+    """An activity log entry, newest first."""
     id: str
     timestamp: datetime
     level: Literal["debug", "info", "warn", "error"]
@@ -155,8 +157,14 @@ RESPONSES: dict[str, Any] = {
     "GET /api/logs": Envelope[list[LogEntry]],
 }
 
-# error answers that are not the standard envelope (status -> model); the others are ErrorEnvelope
-ERRORS: dict[str, dict[str, Any]] = {
-    "POST /api/auth/login": {"401": LoginFailure, "429": LoginFailure, "500": LoginFailure, "503": LoginFailure},
-    "GET /health": {"503": Health},
+# error answers that are not the standard envelope: status -> (model, description); the others are ErrorEnvelope
+ERRORS: dict[str, dict[str, tuple[Any, str]]] = {
+    "POST /api/auth/login": {
+        "401": (LoginFailure, "Wrong password (`remainingAttempts` says how many are left before the lockout)"),
+        "429": (LoginFailure, "Too many failed attempts from this address (Retry-After says when to come back)"),
+        "500": (LoginFailure, "`Server configuration error`: APP_PASSWORD_HASH or JWT_SECRET is not set (the SPA "
+                              "then offers its dev password)"),
+        "503": (LoginFailure, "The attempt counter (Redis) is unreachable: login is refused until it answers"),
+    },
+    "GET /health": {"503": (Health, "A dependency did not answer: `failed` names it")},
 }
