@@ -24,10 +24,9 @@ from pathlib import Path
 
 import jwt
 import pytest
-
 from contracts import frontend as C
-from openapi_answers import AnswerChecker, segments, served_routes
 from media_support import clean_bucket  # noqa: F401  (fixture)
+from openapi_answers import AnswerChecker, segments, served_routes
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from rss_fakes import png_bytes
 from rss_helpers import set_settings
@@ -142,7 +141,7 @@ class Walk:
             self.problems)
 
 
-@pytest.fixture()
+@pytest.fixture
 def walker(app, client, auth, clean_state):
     return lambda group: Walk(app, client, auth, group)
 
@@ -288,12 +287,13 @@ def test_rss(walker, feeds, db):
 
 # --- §1.5 TMDb --------------------------------------------------------------------------------------------------------
 def test_tmdb(walker):
-    from shared.local.tmdb_fake import FAKE_KEY
     from tmdb_support import early_morning_zone, fake_world
+
+    from shared.local.tmdb_fake import FAKE_KEY
 
     w = walker("tmdb")
     tz = early_morning_zone()
-    with fake_world(datetime.now(tz).date()) as (_, server):
+    with fake_world(datetime.now(tz).date()):
         set_settings(timezone=tz.key, tmdbKey=FAKE_KEY, publishMode="dry_run")
         report = w.call("POST", "/api/tmdb/refresh", C.TMDB_REFRESH, json_body={"settings": {
             "enableToday": True, "enableWeekly": True, "enableMonthly": False, "enableAnniversaries": True,
@@ -455,7 +455,8 @@ def test_ai_captions(walker):
 def test_storage(walker, clean_bucket):
     w = walker("storage")
     png = png_bytes(64, 48)
-    w.call("POST", "/api/create/upload-asset", C.CREATE_ASSET, files={"mediaFile": ("Poster Art.png", png, "image/png")})
+    w.call("POST", "/api/create/upload-asset", C.CREATE_ASSET,
+           files={"mediaFile": ("Poster Art.png", png, "image/png")})
     mp4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 4000
     w.call("POST", "/api/video-studio/upload-asset", C.VIDEO_STUDIO_ASSET,
            files={"mediaFile": ("trailer.mp4", mp4, "video/mp4")}, data={"folder": "trailers"})
@@ -475,7 +476,7 @@ def test_storage(walker, clean_bucket):
     w.finish()
 
 
-# --- coverage of the contract's table -----------------------------------------------------------------------------------
+# --- coverage of the contract's table ---------------------------------------------------------------------------------
 def _not_implemented() -> list[tuple[str, str]]:
     text = NOT_IMPLEMENTED_DOC.read_text()
     assert NOT_IMPLEMENTED_HEADING in text, f"{NOT_IMPLEMENTED_DOC} has no {NOT_IMPLEMENTED_HEADING!r} section"

@@ -117,7 +117,7 @@ RSS_FEED = {
                 "maxItemAgeMinutes?": int},
     "serperEnabled": BOOL, "tmdbEnabled": BOOL, "serperPriority": BOOL, "openaiWebSearchEnabled?": BOOL,
     "imageSourcePriority?": OneOf("tmdb_first", "openai_first", "serper_first"), "rehostImages": BOOL,
-    "autoPost": BOOL, "platformsEnabled": {p: BOOL for p in RSS_PLATFORMS},
+    "autoPost": BOOL, "platformsEnabled": dict.fromkeys(RSS_PLATFORMS, BOOL),
     "trickle?": OneOf("newest_first", "oldest_first"), "status": OneOf("active", "paused", "error"),
     "lastProcessedAt?": STR, "nextRunAt?": STR, "errorMessage?": STR, "createdAt": STR, "updatedAt": STR,
 }
@@ -163,7 +163,7 @@ TMDB_IMAGES = {"posters": [TMDB_IMAGE], "backdrops": [TMDB_IMAGE], "logos?": [TM
 CHANNEL = {"id": STR, "name": STR, "channelId": STR, "status": OneOf("active", "inactive"), "videoCount?": int}
 DETECTION = {"id": STR, "title": STR, "publishedAt": STR, "channel": {"id": STR, "name": STR}}
 
-# --- §1.7 comments ------------------------------------------------------------------------------------------------------
+# --- §1.7 comments ----------------------------------------------------------------------------------------------------
 COMMENT_STATS = {"platform": STR, "repliesToday": int, "successRate": NUM,
                  "recentReplies": [{"comment": STR, "reply": STR, "time": STR}], "enabled": BOOL}
 COMMENT_READINESS = {"platform": STR, "enabled": BOOL, "connected": BOOL, "ready": BOOL, "username?": STR,
@@ -204,15 +204,15 @@ DASHBOARD_STATS = {
     "videoStudio": {"generated": int, "published": int, "recentActivity": list},
     "uploads": {"activeUploads": int, "completedToday": int,
                 "pipeline": [{"id": STR, "fileName": STR, "stage": STR, "progress": NUM, "status": STR}]},
-    "usage": {k: NUM for k in ("openai", "serper", "tmdb", "shotstack", "googleSearch", "googleVideo", "total")},
+    "usage": dict.fromkeys(("openai", "serper", "tmdb", "shotstack", "googleSearch", "googleVideo", "total"), NUM),
     "recentActivity": [{"id": STR, "title": STR, "platform": STR, "status": OneOf("success", "failed"), "type": STR,
                         "timestamp": STR}],
 }
 
-# --- §1.9 AI ------------------------------------------------------------------------------------------------------------
+# --- §1.9 AI ----------------------------------------------------------------------------------------------------------
 AI_CONTENT = {"content": STR}
 
-# --- §1.10 storage ------------------------------------------------------------------------------------------------------
+# --- §1.10 storage ----------------------------------------------------------------------------------------------------
 CREATE_ASSET = {"url": STR, "fileId?": STR, "fileName": STR, "previewUrl?": STR}
 VIDEO_STUDIO_ASSET = {"url": STR, "fileName": STR, "originalName": STR, "contentType": STR, "size": int}
 DESIGN_STUDIO_ASSET = {"url": STR, "fileName": STR}

@@ -162,8 +162,8 @@ ERRORS: dict[str, dict[str, tuple[Any, str]]] = {
     "POST /api/auth/login": {
         "401": (LoginFailure, "Wrong password (`remainingAttempts` says how many are left before the lockout)"),
         "429": (LoginFailure, "Too many failed attempts from this address (Retry-After says when to come back)"),
-        "500": (LoginFailure, "`Server configuration error`: APP_PASSWORD_HASH or JWT_SECRET is not set (the SPA "
-                              "then offers its dev password)"),
+        "500": (LoginFailure, ("`Server configuration error`: APP_PASSWORD_HASH or JWT_SECRET is not set (the SPA "
+                               "then offers its dev password)")),
         "503": (LoginFailure, "The attempt counter (Redis) is unreachable: login is refused until it answers"),
     },
     "GET /health": {"503": (Health, "A dependency did not answer: `failed` names it")},
