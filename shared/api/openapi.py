@@ -122,6 +122,21 @@ def with_documented_answers(schema: dict[str, Any], success: dict[str, Any],
     return schema
 
 
+def with_request_bodies(schema: dict[str, Any], bodies: dict[str, dict[str, Any]],
+                        headers: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Bodies and headers of the routes that read the request themselves (JSON or multipart in one route)."""
+    refs, defs = model_schemas([m for per in bodies.values() for m in per.values()])
+    _add_components(schema, defs)
+    for path, method, op in _operations(schema):
+        key = f"{method.upper()} {path}"
+        if key in bodies:
+            op["requestBody"] = {"required": True, "content": {
+                media: {"schema": refs[model]} for media, model in bodies[key].items()}}
+        if key in headers:
+            op.setdefault("parameters", []).extend(headers[key])
+    return schema
+
+
 def with_bearer_scheme(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare the bearer scheme and mark which operations need it (the same rule the gate applies)."""
     from shared.api.auth import needs_bearer
@@ -137,9 +152,11 @@ def with_bearer_scheme(schema: dict[str, Any]) -> dict[str, Any]:
 
 def build(app, original) -> dict[str, Any]:
     from shared.api import schemas
+    from shared.api.schemas.platforms import HEADERS, REQUESTS
     from shared.api.schemas.system import ERRORS
 
-    return with_bearer_scheme(with_documented_answers(original(), schemas.responses(), ERRORS))
+    schema = with_documented_answers(original(), schemas.responses(), ERRORS)
+    return with_bearer_scheme(with_request_bodies(schema, REQUESTS, HEADERS))
 
 
 def install(app) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.schemas.base import Envelope
 
@@ -114,6 +114,60 @@ class Published(BaseModel):
     results: list[PublishResult]
     summary: PublishSummary
 
+
+# --- POST /api/platforms/post reads its body itself (JSON or multipart), so FastAPI cannot see it ---------------
+PUBLISH_TARGETS = ("X, Threads, Facebook, FacebookFeed, FacebookStories, Instagram, InstagramFeed, InstagramReels, "
+                   "InstagramStories, YouTube, YouTubeLongform, YouTubeShorts, TikTok, Pinterest")
+
+
+class PublishContent(BaseModel):
+    """What to post (frontend-contract §1.3); each target takes the fields it uses. Media are https URLs, normally
+    in our bucket (Instagram and Threads fetch them themselves)."""
+    model_config = ConfigDict(extra="allow")
+    text: str | None = None
+    title: str | None = None
+    link: str | None = None
+    imageUrl: str | None = None
+    imageUrls: list[str] | None = None
+    imageTypes: list[str] | None = None
+    imageStyle: str | None = None
+    videoUrl: str | None = None
+    sharedThumbnailUrl: str | None = None
+    youtubeThumbnailUrl: str | None = None
+    xThumbnailUrl: str | None = None
+    youtubeTitle: str | None = None
+    youtubeDescription: str | None = None
+    youtubePlaylistIds: list[str] | None = None
+    boardId: str | None = Field(default=None, description="Pinterest")
+    description: str | None = Field(default=None, description="Pinterest")
+    youtubePrivacy: str | None = None
+    tiktokPrivacy: str | None = None
+
+
+class PublishRequest(BaseModel):
+    platforms: list[str] = Field(min_length=1, max_length=20, description=f"targets: {PUBLISH_TARGETS}")
+    content: PublishContent
+
+
+class PublishUpload(BaseModel):
+    """The same as multipart: the file is stored in our bucket first and posted from there."""
+    # optional, yet documented as a plain file field (no `null`, no default) so Swagger UI shows a file picker
+    mediaFile: bytes = Field(default=None,  # type: ignore[assignment]
+                             json_schema_extra=lambda s: s.pop("default", None),
+                             description="an image or a video (up to 4.5 MB through the function)")
+    platforms: str = Field(description='a JSON array of targets, e.g. ["X", "Threads"]')
+    content: str = Field(description="a JSON object: the content fields")
+
+
+REQUESTS: dict[str, dict[str, Any]] = {
+    "POST /api/platforms/post": {"application/json": PublishRequest, "multipart/form-data": PublishUpload},
+}
+HEADERS: dict[str, list[dict[str, Any]]] = {
+    "POST /api/platforms/post": [{
+        "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
+        "description": "the same key (per target) answers the first request's results instead of posting again; "
+                       "without one, the same platforms and content are recognised as a repeat"}],
+}
 
 RESPONSES: dict[str, Any] = {
     "GET /api/platforms/status": Envelope[dict[str, PlatformStatus]],
