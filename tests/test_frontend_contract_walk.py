@@ -207,7 +207,13 @@ def test_platforms(walker, world):
     w.call("POST", "/api/pinterest/boards", C.BOARD, json_body={"name": "Trailers", "privacy": "PUBLIC"})
     posted = w.call("POST", "/api/platforms/post", C.PUBLISH, json_body={
         "platforms": ["X", "Threads"], "content": {"text": "Dune: Part Three first look", "link": "https://e.com/d"}})
-    w.check(posted is not None and posted["summary"]["total"] == 2, "one result per target")
+    w.check(posted["summary"]["total"] == 2, "one result per target")
+    # the multipart form: a small image, platforms and content as JSON strings
+    sof = b"\xff\xc0\x00\x11\x08" + (1080).to_bytes(2, "big") * 2 + b"\x03" + b"\x00" * 9
+    jpeg = b"\xff\xd8" + sof + b"\x00" * 500
+    posted = w.call("POST", "/api/platforms/post", C.PUBLISH, files={"mediaFile": ("poster.jpg", jpeg, "image/jpeg")},
+                    data={"platforms": '["X"]', "content": '{"text": "Poster drop"}'})
+    w.check(posted["results"][0]["status"] == "posted", f"the image went out: {posted['results'][0]}")
     w.call("DELETE", "/api/platforms/{platform}", None, platform="Pinterest")
     w.call("DELETE", "/api/platforms/{platform}", None, platform="Pinterest")  # idempotent (contract: {success})
     w.finish()
