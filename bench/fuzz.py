@@ -18,10 +18,12 @@ BENCH_CASES = 5_000
 
 
 def _checks():
-    from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
+    # no `not_a_server_error`: it fails every 5xx, the documented 502 (YouTube, a platform or a feed host
+    # unreachable) and 503 (our own outage) included; `fuzz` counts the other 5xx itself (`server_errors`)
+    from schemathesis.checks import (content_type_conformance, response_headers_conformance,
                                      response_schema_conformance, status_code_conformance)
 
-    return [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+    return [status_code_conformance, content_type_conformance, response_schema_conformance,
             response_headers_conformance]
 
 

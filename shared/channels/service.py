@@ -113,6 +113,7 @@ def detections(limit: int) -> list[dict]:
             "c.id AS cid, c.name AS cname FROM yt_videos v JOIN yt_channels c ON c.id = v.channel_ref "
             "WHERE v.detected ORDER BY v.created_at DESC LIMIT %s", (limit,)).fetchall()
     return [{"id": str(r["id"]), "videoId": r["video_id"], "title": r["title"], "url": r["url"],
-             "publishedAt": _iso(r["published_at"]), "detectedAt": _iso(r["created_at"]),
+             # a feed entry without a date (YouTube always sends one) shows when we saw it: the SPA sorts by it
+             "publishedAt": _iso(r["published_at"] or r["created_at"]), "detectedAt": _iso(r["created_at"]),
              "matchedKeyword": r["matched_keyword"], "channel": {"id": str(r["cid"]), "name": r["cname"]}}
             for r in rows]

@@ -68,7 +68,8 @@ SELECT json_build_object(
                      FROM day, generate_series((day.start AT TIME ZONE day.tz)::date - 6,
                                                (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
     'recentActivity', (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'title', v.title,
-                                       'channelName', c.name, 'publishedAt', v.published_at)
+                                       'channelName', c.name,
+                                       'publishedAt', COALESCE(v.published_at, v.created_at))
                                        ORDER BY v.created_at DESC), '[]'::json)
                        FROM (SELECT * FROM yt_videos WHERE detected ORDER BY created_at DESC LIMIT 5) v
                        JOIN yt_channels c ON c.id = v.channel_ref)),

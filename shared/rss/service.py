@@ -15,6 +15,8 @@ from shared.rss import repo
 from shared.rss.pipeline import PLATFORMS
 
 DEFAULT_PLATFORMS = {"x": True, "threads": True, "facebook": False, "pinterest": False}
+# what a feed without filters filters by (shared/rss/filters.py): the RSSFeed the SPA reads always has all three
+DEFAULT_FILTERS = {"scope": "title_or_body", "required": [], "blocked": []}
 
 
 def _iso(v: datetime | None) -> str | None:
@@ -26,7 +28,8 @@ def feed_json(f: dict) -> dict[str, Any]:
         "id": str(f["id"]), "name": f["name"], "url": f["url"], "favicon": f["favicon"], "enabled": f["enabled"],
         "displayOrder": f["display_order"], "interval": f["interval_minutes"], "imageCount": f["image_count"],
         "platformImageCounts": f["platform_image_counts"], "dedupeDays": f["dedupe_days"],
-        "filters": f["filters"] or {}, "serperEnabled": f["serper_enabled"], "tmdbEnabled": f["tmdb_enabled"],
+        "filters": {**DEFAULT_FILTERS, **(f["filters"] or {})}, "serperEnabled": f["serper_enabled"],
+        "tmdbEnabled": f["tmdb_enabled"],
         "serperPriority": f["serper_priority"], "openaiWebSearchEnabled": f["openai_web_search_enabled"],
         "imageSourcePriority": f["image_source_priority"], "rehostImages": f["rehost_images"],
         "autoPost": f["auto_post"], "platformsEnabled": {**DEFAULT_PLATFORMS, **(f["platforms_enabled"] or {})},

@@ -22,7 +22,7 @@ class RssCaptionRequest(BaseModel):
     link: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/rss-caption")
+@router.post("/rss-caption", summary="Write a caption for an RSS article")
 def rss_caption(body: RssCaptionRequest):
     from shared.rss.caption_service import generate_rss_caption
 

@@ -26,7 +26,7 @@ class TmdbCaptionRequest(BaseModel):
     maxLength: int | None = Field(default=None, ge=20, le=2000)
 
 
-@router.post("/tmdb-caption")
+@router.post("/tmdb-caption", summary="Write a caption for a TMDb title")
 def tmdb_caption(body: TmdbCaptionRequest):
     from shared.tmdb.caption_endpoint import generate_tmdb_caption
 

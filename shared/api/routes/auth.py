@@ -24,19 +24,24 @@ class VerifyBody(BaseModel):
     token: str = Field(max_length=8192)
 
 
-@router.post("/login")
+@router.post("/login", summary="Log in with the password (get a token)")
 def login(body: LoginBody, request: Request):
+    """The owner's password for a session token. The answer keeps the SPA's shape: `{success: true, token,
+    expiresAt}` with the token at the top level (not in `data`). Send it as `Authorization: Bearer <token>` on every
+    other /api request; in these docs, paste it into **Authorize**. A wrong password answers 401 with
+    `remainingAttempts`; after too many, 429 with `Retry-After`."""
     outcome = login_service.login(body.password, client_ip.from_request(request))
     return JSONResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
 
-@router.post("/verify")
+@router.post("/verify", summary="Check whether a token is still valid")
 def verify(body: VerifyBody):
+    """200 either way: `valid` says whether the token still opens the API (not expired, not signed out)."""
     valid = login_service.token_is_valid(body.token)
     return {"success": True, "data": {"valid": valid}, "valid": valid}
 
 
-@router.post("/logout")
+@router.post("/logout", summary="Sign out this session")
 def logout(claims: dict = Depends(require_auth)):
     """Sign out this session: its token stops opening anything at once (other sessions stay signed in)."""
     if claims.get("sub") == "api-key":
@@ -45,7 +50,7 @@ def logout(claims: dict = Depends(require_auth)):
     return ok({"signedOut": "this session"})
 
 
-@router.post("/logout-all")
+@router.post("/logout-all", summary="Sign out every session")
 def logout_all(claims: dict = Depends(require_auth)):
     """Sign out everywhere: every token issued until now stops working (this one included)."""
     valid_after = sessions.logout_all()

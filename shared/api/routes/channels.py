@@ -30,35 +30,35 @@ class ChannelUpdate(BaseModel):
     interval: int | None = Field(default=None, ge=1, le=60)
 
 
-@router.get("")
+@router.get("", summary="List monitored YouTube channels")
 def list_channels():
     from shared.channels import service
 
     return ok(service.list_channels())
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, summary="Monitor a YouTube channel")
 def create_channel(body: ChannelCreate):
     from shared.channels import service
 
     return ok(service.create_channel(body.name, body.channelId, body.interval))
 
 
-@router.get("/activity")
+@router.get("/activity", summary="List trailers detected on the channels")
 def activity(limit: int = Query(50, ge=1, le=500)):
     from shared.channels import service
 
     return ok(service.detections(limit))
 
 
-@router.patch("/{channel_id}")
+@router.patch("/{channel_id}", summary="Pause, resume or edit a channel")
 def update_channel(channel_id: str, body: ChannelUpdate):
     from shared.channels import service
 
     return ok(service.update_channel(uuid_or_404(channel_id, "channel"), body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/{channel_id}")
+@router.delete("/{channel_id}", summary="Stop monitoring a channel")
 def delete_channel(channel_id: str):
     from shared.channels import service
 

@@ -38,21 +38,21 @@ def _platform(value: str | None) -> str | None:
     return key
 
 
-@router.get("/automation/stats")
+@router.get("/automation/stats", summary="Reply statistics per platform")
 def automation_stats():
     from shared.comments import service
 
     return ok(service.stats())
 
 
-@router.get("/automation/readiness")
+@router.get("/automation/readiness", summary="Can comment replies run on each platform")
 def automation_readiness():
     from shared.comments import service
 
     return ok(service.readiness_report())
 
 
-@router.get("")
+@router.get("", summary="List stored comments")
 def list_comments(platform: str | None = Query(None, max_length=32), status: Status | None = None,
                   limit: int = Query(50, ge=1, le=200)):
     from shared.comments import service
@@ -60,14 +60,14 @@ def list_comments(platform: str | None = Query(None, max_length=32), status: Sta
     return ok(service.list_comments(platform=_platform(platform), status=status, limit=limit))
 
 
-@router.post("/reply")
+@router.post("/reply", summary="Reply to one comment now (by id in the body)")
 def reply(body: ReplyTo):
     from shared.comments import service
 
     return ok(service.test_reply(body.commentId, text=body.text, preview=body.preview))
 
 
-@router.post("/{comment_id}/reply")
+@router.post("/{comment_id}/reply", summary="Reply to one comment now")
 def reply_to(comment_id: str, body: TestReply | None = None):
     from shared.comments import service
 

@@ -12,28 +12,28 @@ from shared.api.envelope import ok_response
 router = APIRouter(tags=["dashboard"], dependencies=[Depends(require_auth)])
 
 
-@router.get("/api/dashboard/stats")
+@router.get("/api/dashboard/stats", summary="Dashboard statistics")
 def dashboard_stats():
     from shared.dashboard.stats import dashboard_stats as build
 
     return ok_response(build())
 
 
-@router.get("/api/dashboard/system-stats")
+@router.get("/api/dashboard/system-stats", summary="System statistics for today")
 def system_stats():
     from shared.dashboard.stats import system_stats as build
 
     return ok_response(build())
 
 
-@router.get("/api/automation/status")
+@router.get("/api/automation/status", summary="When each automation last ran and runs next")
 def automation_status():
     from shared.dashboard.automation import status
 
     return ok_response(status())
 
 
-@router.get("/api/usage")
+@router.get("/api/usage", summary="Free-tier usage, projections and the budget governor")
 def usage(fresh: bool = Query(False, description="skip the 30 s cache and fold Redis batches now")):
     from shared.usage.report import usage_report
 

@@ -10,7 +10,7 @@ from shared.services import health as health_service
 router = APIRouter()
 
 
-@router.get("/health", tags=["system"])
+@router.get("/health", tags=["system"], summary="Check Postgres, Redis and storage")
 def health():
     report = health_service.check_all()
     status = 200 if report["status"] == "healthy" else 503

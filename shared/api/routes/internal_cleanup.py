@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from shared.api.envelope import ok
 from shared.messaging.receiver import Delivery, run_once, verify_qstash
 
-router = APIRouter(prefix="/api/internal", tags=["internal"])
+router = APIRouter(prefix="/api/internal", tags=["internal"], include_in_schema=False)  # QStash only: not in /docs
 
 
 @router.post("/cleanup")

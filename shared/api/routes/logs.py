@@ -12,7 +12,7 @@ from shared.services import logs as service
 router = APIRouter(prefix="/api/logs", tags=["logs"], dependencies=[Depends(require_auth)])
 
 
-@router.get("")
+@router.get("", summary="List activity log entries")
 def list_logs(limit: int = Query(50, ge=1, le=500), service_name: str | None = Query(None, alias="service",
               max_length=64), level: str | None = Query(None, max_length=16)):
     lv = service.normalise_level(level)

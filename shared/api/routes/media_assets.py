@@ -37,20 +37,22 @@ def _store(folder: str, media: UploadFile) -> dict:
     return service.store_asset(spec, media.filename or "upload", media.content_type or "", data)
 
 
-@router.post("/api/create/upload-asset")
+@router.post("/api/create/upload-asset", summary="Upload a compose image or video (up to 4 MB)")
 def create_upload_asset(mediaFile: UploadFile = File(...),
                         folder: Literal["images", "thumbnails", "trailers"] | None = Form(default=None)):
+    """Multipart `mediaFile` (+ optional `folder`), stored straight to B2. Files over 4 MB answer 413 with
+    `useUploadsApi: true`: send those with POST /api/uploads (presigned URLs, no size limit of the function)."""
     chosen = folder or ("trailers" if (mediaFile.content_type or "").startswith("video/") else "images")
     return ok(_store(chosen, mediaFile))
 
 
-@router.post("/api/video-studio/upload-asset")
+@router.post("/api/video-studio/upload-asset", summary="Upload a trailer, voiceover or music file (up to 4 MB)")
 def video_studio_upload_asset(mediaFile: UploadFile = File(...),
                               folder: Literal["trailers", "voiceovers", "music"] = Form(default="trailers")):
     return ok(_store(folder, mediaFile))
 
 
-@router.post("/api/design-studio/upload-asset")
+@router.post("/api/design-studio/upload-asset", summary="Upload a template, preview or render (up to 4 MB)")
 def design_studio_upload_asset(mediaFile: UploadFile = File(...),
                                folder: Literal["templates", "template-previews", "renders"] = Form(
                                    default="templates")):
@@ -62,16 +64,16 @@ def _browse(kind: str, limit: int, cursor: str | None):
     return ok(files, meta=meta)
 
 
-@router.get("/api/video-studio/backblaze/videos")
+@router.get("/api/video-studio/backblaze/videos", summary="Browse stored videos")
 def browse_videos(limit: int = Query(default=50, ge=1, le=1000), cursor: str | None = Query(default=None)):
     return _browse("videos", limit, cursor)
 
 
-@router.get("/api/video-studio/backblaze/subtitles")
+@router.get("/api/video-studio/backblaze/subtitles", summary="Browse stored subtitles")
 def browse_subtitles(limit: int = Query(default=50, ge=1, le=1000), cursor: str | None = Query(default=None)):
     return _browse("subtitles", limit, cursor)
 
 
-@router.get("/api/design-studio/backblaze/templates")
+@router.get("/api/design-studio/backblaze/templates", summary="Browse stored design templates")
 def browse_templates(limit: int = Query(default=50, ge=1, le=1000), cursor: str | None = Query(default=None)):
     return _browse("templates", limit, cursor)

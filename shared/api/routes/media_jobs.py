@@ -37,7 +37,7 @@ class CreateJob(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-@router.post("")
+@router.post("", summary="Create a transcode job")
 def create_job(body: CreateJob):
     rows = service.create_jobs(source_key=body.sourceKey, source_url=body.sourceUrl, presets=body.presets,
                                file_name=body.fileName, file_size=body.fileSize, metadata=body.metadata,
@@ -48,12 +48,12 @@ def create_job(body: CreateJob):
     return ok(jobs if body.presets is not None else jobs[0], meta=meta)
 
 
-@router.get("")
+@router.get("", summary="List transcode jobs")
 def list_jobs(limit: int = Query(default=50, ge=1, le=200)):
     return ok(service.list_jobs(limit))
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", summary="Get one transcode job with all its events")
 def get_job(job_id: str):
     return ok(service.get_job(job_id))
 
@@ -63,17 +63,17 @@ class GiveSource(BaseModel):
     sourceUrl: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/{job_id}/source")
+@router.post("/{job_id}/source", summary="Give a waiting job its file")
 def give_source(job_id: str, body: GiveSource):
     """A job created without its file gets it (with the other presets created in the same request)."""
     return ok(service.give_source(job_id, body.sourceKey, body.sourceUrl))
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/{job_id}/cancel", summary="Cancel a job")
 def cancel_job(job_id: str):
     return ok(service.cancel_job(job_id))
 
 
-@router.post("/{job_id}/retry")
+@router.post("/{job_id}/retry", summary="Retry a failed job")
 def retry_job(job_id: str):
     return ok(service.retry_job(job_id))

@@ -31,23 +31,23 @@ class CompleteUpload(BaseModel):
     parts: list[Part] | None = None
 
 
-@router.post("")
+@router.post("", summary="Start an upload (presigned URLs to storage)")
 def create_upload(body: CreateUpload):
     return ok(service.create_upload(file_name=body.fileName, content_type=body.contentType, size=body.size,
                                     purpose=body.purpose, job_id=body.jobId))
 
 
-@router.get("/{upload_id}")
+@router.get("/{upload_id}", summary="Get an upload's status")
 def get_upload(upload_id: str):
     return ok(service.get_upload(upload_id))
 
 
-@router.post("/{upload_id}/complete")
+@router.post("/{upload_id}/complete", summary="Finish an upload")
 def complete_upload(upload_id: str, body: CompleteUpload | None = None):
     parts = [p.model_dump() for p in body.parts] if body and body.parts else None
     return ok(service.complete_upload(upload_id, parts))
 
 
-@router.delete("/{upload_id}")
+@router.delete("/{upload_id}", summary="Abort an upload")
 def abort_upload(upload_id: str):
     return ok(service.abort_upload(upload_id))

@@ -27,22 +27,22 @@ class ReadState(BaseModel):
     read: bool = True
 
 
-@router.get("")
+@router.get("", summary="List notifications")
 def list_notifications(limit: int = Query(50, ge=1, le=200)):
     return ok_response(service.list_notifications(limit))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, summary="Create a notification")
 def create_notification(body: NewNotification):
     return ok(service.create_notification(body.type, body.title, body.message, body.source, body.actionPage))
 
 
-@router.post("/mark-all-read")
+@router.post("/mark-all-read", summary="Mark every notification read")
 def mark_all_read():
     return ok({"updated": service.mark_all_read()})
 
 
-@router.put("/{notification_id}")
+@router.put("/{notification_id}", summary="Mark a notification read or unread")
 def set_read(notification_id: str, body: ReadState):
     row = service.set_read(notification_id, body.read)
     if row is None:
@@ -50,13 +50,13 @@ def set_read(notification_id: str, body: ReadState):
     return ok(row)
 
 
-@router.delete("/{notification_id}")
+@router.delete("/{notification_id}", summary="Delete a notification")
 def delete_notification(notification_id: str):
     if not service.delete_notification(notification_id):
         raise NotFound("notification not found", details={"id": notification_id})
     return ok({"deleted": True})
 
 
-@router.delete("")
+@router.delete("", summary="Delete every notification")
 def clear_notifications():
     return ok({"deleted": service.clear_notifications()})

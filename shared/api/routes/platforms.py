@@ -26,21 +26,21 @@ def _family(name: str) -> str:
         raise ValidationFailed(str(exc), details={"platform": name}) from exc
 
 
-@router.get("/status")
+@router.get("/status", summary="Connection state of every platform")
 def status():
     from shared.publishing.connections.service import status_map
 
     return ok(status_map())
 
 
-@router.get("/youtube/playlists")
+@router.get("/youtube/playlists", summary="List the YouTube channel's playlists")
 def youtube_playlists():
     from shared.publishing.connections.service import youtube_playlists as playlists
 
     return ok(playlists())
 
 
-@router.get("/facebook/pages")
+@router.get("/facebook/pages", summary="List the Facebook Pages the login manages")
 def facebook_pages():
     from shared.publishing.connections.pages import facebook_pages as pages
 
@@ -51,14 +51,14 @@ class PageChoice(BaseModel):
     pageId: str = Field(min_length=1, max_length=40, pattern=r"^\d+$")  # noqa: N815 (contract field name)
 
 
-@router.put("/facebook/page")
+@router.put("/facebook/page", summary="Choose the Facebook Page to post to")
 def choose_facebook_page(body: PageChoice):
     from shared.publishing.connections.pages import choose_facebook_page as choose
 
     return ok(choose(body.pageId))
 
 
-@router.get("/auth/{platform}")
+@router.get("/auth/{platform}", summary="Start connecting a platform (OAuth)")
 def start_auth(platform: str, redirectUri: str = Query(..., min_length=8, max_length=2000)):  # noqa: N803
     from shared.publishing.connections.oauth import authorization_url
 
@@ -73,7 +73,7 @@ class CallbackBody(BaseModel):
     redirectUri: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/callback")
+@router.post("/callback", summary="Finish connecting a platform (OAuth callback)")
 def callback(body: CallbackBody):
     from shared.publishing.connections.oauth import complete
 
@@ -101,7 +101,7 @@ def _json_field(raw: Any, name: str) -> Any:
     return doc
 
 
-@router.post("/post")
+@router.post("/post", summary="Publish now to one or more platforms")
 async def post(request: Request):
     from shared.publishing import api_service
 
@@ -136,7 +136,7 @@ async def post(request: Request):
     return ok(data)
 
 
-@router.delete("/{platform}")
+@router.delete("/{platform}", summary="Disconnect a platform")
 def disconnect(platform: str):
     from shared.publishing.connections.service import disconnect as do_disconnect
 
@@ -144,7 +144,7 @@ def disconnect(platform: str):
     return ok({"platform": _family(platform), "connected": False})
 
 
-@boards_router.get("/boards")
+@boards_router.get("/boards", summary="List Pinterest boards")
 def boards():
     from shared.publishing.connections.service import pinterest_boards
 
@@ -157,7 +157,7 @@ class BoardBody(BaseModel):
     privacy: Literal["PUBLIC", "PROTECTED", "SECRET"] = "PUBLIC"
 
 
-@boards_router.post("/boards")
+@boards_router.post("/boards", summary="Create a Pinterest board")
 def create_board(body: BoardBody):
     from shared.publishing.connections.service import create_pinterest_board
 

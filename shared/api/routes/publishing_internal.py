@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from shared.api.envelope import ok
 from shared.messaging.receiver import Delivery, run_once, verify_qstash
 
-router = APIRouter(prefix="/api/internal/publishing", tags=["internal"])
+router = APIRouter(prefix="/api/internal/publishing", tags=["internal"], include_in_schema=False)  # QStash only
 
 
 def _pub_id(delivery: Delivery) -> str | None:

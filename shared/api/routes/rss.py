@@ -124,35 +124,35 @@ class RefreshRequest(BaseModel):
     manualRun: bool = False
 
 
-@router.get("/feeds")
+@router.get("/feeds", summary="List RSS feeds")
 def list_feeds():
     from shared.rss import service
 
     return ok(service.list_feeds())
 
 
-@router.post("/feeds", status_code=201)
+@router.post("/feeds", status_code=201, summary="Add an RSS feed")
 def create_feed(body: FeedCreate):
     from shared.rss import service
 
     return ok(service.create_feed({**body.data(), "url": body.url}))
 
 
-@router.post("/feeds/reorder")
+@router.post("/feeds/reorder", summary="Reorder the feeds")
 def reorder(body: Reorder):
     from shared.rss import service
 
     return ok(service.reorder([uuid_or_404(i, "feed") for i in body.orderedIds]))
 
 
-@router.put("/feeds/{feed_id}")
+@router.put("/feeds/{feed_id}", summary="Update a feed (also pause, resume, platforms)")
 def update_feed(feed_id: str, body: FeedUpdate):
     from shared.rss import service
 
     return ok(service.update_feed(uuid_or_404(feed_id, "feed"), body.data()))
 
 
-@router.delete("/feeds/{feed_id}")
+@router.delete("/feeds/{feed_id}", summary="Delete a feed")
 def delete_feed(feed_id: str):
     from shared.rss import service
 
@@ -160,7 +160,7 @@ def delete_feed(feed_id: str):
     return ok({"deleted": True})
 
 
-@router.post("/feeds/{feed_id}/refresh")
+@router.post("/feeds/{feed_id}/refresh", summary="Check one feed now")
 def refresh_feed(feed_id: str, body: RefreshRequest | None = None):
     import asyncio
 
@@ -170,14 +170,14 @@ def refresh_feed(feed_id: str, body: RefreshRequest | None = None):
     return ok(asyncio.run(poller.refresh_one(feed, manual_run=bool(body and body.manualRun))))
 
 
-@router.get("/feeds/{feed_id}/preview")
+@router.get("/feeds/{feed_id}/preview", summary="Dry-run the pipeline on a feed's latest item")
 def preview_feed(feed_id: str):
     from shared.rss import service
 
     return ok(service.preview_feed(uuid_or_404(feed_id, "feed")))
 
 
-@router.post("/refresh")
+@router.post("/refresh", summary="Check every feed now")
 def refresh_all():
     import asyncio
 
@@ -186,35 +186,35 @@ def refresh_all():
     return ok(asyncio.run(poller.refresh_all()))
 
 
-@router.post("/preview")
+@router.post("/preview", summary="Preview a feed URL before adding it")
 def preview(body: PreviewRequest):
     from shared.rss import service
 
     return ok(service.preview_url(body.url))
 
 
-@router.get("/activity")
+@router.get("/activity", summary="RSS activity: items and their outcome")
 def activity(limit: int = Query(100, ge=1, le=500)):
     from shared.rss import service
 
     return ok(service.activity(limit))
 
 
-@router.post("/activity/{item_id}/retry")
+@router.post("/activity/{item_id}/retry", summary="Retry a failed item")
 def retry(item_id: str):
     from shared.rss import service
 
     return ok(service.retry_item(uuid_or_404(item_id, "item")))
 
 
-@router.post("/activity/{item_id}/approve")
+@router.post("/activity/{item_id}/approve", summary="Approve a pending item for posting")
 def approve(item_id: str):
     from shared.rss import service
 
     return ok(service.approve_item(uuid_or_404(item_id, "item")))
 
 
-@router.delete("/activity/{item_id}")
+@router.delete("/activity/{item_id}", summary="Delete an activity entry")
 def delete_activity(item_id: str):
     from shared.rss import service
 

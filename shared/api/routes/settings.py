@@ -13,19 +13,19 @@ from shared.settings import service
 router = APIRouter(prefix="/api/settings", tags=["settings"], dependencies=[Depends(require_auth)])
 
 
-@router.get("")
+@router.get("", summary="Read every setting (secrets masked)")
 def get_settings():
     view = service.public_settings()
     return ok(view.values, {"undecryptableKeys": view.undecryptable} if view.undecryptable else None)
 
 
-@router.put("")
+@router.put("", summary="Save some settings")
 def put_settings(patch: dict[str, Any] = Body(...)):
     result = service.update_settings(patch)
     return ok(result.values, result.meta())
 
 
-@router.delete("")
+@router.delete("", summary="Reset every setting to its default")
 def delete_settings():
     removed = service.reset_settings()
     return ok({"reset": True, "removedKeys": removed},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +17,6 @@ router = APIRouter(prefix="/api/tmdb", tags=["tmdb"], dependencies=[Depends(requ
 Num = int | float | str  # the TMDb page sends several numbers as strings ('5')
 Source = Literal["tmdb_today", "tmdb_weekly", "tmdb_monthly", "tmdb_anniversary"]
 Status = Literal["queued", "scheduled", "published", "failed"]
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class PlatformFlags(BaseModel):
@@ -79,12 +80,12 @@ class PostFields(BaseModel):
 
 
 class PostCreate(PostFields):
-    id: str | None = Field(default=None, max_length=64)
+    id: UUID | None = None  # an undo sends back the id we gave; anything else is a 400, not a 500
     tmdbId: int = Field(ge=1)
     mediaType: Literal["movie", "tv"]
     title: str = Field(min_length=1, max_length=500)
     year: int | None = Field(default=None, ge=1870, le=2200)
-    releaseDate: str | None = Field(default=None, pattern=_DATE)
+    releaseDate: date | None = None  # YYYY-MM-DD and a real day ("2026-13-45" is a 400, not a 500)
     source: Source
     cast: list[str] | None = Field(default=None, max_length=20)
     popularity: float | None = None
@@ -93,35 +94,35 @@ class PostCreate(PostFields):
     createdAt: str | None = Field(default=None, max_length=40)
 
 
-@router.get("/posts")
+@router.get("/posts", summary="List TMDb posts")
 def list_posts():
     from shared.tmdb import service
 
     return ok(service.list_posts())
 
 
-@router.post("/posts")
+@router.post("/posts", summary="Create or restore a TMDb post")
 def create_post(body: PostCreate):
     from shared.tmdb import service
 
-    return ok(service.create_post(body.model_dump(exclude_none=True)))
+    return ok(service.create_post(body.model_dump(mode="json", exclude_none=True)))
 
 
-@router.put("/posts/{post_id}")
+@router.put("/posts/{post_id}", summary="Update a TMDb post (schedule, reschedule, edit)")
 def update_post(post_id: str, body: PostFields):
     from shared.tmdb import service
 
     return ok(service.update_post(post_id, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/posts/{post_id}")
+@router.delete("/posts/{post_id}", summary="Delete a TMDb post")
 def delete_post(post_id: str):
     from shared.tmdb import service
 
     return ok(service.delete_post(post_id))
 
 
-@router.post("/refresh")
+@router.post("/refresh", summary="Discover, caption and schedule TMDb posts now")
 def refresh(body: RefreshBody | None = None):
     from shared.tmdb import service
 
@@ -132,14 +133,14 @@ def refresh(body: RefreshBody | None = None):
     return ok(report.as_dict())
 
 
-@router.get("/search")
+@router.get("/search", summary="Search TMDb")
 def search(query: str = Query(min_length=1, max_length=200)):
     from shared.tmdb import service
 
     return ok(service.search(query))
 
 
-@router.get("/images/{media_type}/{tmdb_id}")
+@router.get("/images/{media_type}/{tmdb_id}", summary="A title's posters, backdrops and logos")
 def images(media_type: Literal["movie", "tv"], tmdb_id: int):
     from shared.errors import NotFound
     from shared.tmdb import service

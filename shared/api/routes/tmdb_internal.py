@@ -8,7 +8,7 @@ from shared.api.envelope import ok
 from shared.api.errors import ValidationFailed
 from shared.messaging.receiver import Delivery, run_once, verify_qstash
 
-router = APIRouter(prefix="/api/internal/tmdb", tags=["internal"])
+router = APIRouter(prefix="/api/internal/tmdb", tags=["internal"], include_in_schema=False)  # QStash only: not in /docs
 
 
 @router.post("/refresh")
