@@ -9,9 +9,9 @@ import glob
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 LOG_PREFIX = "%m|%a|"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 SEED = 1313
 BENCH_CASES = 5_000
@@ -20,8 +20,12 @@ BENCH_CASES = 5_000
 def _checks():
     # no `not_a_server_error`: it fails every 5xx, the documented 502 (YouTube, a platform or a feed host
     # unreachable) and 503 (our own outage) included; `fuzz` counts the other 5xx itself (`server_errors`)
-    from schemathesis.checks import (content_type_conformance, response_headers_conformance,
-                                     response_schema_conformance, status_code_conformance)
+    from schemathesis.checks import (
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     return [status_code_conformance, content_type_conformance, response_schema_conformance,
             response_headers_conformance]
@@ -93,12 +97,11 @@ def main() -> None:
     from shared.local import services
 
     with private_backing() as backing:
-        from shared.api.app import create_app
-        from shared.security.tokens import issue_session_token
-
         from argon2 import PasswordHasher
 
+        from shared.api.app import create_app
         from shared.config import get_config
+        from shared.security.tokens import issue_session_token
 
         # login must be configured, or every generated login is the (correct) "Server configuration error" 500
         os.environ["APP_PASSWORD_HASH"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(

@@ -50,7 +50,7 @@ def _worker(backing, tmp: Path, name: str, *args: str, **env_over) -> subprocess
     env.update({"MEDIA_WORKER_REDIS_URL": backing.redis_url, "MEDIA_WORKER_TEMP_DIR": str(tmp / "scratch"),
                 "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)})
     env.update({k: str(v) for k, v in env_over.items()})
-    log = open(tmp / f"{name}.log", "wb")
+    log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 -- the child writes to it after we return
     proc = subprocess.Popen([sys.executable, "-m", "media_worker", *args], cwd=str(ROOT), env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     proc.log_path = tmp / f"{name}.log"  # type: ignore[attr-defined]
@@ -264,7 +264,7 @@ def bench_one_decode(backing, tmp: Path, rounds: int = 3) -> list[tuple[str, str
         work = tmp / "one-decode"
         work.mkdir(exist_ok=True)
 
-        def separate() -> tuple[float, float, float]:
+        def separate(src: Path = src, info=info, work: Path = work) -> tuple[float, float, float]:
             wall = cpu = peak = 0.0
             for p in videos:
                 w, c, m = _timed(presets.build_video_command(ff, p, info, str(src), str(work / f"s-{p}.mp4"),
@@ -281,7 +281,7 @@ def bench_one_decode(backing, tmp: Path, rounds: int = 3) -> list[tuple[str, str
             cpu += (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
             return wall, cpu, peak
 
-        def together() -> tuple[float, float, float]:
+        def together(src: Path = src, info=info, work: Path = work) -> tuple[float, float, float]:
             thumb_dir = work / "thumbs"
             thumb_dir.mkdir(exist_ok=True)
             thumb = combined.ThumbnailOutput(tuple(poster.candidate_times(info.duration)), str(thumb_dir))
@@ -309,8 +309,8 @@ def bench_one_decode(backing, tmp: Path, rounds: int = 3) -> list[tuple[str, str
         ratio = s_wall / c_wall
         load = os.getloadavg()[0]
         rows += [
-            (f"{label} {seconds} s trailer-like source -> {', '.join(ONE_DECODE_PRESETS)} "
-             f"(median of {rounds} interleaved, load average {load:.1f})", "", "", ""),
+            ((f"{label} {seconds} s trailer-like source -> {', '.join(ONE_DECODE_PRESETS)} "
+             f"(median of {rounds} interleaved, load average {load:.1f})"), "", "", ""),
             ("  N separate ffmpeg runs (3 renditions + the thumbnail's seeks): wall", f"{s_wall:.2f} s", "baseline",
              ""),
             ("  one decode, one ffmpeg run for all: wall", f"{c_wall:.2f} s", f"{ratio:.2f}x faster",
@@ -351,7 +351,8 @@ def bench_memory(backing, tmp: Path) -> list[tuple[str, str, str, str]]:
     get_storage().delete("trailers/bench/big.mp4")
     t = job["result"]["timings"]
     return [
-        (f"{size / (1 << 30):.2f} GiB input -> landscape_720p (download {t['download']:.1f} s, encode {t['encode']:.1f} s)",
+        ((f"{size / (1 << 30):.2f} GiB input -> landscape_720p "
+         f"(download {t['download']:.1f} s, encode {t['encode']:.1f} s)"),
          "", "", ""),
         ("  worker peak RSS without ffmpeg (VmHWM)", f"{own:.0f} MB", "target < 150 MB",
          "PASS" if own < 150 else "FAIL"),
@@ -388,8 +389,8 @@ def bench_idle(backing, tmp: Path) -> list[tuple[str, str, str, str]]:
     r.close()
     naive = 3600 / 2  # a worker that polls Postgres to pick jobs up within 2 s
     return [
-        (f"idle worker, 1 simulated hour (timers / {SIM_SCALE}: BLPOP {cfg.media_worker_idle_wait_seconds:.0f} s, "
-         f"safety poll {cfg.media_worker_sweep_seconds:.0f} s)", "", "", ""),
+        ((f"idle worker, 1 simulated hour (timers / {SIM_SCALE}: BLPOP {cfg.media_worker_idle_wait_seconds:.0f} s, "
+         f"safety poll {cfg.media_worker_sweep_seconds:.0f} s)"), "", "", ""),
         ("  Redis commands / hour (counted by Redis: BLPOP)", f"{blpops}", f"{blpops * 24}/day, budget 1500/day",
          "PASS" if blpops * 24 <= 1500 else "FAIL"),
         ("  Redis commands / hour (worker's own count)", f"{commands}", "", ""),

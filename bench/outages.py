@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import time
-from unittest import mock
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from unittest import mock
 
 OUTAGE_SECONDS = 30.0
 ANSWER_BUDGET = 3.0
@@ -23,7 +23,7 @@ RECOVERY_BUDGET = 5.0
 @dataclass
 class Probe:
     name: str
-    send: Callable[[], "object"]  # returns an httpx.Response
+    send: Callable[[], object]  # returns an httpx.Response
     needs_dead_service: bool  # True: 503 expected during the outage; False: 200 expected
 
 
@@ -160,8 +160,8 @@ def run_both(api_url: str, public_base_url: str, tmp, *, outage_seconds: float, 
 
 
 def summarize(reports: dict[str, Report]) -> list[str]:
-    lines = [f"{'service down':<13}{'request':<38}{'answers':>8}{'statuses':>14}{'max s':>8}"
-             f"{'before s':>10}{'1st 200 s':>11}"]
+    lines = [(f"{'service down':<13}{'request':<38}{'answers':>8}{'statuses':>14}{'max s':>8}"
+             f"{'before s':>10}{'1st 200 s':>11}")]
     for service, rep in reports.items():
         for name, answers in rep.answers.items():
             statuses = ",".join(sorted({str(a[0]) for a in answers}))

@@ -49,8 +49,8 @@ def main() -> None:
         os.environ["APP_ENV"] = "test"
         os.environ["PUBLISH_MODE"] = "live"
         import respx
-
         from publishing_fakes.world import World
+
         from shared.config import get_config
 
         world = World()

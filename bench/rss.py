@@ -172,7 +172,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f})")
     print(f"{'run':44} {'wall s':>8} {'cpu s':>8} {'redis cmds':>10} {'qstash msgs':>11}  notes")
     for name, wall, cpu, redis, msgs, note in rows:
-        print(f"{name:44} {wall:8.2f} {cpu:8.2f} {str(redis):>10} {str(msgs):>11}  {note}")
+        print(f"{name:44} {wall:8.2f} {cpu:8.2f} {redis!s:>10} {msgs!s:>11}  {note}")
     speedup = naive_wall / full_wall if full_wall else float("inf")
     cheaper = full_cpu / nm_cpu if nm_cpu else float("inf")
     cheaper_wall = full_wall / nm_wall if nm_wall else float("inf")

@@ -8,12 +8,12 @@ import sys
 
 
 def build_worker():
+    from media_worker.pipeline import Limits
+    from media_worker.worker import Worker, WorkerSettings
     from shared.config import get_config
     from shared.db.connection import direct_connect
     from shared.media import keys
     from shared.storage.s3 import get_storage
-    from media_worker.pipeline import Limits
-    from media_worker.worker import Worker, WorkerSettings
 
     cfg = get_config()
     settings = WorkerSettings(

@@ -10,17 +10,17 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from media_worker.streaming import RenditionUpload, abort_stale_uploads
 from shared.media import keys
 from shared.media.ffmpeg import combined, compliance, limits, poster, presets
 from shared.media.ffmpeg.atoms import file_is_faststart
 from shared.media.ffmpeg.binary import ffmpeg_exe
 from shared.media.ffmpeg.probe import MediaInfo, ProbeError, probe
 from shared.media.ffmpeg.process import FfmpegError, FfmpegStopped, FfmpegTimeout, run_capture, run_ffmpeg
-from media_worker.streaming import RenditionUpload, abort_stale_uploads
 
 logger = logging.getLogger("screndly.media_worker")
 
@@ -180,7 +180,7 @@ def download_source(storage, key: str, dest: Path, control: JobControl, max_byte
     finally:
         body.close()
     if written != size:
-        raise IOError(f"source download stopped at {written} of {size} bytes")
+        raise OSError(f"source download stopped at {written} of {size} bytes")
     return size
 
 
@@ -188,7 +188,7 @@ def verify_source(path: Path, lim: Limits) -> MediaInfo:
     try:
         info = probe(str(path))
     except ProbeError as exc:
-        raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True)
+        raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True) from exc
     problem = limits.source_problem(info, max_seconds=lim.max_seconds, max_dimension=lim.max_dimension)
     if problem:
         raise PermanentError(f"the uploaded file cannot be used: {problem}", "INVALID_MEDIA",
@@ -199,13 +199,12 @@ def verify_source(path: Path, lim: Limits) -> MediaInfo:
 def _ffmpeg_control(control: JobControl, start: int, span: int, grace: float):
     def tick(percent: float, parser) -> str | None:
         reason = control.interruption()
-        if reason == "shutdown":
-            # finish if the rest of the encode fits in the grace period, else hand the job back
-            if parser.speed and parser.duration:
-                remaining = (parser.duration - parser.out_seconds) / max(parser.speed, 0.01)
-                if remaining <= grace:
-                    control.finishing = True  # decided once: verification and upload follow
-                    reason = None
+        # on shutdown, finish if the rest of the encode fits in the grace period, else hand the job back
+        if reason == "shutdown" and parser.speed and parser.duration:
+            remaining = (parser.duration - parser.out_seconds) / max(parser.speed, 0.01)
+            if remaining <= grace:
+                control.finishing = True  # decided once: verification and upload follow
+                reason = None
         with control.lock:
             control.progress = start + int(span * percent / 100)
         return reason
@@ -220,17 +219,17 @@ def render_video(preset_name: str, info: MediaInfo, src: Path, work: Path, contr
                                           x264_preset=lim.x264_preset, max_seconds=lim.max_seconds,
                                           options=options, faststart=faststart)
     except presets.UnsupportedSource as exc:
-        raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True)
+        raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True) from exc
     timeout = min(lim.ffmpeg_timeout, max(120.0, (info.duration or 60) * 10))
     try:
         run_ffmpeg(cmd, duration=info.duration, timeout=timeout, stderr_path=str(work / "ffmpeg.log"),
                    control=_ffmpeg_control(control, 5, 85, control.shutdown_grace))
     except FfmpegStopped as exc:
-        raise Interrupted(exc.reason)
+        raise Interrupted(exc.reason) from exc
     except FfmpegTimeout as exc:
-        raise PermanentError(str(exc), "TIMEOUT")
+        raise PermanentError(str(exc), "TIMEOUT") from exc
     except FfmpegError as exc:
-        raise PermanentError(f"ffmpeg could not render {preset_name}: {exc.reason}", "FFMPEG_FAILED")
+        raise PermanentError(f"ffmpeg could not render {preset_name}: {exc.reason}", "FFMPEG_FAILED") from exc
     return dst
 
 
@@ -257,7 +256,7 @@ def render_thumbnail(info: MediaInfo, src: Path, work: Path, control: JobControl
     try:
         run_capture(presets.build_thumbnail_command(exe, str(src), str(dst), chosen), timeout=120)
     except FfmpegError as exc:
-        raise PermanentError(f"ffmpeg could not extract a thumbnail: {exc.reason}", "FFMPEG_FAILED")
+        raise PermanentError(f"ffmpeg could not extract a thumbnail: {exc.reason}", "FFMPEG_FAILED") from exc
     if not dst.exists() or dst.stat().st_size == 0:
         raise PermanentError("no frame could be decoded for a thumbnail", "INVALID_MEDIA", invalid_source=True)
     control.set("encoding", 90, f"thumbnail taken at {chosen:.2f} s")
@@ -270,7 +269,7 @@ def check_output(preset_name: str, path: Path, source: MediaInfo, stored_faststa
     try:
         out = probe(str(path), own_output=True)
     except ProbeError as exc:
-        raise PermanentError(f"the rendered file is unreadable: {exc}", "FFMPEG_FAILED")
+        raise PermanentError(f"the rendered file is unreadable: {exc}", "FFMPEG_FAILED") from exc
     size = path.stat().st_size
     spec = presets.PRESETS[preset_name]
     facts = {"size": size, "width": out.video.display_width if out.video else None,
@@ -307,7 +306,7 @@ def store_output(storage, path: Path, key: str, content_type: str, control: JobC
                 for upload in storage.list_multipart_uploads(prefix=key):
                     if upload.get("Key") == key:
                         storage.abort_multipart_upload(key, upload["UploadId"])
-                raise cause
+                raise cause from exc
             cause = cause.__cause__ or cause.__context__
         raise
 
@@ -466,7 +465,8 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
             cmd = combined.build_combined_command(exe, info, str(src), videos, thumb, x264_preset=lim.x264_preset,
                                                   max_seconds=lim.max_seconds, faststart=uploads is None)
         except presets.UnsupportedSource as exc:
-            raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA", invalid_source=True)
+            raise PermanentError(f"the uploaded file cannot be used: {exc}", "INVALID_MEDIA",
+                                 invalid_source=True) from exc
         for out in videos:
             Path(out.dst).unlink(missing_ok=True)
         ups = {str(j["id"]): uploads(j, _output_path(work, j["preset"])) if uploads else None
@@ -490,7 +490,7 @@ def render_combined(run: list[tuple[dict, JobControl]], info: MediaInfo, src: Pa
                 continue
             if exc.reason == "cancelled":
                 return {}
-            raise Interrupted(exc.reason)
+            raise Interrupted(exc.reason) from exc
         except FfmpegTimeout as exc:
             for job, c in active:
                 gc.settle(job, c, ("failed", PermanentError(str(exc), "TIMEOUT")))

@@ -7,8 +7,8 @@ samples) go up, and the upload is completed only after the rendition passed its 
 byte for byte what `-movflags +faststart` would have written, without ffmpeg's second pass over the file and
 without uploading the whole file after the encode.
 
-Memory: one part (5 MB) per rendition in flight, two at the end. A cancel, a failed check or any error aborts the multipart
-upload; an upload left by a killed worker is aborted by the next attempt before it starts its own (and B2's
+Memory: one part (5 MB) per rendition in flight, two at the end. A cancel, a failed check or any error aborts the
+multipart upload; an upload left by a killed worker is aborted by the next attempt before it starts its own (and B2's
 lifecycle rule cancels unfinished uploads after a day).
 """
 
@@ -53,7 +53,7 @@ class RenditionUpload:
         self._lock = threading.Lock()
 
     # --- during the encode ---------------------------------------------------------------------------
-    def start(self) -> "RenditionUpload":
+    def start(self) -> RenditionUpload:
         """Returns at once: the storage calls happen on the upload's own thread, off the encode's path."""
         self._thread = threading.Thread(target=self._follow, name=f"upload-{self.path.name}", daemon=True)
         self._thread.start()

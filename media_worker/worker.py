@@ -17,11 +17,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+from media_worker import pipeline
+from media_worker.scratch import Scratch
 from shared.media import keys
 from shared.media.jobs import backoff, queue
 from shared.media.jobs.wake import Waiter, push_wake_tcp
-from media_worker import pipeline
-from media_worker.scratch import Scratch
 
 logger = logging.getLogger("screndly.media_worker")
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # upstash_redis costs ~110 ms to import (it loads its asyncio
 
 
 @lru_cache(maxsize=1)
-def _client(url: str, token: str) -> "Redis":
+def _client(url: str, token: str) -> Redis:
     from upstash_redis import Redis
 
     # one retry after 0.5 s: a blip should not fail a request, a dead bridge must not hang it for 3 s
@@ -68,7 +68,7 @@ class _MeteredHttp:
         return getattr(self._inner, name)
 
 
-def get_redis() -> "Redis":
+def get_redis() -> Redis:
     cfg = get_config()
     if not cfg.upstash_redis_rest_url:
         raise RuntimeError("UPSTASH_REDIS_REST_URL is not set")

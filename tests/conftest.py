@@ -68,7 +68,7 @@ def live_api(app):
     server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(app):
     from fastapi.testclient import TestClient
 
@@ -76,19 +76,19 @@ def client(app):
         yield c
 
 
-@pytest.fixture()
+@pytest.fixture
 def token():
     from shared.security.tokens import issue_session_token
 
     return issue_session_token()[0]
 
 
-@pytest.fixture()
+@pytest.fixture
 def auth(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture()
+@pytest.fixture
 def db():
     from shared.db import connection
 
@@ -96,7 +96,7 @@ def db():
         yield conn
 
 
-@pytest.fixture()
+@pytest.fixture
 def redis_raw(backing):
     import redis
 
@@ -105,7 +105,7 @@ def redis_raw(backing):
     r.close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def clean_state(backing):
     """Empty every table (but the migration record) and the Redis keyspace before the test, and QStash's queue:
     messages earlier tests left pending (a dispatcher wake-up, an engine retry) and schedules an earlier test
@@ -127,7 +127,7 @@ def clean_state(backing):
     r = redis.Redis.from_url(backing.redis_url)
     r.flushdb()
     r.close()
-    yield
+    return
 
 
 def pytest_sessionfinish(session, exitstatus):

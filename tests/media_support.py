@@ -94,7 +94,7 @@ def worker_env(backing, temp_dir: Path, **overrides) -> dict[str, str]:
 class WorkerProcess:
     def __init__(self, env: dict[str, str], log_path: Path, args: list[str] | None = None):
         self.log_path = log_path
-        self._log = open(log_path, "ab")
+        self._log = open(log_path, "ab")  # noqa: SIM115 -- held for the worker process's life, closed in stop()
         # MEDIA_TEST_WORKER_PYTHON: run the worker with another interpreter, e.g. a venv holding only
         # requirements-worker.txt, to prove the image's dependency list is enough
         python = os.environ.get("MEDIA_TEST_WORKER_PYTHON") or sys.executable
@@ -108,7 +108,7 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 20.0) -> "WorkerProcess":
+    def wait_ready(self, timeout: float = 20.0) -> WorkerProcess:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if "ready" in self.log():
@@ -204,7 +204,7 @@ def ffmpeg_processes_using(path_fragment: str) -> list[int]:
 import pytest  # noqa: E402
 
 
-@pytest.fixture()
+@pytest.fixture
 def clean_bucket(backing):
     """Empty the test bucket (objects and unfinished multipart uploads): clean_state only resets Postgres/Redis."""
     from shared.storage.s3 import get_storage
@@ -214,4 +214,4 @@ def clean_bucket(backing):
         st.abort_multipart_upload(up["Key"], up["UploadId"])
     for key in bucket_keys(""):
         st.delete(key)
-    yield st
+    return st

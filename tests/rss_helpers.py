@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 
 
-
-
 def set_settings(**values) -> None:
     """Write settings the way PUT /api/settings does. No platform account is connected in these tests, so
     unless a test says otherwise the engine runs in dry-run mode and records what it would have posted."""

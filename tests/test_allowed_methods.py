@@ -4,7 +4,6 @@ match it too (`/api/notifications/{id}` also matches `/api/notifications/mark-al
 from __future__ import annotations
 
 import pytest
-
 from foundation_helpers import assert_error
 
 
@@ -25,7 +24,7 @@ def test_allow_lists_the_most_specific_route(client, auth, path, methods):
     assert r.headers["allow"] == ", ".join(methods)
     o = client.options(path, headers=auth)
     assert o.status_code == 204 and o.content == b""
-    assert o.headers["allow"] == ", ".join(methods + ["OPTIONS"])
+    assert o.headers["allow"] == ", ".join([*methods, "OPTIONS"])
 
 
 def test_every_route_answers_options_with_its_own_methods(client, auth, app):

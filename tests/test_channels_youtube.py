@@ -5,8 +5,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from rss_helpers import set_settings
 
 from shared.channels.detect import decide, parse_keywords, parse_regions, title_regions
@@ -53,7 +53,7 @@ def yt(backing):
     srv.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def youtube_base(yt, monkeypatch):
     from shared.config import get_config
 

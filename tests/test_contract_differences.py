@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 import rss_samples as S
 from media_support import clean_bucket, complete, put_file  # noqa: F401  (fixture)
 
@@ -169,7 +168,8 @@ def test_put_feed_is_validated_like_post(client, auth, clean_state, server):
 
     ok = client.put(f"/api/rss/feeds/{b['id']}", headers=auth, json={
         "url": urls[1],  # its own URL is not a duplicate
-        "filters": {"startFromNowAt": "2026-03-01T12:00:00.000Z"}, "platformImageCounts": {"x": 2, "threads": "random"}})
+        "filters": {"startFromNowAt": "2026-03-01T12:00:00.000Z"},
+        "platformImageCounts": {"x": 2, "threads": "random"}})
     assert ok.status_code == 200, ok.text
     data = ok.json()["data"]
     assert data["filters"]["startFromNowAt"] == "2026-03-01T12:00:00.000Z"

@@ -15,7 +15,6 @@ import struct
 import zlib
 
 import pytest
-
 from foundation_helpers import assert_error
 
 

@@ -12,7 +12,7 @@ from shared.local import isolation, services
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@pytest.fixture()
+@pytest.fixture
 def pg_names():
     created: list[str] = []
     yield created
@@ -56,7 +56,7 @@ def test_each_data_folder_gets_its_own_postgres_database(tmp_path, pg_names, mon
     assert str(other.resolve()) in str(err.value) and "DATABASE_URL" in str(err.value)
 
 
-@pytest.fixture()
+@pytest.fixture
 def shared_redis(tmp_path):
     server = services.redis_private(tmp_path)  # a machine-wide Redis stand-in only this test uses
     yield server.url.rsplit("/", 1)[0]

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from qstash import QStash, Receiver
+from qstash.errors import QStashError, SignatureError
 
 from shared.local import services
 from shared.local.qstash_emulator import create_emulator, parse_duration
@@ -77,7 +78,7 @@ def test_duration_parsing():
 
 
 def test_publish_delivers_signed_message_that_receiver_accepts(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     url = f"{base}/hook/signed"
     res = client.message.publish_json(url=url, body={"hello": "world"}, headers={"X-Custom": "1"})
     assert wait_for(lambda: sink.named("signed"))
@@ -89,17 +90,17 @@ def test_publish_delivers_signed_message_that_receiver_accepts(world):
     assert h["x-custom"] == "1"  # Upstash-Forward-* headers arrive without the prefix
     receiver = Receiver(current_signing_key=CURRENT, next_signing_key=NEXT)
     receiver.verify(signature=h["upstash-signature"], body=call["body"].decode(), url=url)
-    with pytest.raises(Exception):
+    with pytest.raises(SignatureError):
         receiver.verify(signature=h["upstash-signature"], body=call["body"].decode() + " ", url=url)
-    with pytest.raises(Exception):
+    with pytest.raises(SignatureError):
         receiver.verify(signature=h["upstash-signature"], body=call["body"].decode(), url=url + "?x=1")
-    with pytest.raises(Exception):
+    with pytest.raises(SignatureError):
         Receiver(current_signing_key="x" * 40, next_signing_key="y" * 40).verify(
             signature=h["upstash-signature"], body=call["body"].decode(), url=url)
 
 
 def test_delay_holds_the_message_back(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     t0 = time.time()
     client.message.publish_json(url=f"{base}/hook/delayed", body={}, delay="1s")
     time.sleep(0.5)
@@ -109,7 +110,7 @@ def test_delay_holds_the_message_back(world):
 
 
 def test_not_before_is_honoured(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     t0 = time.time()
     client.message.publish_json(url=f"{base}/hook/notbefore", body={}, not_before=int(t0) + 2)
     time.sleep(0.6)
@@ -118,7 +119,7 @@ def test_not_before_is_honoured(world):
 
 
 def test_deduplication_id_drops_the_repeat_within_the_window(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     a = client.message.publish_json(url=f"{base}/hook/dedup", body={"n": 1}, deduplication_id="same-key")
     b = client.message.publish_json(url=f"{base}/hook/dedup", body={"n": 2}, deduplication_id="same-key")
     assert b.deduplicated and b.message_id == a.message_id
@@ -131,14 +132,14 @@ def test_deduplication_id_drops_the_repeat_within_the_window(world):
 
 
 def test_batch_publishes_each_message(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     out = client.message.batch_json([{"url": f"{base}/hook/batch", "body": {"i": i}} for i in range(3)])
     assert len({r.message_id for r in out}) == 3
     assert wait_for(lambda: len(sink.named("batch")) == 3)
 
 
 def test_failures_are_retried_with_increasing_upstash_retried_then_dead_lettered(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, emulator, client, _em_url = world
     sink.script["flaky"] = [500, 503, 200]
     client.message.publish_json(url=f"{base}/hook/flaky", body={}, retries=3)
     assert wait_for(lambda: len(sink.named("flaky")) == 3)
@@ -156,7 +157,7 @@ def test_failures_are_retried_with_increasing_upstash_retried_then_dead_lettered
 
 
 def test_schedules_are_created_or_overwritten_by_id_and_fire(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, em_url = world
     sid = client.schedule.create_json(destination=f"{base}/hook/cron", cron="*/5 * * * *", body={"v": 1},
                                       schedule_id="screndly-test-tick")
     assert sid == "screndly-test-tick"
@@ -178,9 +179,9 @@ def test_schedules_are_created_or_overwritten_by_id_and_fire(world):
 
 
 def test_wrong_token_is_refused(world):
-    sink, base, emulator, client, em_url = world
+    _sink, base, _emulator, _client, em_url = world
     bad = QStash("wrong", base_url=em_url, retry=False)
-    with pytest.raises(Exception):
+    with pytest.raises(QStashError):
         bad.message.publish_json(url=f"{base}/hook/x", body={})
 
 
@@ -188,7 +189,7 @@ def test_wrong_token_is_refused(world):
 # --- fidelity with QStash's documented behaviour (upstash/docs @ ef0ce43), through the official client ---------
 def test_message_get_returns_the_documented_fields_and_cancel_stops_delivery(world):
     """openapi.yaml `Message` / "Get a Message" / "Cancel a Message"; sdks/py/examples/messages.mdx."""
-    sink, base, emulator, client, em_url = world
+    sink, base, emulator, client, _em_url = world
     res = client.message.publish(url=f"{base}/hook/later", body=b"\xff\x00binary", delay="30s",
                                  headers={"X-Trace": "t1"}, retry_delay="1000 * (1 + retried)")
     msg = client.message.get(res.message_id)  # the SDK's own parser: it needs method, maxRetries, ...
@@ -200,7 +201,7 @@ def test_message_get_returns_the_documented_fields_and_cancel_stops_delivery(wor
     assert msg.caller_ip and msg.retry_delay_expression == "1000 * (1 + retried)"
 
     client.message.cancel(res.message_id)
-    with pytest.raises(Exception) as err:
+    with pytest.raises(QStashError) as err:
         client.message.get(res.message_id)
     assert "404" in str(err.value) or "not found" in str(err.value)
     emulator.state.messages[res.message_id].not_before = time.time()  # its time comes: it must stay cancelled
@@ -213,21 +214,21 @@ def test_message_get_returns_the_documented_fields_and_cancel_stops_delivery(wor
     assert client.message.cancel_many([a.message_id, b.message_id]) == 2
     assert client.message.get(c.message_id).message_id == c.message_id
     assert client.message.cancel_all() >= 1
-    with pytest.raises(Exception):
+    with pytest.raises(QStashError):
         client.message.get(c.message_id)
 
 
 def test_a_delivered_message_is_gone(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, emulator, client, _em_url = world
     res = client.message.publish_json(url=f"{base}/hook/gone", body={})
     assert wait_for(lambda: sink.named("gone"))
     assert wait_for(lambda: emulator.state.messages[res.message_id].state == "delivered")
-    with pytest.raises(Exception):
+    with pytest.raises(QStashError):
         client.message.get(res.message_id)
 
 
 def test_default_retries_are_three_then_dead_letter(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, emulator, client, _em_url = world
     sink.script["always"] = [500]
     res = client.message.publish_json(url=f"{base}/hook/always", body={})  # no retries given
     assert wait_for(lambda: res.message_id in emulator.state.dlq, 20)
@@ -248,14 +249,14 @@ def test_retry_delay_expression_and_retry_after_are_honoured(world):
     assert parse_retry_after("600ms", 0) == 0.6 and parse_retry_after("soon", 0) is None
     assert parse_retry_after("Sun, 27 Jun 2024 12:16:24 GMT", 1719490574.0) == 10
 
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     sink.script["custom"] = [500, 500, 200]
     client.message.publish_json(url=f"{base}/hook/custom", body={}, retry_delay="250 * (1 + retried)")
     assert wait_for(lambda: len(sink.named("custom")) == 3, 20)
     at = [c["at"] for c in sink.named("custom")]
     # 250 ms then 500 ms, where the compressed default curve would wait 50 ms then 0.5 s
     assert at[1] - at[0] >= 0.24 and at[2] - at[1] >= 0.49
-    with pytest.raises(Exception):  # an expression QStash could not evaluate is refused at publish
+    with pytest.raises(QStashError):  # an expression QStash could not evaluate is refused at publish
         client.message.publish_json(url=f"{base}/hook/custom", body={}, retry_delay="retried ** import")
 
     sink.script["limited"] = [429, 200]
@@ -267,15 +268,15 @@ def test_retry_delay_expression_and_retry_after_are_honoured(world):
 
 
 def test_loopback_destinations_are_refused_unless_local(world):
-    sink, base, emulator, client, em_url = world
+    sink, base, _emulator, client, _em_url = world
     for url in ("http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]:9/hook",
                 "http://0.0.0.0:9/hook"):
-        with pytest.raises(Exception) as err:
+        with pytest.raises(QStashError) as err:
             client.message.publish_json(url=url, body={})
         assert "invalid destination url: endpoint resolves to a loopback address" in str(err.value), url
-        with pytest.raises(Exception):
+        with pytest.raises(QStashError):
             client.schedule.create(destination=url, cron="* * * * *")
-    with pytest.raises(Exception) as err:
+    with pytest.raises(QStashError) as err:
         client.message.publish_json(url="ftp://example.com/x", body={})
     assert "invalid scheme" in str(err.value)
     # our own API, declared local, is delivered to

@@ -10,13 +10,13 @@ from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 
-@pytest.fixture()
+@pytest.fixture
 def rest(backing):
     env = backing.env
     return env["UPSTASH_REDIS_REST_URL"], env["UPSTASH_REDIS_REST_TOKEN"]
 
 
-@pytest.fixture()
+@pytest.fixture
 def upstash(rest, clean_state):
     url, token = rest
     return Redis(url=url, token=token, rest_retries=0)

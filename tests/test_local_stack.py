@@ -34,7 +34,7 @@ def _dev_env(backing, data_dir: Path, port: int) -> dict[str, str]:
 def test_make_dev_stack_serves_the_contract_over_a_real_port(backing, tmp_path):
     port = services.free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "dev.log", "w+")
+    log = open(tmp_path / "dev.log", "w+")  # noqa: SIM115 -- outlives the block: the stack writes to it
     proc = subprocess.Popen([sys.executable, "-m", "shared.local.dev"], cwd=ROOT,
                             env=_dev_env(backing, tmp_path / "local", port), stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-
 from rss_helpers import set_settings
 
 from shared.local import youtube
@@ -31,7 +30,7 @@ def standin():
     server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def youtube_base(standin, monkeypatch):
     from shared.config import get_config
 
@@ -46,7 +45,7 @@ def test_pages_and_feed_have_youtubes_shapes(standin):
     from shared.channels.youtube import parse_channel_page, video_id
     from shared.rss.parser import parse_feed
 
-    yt, clock = standin
+    yt, _clock = standin
     page = httpx.get(f"{yt.base}/@WarnerBrosPictures")
     assert page.status_code == 200
     cid, title = parse_channel_page(page.text)

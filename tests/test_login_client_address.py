@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from conftest import TEST_PASSWORD
 
 
-@pytest.fixture()
+@pytest.fixture
 def env(monkeypatch):
     from shared.config import get_config
 

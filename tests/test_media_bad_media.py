@@ -5,9 +5,19 @@ FFmpeg probe happens in the worker before anything is rendered."""
 from __future__ import annotations
 
 import pytest
-
-from media_support import (WorkerProcess, bucket_keys, clean_bucket, complete, files_under, make_clip,  # noqa: F401
-                           open_multipart_uploads, poll_job, put_file, upload, worker_env)
+from media_support import (  # noqa: F401
+    WorkerProcess,
+    bucket_keys,
+    clean_bucket,
+    complete,
+    files_under,
+    make_clip,
+    open_multipart_uploads,
+    poll_job,
+    put_file,
+    upload,
+    worker_env,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +90,8 @@ def test_rejected_by_the_worker_probe(client, auth, backing, db, clean_state, cl
     scratch = tmp_path / "scratch"
     w = WorkerProcess(worker_env(backing, scratch), tmp_path / "w.log").wait_ready()
     try:
-        finished = {name: [poll_job(client, auth, j["id"], timeout=30) for j in pair] for name, (_, pair) in jobs.items()}
+        finished = {name: [poll_job(client, auth, j["id"], timeout=30) for j in pair]
+                    for name, (_, pair) in jobs.items()}
     finally:
         w.stop()
     for name, words in cases.items():

@@ -7,8 +7,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from media_support import ffmpeg, make_clip
+
 from shared.media.ffmpeg import combined, poster, presets
 from shared.media.ffmpeg.atoms import file_is_faststart
 from shared.media.ffmpeg.probe import MediaInfo, VideoStream, probe

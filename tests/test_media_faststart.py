@@ -8,8 +8,8 @@ import subprocess
 import time
 
 import pytest
-
 from media_support import clean_bucket, ffmpeg, make_clip  # noqa: F401
+
 from shared.media.ffmpeg.faststart import LayoutError, read_layout, shift_chunk_offsets
 
 

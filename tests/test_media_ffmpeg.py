@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from media_support import ffmpeg, make_clip
+
 from shared.media.ffmpeg.probe import ProbeError, probe
 from shared.media.ffmpeg.process import FfmpegError, FfmpegStopped, FfmpegTimeout, run_ffmpeg
 

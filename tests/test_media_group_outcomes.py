@@ -5,6 +5,7 @@ error on one upload retries that job only. Real ffmpeg, Postgres and moto S3; th
 from __future__ import annotations
 
 from media_support import bucket_keys, clean_bucket, make_clip  # noqa: F401
+
 from shared.media.jobs import queue
 
 

@@ -8,17 +8,24 @@ import time
 
 import httpx
 import pytest
-
-from media_support import (WorkerProcess, bucket_keys, clean_bucket, files_under, make_clip,  # noqa: F401
-                           open_multipart_uploads, poll_job,
-                           upload, worker_env)
+from media_support import (  # noqa: F401
+    WorkerProcess,
+    bucket_keys,
+    clean_bucket,
+    files_under,
+    make_clip,
+    open_multipart_uploads,
+    poll_job,
+    upload,
+    worker_env,
+)
 
 ALL_PRESETS = ["landscape_1080p", "landscape_720p", "vertical_9x16", "portrait_3x4", "square_1x1", "thumbnail"]
 ASPECT = {"landscape_1080p": 16 / 9, "landscape_720p": 16 / 9, "vertical_9x16": 9 / 16, "portrait_3x4": 3 / 4,
           "square_1x1": 1.0}
 
 
-@pytest.fixture()
+@pytest.fixture
 def small_multipart(monkeypatch):
     """Force the multipart plan for a ~10 MB file (5 MB parts, B2's minimum)."""
     from shared.config import get_config
@@ -151,6 +158,7 @@ def test_rotation_odd_size_no_audio_10bit_vfr(client, auth, backing, clean_state
     import subprocess
 
     from media_support import ffmpeg
+
     from shared.media.ffmpeg.probe import probe
 
     base = make_clip(tmp_path / "base.mp4", seconds=2, size="321x181", rate=30, audio=False,

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-
 from media_support import ROOT, bucket_keys, clean_bucket, make_clip, open_multipart_uploads, put_file  # noqa: F401
 
 
@@ -114,7 +113,8 @@ def test_upload_asset_routes(client, auth, clean_state, clean_bucket, tmp_path):
     r = client.post("/api/video-studio/upload-asset", headers=auth, files={"mediaFile": ("big.mp4", big, "video/mp4")})
     assert r.status_code == 413 and _err(r)["details"]["useUploadsApi"] is True and "/api/uploads" in _err(r)["message"]
     huge = b"\x00" * (5 * 1024 * 1024)
-    r = client.post("/api/video-studio/upload-asset", headers=auth, files={"mediaFile": ("huge.mp4", huge, "video/mp4")})
+    r = client.post("/api/video-studio/upload-asset", headers=auth,
+                    files={"mediaFile": ("huge.mp4", huge, "video/mp4")})
     assert r.status_code == 413 and "/api/uploads" in _err(r)["message"]
     assert len(bucket_keys()) == 3
 

@@ -42,7 +42,7 @@ def _requirement_names(path: Path) -> set[str]:
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            names.add(re.split(r"[\[=<>!~ ;]", line, 1)[0].lower().replace("_", "-"))
+            names.add(re.split(r"[\[=<>!~ ;]", line, maxsplit=1)[0].lower().replace("_", "-"))
     return names
 
 
@@ -62,13 +62,14 @@ def _closure(names: set[str]) -> set[str]:
         for req in reqs:
             if "extra ==" in req:
                 continue
-            todo.append(re.split(r"[\[=<>!~ ;(]", req, 1)[0].lower().replace("_", "-"))
+            todo.append(re.split(r"[\[=<>!~ ;(]", req, maxsplit=1)[0].lower().replace("_", "-"))
     return seen
 
 
 def test_everything_the_worker_imports_comes_from_requirements_worker():
     code = (
-        "import sys, json; before = set(sys.modules); import media_worker.main, media_worker.worker, media_worker.pipeline; "
+        "import sys, json; before = set(sys.modules); "
+        "import media_worker.main, media_worker.worker, media_worker.pipeline; "
         "import shared.media.ffmpeg.probe, shared.media.ffmpeg.presets, shared.storage.s3, shared.db; "
         "from importlib import metadata; dists = metadata.packages_distributions(); "
         "names = {d for m in set(sys.modules) - before for d in dists.get(m.split('.')[0], [])}; "

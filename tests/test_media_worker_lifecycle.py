@@ -7,10 +7,18 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from media_support import (WorkerProcess, bucket_keys, clean_bucket, ffmpeg_processes_using, files_under,  # noqa: F401
-                           make_clip,
-                           open_multipart_uploads, poll_job, upload, worker_env)
+from media_support import (  # noqa: F401
+    WorkerProcess,
+    bucket_keys,
+    clean_bucket,
+    ffmpeg_processes_using,
+    files_under,
+    make_clip,
+    open_multipart_uploads,
+    poll_job,
+    upload,
+    worker_env,
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +120,12 @@ def test_sigterm_while_idle_exits_at_once(backing, tmp_path):
     assert time.time() - started < 3
 
 
-def test_cancel_while_running_stops_ffmpeg_and_cleans_up(client, auth, backing, clean_state, clean_bucket, tmp_path, slow_clip):
+def test_cancel_while_running_stops_ffmpeg_and_cleans_up(client, auth, backing, clean_state, clean_bucket, tmp_path,
+                                                          slow_clip):
     """Two presets share one ffmpeg run. Cancelling one early is recorded at once and the run restarts without
     it while the other carries on; cancelling the other stops ffmpeg and removes everything."""
     scratch = tmp_path / "scratch"
-    key, (wide, square) = _enqueue_all(client, auth, slow_clip, ["landscape_720p", "square_1x1"])
+    _key, (wide, square) = _enqueue_all(client, auth, slow_clip, ["landscape_720p", "square_1x1"])
     w = WorkerProcess(worker_env(backing, scratch, MEDIA_X264_PRESET="veryslow"), tmp_path / "w.log").wait_ready()
     try:
         poll_job(client, auth, wide["id"], predicate=_encoding, timeout=30)

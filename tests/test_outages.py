@@ -4,8 +4,9 @@ observation with 30 s outages; here 2 s keep the suite fast."""
 
 from __future__ import annotations
 
-from bench.outages import run_both, summarize
 from conftest import TEST_PASSWORD
+
+from bench.outages import run_both, summarize
 
 
 def test_outages_answer_503_fast_and_recover(live_api, backing, tmp_path, clean_state, monkeypatch):

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from contracts import documented, validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,8 +125,8 @@ def test_documented_tiktok_rules_name_their_page():
         "redirect_uri": "https://app.example.com/platforms/callback", "code_verifier": "v" * 43})
     assert any("mobile and desktop app only" in b for b in validate.documented(documented.TIKTOK_TOKEN, pkce))
     assert documented.authorize("meta", {"client_id": "1", "redirect_uri": "r", "code_challenge": "x"}) == [
-        f"{documented.AUTHORIZE_PARAMS['meta'][2]}: authorization URL parameter 'code_challenge' is not documented "
-        "for this flow"]
+        (f"{documented.AUTHORIZE_PARAMS['meta'][2]}: authorization URL parameter 'code_challenge' is not documented "
+        "for this flow")]
 
 
 def test_the_copied_descriptions_are_what_the_extraction_cuts_from_the_official_files(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+
 from shared.publishing.gateway import PublishRequest, publish
 
 MB = 1024 * 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from publishing_time import make_due
+
 from shared.publishing.engine import runner
 from shared.publishing.engine.service import submit
 from shared.publishing.gateway import PublishRequest, publish
@@ -60,7 +61,7 @@ def test_youtube_last_chunk_answered_with_an_error_after_the_video_exists_is_pub
             answered["n"] += 1
             return world.youtube._err(400, "backendError", "something odd happened")
         return resp
-    for i, (m, rx, name, fn) in enumerate(world.youtube.routes):
+    for i, (m, rx, name, _fn) in enumerate(world.youtube.routes):
         if name == "chunk":
             world.youtube.routes[i] = (m, rx, name, chunk_then_refuse)
     content = {"text": "trailer", "youtubeTitle": "Trailer",
@@ -80,7 +81,7 @@ def test_a_worker_that_lost_its_claim_stops_before_sending(world, db):
     world.connect("x")
     img = world.media.add("claim.jpg", b"\xff\xd8\xff\xc0\x00\x11\x08\x04\x38\x04\x38\x03" + b"\x00" * 600,
                           "image/jpeg")
-    real = [r for r in world.x.routes if r[2] == "media"][0]
+    real = next(r for r in world.x.routes if r[2] == "media")
 
     def upload_while_taken_over(request, **kw):
         db.execute("UPDATE publications SET claim_token=gen_random_uuid()")  # the sweeper's take-over
@@ -104,8 +105,8 @@ def test_a_finished_container_after_the_publish_call_is_not_declared_safe_to_rep
         http = SimpleNamespace(json=lambda method, url, **kw: {"status": status} if "/c1" in url else {"data": []})
         return SimpleNamespace(progress={"container_id": "c1", "commit_sent": True, "text_key": "hello"}, http=http)
 
-    kw = dict(base="https://graph.test", status_field="status", listing_url="https://graph.test/u/threads",
-              listing_params={}, text_field="text")
+    kw = {"base": "https://graph.test", "status_field": "status", "listing_url": "https://graph.test/u/threads",
+              "listing_params": {}, "text_field": "text"}
     assert container_lookup(ctx_with("FINISHED"), **kw) is None
     assert container_lookup(ctx_with("IN_PROGRESS"), **kw) is None
     assert isinstance(container_lookup(ctx_with("ERROR"), **kw), NotPublished)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 from psycopg.types.json import Jsonb
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-from shared.publishing.gateway import PublishRequest, publish
 from test_publishing_adapters import _jpeg
+
+from shared.publishing.gateway import PublishRequest, publish
 
 RSS_TARGETS = ["x", "threads", "facebook", "instagram", "pinterest"]
 VIDEO_TARGETS = ["x", "threads", "facebook", "instagram_reels", "tiktok", "youtube", "pinterest"]
@@ -31,7 +32,7 @@ def test_an_rss_item_and_a_video_job_pass_every_description(world):
         outcomes[f"rss:{target}"] = publish(PublishRequest(f"rss:item-1:{target}", target, item, "rss"))
     for target in VIDEO_TARGETS:
         outcomes[f"media:{target}"] = publish(PublishRequest(f"media:job-1:{target}", target, job, "media"))
-    assert {k: o.status for k, o in outcomes.items()} == {k: "published" for k in outcomes}, {
+    assert {k: o.status for k, o in outcomes.items()} == dict.fromkeys(outcomes, "published"), {
         k: o.error for k, o in outcomes.items() if o.status != "published"}
     fakes = {"x": world.x, "meta": world.meta, "threads": world.threads, "tiktok": world.tiktok,
              "youtube": world.youtube, "pinterest": world.pinterest}

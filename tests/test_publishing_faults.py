@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from publishing_time import sweep_after_lease
+
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.gateway import PublishRequest, publish
@@ -242,7 +242,7 @@ def test_qstash_delivers_the_same_message_twice_at_the_same_moment(world, live_a
                                 not_before=None)
     path = "/api/internal/publishing/run"
     raw, headers = _signed_delivery(backing, path, {"publicationId": str(row["id"])}, "msg_dup_1")
-    raw2, headers2 = _signed_delivery(backing, path, {"publicationId": str(row["id"])}, "msg_dup_2")
+    _raw2, headers2 = _signed_delivery(backing, path, {"publicationId": str(row["id"])}, "msg_dup_2")
     barrier = threading.Barrier(4)
 
     def deliver(h):

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from publishing_time import make_due
+
 from shared.publishing.engine import runner
 from shared.publishing.engine.service import submit
 from shared.publishing.gateway import PublishRequest, publish
@@ -110,7 +110,8 @@ def _ctx(world, family: str, progress: dict, content=None, may_send: bool = Fals
 
     conn = store.get(family)
     return PublishContext(target=family, account=Account(family, conn.account_id, conn.access_token, "screndly"),
-                          content=content or Content(text="x"), http=PlatformHttp(httpx.Client(), token=conn.access_token, retry_base=0.001),
+                          content=content or Content(text="x"),
+                          http=PlatformHttp(httpx.Client(), token=conn.access_token, retry_base=0.001),
                           progress=progress, checkpoint=lambda **v: 1, may_send=may_send)
 
 

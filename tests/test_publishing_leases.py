@@ -11,16 +11,16 @@ import time
 
 import httpx
 import pytest
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from publishing_time import expire_leases, make_due
+
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.engine.service import submit
 from shared.publishing.gateway import PublishRequest, publish
 
 
-@pytest.fixture()
+@pytest.fixture
 def short_lease(monkeypatch):
     from shared.config import get_config
 
@@ -100,7 +100,7 @@ def test_a_take_over_only_looks_up_and_a_late_answer_is_evidence_not_a_write(wor
     world.connect("youtube")
     slow = SlowLastChunk(world.youtube)
     request = _youtube(world, "frozen")
-    t, box = _in_background(lambda: publish(request))
+    t, _box = _in_background(lambda: publish(request))
     assert slow.entered.wait(20)
     time.sleep(short_lease * 1.5)  # the lease really expires
     runner.sweep_stuck()

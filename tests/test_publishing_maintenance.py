@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import httpx
 from psycopg.types.json import Jsonb
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+
 from shared.publishing.gateway import PublishRequest, publish
 
 

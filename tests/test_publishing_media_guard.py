@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+
 from shared.publishing.engine.errors import BadContent
 from shared.publishing.gateway import PublishRequest, publish
 from shared.publishing.media.probe import probe
@@ -20,13 +20,13 @@ from shared.publishing.media.source import MediaSource
 JPEG = b"\xff\xd8\xff\xc0\x00\x11\x08\x04\x38\x04\x38\x03" + b"\x00" * 9 + b"\x00" * 500
 
 
-@pytest.fixture()
+@pytest.fixture
 def internal_server():
     """A real HTTP server on loopback: the 'internal service' an attacker would point us at."""
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "image/jpeg")
@@ -47,7 +47,7 @@ def internal_server():
         srv.server_close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def production_guard(world, monkeypatch):
     """allow_private_network_fetch off, and media.test resolving to a public address (DNS is the only double:
     respx still answers for it)."""
@@ -76,12 +76,12 @@ def test_loopback_media_url_is_refused_and_never_requested(production_guard, int
     out = publish(PublishRequest("ssrf-1", "x", {"text": "poster", "imageUrl": f"{base}/p.jpg"}, "rss"))
     assert out.status == "failed" and "refused" in out.error, out
     assert hits == [] and world.x.posts == [] and world.x.calls == []
-    facts, problem = probe(f"{base}/p.jpg", "image")
+    _facts, problem = probe(f"{base}/p.jpg", "image")
     assert problem and "non-public address" in problem and hits == []
     with pytest.raises(BadContent, match="refused"):
-        MediaSource(f"{base}/v.mp4").size
+        _ = MediaSource(f"{base}/v.mp4").size
     with pytest.raises(BadContent, match="refused"):
-        MediaSource("http://169.254.169.254/latest/meta-data/").size
+        _ = MediaSource("http://169.254.169.254/latest/meta-data/").size
     assert hits == []
 
 
@@ -92,7 +92,7 @@ def test_redirect_to_an_internal_address_is_refused(production_guard, internal_s
     out = publish(PublishRequest("ssrf-2", "x", {"text": "poster", "imageUrl": url}, "rss"))
     assert out.status == "failed" and "refused" in out.error, out
     with pytest.raises(BadContent, match="refused"):
-        MediaSource(url).size
+        _ = MediaSource(url).size
     with pytest.raises(BadContent, match="refused"):
         list(MediaSource(_redirect_to(world, "/bounce.mp4", "http://[::1]/v.mp4")).chunks(1024))
     assert hits == [] and world.x.posts == []
@@ -166,5 +166,5 @@ def test_dns_rebinding_between_check_and_connect_is_refused(internal_server, mon
     monkeypatch.setattr(guard, "_getaddrinfo", lambda host, p: next(answers))
     src = MediaSource(f"http://rebind.example:{port}/p.jpg", MediaFetcher(timeout=5, allow_private=False))
     with pytest.raises(BadContent, match="non-public address"):
-        src.size
+        _ = src.size
     assert hits == []

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 import httpx
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-from shared.publishing.gateway import PublishRequest, publish
 from test_publishing_adapters import _jpeg
+
+from shared.publishing.gateway import PublishRequest, publish
 
 REDIRECT = "http://localhost:5173/platforms/callback"
 

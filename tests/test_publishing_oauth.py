@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import jwt
 import pytest
-
 from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 
@@ -115,8 +114,9 @@ def test_unconfigured_platform_and_bad_redirect(world, client, auth, monkeypatch
 def test_tokens_unreadable_without_the_key(world, db, backing):
     world.connect("x")
     row = db.execute("SELECT access_token_enc, refresh_token_enc, account_id FROM platform_connections").fetchone()
-    from shared.security.secretbox import SecretBox, SecretBoxError, get_secretbox
     import os
+
+    from shared.security.secretbox import SecretBox, SecretBoxError, get_secretbox
 
     other = SecretBox([os.urandom(32)])
     with pytest.raises(SecretBoxError):
@@ -175,8 +175,8 @@ def test_disconnect_and_lists(world, client, auth):
 
 
 def test_production_without_an_origin_list_accepts_only_our_own_origin(monkeypatch):
-    from shared.errors import ValidationFailed
     from shared.config import get_config
+    from shared.errors import ValidationFailed
     from shared.publishing.connections.oauth import check_redirect_uri
 
     cfg = get_config()
@@ -184,11 +184,9 @@ def test_production_without_an_origin_list_accepts_only_our_own_origin(monkeypat
     monkeypatch.setattr(cfg, "public_base_url", "https://screndly.example.com")
     monkeypatch.setattr(cfg, "oauth_redirect_origins", "")
     assert check_redirect_uri("https://screndly.example.com/platforms/callback")
-    try:
+    with pytest.raises(ValidationFailed) as refused:
         check_redirect_uri("https://evil.example.net/platforms/callback")
-        raise AssertionError("a foreign origin must be refused in production")
-    except ValidationFailed as exc:
-        assert "not allowed" in exc.message
+    assert "not allowed" in refused.value.message
 
 
 def test_pinterest_refresh_sends_continuous_refresh_and_nothing_undocumented(world):

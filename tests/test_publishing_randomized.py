@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from publishing_fakes.pinterest import BOARD
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from publishing_time import make_due, sweep_after_lease
+
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.gateway import PublishRequest, publish
@@ -117,7 +118,7 @@ def test_randomized_faults_never_duplicate_and_always_settle(world, db, monkeypa
                     world.connect(fam)  # the owner reconnects; later publications can go through
 
     db_lock = threading.Lock()
-    jobs = [p for p in plan] + [p for p in plan if p[3]]  # duplicates submitted again, concurrently
+    jobs = list(plan) + [p for p in plan if p[3]]  # duplicates submitted again, concurrently
     rng.shuffle(jobs)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(work, jobs))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.publishing.adapters.tiktok import MAX_CHUNK, MIN_CHUNK, chunk_plan
 from shared.publishing.engine.errors import (
-    AuthFailed, BadContent, OutcomeUnknown, RateLimitedError, TransientBeforeSend, classify_exception,
-    classify_http, rate_limit_reset,
+    AuthFailed,
+    BadContent,
+    OutcomeUnknown,
+    RateLimitedError,
+    TransientBeforeSend,
+    classify_exception,
+    classify_http,
+    rate_limit_reset,
 )
 from shared.publishing.media.imagesize import image_size
 from shared.publishing.platforms import UnknownPlatform, family_of, normalize_target

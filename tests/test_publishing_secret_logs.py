@@ -7,7 +7,6 @@ import logging
 
 import jwt
 import pytest
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 
 REDIRECT = "http://localhost:5173/platforms/callback"

@@ -5,15 +5,15 @@ domain; the connect asks only for fields its scopes cover."""
 from __future__ import annotations
 
 import pytest
-
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+
 from shared.publishing.gateway import PublishRequest, publish
 
 MB = 1024 * 1024
 REDIRECT = "http://localhost:5173/platforms/callback"
 
 
-@pytest.fixture()
+@pytest.fixture
 def env(monkeypatch):
     from shared.config import get_config
 
@@ -101,7 +101,6 @@ def test_pull_from_url_only_under_the_verified_domain(world, env):
 def test_chunks_are_streamed_from_b2_never_held_whole(world, monkeypatch):
     from shared.publishing.adapters import tiktok as tk
     from shared.publishing.media import source
-
     from shared.storage.s3 import get_storage
 
     monkeypatch.setattr(tk, "CHUNK_BYTES", 5 * MB)

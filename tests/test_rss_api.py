@@ -1,7 +1,6 @@
 """Feeds API and the pipeline behind it, against the local feed server and the real Postgres/Redis."""
 
 import pytest
-
 import rss_samples as S
 from rss_fakes import png_bytes
 from rss_helpers import article_html, set_settings

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from rss_helpers import set_settings, wait_for
 
 from shared.local.feed_server import FeedServer

@@ -2,12 +2,12 @@
 they are captioned and planned by the posting rules, and each is dry-run-published by the dispatcher at its time;
 a post moved later is not published early; an older delivery message does nothing."""
 
+import itertools
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 import rss_samples as S
 from rss_fakes import png_bytes
 from rss_helpers import article_html, set_settings, wait_for
@@ -126,7 +126,7 @@ def test_feed_to_dry_run_posts_through_the_dispatcher(backing, live_api, client,
                  for pf in ("x", "threads")}
         for pf, times in slots.items():
             assert times[0] - started < timedelta(seconds=30)  # event-driven: the first goes now
-            assert all(b - a >= timedelta(minutes=10) for a, b in zip(times, times[1:])), pf
+            assert all(b - a >= timedelta(minutes=10) for a, b in itertools.pairwise(times)), pf
             assert all(t.timestamp() % 600 == 0 for t in times[1:]), pf
         assert slots["threads"][2] - slots["threads"][0] < timedelta(minutes=31)
         assert slots["x"][1] == slots["threads"][1]
@@ -168,7 +168,7 @@ def test_feed_to_dry_run_posts_through_the_dispatcher(backing, live_api, client,
         assert final.pop(moved) == "planned"
         assert set(final.values()) == {"dry_run"}
         assert dispatch.pending().get(f"rss.post|{moved}", 0) > clock.time() + 86400
-        others = [i for i in client.get("/api/rss/activity", headers=auth).json()["data"]["items"]]
+        others = list(client.get("/api/rss/activity", headers=auth).json()["data"]["items"])
         done = [i for i in others if all(p["status"] == "dry_run" for p in i["plannedPosts"])]
         assert len(done) == 2 and all(i["status"] == "published" and i["dryRun"] for i in done)
         # nothing is connected: each dry-run post says it was skipped and why (not "posted")

@@ -1,7 +1,6 @@
 """Captions (template, OpenAI via a local fake, cache), Serper images via a local fake, rehosting to S3 (moto)."""
 
 import pytest
-
 import rss_samples as S
 from rss_fakes import FakeOpenAI, FakeSerper, png_bytes
 from rss_helpers import set_settings
@@ -29,7 +28,7 @@ def openai_fake(backing):
     t.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def point_apis(monkeypatch, openai_fake):
     from shared.config import get_config
 

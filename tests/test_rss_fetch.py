@@ -3,12 +3,12 @@
 import asyncio
 
 import pytest
+import rss_samples as S
 
 from shared.local.feed_server import FeedServer
 from shared.net.fetch import FetchError, FetchLimits, fetch, make_client
 from shared.net.guard import BlockedURL, check_addresses, resolve_public_sync
 from shared.rss.parser import NotAFeed, parse_feed
-import rss_samples as S
 
 
 @pytest.fixture(scope="module")

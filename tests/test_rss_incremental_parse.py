@@ -9,8 +9,8 @@ import asyncio
 import dataclasses
 
 import pytest
-
 import rss_samples as S
+
 from shared.local.feed_server import generated_feed
 from shared.rss import incremental
 from shared.rss.parser import parse_feed
@@ -64,8 +64,8 @@ def test_each_item_parsed_alone_equals_the_full_parse(name):
     (S.BOM_UTF8, "a relative permalink guid (feedparser resolves it against the feed's URL)"),
     (S.TRUNCATED.encode(), "ill-formed (feedparser's loose parser still reads it)"),
     (S.HTML_PAGE.encode(), "no items"),
-    (b"<rss><channel><item><title>a</title></item><title>between</title><item><title>b</title></item>"
-     b"</channel></rss>", "something else between the items"),
+    ((b"<rss><channel><item><title>a</title></item><title>between</title><item><title>b</title></item>"
+     b"</channel></rss>"), "something else between the items"),
 ])
 def test_scan_declines_what_the_splice_cannot_reproduce(body, why):
     assert incremental.scan(body, "", URL) is None, why
@@ -111,9 +111,9 @@ def test_only_new_and_changed_items_are_parsed():
 
 
 def test_tick_reads_only_the_new_item_and_same_bytes_count_as_not_modified(client, auth, clean_state, monkeypatch):
+    from shared.db import connection
     from shared.local.feed_server import FeedServer
     from shared.rss import parser, poller
-    from shared.db import connection
 
     parsed_items: list[int] = []
     real = parser.parse_feed

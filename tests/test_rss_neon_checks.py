@@ -7,9 +7,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from budget_helpers import no_database
-
 import rss_samples as S
+from budget_helpers import no_database
 from rss_helpers import set_settings
 
 from shared import clock
@@ -24,7 +23,7 @@ def server():
     srv.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def at_clock():
     yield lambda t: clock.set_offset(t - time.time())
     clock.set_offset(None)

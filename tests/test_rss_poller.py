@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-
 import rss_samples as S
 from rss_helpers import set_settings, wait_for
 
@@ -198,7 +197,7 @@ def test_redis_outage_keeps_posts_planned_and_the_housekeeping_arms_them(client,
     from shared.scheduling import dispatch
 
     set_settings(quietHoursEnabled=False, rssPostingInterval="0")
-    [fid] = make_feeds(client, auth, server, 1, "qo", autoPost=True,
+    [_fid] = make_feeds(client, auth, server, 1, "qo", autoPost=True,
                        platformsEnabled={"x": True, "threads": False}, platformImageCounts={"x": "1"})
     server.route("/qo0.xml", S.rss_items("qo 0", [("qo0-1", "Outage story", "https://e.com/qo/1"),
                                                   ("qo0-0", "seed", "https://e.com/qo0/0")]))

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 import rss_samples as S
 from rss_helpers import set_settings, wait_for
 

@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.rss import backoff
 from shared.rss.filters import FilterSettings, KeywordFilter, evaluate
@@ -194,7 +195,7 @@ def test_shorten_properties(tokens, platform, limit):
     if caption_length(text, platform) <= limit:
         assert out == text
     # every URL in the output is a whole URL from the input: never cut mid-URL
-    originals = set(m.group(0) for m in URL_RE.finditer(text))
+    originals = {m.group(0) for m in URL_RE.finditer(text)}
     for m in URL_RE.finditer(out):
         assert m.group(0) in originals
 

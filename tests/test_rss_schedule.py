@@ -1,10 +1,12 @@
 """Schedule placement: per-platform gap, daily quota, quiet hours across midnight and DST, event-driven vs spaced."""
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.rss.schedule import NoSlot, PostingRules, in_quiet_hours, local_day, place
 
@@ -14,8 +16,8 @@ NY = ZoneInfo("America/New_York")
 
 
 def rules(**kw):
-    base = dict(tz=LAGOS, min_gap=timedelta(minutes=10), quiet_enabled=True, quiet_start=0, quiet_end=7,
-                event_driven=True)
+    base = {"tz": LAGOS, "min_gap": timedelta(minutes=10), "quiet_enabled": True, "quiet_start": 0, "quiet_end": 7,
+                "event_driven": True}
     base.update(kw)
     return PostingRules(**base)
 
@@ -139,7 +141,7 @@ def test_sequential_placement_never_violates_rules(start, n, gap):
     for _ in range(n):
         taken.append(place("x", now, taken, r))
     taken.sort()
-    assert all(b - a >= r.min_gap for a, b in zip(taken, taken[1:]))
+    assert all(b - a >= r.min_gap for a, b in itertools.pairwise(taken))
     days = {}
     for t in taken:
         days[local_day(t, NY)] = days.get(local_day(t, NY), 0) + 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from shared.channels.detect import decide, parse_keywords, parse_regions
 from shared.channels.youtube import feed_url, video_id

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from shared.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from shared.db import connection, transaction
+from shared.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 
 
 def _iso(v):

@@ -1,5 +1,5 @@
 """Postgres access: short-lived pooled connections fit for serverless, and the migration runner."""
 
-from shared.db.connection import connection, transaction, close_pool
+from shared.db.connection import close_pool, connection, transaction
 
-__all__ = ["connection", "transaction", "close_pool"]
+__all__ = ["close_pool", "connection", "transaction"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from shared.config import get_config
 from shared.db import outage
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # psycopg costs ~130 ms to import: the API pays it on the fir
     from psycopg_pool import ConnectionPool
 
 _lock = threading.Lock()
-_pool: "ConnectionPool | None" = None
+_pool: ConnectionPool | None = None
 _pool_url: str | None = None
 
 
@@ -54,7 +55,7 @@ def metered_cursor() -> type:
     return MeteredCursor
 
 
-def get_pool() -> "ConnectionPool":
+def get_pool() -> ConnectionPool:
     from psycopg_pool import ConnectionPool
 
     global _pool, _pool_url
@@ -109,7 +110,7 @@ def close_pool() -> None:
 
 
 @contextmanager
-def connection() -> "Iterator[psycopg.Connection]":
+def connection() -> Iterator[psycopg.Connection]:
     """An autocommit connection: each statement commits alone. Use `transaction()` for multi-step writes.
 
     Outages surface as `outage.DatabaseUnavailable` (503), fast while the breaker is open (shared/db/outage.py)."""
@@ -140,13 +141,12 @@ def _discard_pool() -> None:
 
 
 @contextmanager
-def transaction() -> "Iterator[psycopg.Connection]":
-    with connection() as conn:
-        with conn.transaction():
-            yield conn
+def transaction() -> Iterator[psycopg.Connection]:
+    with connection() as conn, conn.transaction():
+        yield conn
 
 
-def direct_connect(url: str | None = None, **kwargs) -> "psycopg.Connection":
+def direct_connect(url: str | None = None, **kwargs) -> psycopg.Connection:
     """A standalone connection outside the pool (migrations, the worker's long-lived session)."""
     import psycopg
 

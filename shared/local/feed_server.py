@@ -11,8 +11,8 @@ import asyncio
 import gzip
 import hashlib
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,9 +38,9 @@ class Spec:
 
 def generated_feed(n: int, items: int = 50, version: int = 0) -> bytes:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+    parts = [(f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
              f'xmlns:media="http://search.yahoo.com/mrss/"><channel><title>Generated feed {n}</title>'
-             f'<link>https://site{n}.example/</link><description>bench</description>']
+             f'<link>https://site{n}.example/</link><description>bench</description>')]
     for i in range(items):
         k = i + version
         pub = format_datetime(now - timedelta(minutes=10 * k))
@@ -67,7 +67,7 @@ class FeedServer:
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "HEAD"])])
         self._thread = None
 
-    def start(self) -> "FeedServer":
+    def start(self) -> FeedServer:
         from shared.local.services import ServerThread
 
         self._thread = ServerThread(self.app).start()
@@ -115,7 +115,7 @@ class FeedServer:
             items = int(request.query_params.get("items", "50"))
             version = int(request.query_params.get("v", "0")) + self.generation
             body = generated_feed(n, items, version)
-            spec = Spec(body=body, etag='"' + hashlib.sha1(body).hexdigest()[:16] + '"')
+            spec = Spec(body=body, etag='"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16] + '"')
         if spec is None:
             return Response("not found", status_code=404)
         if self.latency:

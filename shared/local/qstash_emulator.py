@@ -50,11 +50,11 @@ import operator
 import re
 import time
 import uuid
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt

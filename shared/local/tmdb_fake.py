@@ -189,7 +189,8 @@ class Title:
 
     def details(self, appends: list[str]) -> dict[str, Any]:
         base = {
-            "adult": False, "backdrop_path": self.backdrop_path, "genres": [{"id": g, "name": n} for g, n in self.genres],
+            "adult": False, "backdrop_path": self.backdrop_path,
+            "genres": [{"id": g, "name": n} for g, n in self.genres],
             "homepage": "", "id": self.id, "original_language": self.language, "overview": self.overview,
             "popularity": self.popularity, "poster_path": self.poster_path,
             "production_companies": [{"id": i + 1, "logo_path": None, "name": c, "origin_country": "US"}
@@ -239,7 +240,8 @@ _TV_DRAMA, _TV_SCIFI, _REALITY = (18, "Drama"), (10765, "Sci-Fi & Fantasy"), (10
 
 
 def _tid(name: str, media_type: str) -> int:
-    return 900_000 + int(hashlib.sha1(f"{media_type}:{name}".encode()).hexdigest()[:6], 16) % 90_000
+    digest = hashlib.sha1(f"{media_type}:{name}".encode(), usedforsecurity=False).hexdigest()
+    return 900_000 + int(digest[:6], 16) % 90_000
 
 
 def build_catalogue(today: date) -> list[Title]:
@@ -264,7 +266,8 @@ def build_catalogue(today: date) -> list[Title]:
               cast=["Nora Quinn", "Theo Brandt"], overview="Two rivals inherit a failing farm."),
         movie("Midnight Harbor", today, 62.0, 410, 6.8, [_THRILLER, _MYSTERY], companies=["Universal Pictures"],
               cast=["Owen Pike", "Lena Ruiz"], overview="A harbor pilot finds a ship with no crew."),
-        movie("Paper Moons", today, 70.0, 500, 7.5, [_DOC], companies=["Netflix"], overview="The story of a space race."),
+        movie("Paper Moons", today, 70.0, 500, 7.5, [_DOC], companies=["Netflix"],
+              overview="The story of a space race."),
         movie("Le Dernier Train", today, 80.0, 600, 7.0, [_DRAMA], countries=["FR"], language="fr",
               companies=["Gaumont"], overview="Un train, une nuit."),
         movie("Quiet Streets", today, 12.0, 40, 6.0, [_DRAMA], overview="A small-town drama."),

@@ -128,7 +128,7 @@ class LocalYouTube:
         cid = req.query_params.get("channel_id", "")
         if not _CHANNEL_ID.match(cid):
             return Response("Bad Request", status_code=400)
-        handle, title = self._channel(cid)
+        _handle, title = self._channel(cid)
         base, t = self.base, html.escape(title)
         entries = []
         for vid, vtitle, at in uploads(cid, self.clock(), self.every):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 STEP_MODULES: list[str] = [
     "shared.maintenance.foundation_steps",
@@ -117,6 +118,7 @@ def run_cleanup(now: datetime | None = None) -> dict[str, Any]:
         results[step.name]["ms"] = round((time.perf_counter() - t0) * 1000, 1)
     failed = [n for n, r in results.items() if r["status"] == "error"]
     activity.log("cleanup", "warn" if failed else "info",
-                 f"Cleanup finished: {len(results) - len(failed)} step(s) ok" + (f", {len(failed)} failed" if failed else ""),
+                 f"Cleanup finished: {len(results) - len(failed)} step(s) ok"
+                 + (f", {len(failed)} failed" if failed else ""),
                  {"steps": results})
     return {"steps": results}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 
-from shared.errors import Conflict, Unauthorized
 from shared.config import get_config
+from shared.errors import Conflict, Unauthorized
 
 T = TypeVar("T")
 logger = logging.getLogger("screndly.messaging")

@@ -80,7 +80,8 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         from shared.net.guard import guarded_backend
 
         super().__init__(limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits), network_backend=guarded_backend(allow_private))
+        self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits),
+                                                  network_backend=guarded_backend(allow_private))
 
 
 class GuardedSyncTransport(httpx.HTTPTransport):

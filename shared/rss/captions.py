@@ -35,7 +35,7 @@ class CaptionSettings:
     max_length: int = 280
 
     @classmethod
-    def from_settings(cls, s: dict) -> "CaptionSettings":
+    def from_settings(cls, s: dict) -> CaptionSettings:
         try:
             max_len = int(s.get("rssCaptionMaxLength") or 280)
         except (TypeError, ValueError):

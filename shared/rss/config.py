@@ -26,7 +26,7 @@ class RunSettings:
     pinterest_board: str = ""  # the board RSS pins go to ("" = none: no Pinterest post is planned)
 
     @classmethod
-    def from_settings(cls, s: dict) -> "RunSettings":
+    def from_settings(cls, s: dict) -> RunSettings:
         return cls(posting=PostingRules.from_settings(s), captions=CaptionSettings.from_settings(s),
                    global_posting=bool(s.get("globalRSSPosting", True)), dedupe=bool(s.get("rssDeduplication", True)),
                    openai_key=str(s.get("openaiKey") or ""), serper_key=str(s.get("serperKey") or ""),

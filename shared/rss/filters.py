@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from shared.rss.textutil import strip_html
 
@@ -27,7 +28,7 @@ class KeywordFilter:
     active: bool = True
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> "KeywordFilter":
+    def from_json(cls, raw: dict[str, Any]) -> KeywordFilter:
         return cls(text=str(raw.get("text", "")), match_type="exact" if raw.get("matchType") == "exact" else "contains",
                    case_sensitive=bool(raw.get("caseSensitive", False)), active=bool(raw.get("active", True)))
 
@@ -41,7 +42,7 @@ class FilterSettings:
     start_from_now_at: datetime | None = None
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any] | None) -> "FilterSettings":
+    def from_json(cls, raw: dict[str, Any] | None) -> FilterSettings:
         raw = raw or {}
         scope = raw.get("scope") if raw.get("scope") in SCOPES else "title_or_body"
         start = raw.get("startFromNowAt")

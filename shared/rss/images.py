@@ -184,7 +184,8 @@ async def rehost(client, image: SelectedImage) -> SelectedImage:
     from shared.net.fetch import FetchLimits, fetch
     from shared.storage.s3 import get_storage
 
-    r = await fetch(client, image.url, accept="image/*", limits=FetchLimits(total_timeout=20, max_bytes=MAX_IMAGE_BYTES))
+    r = await fetch(client, image.url, accept="image/*",
+                    limits=FetchLimits(total_timeout=20, max_bytes=MAX_IMAGE_BYTES))
     info = sniff_image(r.body[:HEADER_BYTES])
     if info is None:
         raise ValueError("downloaded bytes are not an image")

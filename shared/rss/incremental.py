@@ -23,9 +23,9 @@ Equivalence with the full parse is tested item by item on real-world-shaped feed
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-
+import itertools
 import re
+from dataclasses import dataclass, field
 
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 DIGEST_BYTES = 8  # per item: collisions among a feed's ~50 items are negligible at 64 bits
@@ -75,7 +75,7 @@ class Memory:
     items: frozenset[bytes] = field(default_factory=frozenset)
 
     @staticmethod
-    def decode(body: bytes | None, items: bytes | None) -> "Memory":
+    def decode(body: bytes | None, items: bytes | None) -> Memory:
         blob = bytes(items or b"")
         return Memory(bytes(body) if body else None,
                       frozenset(blob[i:i + DIGEST_BYTES] for i in range(0, len(blob), DIGEST_BYTES)))
@@ -168,7 +168,7 @@ def scan(body: bytes, content_type: str = "", url: str = "") -> Scan | None:
         return None
     if state["bad"] or not items:
         return None
-    for a, b in zip(items, items[1:]):
+    for a, b in itertools.pairwise(items):
         gap = body[a.end:b.start]
         if gap.strip() and b"<!--" not in gap:  # only whitespace (or comments) may sit between items
             return None

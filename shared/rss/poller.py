@@ -13,9 +13,9 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 from urllib.parse import urlsplit
 
 from shared.messaging import schedules
@@ -55,6 +55,11 @@ class TickReport:
 
 def capacity(concurrency: int, budget: float) -> int:
     return max(1, int(concurrency * budget / EST_SECONDS_PER_FEED))
+
+
+def _chunk_dedup_id(chunk: list[dict]) -> str:
+    # the same set of feeds in the same tick is one QStash message, however often the tick is delivered
+    return f"rss-fetch-{uuid.uuid5(uuid.NAMESPACE_URL, ','.join(str(f['id']) for f in chunk))}"
 
 
 def _now() -> datetime:
@@ -195,7 +200,7 @@ async def tick(*, feed_ids: list[str] | None = None, now_fn: Callable[[], dateti
     if rest and feed_ids is None:
         chunks = [rest[i:i + cap] for i in range(0, len(rest), cap)]
         msgs = [OutgoingMessage(path=FETCH_PATH, body={"feedIds": [str(f["id"]) for f in c]},
-                                deduplication_id=f"rss-fetch-{uuid.uuid5(uuid.NAMESPACE_URL, ','.join(str(f['id']) for f in c))}")
+                                deduplication_id=_chunk_dedup_id(c))
                 for c in chunks]
         from shared.messaging.publisher import publish_batch
 
@@ -223,8 +228,8 @@ async def tick(*, feed_ids: list[str] | None = None, now_fn: Callable[[], dateti
 
 async def refresh_one(feed: dict, *, manual_run: bool) -> dict:
     """POST /api/rss/feeds/{id}/refresh: run one feed now, under the same lock as the tick."""
-    from shared.errors import Conflict
     from shared.config import get_config
+    from shared.errors import Conflict
 
     token = uuid.uuid4().hex
     fid = str(feed["id"])

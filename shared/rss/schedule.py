@@ -39,7 +39,7 @@ class PostingRules:
         return int(self.quotas.get(platform, FALLBACK_QUOTA))
 
     @classmethod
-    def from_settings(cls, s: dict) -> "PostingRules":
+    def from_settings(cls, s: dict) -> PostingRules:
         def _int(v, default):
             try:
                 return int(v)

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.db import connection, transaction
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.rss import repo
 from shared.rss.pipeline import PLATFORMS
 

@@ -72,7 +72,8 @@ def shorten(text: str, platform: str, limit: int | None = None) -> str:
     while tokens:
         prose = _join(tokens)
         # an ellipsis glued to a URL would become part of it
-        candidate = prose + (" " if URL_RE.search(prose.rsplit(None, 1)[-1] if prose.split() else "") else "") + _ELLIPSIS
+        last_word = prose.rsplit(None, 1)[-1] if prose.split() else ""
+        candidate = prose + (" " if URL_RE.search(last_word) else "") + _ELLIPSIS
         full = candidate + (sep + tail if tail else "")
         if caption_length(full, platform) <= limit:
             return full

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from typing import ClassVar
 
 _WS = re.compile(r"\s+")
 # visible text that still carries a layer of markup: a closing tag, a comment, a tag with attributes, a line
@@ -31,10 +32,12 @@ _SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺
 
 
 class _TextExtractor(HTMLParser):
-    _SKIP = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "head",
-             "title", "textarea", "select"}
-    _BLOCK = {"p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "blockquote",
-              "figure", "figcaption", "section", "article", "table", "ul", "ol", "hr", "pre", "dt", "dd"}
+    _SKIP: ClassVar[frozenset[str]] = frozenset({
+        "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "head",
+             "title", "textarea", "select"})
+    _BLOCK: ClassVar[frozenset[str]] = frozenset({
+        "p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "blockquote",
+              "figure", "figcaption", "section", "article", "table", "ul", "ol", "hr", "pre", "dt", "dd"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -91,12 +94,13 @@ def strip_html(text: str | None) -> str:
     out = text
     for _ in range(_MAX_LAYERS):
         out = _strip_once(out)
-        if "<" not in out and "&" not in out or not _STILL_ENCODED.search(out):
+        if ("<" not in out and "&" not in out) or not _STILL_ENCODED.search(out):
             break
     return _WS.sub(" ", out).strip()
 
 
-_ESCAPED_TAG = re.compile(r"</[a-zA-Z][a-zA-Z0-9]*\s*>|<!--|<[a-zA-Z][a-zA-Z0-9]*\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*\s*=|<br\s*/?>"
+_ESCAPED_TAG = re.compile(r"</[a-zA-Z][a-zA-Z0-9]*\s*>|<!--"
+                          r"|<[a-zA-Z][a-zA-Z0-9]*\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*\s*=|<br\s*/?>"
                           r"|<(?:p|div|span|a|b|i|em|strong|ul|ol|li|img|table)\b|&lt;/?[a-zA-Z!]")
 
 

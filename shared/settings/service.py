@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import activity
-from shared.errors import ValidationFailed
 from shared.db import connection, transaction
+from shared.errors import ValidationFailed
 from shared.security.secretbox import mask_secret
 from shared.settings import store
 from shared.settings.inventory import DEFAULTS, SECRET_KEYS

@@ -7,7 +7,8 @@ key does not decrypt.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from shared.db import connection
 from shared.settings.inventory import DEFAULTS, SECRET_KEYS

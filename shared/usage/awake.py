@@ -9,7 +9,7 @@ takes care of it. Billing is CU-hours = awake hours × compute size (0.25 CU by 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 TAIL = 300.0
 DAY = 86400.0

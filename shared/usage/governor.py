@@ -18,8 +18,9 @@ degrade).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 DB_RESOURCES = ("neon.cu_hours",)
 CALL_RESOURCES = ("qstash.messages", "redis.commands", "fn.invocations", "fn.cpu_ms")
@@ -39,7 +40,7 @@ class GovernorSettings:
     comments_poll_minutes: int = 10
 
     @classmethod
-    def from_settings(cls, s: Mapping[str, Any]) -> "GovernorSettings":
+    def from_settings(cls, s: Mapping[str, Any]) -> GovernorSettings:
         def num(key: str, default: float, lo: float, hi: float) -> float:
             try:
                 return min(hi, max(lo, float(s.get(key, default))))
@@ -81,7 +82,7 @@ class Decisions:
                 "heldBack": list(self.held_back)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "Decisions":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Decisions:
         if not d:
             return cls()
         return cls(levels={str(k): int(v) for k, v in (d.get("levels") or {}).items()},

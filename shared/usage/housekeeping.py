@@ -32,9 +32,8 @@ def _bootstrap(t: Tick) -> None:
 
 
 def run(t: Tick, refs: list[str]) -> None:
-    from shared.usage import govern
-
     from shared.rss.feedstate import next_on_grid
+    from shared.usage import govern
 
     nxt = next_on_grid(t.now, PERIOD)  # 00, 06, 12, 18 UTC: the hours the maintenance schedule wakes it anyway
     t.arm("usage.housekeeping", "all", nxt)

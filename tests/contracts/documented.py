@@ -72,8 +72,8 @@ X_TOKEN = DocumentedEndpoint(
 def _tiktok_web_flow(request: httpx.Request) -> list[str]:
     f = dict(form_of(request))
     if f.get("code_verifier") and not re.match(r"https?://(localhost|127\.0\.0\.1)[:/]", f.get("redirect_uri", "")):
-        return ["code_verifier is documented as 'Required for mobile and desktop app only'; a web app's code "
-                "exchange (Login Kit for Web, https redirect) sends none"]
+        return [("code_verifier is documented as 'Required for mobile and desktop app only'; a web app's code "
+                "exchange (Login Kit for Web, https redirect) sends none")]
     return []
 
 
@@ -145,10 +145,10 @@ def pinterest_token_extras(request: httpx.Request) -> list[str]:
 TIKTOK_USER_INFO_DOC = "https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info"
 # which scope each user field needs (the page's field table)
 TIKTOK_USER_FIELDS = {
-    **{f: "user.info.basic" for f in ("open_id", "union_id", "avatar_url", "avatar_url_100", "avatar_large_url",
-                                      "display_name")},
-    **{f: "user.info.profile" for f in ("bio_description", "profile_deep_link", "is_verified", "username")},
-    **{f: "user.info.stats" for f in ("follower_count", "following_count", "likes_count", "video_count")},
+    **dict.fromkeys(("open_id", "union_id", "avatar_url", "avatar_url_100", "avatar_large_url", "display_name"),
+                    "user.info.basic"),
+    **dict.fromkeys(("bio_description", "profile_deep_link", "is_verified", "username"), "user.info.profile"),
+    **dict.fromkeys(("follower_count", "following_count", "likes_count", "video_count"), "user.info.stats"),
 }
 
 
@@ -179,13 +179,14 @@ def chunk_rules(video_size: int, chunk_size: int, count: int) -> list[str]:
     """The media transfer guide's chunk rules for FILE_UPLOAD."""
     if video_size < 5 * MB:
         return [] if chunk_size == video_size and count == 1 else [
-            f"a video under 5 MB is uploaded whole: chunk_size must equal video_size and total_chunk_count be 1 "
-            f"(got {chunk_size}, {count})"]
+            (f"a video under 5 MB is uploaded whole: chunk_size must equal video_size and total_chunk_count be 1 "
+            f"(got {chunk_size}, {count})")]
     out = []
     if not 5 * MB <= chunk_size <= 64 * MB and not (count == 1 and chunk_size == video_size):
         out.append(f"chunk_size {chunk_size} must be 5 MB to 64 MB")
     if count != max(1, video_size // chunk_size):
-        out.append(f"total_chunk_count must be floor(video_size / chunk_size) = {video_size // chunk_size}, got {count}")
+        out.append(f"total_chunk_count must be floor(video_size / chunk_size) = {video_size // chunk_size}, "
+                   f"got {count}")
     if video_size - chunk_size * (count - 1) > 128 * MB:
         out.append("the last chunk (remainder included) must be at most 128 MB")
     if count > 1000:

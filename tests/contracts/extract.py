@@ -138,7 +138,7 @@ def discovery_subset(doc: dict, methods: list[tuple[str, str]]) -> dict:
     for res, meth in methods:
         out["resources"].setdefault(res, {"methods": {}})["methods"][meth] = doc["resources"][res]["methods"][meth]
     out["schemas"] = {}
-    todo = {r for r in _refs(out["resources"])}
+    todo = set(_refs(out["resources"]))
     while todo:
         name = todo.pop()
         if name in out["schemas"]:

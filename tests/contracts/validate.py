@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 import httpx
@@ -109,7 +110,7 @@ class _OpenAPIDescription:
     routes: list[tuple[str, re.Pattern, dict]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _openapi(name: str) -> _OpenAPIDescription:
     import warnings
 
@@ -250,7 +251,7 @@ def _resolve(doc: dict, ref: str) -> dict:
 DISCOVERY_FILE = "youtube-v3-discovery.subset.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _discovery() -> dict:
     doc = json.loads((HERE / DISCOVERY_FILE).read_text())
     methods = []
@@ -274,7 +275,8 @@ _TYPE_CHECKS: dict[str, Callable[[str], bool]] = {
 
 def _json_type_ok(t: str, v: Any) -> bool:
     return {"string": isinstance(v, str), "boolean": isinstance(v, bool),
-            "integer": isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and v.lstrip("-").isdigit(),
+            "integer": ((isinstance(v, int) and not isinstance(v, bool))
+                        or (isinstance(v, str) and v.lstrip("-").isdigit())),
             "number": isinstance(v, (int, float)) and not isinstance(v, bool),
             "object": isinstance(v, dict), "array": isinstance(v, list), "any": True}.get(t, True)
 
@@ -374,7 +376,7 @@ GRAPH_COMMON_PARAMS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _meta() -> dict[str, Any]:
     nodes = {p.stem: json.loads(p.read_text()) for p in META_DIR.glob("*.json") if p.stem != "enum_types"}
     enums = {e["name"]: set(e["values"]) for e in json.loads((META_DIR / "enum_types.json").read_text())}
@@ -477,7 +479,7 @@ def meta_graph(request: httpx.Request, node: str, edge: str | None, granted: set
         if p.get("required") and name not in params and not any(re.sub(r"\[\d+\]$", "", k) == name for k in params):
             broken.append(f"{src}: {where}: required parameter {name!r} is missing")
     if method == "GET" and "fields" in params:
-        ret = edge and api.get("return") or node
+        ret = (edge and api.get("return")) or node
         bad = _fields_ok(ret, params["fields"], meta["nodes"])
         if bad:
             broken.append(f"{src}: {where}: {ret} has no field(s) {', '.join(bad)}")
@@ -521,7 +523,7 @@ class DocumentedEndpoint:
 
 def _param_ok(p: Param, v: Any) -> bool:
     if p.type == "int":
-        return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and v.isdigit()
+        return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and v.isdigit())
     if p.type == "bool":
         return isinstance(v, bool) or v in ("true", "false")
     if p.type == "enum":
@@ -592,6 +594,19 @@ def find_endpoint(endpoints: Iterable[DocumentedEndpoint], request: httpx.Reques
     return next((ep for ep in endpoints if ep.matches(request)), None)
 
 
-__all__ = ["ContractViolation", "DocumentedEndpoint", "Param", "openapi", "openapi_form_fields", "discovery",
-           "meta_graph", "documented", "find_endpoint", "bearer", "form_of", "query_of", "body_bytes",
-           "media_type"]
+__all__ = [
+    "ContractViolation",
+    "DocumentedEndpoint",
+    "Param",
+    "bearer",
+    "body_bytes",
+    "discovery",
+    "documented",
+    "find_endpoint",
+    "form_of",
+    "media_type",
+    "meta_graph",
+    "openapi",
+    "openapi_form_fields",
+    "query_of",
+]

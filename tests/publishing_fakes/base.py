@@ -26,7 +26,8 @@ import re
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
@@ -146,7 +147,7 @@ class Fake:
 
     @staticmethod
     def query(request: httpx.Request) -> dict[str, str]:
-        return {k: v for k, v in request.url.params.items()}
+        return dict(request.url.params.items())
 
     @staticmethod
     def body(request: httpx.Request) -> Any:
@@ -159,7 +160,8 @@ class Fake:
             tok = self.query(request).get(param)
         return tok in self.tokens
 
-    def in_window(self, request: httpx.Request, rows: list[dict], start: str, end: str, iso: bool = False) -> list[dict]:
+    def in_window(self, request: httpx.Request, rows: list[dict], start: str, end: str,
+                  iso: bool = False) -> list[dict]:
         """Filter posts by the platform's time-window parameters (X start_time/end_time, Meta since/until)."""
         from datetime import datetime
 

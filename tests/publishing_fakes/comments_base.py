@@ -5,8 +5,8 @@ ISO times. Every request to these routes is held to the platform's description b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 
 def route_first(fake, method: str, pattern: str, name: str, fn: Callable) -> None:

@@ -93,7 +93,7 @@ def install(fake) -> None:
         return fake.json(listing(request, rows, view))
 
     def post_comment(request, obj):
-        target, refused = refusal(request, obj, "fb", "(#100) replies go to an existing comment")
+        _target, refused = refusal(request, obj, "fb", "(#100) replies go to an existing comment")
         if refused is not None:
             return refused
         f = {**fake.query(request), **fake.form(request)}

@@ -12,7 +12,6 @@ tests/contracts/documented.py (the fake's contract holds every request to them);
 from __future__ import annotations
 
 import time
-
 from datetime import datetime, timezone
 
 from publishing_fakes.comments_base import handler, iso, route_first

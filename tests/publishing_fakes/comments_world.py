@@ -9,11 +9,11 @@ import json
 import re
 
 import pytest
+from rss_fakes import FakeOpenAI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from publishing_fakes import comments_meta, comments_threads, comments_x, comments_youtube
-from rss_fakes import FakeOpenAI
 
 PLATFORMS = ("x", "threads", "facebook", "instagram", "youtube")
 PUBLISH_SCOPES = {
@@ -54,7 +54,7 @@ def openai_replies():
     server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def comment_world(world, openai_replies, monkeypatch):
     """The world of fakes with comment endpoints and an OpenAI that writes replies."""
     from shared.config import get_config

@@ -13,9 +13,9 @@ Rules, with sources:
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 from publishing_fakes.comments_base import iso
-from datetime import datetime, timezone
 
 
 def install(fake) -> None:

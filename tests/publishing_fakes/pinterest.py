@@ -11,7 +11,6 @@ import httpx
 
 from publishing_fakes.base import Fake, multipart_fields
 
-
 BOARD = "549755813001"  # Pinterest ids are digits (the v5 OpenAPI's board_id pattern ^\\d+$)
 
 
@@ -135,7 +134,8 @@ class PinterestFake(Fake):
         if b.get("board_id") not in {x["id"] for x in self.boards}:
             return self._err(404, 2001, "Board not found.")
         src = b.get("media_source") or {}
-        if src.get("source_type") == "video_id" and self.media.get(src.get("media_id"), {}).get("status") != "succeeded":
+        media_status = self.media.get(src.get("media_id"), {}).get("status")
+        if src.get("source_type") == "video_id" and media_status != "succeeded":
             return self._err(400, 2004, "media not ready")
         post = self.record_post(text=b.get("title") or b.get("description"), description=b.get("description"),
                                 board=b["board_id"], link=b.get("link"), source=src.get("source_type"),
@@ -146,7 +146,8 @@ class PinterestFake(Fake):
         if not self.authed(request):
             return self._err(401, 2, "Authentication failed")
         with self.lock:
-            rows = [p for p in reversed(self.posts) if p["board"] == bid][:int(self.query(request).get("page_size", 25))]
+            page_size = int(self.query(request).get("page_size", 25))
+            rows = [p for p in reversed(self.posts) if p["board"] == bid][:page_size]
         return self.json({"items": [{"id": p["pid"], "title": p["text"], "description": p.get("description")}
                                     for p in rows]})
 

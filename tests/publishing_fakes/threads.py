@@ -88,7 +88,7 @@ class ThreadsFake(Fake):
             return self.unauthorized()
         q = self.query(request)
         mt = q.get("media_type")
-        if mt == "IMAGE" and not q.get("image_url") or mt == "VIDEO" and not q.get("video_url"):
+        if (mt == "IMAGE" and not q.get("image_url")) or (mt == "VIDEO" and not q.get("video_url")):
             return self.json({"error": {"message": "media url missing", "code": 100}}, 400)
         if mt == "CAROUSEL":
             kids = (q.get("children") or "").split(",")

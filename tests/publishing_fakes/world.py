@@ -56,7 +56,8 @@ class World:
     def install(self, router: respx.Router) -> None:
         router.route(host="127.0.0.1").pass_through()
         router.route(host="localhost").pass_through()
-        for fake, hosts in ((self.x, ["x.test"]), (self.meta, ["graph.test", "graph-video.test"]), (self.threads, ["threads.test"]),
+        for fake, hosts in ((self.x, ["x.test"]), (self.meta, ["graph.test", "graph-video.test"]),
+                            (self.threads, ["threads.test"]),
                             (self.tiktok, ["tiktok.test", "tiktok-upload.test"]),
                             (self.youtube, ["yt.test", "oauth.yt.test"]),
                             (self.pinterest, ["pin.test", "pin-upload.test"]), (self.media, ["media.test"])):
@@ -99,7 +100,7 @@ class World:
         return sum(len(f.posts) for f in {id(f): f for f in self.by_family.values()}.values())
 
 
-@pytest.fixture()
+@pytest.fixture
 def world(backing, clean_state):
     from shared.config import get_config
 

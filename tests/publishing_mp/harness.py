@@ -174,7 +174,6 @@ def _content(i: int, family: str, media: dict[str, str]) -> dict[str, Any]:
 class Harness:
     def __init__(self, cfg: Config, redis_url: str):
         import redis as redis_lib
-
         from publishing_fakes.world import World
 
         self.cfg = cfg

@@ -191,9 +191,9 @@ def zygote() -> None:
     import psycopg  # noqa: F401
     import redis  # noqa: F401
 
-    import shared.publishing.api_service  # noqa: F401
-    import shared.publishing.engine.runner  # noqa: F401
-    import shared.publishing.gateway  # noqa: F401
+    import shared.publishing.api_service
+    import shared.publishing.engine.runner
+    import shared.publishing.gateway
     import shared.rss.queue  # noqa: F401
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps dead workers

@@ -120,8 +120,8 @@ def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None, la
     w, h = geo.width, geo.height
     fit = mode or preset.fit
     if fit == "pad":
-        return (f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
-                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p", False)
+        return ((f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p"), False)
     if fit == "crop":
         cw, ch = geo.crop or (w, h)
         return (f"crop={cw}:{ch}:(iw-{cw})/2:(ih-{ch})/2,scale={w}:{h},setsar=1,format=yuv420p", False)
@@ -135,10 +135,10 @@ def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None, la
                       f"boxblur={max(1, radius // 4)}:2,scale={w}:{h}")
     else:
         background = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},boxblur={radius}:2"
-    return (f"[0:v:0]split=2[bg{n}][fg{n}];"
+    return ((f"[0:v:0]split=2[bg{n}][fg{n}];"
             f"[bg{n}]{background}[bgb{n}];"
             f"[fg{n}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2[fgs{n}];"
-            f"[bgb{n}][fgs{n}]overlay=(W-w)/2:(H-h)/2,setsar=1,format=yuv420p[v{n}]", True)
+            f"[bgb{n}][fgs{n}]overlay=(W-w)/2:(H-h)/2,setsar=1,format=yuv420p[v{n}]"), True)
 
 
 def source_input_args(info: MediaInfo, src: str) -> list[str]:
@@ -183,7 +183,7 @@ def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_prese
              "-c:v", "libx264", "-preset", x264_preset, "-crf", "21", "-profile:v", "high",
              "-pix_fmt", "yuv420p", "-maxrate", preset.max_bitrate,
              "-bufsize", f"{int(preset.max_bitrate[:-1]) * 2}M",
-             "-fps_mode", "cfr", "-r", f"{fps:g}", "-g", str(int(round(fps * 2)))]
+             "-fps_mode", "cfr", "-r", f"{fps:g}", "-g", str(round(fps * 2))]
     if encoder_threads:
         args += ["-threads:v", str(encoder_threads)]
     args += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]

@@ -72,14 +72,14 @@ _HZ = re.compile(r"(\d+) Hz, ([\w.() ]+?)(?:,|$)")
 _ROTATION = re.compile(r"(?:rotation of|rotate\s*:)\s*(-?[\d.]+)")
 
 _READABLE = [
-    (re.compile(r"not on whitelist"), "the file is not an MP4, MOV, WebM or MKV video (playlists and other "
-                                      "formats that refer to other files or URLs are not allowed)"),
-    (re.compile(r"misdetection possible"), "the file is not a video or audio file (its content does not match "
-                                           "its name)"),
-    (re.compile(r"moov atom not found"), "the file is incomplete or not a valid MP4/MOV (no 'moov' index): "
-                                          "the upload was probably interrupted"),
-    (re.compile(r"Invalid data found when processing input"), "the file is not a video or audio file ffmpeg "
-                                                               "can read (invalid data)"),
+    (re.compile(r"not on whitelist"), ("the file is not an MP4, MOV, WebM or MKV video (playlists and other "
+                                      "formats that refer to other files or URLs are not allowed)")),
+    (re.compile(r"misdetection possible"), ("the file is not a video or audio file (its content does not match "
+                                           "its name)")),
+    (re.compile(r"moov atom not found"), ("the file is incomplete or not a valid MP4/MOV (no 'moov' index): "
+                                          "the upload was probably interrupted")),
+    (re.compile(r"Invalid data found when processing input"), ("the file is not a video or audio file ffmpeg "
+                                                               "can read (invalid data)")),
     (re.compile(r"No such file or directory"), "the file does not exist"),
 ]
 
@@ -101,7 +101,7 @@ def _rate(match: re.Match | None) -> float | None:
 def _normalise_rotation(value: float) -> int:
     # ffmpeg prints the display matrix angle counter-clockwise ("rotation of -90.00 degrees" for a phone held
     # upright); what matters here is only whether width and height swap, and by how much the frame turns
-    return int(round(value)) % 360
+    return round(value) % 360
 
 
 def parse_probe(stderr: str) -> MediaInfo:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 MAX_EVENTS = 40
 
 

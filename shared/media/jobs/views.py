@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # internal state -> the contract's status
-STATUS = {"awaiting_source": "pending", "queued": "pending", "running": "processing", "succeeded": "completed", "failed": "failed",
-          "cancelled": "failed"}
+STATUS = {"awaiting_source": "pending", "queued": "pending", "running": "processing", "succeeded": "completed",
+          "failed": "failed", "cancelled": "failed"}
 
 
 def _iso(value) -> str | None:

@@ -91,7 +91,7 @@ def _count_command() -> None:
     meter.count("redis.commands")
 
 
-def push_wake_tcp(waiter: "Waiter", count: int = 1) -> None:
+def push_wake_tcp(waiter: Waiter, count: int = 1) -> None:
     """Worker side (a job handed back on shutdown): wake another worker over the worker's own connection."""
     try:
         client = waiter._connect()

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared import activity
-from shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from shared.config import get_config
 from shared.db import connection
+from shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from shared.media import keys
 from shared.media.uploads.plan import parts_are_complete, plan_upload
 from shared.media.uploads.sniff import SNIFF_BYTES, sniff_problem
@@ -175,7 +175,7 @@ def complete_upload(upload_id: str, parts: list[dict[str, Any]] | None) -> dict[
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 raise ValidationFailed(f"storage refused to assemble the parts ({code}); check the ETags and "
-                                       "that every part was uploaded", details={"storageCode": code})
+                                       "that every part was uploaded", details={"storageCode": code}) from exc
         head = storage.head(key)
         if head is None:
             raise ValidationFailed("no file was uploaded to the presigned URL yet", details={"key": key})

@@ -9,8 +9,9 @@ post public) and `confirm` (status polls after it). Before a commit it calls `ct
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from shared.publishing.adapters.http import PlatformHttp
 from shared.publishing.media.source import MediaSource
@@ -117,7 +118,7 @@ def window(progress: dict[str, Any], before: float = 120, after: float = 900) ->
     return (float(at) - before, float(at) + after) if at else None
 
 
-def graph_pages(ctx: "PublishContext", url: str, params: dict[str, str], pages: int = 5):
+def graph_pages(ctx: PublishContext, url: str, params: dict[str, str], pages: int = 5):
     """Items of a Graph-style listing (Meta, Threads), following `paging.cursors.after`."""
     params = dict(params)
     for _ in range(pages):
@@ -146,7 +147,7 @@ def post_text(target: str, content) -> str:
     return text
 
 
-def graph_permalink(ctx: "PublishContext", base: str, post_id: str) -> str | None:
+def graph_permalink(ctx: PublishContext, base: str, post_id: str) -> str | None:
     try:
         return ctx.http.json("GET", f"{base}/{post_id}", phase="confirm",
                              params={"fields": "permalink"}).get("permalink")
@@ -154,7 +155,7 @@ def graph_permalink(ctx: "PublishContext", base: str, post_id: str) -> str | Non
         return None
 
 
-def wait_for_container(ctx: "PublishContext", *, base: str, container_id: str, status_field: str,
+def wait_for_container(ctx: PublishContext, *, base: str, container_id: str, status_field: str,
                        detail_field: str, label: str) -> None:
     """Poll a Meta-style media container (Instagram, Threads) until the platform has processed its media."""
     from shared.publishing.engine.errors import BadContent
@@ -170,8 +171,8 @@ def wait_for_container(ctx: "PublishContext", *, base: str, container_id: str, s
     ctx.poll(check, f"{label} media container")
 
 
-def container_lookup(ctx: "PublishContext", *, base: str, status_field: str, listing_url: str,
-                     listing_params: dict[str, str], text_field: str) -> "PostResult | NotPublished | None":
+def container_lookup(ctx: PublishContext, *, base: str, status_field: str, listing_url: str,
+                     listing_params: dict[str, str], text_field: str) -> PostResult | NotPublished | None:
     """Settle a Meta-style container publish (Instagram, Threads) whose answer was lost.
 
     ERROR or EXPIRED: the container can no longer be published, so nothing was posted. PUBLISHED: find the post

@@ -3,7 +3,8 @@ photos (2-10) uploaded unpublished then attached to one /feed post (`attached_me
 by the documented path: the Resumable Upload API (`POST /{app-id}/uploads` -> `POST upload:<id>` with
 `file_offset`, user token) gives a file handle, published with `POST graph-video.facebook.com/{page}/videos`
 `fbuploader_video_file_chunk=<handle>`.
-https://developers.facebook.com/docs/pages-api/posts , https://developers.facebook.com/docs/video-api/guides/publishing ,
+https://developers.facebook.com/docs/pages-api/posts ,
+https://developers.facebook.com/docs/video-api/guides/publishing ,
 https://developers.facebook.com/docs/graph-api/guides/upload
 
 The video is streamed from its source into the upload (one chunk in memory); an interrupted upload resumes from
@@ -16,7 +17,13 @@ import json
 
 from shared.config import get_config
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, graph_pages, post_text, text_key, window,
+    NotPublished,
+    PostResult,
+    PublishContext,
+    graph_pages,
+    post_text,
+    text_key,
+    window,
 )
 from shared.publishing.engine.errors import AuthFailed
 

@@ -13,7 +13,12 @@ from typing import Any
 import httpx
 
 from shared.publishing.engine.errors import (
-    Phase, PublishError, RateLimitedError, StillProcessing, TransientBeforeSend, classify_exception,
+    Phase,
+    PublishError,
+    RateLimitedError,
+    StillProcessing,
+    TransientBeforeSend,
+    classify_exception,
     classify_http,
 )
 
@@ -123,4 +128,4 @@ class PlatformHttp:
         return body_of(self.send(method, url, phase=phase, **kw))
 
 
-__all__ = ["PlatformHttp", "PublishError", "shared_client", "body_of"]
+__all__ = ["PlatformHttp", "PublishError", "body_of", "shared_client"]

@@ -9,8 +9,15 @@ from __future__ import annotations
 import time
 
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, post_text, text_key,
-    wait_for_container)
+    NotPublished,
+    PostResult,
+    PublishContext,
+    container_lookup,
+    graph_permalink,
+    post_text,
+    text_key,
+    wait_for_container,
+)
 from shared.publishing.engine.errors import RateLimitedError
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from shared.config import get_config
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink, post_text, text_key, wait_for_container,
+    NotPublished,
+    PostResult,
+    PublishContext,
+    container_lookup,
+    graph_permalink,
+    post_text,
+    text_key,
+    wait_for_container,
     window,
 )
 

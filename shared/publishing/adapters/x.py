@@ -13,9 +13,9 @@ blind retry would say nothing useful: field-notes §7).
 
 from __future__ import annotations
 
-from shared.config import get_config
 from datetime import datetime, timezone
 
+from shared.config import get_config
 from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, post_text, text_key, window
 from shared.publishing.engine.errors import BadContent
 

@@ -183,8 +183,8 @@ class YouTubeAdapter:
             f"https://www.youtube.com/watch?v={vid}"
         pending = bool(ctx.content.thumbnail_url and not ctx.progress.get("thumbnail_set")) or bool(
             set(ctx.content.playlist_ids) - set(ctx.progress.get("playlists_done") or []))
-        warnings = ["found by a look-up after the upload was interrupted: thumbnail and playlists were not "
-                    "applied"] if pending else []
+        warnings = [("found by a look-up after the upload was interrupted: thumbnail and playlists were not "
+                    "applied")] if pending else []
         return PostResult(vid, url, {"warnings": warnings} if warnings else {})
 
 

@@ -94,13 +94,12 @@ def notify_once(w: VersionWarning) -> bool:
     from shared import activity
     from shared.db import connection
 
-    with connection() as c:
-        with c.transaction():
-            first = c.execute("INSERT INTO notices_sent (key) VALUES (%s) ON CONFLICT DO NOTHING RETURNING key",
-                              (key,)).fetchone()
-            if first:
-                activity.notify("warning", "Update the Meta Graph API version", w.message + f" See {VERSIONS_DOC}",
-                                source="system", action_page="settings", conn=c)
+    with connection() as c, c.transaction():
+        first = c.execute("INSERT INTO notices_sent (key) VALUES (%s) ON CONFLICT DO NOTHING RETURNING key",
+                          (key,)).fetchone()
+        if first:
+            activity.notify("warning", "Update the Meta Graph API version", w.message + f" See {VERSIONS_DOC}",
+                            source="system", action_page="settings", conn=c)
     _notified.add(key)
     return first is not None
 

@@ -23,8 +23,8 @@ from urllib.parse import urlencode, urlparse
 
 import httpx
 
-from shared.errors import UpstreamError, ValidationFailed
 from shared.config import get_config
+from shared.errors import UpstreamError, ValidationFailed
 from shared.publishing.connections import pkce, store
 from shared.publishing.connections.providers import ENV_NAMES, Provider, provider
 from shared.publishing.connections.state import StateError, consume_state, issue_state
@@ -296,4 +296,4 @@ def refresh_tokens(platform: str, conn: store.Connection) -> store.Tokens:
     return _tokens(body)
 
 
-__all__ = ["authorization_url", "complete", "refresh_tokens", "OAuthError", "configured_provider"]
+__all__ = ["OAuthError", "authorization_url", "complete", "configured_provider", "refresh_tokens"]

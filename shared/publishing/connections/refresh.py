@@ -33,7 +33,7 @@ def mark_needs_reconnect(platform: str, reason: str) -> None:
 
 
 def ensure_fresh(platform: str, margin: timedelta = REFRESH_MARGIN,
-                 preloaded: store.Connection | None | bool = False) -> store.Connection:
+                 preloaded: store.Connection | bool | None = False) -> store.Connection:
     """`preloaded`: the connection already read with the claim (None = known absent; False = read it)."""
     conn = store.get(platform) if preloaded is False else preloaded
     if conn is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.errors import UpstreamError, ValidationFailed
 from shared.config import get_config
+from shared.errors import UpstreamError, ValidationFailed
 from shared.publishing.connections import store
 from shared.publishing.platforms import DISPLAY, FAMILIES
 

@@ -30,7 +30,11 @@ from shared.publishing.adapters.base import Account, NotPublished, PostResult, P
 from shared.publishing.engine import outcomes
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine.errors import (
-    ClaimLost, PublishError, RateLimitedError, StillProcessing, TransientBeforeSend,
+    ClaimLost,
+    PublishError,
+    RateLimitedError,
+    StillProcessing,
+    TransientBeforeSend,
 )
 from shared.publishing.engine.lease import Lease
 
@@ -93,8 +97,9 @@ def apply(row: dict, lease: Lease, answer: Answer, reason: str, account: Account
     if answer.kind == "absent":
         how = "the platform's state shows nothing was posted" if answer.proof == "platform_state" else \
             "the publishing request was never sent"
-        return outcomes.failed(row, lease, "unknown", f"{reason}; {how} ({answer.reason}). "
-                                                      f"{outcomes.SAFE_TO_POST_AGAIN}", answer.proof or "platform_state")
+        return outcomes.failed(row, lease, "unknown",
+                               f"{reason}; {how} ({answer.reason}). {outcomes.SAFE_TO_POST_AGAIN}",
+                               answer.proof or "platform_state")
     if answer.kind == "processing" and row["state"] == "publishing" \
             and int(row.get("checks") or 0) < get_config().publish_settle_max_checks:
         return outcomes.parked(row, lease, answer.reason)

@@ -8,7 +8,8 @@ videoHeight, videoSizeBytes, videoMimeType). `prefs` is this family's entry of t
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shared.publishing.adapters.base import Content
 

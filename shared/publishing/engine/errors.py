@@ -16,7 +16,8 @@ retried; a 5xx answering the request that creates the post may hide a post that 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Phase = Literal["prepare", "commit", "confirm"]
 Kind = Literal["auth", "content", "rate_limited", "transient", "unknown", "processing", "not_connected"]

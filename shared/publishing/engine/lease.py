@@ -51,7 +51,7 @@ class Lease:
     def interval(self) -> float:
         return max(0.05, self.seconds / 5)
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         self._thread = threading.Thread(target=self._beat_loop, name=f"lease-{self.pub_id[:8]}", daemon=True)
         self._thread.start()
         return self

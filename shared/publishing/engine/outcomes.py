@@ -160,7 +160,7 @@ def schedule_settle(row: dict, delay: float) -> None:
     dedup = f"settle-{row['id']}-{row.get('attempts') or 0}-{row.get('checks') or 0}"
     try:
         publish(OutgoingMessage(path="/api/internal/publishing/settle", body={"publicationId": str(row["id"])},
-                                delay_seconds=max(1, int(round(delay))), deduplication_id=dedup, retries=3))
+                                delay_seconds=max(1, round(delay)), deduplication_id=dedup, retries=3))
     except Exception as exc:
         activity.log("publishing", "warn", f"could not schedule a status check for {row['id']}: {exc}",
                      {"publicationId": str(row["id"])})

@@ -17,9 +17,10 @@ A result that reaches a superseded worker is kept as evidence (`late_results`), 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from psycopg.types.json import Jsonb
 

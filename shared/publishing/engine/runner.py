@@ -21,12 +21,19 @@ from shared.publishing.adapters.base import Account, PublishContext, post_text
 from shared.publishing.adapters.http import shared_client
 from shared.publishing.engine import checks, listeners, outcomes, ratelimit
 from shared.publishing.engine import publications as pubs
-from shared.publishing.engine.checks import RunResult
+
 # the checkers' entry points, re-exported: the internal routes and the maintenance tick call them from here
-from shared.publishing.engine.checks import check, run_overdue, settle, sweep_stuck  # noqa: F401
+from shared.publishing.engine.checks import RunResult, check, run_overdue, settle, sweep_stuck  # noqa: F401
 from shared.publishing.engine.content import resolve, video_hints
 from shared.publishing.engine.errors import (
-    AuthFailed, BadContent, ClaimLost, NotConnected, OutcomeUnknown, PublishError, RateLimitedError, StillProcessing,
+    AuthFailed,
+    BadContent,
+    ClaimLost,
+    NotConnected,
+    OutcomeUnknown,
+    PublishError,
+    RateLimitedError,
+    StillProcessing,
     TransientBeforeSend,
 )
 from shared.publishing.engine.lease import Lease, LeasedHttp

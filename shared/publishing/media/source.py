@@ -6,7 +6,7 @@ that ignores Range or keeps sending never makes us buffer or read more than the 
 from __future__ import annotations
 
 import io
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 
@@ -101,7 +101,7 @@ class MediaSource:
                 raise BadContent("media is larger than expected for an image")
         return bytes(out)
 
-    def as_file(self) -> "StreamFile":
+    def as_file(self) -> StreamFile:
         """A file-like view for multipart uploads: httpx learns the length by seeking to the end, then reads
         sequentially, so the whole file never sits in memory."""
         return StreamFile(self)

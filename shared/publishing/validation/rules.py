@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 from shared.publishing.validation.model import MediaFacts, PostDraft, Violation
 from shared.publishing.validation.text import (
-    X_MAX_WEIGHT, char_length, threads_length, utf16_length, x_weighted_length,
+    X_MAX_WEIGHT,
+    char_length,
+    threads_length,
+    utf16_length,
+    x_weighted_length,
 )
 
 MB = 1024 * 1024
@@ -159,7 +163,8 @@ def validate(d: PostDraft) -> list[Violation]:
     if spec.text_max is not None:
         n = _text_len(spec, text)
         if n > spec.text_max:
-            unit = {"x_weighted": "weighted characters (URLs count 23, emoji 2)", "threads": "characters (emoji count as their UTF-8 bytes)",
+            unit = {"x_weighted": "weighted characters (URLs count 23, emoji 2)",
+                    "threads": "characters (emoji count as their UTF-8 bytes)",
                     "utf16": "characters"}.get(spec.text_counter, "characters")
             v.append(Violation(f"{t}.text_length", f"text is {n} {unit}; {t} allows {spec.text_max}",
                                {"length": n, "max": spec.text_max}))
