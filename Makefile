@@ -21,8 +21,12 @@ PUBLISH_MODE ?= dry_run
 dev: $(STAMP)
 	PUBLISH_MODE=$(PUBLISH_MODE) $(PY) -m shared.local.dev
 
+# lint and types first (seconds), then the suite on two workers (each worker has its own database and Redis)
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench

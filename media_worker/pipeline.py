@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from media_worker.streaming import RenditionUpload, abort_stale_uploads
 from shared.media import keys
@@ -154,7 +155,7 @@ def _transfer_guard(control: JobControl, allow_shutdown: bool):
     return callback
 
 
-def download_source(storage, key: str, dest: Path, control: JobControl, max_bytes: int) -> int:
+def download_source(storage, key: str, dest: Path, control: JobControl | GroupControl, max_bytes: int) -> int:
     head = storage.head(key)
     if head is None:
         raise PermanentError("the source file no longer exists in storage", "SOURCE_MISSING")
@@ -272,7 +273,7 @@ def check_output(preset_name: str, path: Path, source: MediaInfo, stored_faststa
         raise PermanentError(f"the rendered file is unreadable: {exc}", "FFMPEG_FAILED") from exc
     size = path.stat().st_size
     spec = presets.PRESETS[preset_name]
-    facts = {"size": size, "width": out.video.display_width if out.video else None,
+    facts: dict[str, Any] = {"size": size, "width": out.video.display_width if out.video else None,
              "height": out.video.display_height if out.video else None}
     if isinstance(spec, presets.ImagePreset):
         return facts
@@ -300,7 +301,7 @@ def store_output(storage, path: Path, key: str, content_type: str, control: JobC
         storage.client.upload_file(str(path), storage.bucket, key, ExtraArgs={"ContentType": content_type},
                                    Config=cfg, Callback=_transfer_guard(control, allow_shutdown=True))
     except Exception as exc:
-        cause = exc
+        cause: BaseException | None = exc
         while cause is not None:
             if isinstance(cause, Interrupted):
                 for upload in storage.list_multipart_uploads(prefix=key):
@@ -623,7 +624,8 @@ def run_group(gc: GroupControl, storage, work: Path, lim: Limits, max_source_byt
     mark = time.monotonic()
     info = verify_source(src, lim)
     timings["probe"] = round(time.monotonic() - mark, 3)
-    gc.set("processing", 5, f"source verified: {info.video.display_width}x{info.video.display_height}, "
+    size = f"{info.video.display_width}x{info.video.display_height}" if info.video else "no video"
+    gc.set("processing", 5, f"source verified: {size}, "
                             f"{info.duration:.1f} s, audio {'yes' if info.audio else 'no'}")
 
     by_preset = {j["preset"]: (j, c) for j, c in gc.live()}

@@ -88,6 +88,8 @@ class RenditionUpload:
 
     def _send_samples(self, upto: int) -> None:
         """Upload whole parts of samples below `upto` (a samples offset that is already final on disk)."""
+        if self.payload_start is None:
+            raise LayoutError("the samples' start is not known yet")
         with open(self.path, "rb") as fh:
             while self.sent + PART <= upto and not self._aborted.is_set():
                 fh.seek(self.payload_start + self.sent)
@@ -130,6 +132,7 @@ class RenditionUpload:
             self.payload_start = layout.samples[0]
             total = layout.samples[1]
             self._send_samples(total)
+            payload_start = layout.samples[0]
             fh.seek(layout.moov[0])
             moov = shift_chunk_offsets(fh.read(layout.moov[1]), layout.moov[1])
             fh.seek(layout.ftyp[0])
@@ -138,7 +141,7 @@ class RenditionUpload:
             first += fh.read(layout.header[1]) + fh.read(min(FIRST_SAMPLES, total))
             last = None
             if total > self.sent:  # the last, short part
-                fh.seek(self.payload_start + self.sent)
+                fh.seek(payload_start + self.sent)
                 last = (2 + (self.sent - FIRST_SAMPLES) // PART, fh.read(total - self.sent))
         # the two parts left after the encode go up side by side
         side = threading.Thread(target=self._send_capturing, args=last, daemon=True) if last else None

@@ -16,12 +16,16 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from media_worker import pipeline
 from media_worker.scratch import Scratch
 from shared.media import keys
 from shared.media.jobs import backoff, queue
 from shared.media.jobs.wake import Waiter, push_wake_tcp
+
+if TYPE_CHECKING:
+    from shared.activity import Level
 
 logger = logging.getLogger("screndly.media_worker")
 
@@ -185,7 +189,7 @@ class Worker:
         combine = not any(j.get("previous_state") == "running" for j in live)
 
         storage = self._storage_factory()
-        self._rejected: set[str] = set()
+        self._rejected = set()
         controls = [pipeline.JobControl(shutdown=lambda: self.stop_requested,
                                         shutdown_grace=self.s.shutdown_grace_seconds) for _ in live]
         beat_lock = threading.Lock()
@@ -226,9 +230,9 @@ class Worker:
         beater = threading.Thread(target=beats, name="heartbeat", daemon=True)
         beater.start()
         work = self.scratch.job_dir(str(live[0]["id"]))
+        outcome: tuple[str, str | BaseException] | None = None
         try:
             pipeline.run_group(gc, storage, work, self.s.limits, self.s.max_source_bytes, combine=combine)
-            outcome = None
         except pipeline.Interrupted as exc:
             outcome = ("interrupted", exc.reason)
         except pipeline.PermanentError as exc:
@@ -320,7 +324,7 @@ class Worker:
             if self._query(queue.fail, job_id, token, msg, "TRANSIENT"):
                 self._record(job, "error", f"{job['preset']} failed for {job['file_name']}: {msg}", notify=True)
 
-    def _record(self, job: dict, level: str, message: str, *, notify: bool = False, ok: bool = False,
+    def _record(self, job: dict, level: Level, message: str, *, notify: bool = False, ok: bool = False,
                 extra: dict | None = None) -> None:
         from shared import activity
 

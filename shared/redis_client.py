@@ -24,7 +24,7 @@ def _client(url: str, token: str) -> Redis:
     # one retry after 0.5 s: a blip should not fail a request, a dead bridge must not hang it for 3 s
     client = Redis(url=url, token=token, rest_retries=1, rest_retry_interval=0.5, allow_telemetry=False)
     _bound_waits(client)
-    client._http = _MeteredHttp(client._http)  # after _bound_waits; pipelines and transactions take it too
+    client._http = _MeteredHttp(client._http)  # type: ignore[assignment]  # a wrapper, same methods; after _bound_waits; pipelines and transactions take it too
     return client
 
 

@@ -10,6 +10,7 @@ import re
 from typing import Any, Literal
 
 from shared.db import connection
+from shared.db.rows import one
 
 Level = Literal["debug", "info", "warn", "error"]
 NotificationType = Literal["success", "error", "info", "warning"]
@@ -58,6 +59,6 @@ def notify(type: NotificationType, title: str, message: str = "", *, source: str
            "VALUES (%s, %s, %s, %s, %s) RETURNING id")
     params = (type, storable(title[:300]), storable(message[:4000]), normalise_source(source), action_page)
     if conn is not None:
-        return str(conn.execute(sql, params).fetchone()["id"])
+        return str(one(conn.execute(sql, params).fetchone())["id"])
     with connection() as c:
-        return str(c.execute(sql, params).fetchone()["id"])
+        return str(one(c.execute(sql, params).fetchone())["id"])

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from shared.channels.detect import decide, parse_keywords, parse_regions
 from shared.channels.youtube import feed_url, video_id
@@ -44,7 +45,7 @@ def _record(channel: dict, result, entries, now: datetime, s: dict) -> list[dict
     regions = parse_regions(s.get("regionFilter")) if s.get("regionFilter") else set()
     exclude_shorts = s.get("excludeShorts") is not False
     first = not channel["seeded"]
-    rows = []
+    rows: list[tuple[str, Any, bool, str | None, str]] = []
     for e in entries:
         vid = video_id(e)
         if not vid:

@@ -19,10 +19,14 @@ from shared.db import outage
 
 if TYPE_CHECKING:  # psycopg costs ~130 ms to import: the API pays it on the first query, not at cold import
     import psycopg
+    from psycopg.rows import DictRow
     from psycopg_pool import ConnectionPool
 
+    # every connection here returns rows as dicts (dict_row in _connect_kwargs)
+    DictConnection = psycopg.Connection[DictRow]
+
 _lock = threading.Lock()
-_pool: ConnectionPool | None = None
+_pool: ConnectionPool[DictConnection] | None = None
 _pool_url: str | None = None
 
 
@@ -55,7 +59,7 @@ def metered_cursor() -> type:
     return MeteredCursor
 
 
-def get_pool() -> ConnectionPool:
+def get_pool() -> ConnectionPool[DictConnection]:
     from psycopg_pool import ConnectionPool
 
     global _pool, _pool_url
@@ -110,7 +114,7 @@ def close_pool() -> None:
 
 
 @contextmanager
-def connection() -> Iterator[psycopg.Connection]:
+def connection() -> Iterator[DictConnection]:
     """An autocommit connection: each statement commits alone. Use `transaction()` for multi-step writes.
 
     Outages surface as `outage.DatabaseUnavailable` (503), fast while the breaker is open (shared/db/outage.py)."""
@@ -141,12 +145,12 @@ def _discard_pool() -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
+def transaction() -> Iterator[DictConnection]:
     with connection() as conn, conn.transaction():
         yield conn
 
 
-def direct_connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+def direct_connect(url: str | None = None, **kwargs) -> DictConnection:
     """A standalone connection outside the pool (migrations, the worker's long-lived session)."""
     import psycopg
 

@@ -13,11 +13,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from shared.local.services import ServerThread
 
 
 @dataclass
@@ -65,7 +69,7 @@ class FeedServer:
         self.user_agents: dict[str, list[str]] = {}
         self.generation = 0  # added to every /gen/ feed's version: `GET /_generation?set=N` publishes new items
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "HEAD"])])
-        self._thread = None
+        self._thread: ServerThread | None = None
 
     def start(self) -> FeedServer:
         from shared.local.services import ServerThread
@@ -79,6 +83,8 @@ class FeedServer:
 
     @property
     def base(self) -> str:
+        if self._thread is None:
+            raise RuntimeError("the feed server is not started")
         return self._thread.url
 
     def url(self, path: str) -> str:

@@ -124,7 +124,8 @@ def claim_redis_db(base_url: str, data_dir: Path) -> str:
             if owner == mine or (owner is None and client.dbsize() == 0 and client.set(OWNER_KEY, mine, nx=True)):
                 save_claims(data_dir, redisDb=index)
                 return f"{root}/{index}"
-            taken.append(f"{index}: {owner or client.get(OWNER_KEY) or 'data of something else'}")
+            holder = owner or client.get(OWNER_KEY) or "data of something else"
+            taken.append(f"{index}: {holder!s}")
         finally:
             client.close()
     raise StackConflict("every Redis database on " + root + " belongs to another local stack (" +

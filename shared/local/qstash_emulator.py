@@ -51,7 +51,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -136,7 +136,7 @@ def _loopback_address(host: str) -> str | None:
     except (OSError, UnicodeError):
         return None  # unresolvable here: QStash would fail the delivery, not the publish
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if ip.is_loopback or ip.is_unspecified:
             return str(ip)
     return None
@@ -207,7 +207,7 @@ class EmulatorState:
 def _next_cron(expr: str, after: float) -> float:
     from croniter import croniter
 
-    tz = timezone.utc
+    tz: tzinfo = timezone.utc
     m = re.match(r"^CRON_TZ=(\S+)\s+(.*)$", expr.strip())
     if m:
         from zoneinfo import ZoneInfo
@@ -554,6 +554,8 @@ class QStashEmulator:
                 headers["Upstash-Schedule-Id"] = m.schedule_id
             status, non_retryable, asked = 0, False, None
             if m.state != "pending":  # cancelled while waiting for its turn
+                return
+            if self._client is None:  # stopped while this delivery waited
                 return
             try:
                 resp = await self._client.request(m.method, self._target(m.url), content=m.body, headers=headers)

@@ -20,8 +20,9 @@ from shared.local import services
 
 def _pg_bin() -> Path:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
-    if shutil.which("initdb"):
-        candidates.insert(0, shutil.which("initdb"))
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.insert(0, on_path)
     if not candidates:
         import pgserver
 

@@ -60,7 +60,7 @@ class ServerThread:
         # which hops are trusted is the app's decision (shared/auth/client_ip.py)
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning",
                                                     lifespan="on", access_log=False, proxy_headers=False))
-        self.server.install_signal_handlers = lambda: None  # the main thread owns signals
+        self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # older uvicorn; the main thread owns signals
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

@@ -188,7 +188,7 @@ class Title:
                 "crew": []}
 
     def details(self, appends: list[str]) -> dict[str, Any]:
-        base = {
+        base: dict[str, Any] = {
             "adult": False, "backdrop_path": self.backdrop_path,
             "genres": [{"id": g, "name": n} for g, n in self.genres],
             "homepage": "", "id": self.id, "original_language": self.language, "overview": self.overview,
@@ -430,7 +430,7 @@ class FakeTMDb:
             return self._discover("tv", q)
         if op in ("movie-details", "tv-series-details", "movie-release-dates", "movie-images", "tv-series-images"):
             media = "movie" if op.startswith("movie") else "tv"
-            t = self.by_id(media, int(path.get("movie_id") or path.get("series_id")))
+            t = self.by_id(media, int(path.get("movie_id") or path.get("series_id") or 0))
             if t is None:
                 return None
             if op.endswith("details"):
@@ -439,13 +439,13 @@ class FakeTMDb:
                 return t.release_dates()
             return t.images()
         if op == "trending-all":
-            items = sorted(self.catalogue, key=lambda t: -t.popularity)
-            return self._page([t.list_item(with_media_type=True) for t in items], q)
+            trending = sorted(self.catalogue, key=lambda t: -t.popularity)
+            return self._page([t.list_item(with_media_type=True) for t in trending], q)
         if op == "movie-upcoming-list":
-            items = sorted((t for t in self.catalogue if t.media_type == "movie"
-                            and self.today <= t.release <= self.today + timedelta(days=45)),
-                           key=lambda t: -t.popularity)
-            return self._page([t.list_item() for t in items], q, {"dates": {
+            upcoming = sorted((t for t in self.catalogue if t.media_type == "movie"
+                               and self.today <= t.release <= self.today + timedelta(days=45)),
+                              key=lambda t: -t.popularity)
+            return self._page([t.list_item() for t in upcoming], q, {"dates": {
                 "maximum": (self.today + timedelta(days=45)).isoformat(), "minimum": self.today.isoformat()}})
         if op == "search-multi":
             needle = q.get("query", "").strip().lower()

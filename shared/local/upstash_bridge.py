@@ -111,7 +111,8 @@ def create_bridge(redis_url: str, token: str, counter: CommandCounter | None = N
         if not isinstance(body, list) or not body:
             return None
         cmds = [parse_command(c) for c in body]
-        return None if any(c is None for c in cmds) else cmds
+        parsed = [c for c in cmds if c is not None]
+        return parsed if len(parsed) == len(cmds) else None
 
     async def single(req: Request):
         if (err := unauthorized(req)) is not None:

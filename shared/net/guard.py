@@ -95,8 +95,8 @@ def _getaddrinfo(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     seen: list[str] = []
     for *_, sockaddr in infos:
-        if sockaddr[0] not in seen:
-            seen.append(sockaddr[0])
+        if str(sockaddr[0]) not in seen:
+            seen.append(str(sockaddr[0]))
     # prefer IPv4: many hosts publish AAAA records that this runtime cannot route
     return sorted(seen, key=lambda a: ":" in a)
 
@@ -123,8 +123,8 @@ async def resolve_host(host: str, port: int, allow_private: bool) -> str:
         raise BlockedURL(f"cannot resolve {host}: {exc.strerror or exc}") from exc
     addresses: list[str] = []
     for *_, sockaddr in infos:
-        if sockaddr[0] not in addresses:
-            addresses.append(sockaddr[0])
+        if str(sockaddr[0]) not in addresses:
+            addresses.append(str(sockaddr[0]))
     addresses.sort(key=lambda a: ":" in a)
     return check_addresses(host, addresses, allow_private)
 

@@ -44,7 +44,7 @@ class FilterSettings:
     @classmethod
     def from_json(cls, raw: dict[str, Any] | None) -> FilterSettings:
         raw = raw or {}
-        scope = raw.get("scope") if raw.get("scope") in SCOPES else "title_or_body"
+        scope: Scope = raw["scope"] if raw.get("scope") in SCOPES else "title_or_body"
         start = raw.get("startFromNowAt")
         start_dt = None
         if start:

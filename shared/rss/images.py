@@ -58,7 +58,7 @@ def page_images(html: str, base: str) -> list[tuple[str, str]]:
         p.feed(html or "")
     except Exception:
         return []
-    out = []
+    out: list[tuple[str, str]] = []
     for key, source in (("og:image:secure_url", "og_image"), ("og:image", "og_image"), ("og:image:url", "og_image"),
                         ("twitter:image", "twitter_image"), ("twitter:image:src", "twitter_image")):
         if key in p.meta:

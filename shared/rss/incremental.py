@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 DIGEST_BYTES = 8  # per item: collisions among a feed's ~50 items are negligible at 64 bits
@@ -114,8 +115,8 @@ def scan(body: bytes, content_type: str = "", url: str = "") -> Scan | None:
     stack: list[str] = []
     context: list[bytes] = [content_type.encode(), url.encode()]
     items: list[ItemSpan] = []
-    state = {"item_start": -1, "item_depth": 0, "guid": None, "about": None, "capture": None, "text": [],
-             "permalink": False, "bad": False}
+    state: dict[str, Any] = {"item_start": -1, "item_depth": 0, "guid": None, "about": None, "capture": None,
+                             "text": [], "permalink": False, "bad": False}
 
     def start(name: str, attrs: dict) -> None:
         depth = len(stack)
@@ -204,9 +205,9 @@ def parse_changed(body: bytes, *, content_type: str, url: str, memory: Memory | 
         return None
     found = scan(body, content_type, url)
     usable = found is not None and not found.duplicate_guids()
-    if not (incremental and usable and memory is not None):
+    if not (incremental and usable and found is not None and memory is not None):
         parsed = parse_feed(body, content_type=content_type, url=url)
-        if usable:
+        if usable and found is not None:
             parsed.memory = (whole, b"".join(i.digest for i in found.items[:limit]))
         else:
             parsed.memory = (whole, b"")

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +26,9 @@ from shared.rss.filters import FilterSettings, evaluate
 from shared.rss.identity import canonical_url, dedupe_key, normalise_title, titles_near_duplicate
 from shared.rss.parser import Entry, NotAFeed, ParsedFeed
 from shared.rss.textutil import strip_html
+
+if TYPE_CHECKING:
+    from shared.activity import Level
 
 log = logging.getLogger("screndly.rss")
 
@@ -229,7 +232,7 @@ async def process_feed(ctx: RunContext, feed: dict, *, manual_run: bool = False)
     return res
 
 
-def _log(level: str, message: str, metadata: dict | None = None) -> None:
+def _log(level: Level, message: str, metadata: dict | None = None) -> None:
     from shared import activity
 
     activity.log("rss", level, message, metadata)
@@ -266,7 +269,7 @@ def _set_item(item_id: str, **fields) -> dict | None:
         return repo.update_item(conn, item_id, **fields)
 
 
-def _set_item_and_log(item_id: str, fields: dict, level: str, message: str, metadata: dict) -> None:
+def _set_item_and_log(item_id: str, fields: dict, level: Level, message: str, metadata: dict) -> None:
     from shared import activity
     from shared.db import transaction
 

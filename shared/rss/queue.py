@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
+from shared.db.rows import one
 from shared.rss import repo
 from shared.rss.schedule import NoSlot, place
+
+if TYPE_CHECKING:
+    from shared.activity import Level
 
 log = logging.getLogger("screndly.rss.queue")
 
@@ -302,10 +307,10 @@ def record(planned_post_id: str, status: str, result: dict, error: str | None) -
                                "JOIN rss_items i ON i.id = p.item_id WHERE p.id = %s", (planned_post_id,)).fetchone()
             return {"status": row["status"] if row else status, "platform": result["platform"],
                     "item": (row or {}).get("item_status")}
-        item = repo.get_item(conn, str(post["item_id"]))
+        item = one(repo.get_item(conn, str(post["item_id"])))  # posts reference their item (foreign key)
         platform = post["platform"]
         final = _settle_item(conn, str(item["id"]))
-        level = "error" if status == "failed" else "info"
+        level: Level = "error" if status == "failed" else "info"
         verb = {"posted": "posted", "dry_run": "dry run: recorded (not sent)", "failed": "failed",
                 "skipped": "skipped"}[status]
         activity.log("rss", level, f"{verb} on {platform}: {item['title'][:120]}" + (f" ({error})" if error else ""),

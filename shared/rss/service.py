@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from psycopg.types.json import Jsonb
 
 from shared.db import connection, transaction
+from shared.db.rows import one
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.rss import repo
 from shared.rss.pipeline import PLATFORMS
@@ -132,19 +133,19 @@ def create_feed(data: dict[str, Any]) -> dict:
     names = list(cols)
     with transaction() as conn:
         if "display_order" not in cols:
-            top = conn.execute("SELECT COALESCE(MIN(display_order), 0) - 1 AS o FROM rss_feeds").fetchone()["o"]
+            top = one(conn.execute("SELECT COALESCE(MIN(display_order), 0) - 1 AS o FROM rss_feeds").fetchone())["o"]
             cols["display_order"] = top
             names.append("display_order")
-        row = conn.execute(
+        row = one(conn.execute(
             f"INSERT INTO rss_feeds ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id",
-            [cols[n] for n in names]).fetchone()
+            [cols[n] for n in names]).fetchone())
         from shared.config import get_config
 
         rows = _entry_rows(parsed.entries[: get_config().rss_item_limit_per_fetch], "seen")
         repo.insert_items(conn, str(row["id"]), [{k: v for k, v in r.items() if k != "_entry"} for r in rows])
         activity.log("rss", "info", f"feed added: {cols['name']}",
                      {"feedId": str(row["id"]), "url": cols["url"], "existingItems": len(rows)}, conn=conn)
-        out = feed_json(repo.get_feed(conn, str(row["id"])))
+        out = feed_json(one(repo.get_feed(conn, str(row["id"]))))
     _feeds_changed(out["id"])
     return out
 
@@ -197,7 +198,7 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
             conn.execute(f"UPDATE rss_feeds SET {sets}, updated_at = now() WHERE id = %s", (*cols.values(), feed_id))
         if seed_rows:
             repo.insert_items(conn, feed_id, [{k: v for k, v in r.items() if k != "_entry"} for r in seed_rows])
-        out = feed_json(repo.get_feed(conn, feed_id))
+        out = feed_json(one(repo.get_feed(conn, feed_id)))
     _feeds_changed(feed_id)
     return out
 
@@ -331,7 +332,7 @@ def activity(limit: int) -> dict:
             "count(*) FILTER (WHERE status = 'failed') AS failed, "
             "count(*) FILTER (WHERE status IN ('filtered', 'duplicate')) AS filtered, "
             "count(*) FILTER (WHERE status = 'queued') AS queued "
-            "FROM rss_items WHERE status <> 'seen' AND NOT dismissed").fetchone()
+            "FROM rss_items WHERE status <> 'seen' AND NOT dismissed").fetchone() or {}
         posts = repo.planned_posts(conn, [str(r["id"]) for r in rows])
     return {"items": [item_json(r, posts[str(r["id"])]) for r in rows], "summary": dict(summary)}
 

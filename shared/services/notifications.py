@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.activity import normalise_source
 from shared.db import connection
+from shared.db.rows import one
 
 _COLUMNS = "id, type, title, message, source, action_page, read, created_at"
 
@@ -43,7 +44,7 @@ def create_notification(type: str, title: str, message: str, source: str | None,
             f"INSERT INTO notifications (type, title, message, source, action_page) VALUES (%s, %s, %s, %s, %s) "
             f"RETURNING {_COLUMNS}",
             (type, title, message, normalise_source(source), action_page)).fetchone()
-    return _row(r)
+    return _row(one(r))
 
 
 def set_read(notification_id: str, read: bool) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ boto3 is imported on first use: it costs ~150 ms and only storage routes need it
 
 from __future__ import annotations
 
+import builtins  # Storage.list shadows the builtin inside the class
 import threading
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -108,7 +109,7 @@ class Storage:
             "upload_part", Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
                                    "PartNumber": part_number}, ExpiresIn=expires)
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: builtins.list[dict[str, Any]]) -> None:
         """`parts` as [{"PartNumber": n, "ETag": "..."}], ascending."""
         self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                               MultipartUpload={"Parts": parts})
@@ -122,9 +123,9 @@ class Storage:
             if exc.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "404"):
                 raise
 
-    def list_multipart_uploads(self, prefix: str = "") -> list[dict[str, Any]]:
+    def list_multipart_uploads(self, prefix: str = "") -> builtins.list[dict[str, Any]]:
         """Every in-progress multipart upload under `prefix` (Key, UploadId, Initiated), all pages."""
-        out: list[dict[str, Any]] = []
+        out: builtins.list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         while True:
             resp = self.client.list_multipart_uploads(**kwargs)

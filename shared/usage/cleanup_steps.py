@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from shared.db.rows import one
 from shared.maintenance.cleanup import CleanupContext, CleanupStep, register
 from shared.usage import awake, meter
 
@@ -22,7 +23,7 @@ def measure_levels(ctx: CleanupContext) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     with connection() as conn:
-        out["pgBytes"] = int(conn.execute("SELECT pg_database_size(current_database()) AS n").fetchone()["n"])
+        out["pgBytes"] = int(one(conn.execute("SELECT pg_database_size(current_database()) AS n").fetchone())["n"])
     meter.gauge("pg.storage_bytes", out["pgBytes"])
     try:
         from shared.storage.s3 import get_storage

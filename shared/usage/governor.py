@@ -122,12 +122,14 @@ def decide(projected: Mapping[str, float | None], settings: GovernorSettings,
     db = max(levels[k] for k in DB_RESOURCES)
     calls = max(levels[k] for k in CALL_RESOURCES)
     if settings.mode == "alert_only" or (db == 0 and calls == 0):
-        held = ()
+        held: tuple[str, ...] = ()
         if settings.mode == "alert_only" and (db or calls):
             held = ("the governor only alerts (usageGovernor = alert_only): nothing was slowed down",)
         return Decisions(**{**base.__dict__, "held_back": held})
 
-    allowed, notices, held = settings.levers, [], []
+    allowed = settings.levers
+    notices: list[str] = []
+    held_list: list[str] = []
     urgent, grid, window = base.rss_urgent, base.post_grid_minutes, base.rss_window_minutes
     checks, poll, paused = 1, base.comments_poll_minutes, False
     db_name = _worst(projected, DB_RESOURCES)
@@ -137,7 +139,7 @@ def decide(projected: Mapping[str, float | None], settings: GovernorSettings,
         if lever in allowed:
             notices.append(text)
             return True
-        held.append(f"{text} (not allowed by the owner)")
+        held_list.append(f"{text} (not allowed by the owner)")
         return False
 
     if db >= 1:
@@ -164,7 +166,7 @@ def decide(projected: Mapping[str, float | None], settings: GovernorSettings,
         paused = True
     return Decisions(levels=levels, rss_check_multiplier=checks, rss_window_minutes=window, rss_urgent=urgent,
                      post_grid_minutes=grid, comments_poll_minutes=poll, comments_paused=paused,
-                     notices=tuple(notices), held_back=tuple(held))
+                     notices=tuple(notices), held_back=tuple(held_list))
 
 
 def _worst(projected: Mapping[str, float | None], keys: tuple[str, ...]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from shared.db.rows import one
 from shared.scheduling.dispatch import Kind, Tick, hook, register
 
 log = logging.getLogger("screndly.usage")
@@ -56,8 +57,8 @@ def _wake_media_if_waiting() -> None:
 
     try:
         with connection() as conn:
-            waiting = conn.execute("SELECT count(*) AS n FROM media_jobs WHERE state = 'queued' "
-                                   "AND run_after <= now()").fetchone()["n"]
+            waiting = one(conn.execute("SELECT count(*) AS n FROM media_jobs WHERE state = 'queued' "
+                                       "AND run_after <= now()").fetchone())["n"]
         if waiting:
             from shared.media.jobs.wake import push_wake
 

@@ -18,7 +18,7 @@ flushed after midnight still lands on the right day. Besides counters:
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from shared import clock
@@ -27,7 +27,7 @@ AWAKE_TAIL_SECONDS = 300.0  # Neon suspends a compute after 5 minutes without a 
 _DAY = 86400
 
 _lock = threading.Lock()
-_pending: Counter[tuple[int, str]] = Counter()
+_pending: defaultdict[tuple[int, str], float] = defaultdict(float)  # counts may be fractional (CPU ms)
 _gauges: dict[tuple[int, str], float] = {}
 _spans: list[list[float]] = []  # [start, end] of back-to-back queries in this process, oldest first
 _last_query: float = 0.0
@@ -45,7 +45,7 @@ class Batch:
         return bool(self.counts or self.gauges or self.spans)
 
     def totals(self) -> dict[str, float]:
-        out: Counter[str] = Counter()
+        out: defaultdict[str, float] = defaultdict(float)
         for (_, unit), n in self.counts.items():
             out[unit] += n
         return dict(out)

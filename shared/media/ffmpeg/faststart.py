@@ -34,7 +34,7 @@ class Layout:
     moov: tuple[int, int]
 
 
-def _boxes(data: bytes, start: int, end: int):
+def _boxes(data: bytes | bytearray, start: int, end: int):
     pos = start
     while pos + 8 <= end:
         size, kind = struct.unpack_from(">I4s", data, pos)

@@ -96,12 +96,12 @@ def create_jobs(*, source_key: str | None, source_url: str | None, presets: list
             uploaded = awaiting.unused_upload_for(conn, file_name, file_size, keys.JOB_SOURCE_PREFIXES)
         if uploaded is None:
             with transaction() as conn:
-                rows = awaiting.create_waiting(conn, presets=wanted, file_name=file_name, file_size=file_size,
-                                               metadata=metadata, options=options,
-                                               max_attempts=cfg.media_job_max_attempts)
+                waiting = awaiting.create_waiting(conn, presets=wanted, file_name=file_name, file_size=file_size,
+                                                  metadata=metadata, options=options,
+                                                  max_attempts=cfg.media_job_max_attempts)
                 activity.log("media", "info", f"job for {file_name} created; {awaiting.WAITING_MESSAGE}",
-                             {"jobIds": [str(r["id"]) for r in rows]}, conn=conn)
-            return [(r, True) for r in rows]
+                             {"jobIds": [str(r["id"]) for r in waiting]}, conn=conn)
+            return [(r, True) for r in waiting]
         key = uploaded["object_key"]  # created after its upload: it starts at once
     size, uploaded_name = _source_size(key)
     name = file_name or uploaded_name or key.rsplit("/", 1)[-1]

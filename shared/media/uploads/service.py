@@ -16,6 +16,7 @@ from typing import Any
 from shared import activity
 from shared.config import get_config
 from shared.db import connection
+from shared.db.rows import one
 from shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from shared.media import keys
 from shared.media.uploads.plan import parts_are_complete, plan_upload
@@ -92,7 +93,7 @@ def create_upload(*, file_name: str, content_type: str, size: int, purpose: str,
         if upload_id is not None:
             storage.abort_multipart_upload(key, upload_id)
         raise
-    out = _view(row)
+    out = _view(one(row))
     out["expiresIn"] = PRESIGN_SECONDS
     if plan.strategy == "single":
         out["method"] = "PUT"
@@ -102,7 +103,7 @@ def create_upload(*, file_name: str, content_type: str, size: int, purpose: str,
         out["partSize"] = plan.part_size
         out["partCount"] = plan.part_count
         out["parts"] = [{"partNumber": n, "url": storage.presign_upload_part(key, upload_id, n, PRESIGN_SECONDS)}
-                        for n in range(1, plan.part_count + 1)]
+                        for n in range(1, (plan.part_count or 0) + 1)]
     return out
 
 
@@ -224,8 +225,8 @@ def abort_upload(upload_id: str) -> dict[str, Any]:
                 storage.abort_multipart_upload(row["object_key"], row["multipart_upload_id"])
             else:
                 storage.delete(row["object_key"])  # a PUT may already have landed
-            row = conn.execute("UPDATE media_uploads SET status = 'aborted' WHERE id = %s RETURNING *",
-                               (row["id"],)).fetchone()
+            row = one(conn.execute("UPDATE media_uploads SET status = 'aborted' WHERE id = %s RETURNING *",
+                                   (row["id"],)).fetchone())
     return _view(row)
 
 

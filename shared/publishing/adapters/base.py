@@ -69,7 +69,11 @@ class PublishContext:
     # False for a checker (a take-over or a re-check): `lookup` must only read, never send or finish a post
     may_send: bool = True
 
-    def media(self, url: str) -> MediaSource:
+    def media(self, url: str | None) -> MediaSource:
+        if not url:  # validation refuses such a post first; an adapter must still not send a request without it
+            from shared.publishing.engine.errors import BadContent
+
+            raise BadContent("this post has no media file to upload")
         return MediaSource(url)
 
     def save(self, **values: Any) -> None:

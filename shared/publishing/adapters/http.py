@@ -94,11 +94,11 @@ class PlatformHttp:
             self._watch_quota(resp)
             if resp.status_code in ok_statuses:
                 return resp
-            err = classify_http(resp.status_code, resp.headers, body_of(resp), phase)
-            if err is not None:
-                err.never_sent = False
-                err.phase = phase
-                raise err
+            refused = classify_http(resp.status_code, resp.headers, body_of(resp), phase)
+            if refused is not None:
+                refused.never_sent = False
+                refused.phase = phase
+                raise refused
             return resp
 
         retrying = Retrying(retry=retry_if_exception(retryable), stop=stop_after_attempt(attempts or self.attempts),

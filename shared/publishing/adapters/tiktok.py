@@ -19,6 +19,7 @@ is sent: memory holds one read piece, never a chunk or the file.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from shared.config import get_config
 from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext
@@ -127,7 +128,7 @@ class TikTokAdapter:
             }
             pull = verified_for_pull(c.video_url)
             if pull:
-                source = {"source": "PULL_FROM_URL", "video_url": c.video_url}
+                source: dict[str, Any] = {"source": "PULL_FROM_URL", "video_url": c.video_url}
                 src = None
             else:
                 src = ctx.media(c.video_url)

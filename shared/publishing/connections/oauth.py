@@ -113,7 +113,8 @@ def _expiry(seconds: Any) -> datetime | None:
 
 
 def _tokens(body: dict) -> store.Tokens:
-    data = body.get("data") if isinstance(body.get("data"), dict) and "access_token" in body["data"] else body
+    inner = body.get("data")
+    data: dict = inner if isinstance(inner, dict) and "access_token" in inner else body
     scope = data.get("scope") or ""
     return store.Tokens(access_token=data["access_token"], refresh_token=data.get("refresh_token"),
                         expires_at=_expiry(data.get("expires_in")),
@@ -210,10 +211,10 @@ def _connect_meta(p: Provider, body: dict) -> None:
         page = pages.pick_page(found, pages.chosen_page_id())
         pages.save_facebook(page, user_token, user_expiry, list(p.scopes), found)
         return
-    page = pages.pick_instagram_page(found, pages.chosen_page_id())
-    if page is None:
+    ig_page = pages.pick_instagram_page(found, pages.chosen_page_id())
+    if ig_page is None:
         raise OAuthError("no Instagram business account is linked to the Pages of this login")
-    pages.save_instagram(page, user_token, user_expiry, list(p.scopes))
+    pages.save_instagram(ig_page, user_token, user_expiry, list(p.scopes))
 
 
 def _connect_threads(p: Provider, body: dict) -> None:

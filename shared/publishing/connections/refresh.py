@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 from shared.publishing.connections import store
 from shared.publishing.engine.errors import AuthFailed, NotConnected, TransientBeforeSend
@@ -33,7 +34,7 @@ def mark_needs_reconnect(platform: str, reason: str) -> None:
 
 
 def ensure_fresh(platform: str, margin: timedelta = REFRESH_MARGIN,
-                 preloaded: store.Connection | bool | None = False) -> store.Connection:
+                 preloaded: store.Connection | Literal[False] | None = False) -> store.Connection:
     """`preloaded`: the connection already read with the claim (None = known absent; False = read it)."""
     conn = store.get(platform) if preloaded is False else preloaded
     if conn is None:

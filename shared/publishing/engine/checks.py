@@ -92,7 +92,7 @@ def look(row: dict, ctx: PublishContext) -> Answer:
 
 
 def apply(row: dict, lease: Lease, answer: Answer, reason: str, account: Account | None) -> dict:
-    if answer.kind == "found":
+    if answer.kind == "found" and answer.result is not None:
         return outcomes.published(row, lease, answer.result, account)
     if answer.kind == "absent":
         how = "the platform's state shows nothing was posted" if answer.proof == "platform_state" else \

@@ -25,6 +25,9 @@ Kind = Literal["auth", "content", "rate_limited", "transient", "unknown", "proce
 
 class PublishError(Exception):
     kind: Kind = "unknown"
+    # set by the HTTP layer: which phase raised it and whether the request provably never left this process
+    phase: str | None = None
+    never_sent: bool = False
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
                  details: dict[str, Any] | None = None):
@@ -175,7 +178,7 @@ def classify_http(status: int, headers: Mapping[str, str], body: Any, phase: Pha
     msg, code = _message(body, f"HTTP {status}")
     meta_code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) \
         else None
-    kw = {"status": status, "code": code}
+    kw: dict[str, Any] = {"status": status, "code": code}
     if status == 429 or (isinstance(meta_code, int) and meta_code in _META_RATE) or code in _TIKTOK_RATE \
             or code in _GOOGLE_RATE:
         return RateLimitedError(f"rate limited: {msg}", reset_at=rate_limit_reset(headers, now),

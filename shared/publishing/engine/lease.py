@@ -114,7 +114,7 @@ class LeasedHttp(PlatformHttp):
         super().__init__(*args, **kw)
         self.lease = lease
 
-    def send(self, method: str, url: str, *, phase, **kw: Any):  # type: ignore[override]
+    def send(self, method: str, url: str, *, phase, **kw: Any):
         if self.lease is not None:
             self.lease.before_send(phase)
         return super().send(method, url, phase=phase, **kw)

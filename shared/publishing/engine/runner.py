@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from shared import activity
 from shared.config import get_config
+from shared.db.rows import one
 from shared.publishing.adapters import get_adapter
 from shared.publishing.adapters.base import Account, PublishContext, post_text
 from shared.publishing.adapters.http import shared_client
@@ -60,7 +61,8 @@ def _account_for(row: dict, dry_run: bool) -> Account:
     from shared.publishing.connections import store
     from shared.publishing.connections.refresh import ensure_fresh
 
-    preloaded = store.from_row(row["_connection"]) if "_connection" in row else False
+    preloaded: store.Connection | Literal[False] | None = (
+        store.from_row(row["_connection"]) if "_connection" in row else False)
     try:
         conn = ensure_fresh(row["family"], preloaded=preloaded)
     except NotConnected:
@@ -227,7 +229,7 @@ def _dry_run(row: dict, lease: Lease, content, account: Account) -> RunResult:
              "boardId": content.board_id, "privacy": content.privacy}
     if account.metadata.get("skipped"):
         would["skipped"] = account.metadata["skipped"]
-    settled = pubs.settle_dry_run(pub_id, lease.token, would) or pubs.get(pub_id)
+    settled = one(pubs.settle_dry_run(pub_id, lease.token, would) or pubs.get(pub_id))  # the row we hold
     listeners.settled(settled)
     activity.log("publishing", "info", f"dry run: would post to {row['platform']}" + (
                      f" (skipped: {would['skipped']})" if would.get("skipped") else ""),

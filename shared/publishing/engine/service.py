@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.config import get_config
+from shared.db.rows import one
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.platforms import TARGETS, normalize_target
@@ -52,7 +53,7 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
                                           conn=c)
     wanted = retry_failed or row.get("error_kind") in retry_failed_kinds
     if not created and wanted and row["state"] == "failed" and rearm(row, source):
-        row = pubs.get(str(row["id"]))
+        row = one(pubs.get(str(row["id"])))  # re-armed just now: it exists
         created = True
     if row["state"] == "planned":
         nb = row["not_before"]

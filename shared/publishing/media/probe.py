@@ -6,7 +6,7 @@ Reads go through the SSRF guard (media/fetch.py) and never past 64 KB, even from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -32,7 +32,7 @@ def _total(r: httpx.Response) -> int | None:
     return int(length) if r.status_code == 200 and length.isdigit() else None
 
 
-def probe(url: str, kind: str, hints: dict[str, Any] | None = None,
+def probe(url: str, kind: Literal["image", "video"], hints: dict[str, Any] | None = None,
           fetcher: MediaFetcher | None = None) -> tuple[MediaFacts, str | None]:
     """(facts, problem). `problem` is set when the URL cannot be read at all or may not be (a content error)."""
     hints = hints or {}
