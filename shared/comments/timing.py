@@ -55,14 +55,15 @@ def _rearm_in_tick(t: Tick, at: float) -> None:
 
 def next_poll_at(state: dict[str, Any] | None, now: float, governor_minutes: int = 0, paused: bool = False,
                  last_poll: float | None = None) -> float:
-    """Pure: when the poll item should come back."""
+    """Pure: when the poll item should come back: the first grid point of its interval a period after the last
+    poll (the first one at least a minute away when none ran yet); the next full hour while idle or paused."""
+    from shared.rss.feedstate import grid_at_or_after
+
     if state is None or paused or not state.get("platforms"):
         return _grid(now, IDLE_PERIOD)
     period = switch.interval_seconds(state, governor_minutes)
-    at = _grid(now, period)
-    if last_poll is not None and at - last_poll < period - switch.DUE_SLACK_SECONDS:
-        at = _grid(at, period)  # a poll ran off the grid (e.g. by hand): keep the interval
-    return at
+    earliest = now + 60 if last_poll is None else max(now + 1, last_poll + period - switch.DUE_SLACK_SECONDS)
+    return grid_at_or_after(earliest, period)
 
 
 def poll(t: Tick, refs: list[str]) -> None:
