@@ -59,42 +59,84 @@ def test_idle_poll_touches_no_database_sends_no_message_and_looks_again_hourly(q
     assert backing.emulator.state.published_count == published  # the hourly schedule reaches every look
 
 
-def test_missing_switch_is_rebuilt_in_a_window_then_polls_on_the_grid(quiet, comment_world, redis_raw, db):
+def test_missing_switch_is_rebuilt_in_the_next_window_then_polls_on_the_grid(quiet, comment_world, redis_raw,
+                                                                              monkeypatch):
+    connect_for_comments(comment_world, "facebook")
+    settings(**comment_settings())
+    redis_raw.hdel(dispatch.META_KEY, "comments.switch", "comments.next")  # Redis lost the switch
+    redis_raw.delete(dispatch.DUE_KEY)
+    with monkeypatch.context() as m:
+        no_database(m)
+        report = dispatch.tick()  # no poll armed: the bootstrap hook looks; no database for it now
+    assert report["window"] is False
+    hour = next_on_grid(clock.time(), 3600)
+    assert dispatch.pending("comments.sync") == {"comments.sync|all": hour}  # joins any window before
+    at(hour + 0.5)
+    report = dispatch.tick()
+    assert report.get("ran.comments.sync") == 1
+    assert json.loads(redis_raw.hget(dispatch.META_KEY, "comments.switch"))["platforms"] == ["facebook"]
+    assert poll_item() == grid_at_or_after(clock.time() + 60, 600)  # ready: back on the 10-minute grid
+
+
+def test_peeks_without_the_database_and_runs_the_full_poll_only_for_something_new(quiet, comment_world, redis_raw,
+                                                                                 db, monkeypatch):
     w = comment_world
     connect_for_comments(w, "facebook")
-    post = publish_posts(w, ["facebook"], tag="dispatch")["facebook"]
+    post = publish_posts(w, ["facebook"], tag="peek")["facebook"]
     w.meta.add_fb_comment(post, "When is the release date?")
     settings(**comment_settings())
-    redis_raw.delete(dispatch.META_KEY)  # Redis lost everything the dispatcher kept
-    redis_raw.delete(dispatch.DUE_KEY)
-    from shared.redis_client import get_redis
 
-    far = repr(time.time() + 86400)
-    get_redis().hset(dispatch.META_KEY, values={"rss.mirror": far, "rss.hk": far, "usage.hk": far})
-    report = dispatch.tick()  # no poll armed: the bootstrap hook looks, the switch is rebuilt in a window
-    assert report["window"] is True and report.get("ran.comments.sync") == 1
-    assert json.loads(redis_raw.hget(dispatch.META_KEY, "comments.switch"))["platforms"] == ["facebook"]
-    nxt = poll_item()
-    assert nxt == grid_at_or_after(clock.time() + 60, 600)
-    at(nxt + 0.5)
+    def due_now() -> None:  # the poll's grid point has come, the interval since the last poll has passed
+        redis_raw.hset(dispatch.META_KEY, "comments.last_poll", f"{time.time() - 3600:.3f}")
+        dispatch.arm([("comments.poll", "all", time.time())], wake=False)
+
+    def no_db_tick() -> dict:
+        with monkeypatch.context() as m:
+            no_database(m)
+            return dispatch.tick()
+
+    due_now()
+    report = no_db_tick()  # no copy of the poll's state yet: the full poll is armed for the next window
+    assert report["window"] is False and "no copy" in report["comments"]
+    assert dispatch.pending("comments.run")
+    dispatch.arm([("comments.run", "all", time.time())], wake=False)  # the window comes
     report = dispatch.tick()
     assert report.get("ran.comments.run") == 1 and report["comments"]["facebook"]["new"] == 1
     assert db.execute("SELECT count(*) AS n FROM comments").fetchone()["n"] == 1
-    assert [p["reply_to"] for p in w.meta.posts if p.get("kind") == "fb_reply"]  # answered
-    assert float(redis_raw.hget(dispatch.META_KEY, "comments.last_poll")) == pytest.approx(clock.time(), abs=60)
-    assert poll_item() == nxt + 600
+    copy = json.loads(redis_raw.hget("comments:mirror", "all"))
+    assert [p for p, _ in copy["platforms"]["facebook"]["posts"]] == [post]
+    assert "access" not in json.dumps(copy) or copy["platforms"]["facebook"]["token"] != "fb-token"
+    spent = db.execute("SELECT coalesce(sum(used), 0) AS n FROM comment_usage WHERE platform='facebook'").fetchone()
+    # nothing new: the peek reads the platform with the copy and the database stays asleep
+    due_now()
+    report = no_db_tick()
+    assert report["window"] is False and report.get("comments.peeked") == 1 and "comments" not in report
+    assert not dispatch.pending("comments.run")
+    # a new comment: the peek sees it (still no database) and arms the full poll; that stores and answers it
+    time.sleep(1.1)
+    w.meta.add_fb_comment(post, "Is there a post-credits scene?")
+    due_now()
+    report = no_db_tick()
+    assert report["window"] is False and "1 new comment(s) on facebook" in report["comments"]
+    dispatch.arm([("comments.run", "all", time.time())], wake=False)
+    report = dispatch.tick()
+    assert report["comments"]["facebook"]["new"] == 1
+    assert sorted(r["status"] for r in db.execute("SELECT status FROM comments")) == ["replied", "replied"]
+    # what the peeks read was charged to the read ledger by the full poll's window
+    after = db.execute("SELECT coalesce(sum(used), 0) AS n FROM comment_usage WHERE platform='facebook'").fetchone()
+    assert after["n"] >= spent["n"] + 2
 
 
 def test_enabled_poll_runs_at_its_interval_and_not_before(quiet, comment_world, db, monkeypatch):
-    w = comment_world
-    connect_for_comments(w, "instagram")
+    connect_for_comments(comment_world, "instagram")
     settings(**comment_settings(commentPollInterval="20"))
     first = poll_item()
     assert first == grid_at_or_after(time.time() + 60, 1200)  # the save armed it on the 20-minute grid
     at(first + 0.5)
     report = dispatch.tick()
-    assert report.get("ran.comments.run") == 1 and report["window"] is True
+    assert report.get("comments.peeked") == 1
     assert poll_item() == first + 1200
+    dispatch.disarm("comments.run", ["all"])  # (no copy yet: the full poll waits for a window; not this test's)
     # a wake-up before the interval has passed (a redelivery, an item moved by hand): no poll, no database
     dispatch.arm([("comments.poll", "all", first + 600)], wake=False)
     at(first + 600.5)
@@ -115,7 +157,7 @@ def test_governor_slows_then_pauses_the_poll(quiet, comment_world, redis_raw, mo
     redis_raw.hset(dispatch.META_KEY, "governor", json.dumps(slow))
     at(first + 0.5)
     report = dispatch.tick()
-    assert report.get("ran.comments.run") == 1
+    assert report.get("comments.peeked") == 1
     assert poll_item() == grid_at_or_after(first + 1800 - 60, 1800)  # the governor's 30 min, not the owner's 10
     paused = Decisions(comments_paused=True).as_dict()
     redis_raw.hset(dispatch.META_KEY, "governor", json.dumps(paused))
@@ -124,5 +166,5 @@ def test_governor_slows_then_pauses_the_poll(quiet, comment_world, redis_raw, mo
     with monkeypatch.context() as m:
         no_database(m)
         report = dispatch.tick()
-    assert report.get("comments.paused") == 1 and report.get("ran.comments.run") is None
+    assert report.get("comments.paused") == 1 and report.get("comments.peeked") is None
     assert poll_item() == next_on_grid(clock.time(), 3600)

@@ -13,13 +13,13 @@ from rss_helpers import wait_for
 
 
 def trigger_poll(backing):
-    """The poll's time comes: its dispatcher item is due now, and the dispatcher's wake-up goes through (emulated)
-    QStash to the API, which runs the tick (the switch says facebook & co. are ready: the poll runs)."""
+    """The full poll's window comes (a peek saw new comments, see test_comments_dispatch.py): its dispatcher item
+    is due now, and the dispatcher's wake-up goes through (emulated) QStash to the API, which runs the tick."""
     from shared import clock
     from shared.scheduling import dispatch
 
     before = len(backing.emulator.state.deliveries)
-    assert dispatch.arm([("comments.poll", "all", clock.time())]) is not None  # one wake-up message, for now
+    assert dispatch.arm([("comments.run", "all", clock.time())]) is not None  # one wake-up message, for now
     return wait_for(lambda: [d for d in backing.emulator.state.deliveries[before:]
                              if d.get("url", "").endswith(dispatch.DISPATCH_PATH) and "status" in d], timeout=60)[0]
 
