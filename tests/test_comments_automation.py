@@ -76,7 +76,7 @@ def test_switch_follows_settings_connections_and_the_interval(comment_world, red
     connect_for_comments(comment_world, "instagram")
     now = time.time()
     assert switch.gate(now).run is False  # checked less than an hour ago: no database query yet
-    assert switch.gate(now + switch.RECHECK_SECONDS).run is True  # the hourly recheck finds the connection
+    assert switch.gate(now + switch.RECHECK_SECONDS).run is True  # the 6-hourly recheck finds the connection
     assert switch_value(redis_raw)["platforms"] == ["instagram"]
     redis_raw.hset("dispatch:meta", "comments.last_poll", f"{now:.3f}")
     g = switch.gate(now + 5 * 60)

@@ -473,7 +473,12 @@ def readiness_report() -> list[dict[str, Any]]:
             if until:
                 paused.append(f"rate limited until {datetime.fromtimestamp(until, timezone.utc).isoformat()}")
         out.append(assess(p, cs, conn, paused).as_dict())
-    switch.store(switch.state_from(cs, conns, clock.time()))
+    state = switch.state_from(cs, conns, clock.time())
+    switch.store(state)
+    if state["platforms"]:  # e.g. just connected: poll at the next grid point instead of the hourly look
+        from shared.comments import timing
+
+        timing.rearm(state)
     return out
 
 

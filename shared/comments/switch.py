@@ -10,9 +10,9 @@ anyway, so the `comments.poll` kind (shared/comments/timing.py) decides from it 
 Nothing ready -> the poll is not run: no database query. The switch is rebuilt from the database (settings +
 connections: 2 queries) when: settings it depends on are saved (the settings change hook,
 shared/comments/schedule.py), the readiness endpoint is read, a poll runs (it knows the truth anyway), the
-daily cleanup runs, the field is missing (Redis lost it), and at most once an hour while some platform is
-switched on but not connected (so connecting one starts polling within the hour; opening the Comments page
-starts it at once).
+daily cleanup runs, the field is missing (Redis lost it), and every 6 hours while some platform is switched on
+but not connected, joining a database window that opens anyway when one does (so connecting one starts polling
+within 6 hours at the latest; opening the Comments page starts it within the hour).
 
 `intervalMinutes` (setting `commentPollInterval`, default 10) is the poll's grid; a poll that comes before the
 interval has passed (a redelivered wake-up, a settings change) does nothing.
@@ -28,7 +28,7 @@ from typing import Any
 META_KEY = "dispatch:meta"  # shared.scheduling.dispatch.META_KEY (not imported: this module stays light)
 SWITCH_FIELD = "comments.switch"
 LAST_POLL_FIELD = "comments.last_poll"
-RECHECK_SECONDS = 3600
+RECHECK_SECONDS = 6 * 3600  # switched on, not connected: the connections are looked at again this often
 DUE_SLACK_SECONDS = 60  # a tick that arrives a little early still polls
 
 
