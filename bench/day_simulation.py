@@ -360,8 +360,8 @@ def _wake_causes(ivs, lo: float, hi: float, windows, sent, emulator, drains) -> 
         if cause is None and any(near(t) for t in drains):
             cause = "media worker (job or safety poll)"
         if cause is None:
-            route = next((u.split("/api/", 1)[-1] for t, u in deliveries if near(t)), "?")
-            cause = f"schedule {route}"
+            routes = sorted({u.split("/api/", 1)[-1] for t, u in deliveries if near(t)}) or ["?"]
+            cause = "schedule " + " + ".join(routes)
         out[cause] = round(out.get(cause, 0) + (min(b, hi) - a) / 60, 1)
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
