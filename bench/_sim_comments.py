@@ -11,8 +11,9 @@ Both answer on one local port the API process is pointed at (YOUTUBE_API_BASE, O
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 CHANNEL = "UCsimchannel"
 VIDEO = "simvideo01"

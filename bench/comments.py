@@ -21,8 +21,8 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Callable, Iterator
 
 DAY = 86400.0
 
@@ -34,7 +34,7 @@ class QueryCounter:
         self.total = 0
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator["QueryCounter"]:
+    def installed(self) -> Iterator[QueryCounter]:
         import psycopg
 
         real = psycopg.Cursor.execute

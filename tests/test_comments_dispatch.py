@@ -9,11 +9,15 @@ import time
 
 import pytest
 from budget_helpers import no_database
-
 from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
-    comment_settings, comment_world, connect_for_comments, openai_replies, publish_posts,
+    comment_settings,
+    comment_world,
+    connect_for_comments,
+    openai_replies,
+    publish_posts,
 )
 from publishing_fakes.world import world  # noqa: F401  (fixture)
+
 from shared import clock
 from shared.rss.feedstate import grid_at_or_after, next_on_grid
 from shared.scheduling import dispatch
@@ -25,7 +29,7 @@ def settings(**values):
     update_settings(values)
 
 
-@pytest.fixture()
+@pytest.fixture
 def quiet(clean_state):
     """The other kinds' bootstrap work is done (RSS mirror, housekeeping): only comments are in play."""
     from shared.redis_client import get_redis

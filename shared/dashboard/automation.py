@@ -56,7 +56,7 @@ def next_runs() -> dict[str, float | None]:
     times, meta = dispatch.next_armed(kinds, [switch.SWITCH_FIELD, "governor"])
     out: dict[str, float | None] = {}
     for name, ks in NEXT_KINDS.items():
-        armed = [times[k] for k in ks if times.get(k) is not None]
+        armed = [t for t in (times.get(k) for k in ks) if t is not None]
         out[name] = min(armed) if armed else None
     try:
         state = json.loads(meta.get(switch.SWITCH_FIELD) or "null")

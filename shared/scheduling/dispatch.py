@@ -27,8 +27,9 @@ import importlib
 import json
 import logging
 import time as _time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from shared import clock
 
@@ -58,7 +59,7 @@ class Kind:
 
 
 _KINDS: dict[str, Kind] = {}
-_HOOKS: list[Callable[["Tick"], None]] = []
+_HOOKS: list[Callable[[Tick], None]] = []
 _loaded = False
 
 
@@ -67,7 +68,7 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-def hook(fn: Callable[["Tick"], None]) -> Callable[["Tick"], None]:
+def hook(fn: Callable[[Tick], None]) -> Callable[[Tick], None]:
     """Run `fn(tick)` at the start of every tick (cheap, no I/O: it reads tick.meta and may arm items)."""
     if fn not in _HOOKS:
         _HOOKS.append(fn)
@@ -289,7 +290,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     t = Tick(now=now, meta=_flat_meta(res[1] or []))
     after = res[2 + len(pkeys)] if len(res) > 2 + len(pkeys) else []
     first_after = (str(after[0]), float(after[1])) if after else None
-    for (hkey, prefix), values in zip(pkeys, res[2:2 + len(pkeys)]):
+    for (_hkey, prefix), values in zip(pkeys, res[2:2 + len(pkeys)]):
         refs = [split(m)[1] for m in due_members if m.startswith(prefix)]
         t.payloads[prefix[:-1]] = {r: _decode(v) for r, v in zip(refs, values or [])}
     for fn in list(_HOOKS):
@@ -485,7 +486,7 @@ return out
 """
 
 
-def next_armed(kind_names: list[str], meta_fields: list[str] = ()) -> tuple[dict[str, float | None], dict]:
+def next_armed(kind_names: list[str], meta_fields: Sequence[str] = ()) -> tuple[dict[str, float | None], dict]:
     """When each kind's earliest item is armed for (None: no item), and some meta fields: one Redis command."""
     res = _redis().eval(_NEXT, keys=[DUE_KEY, META_KEY],
                         args=[str(len(kind_names)), *[k + "|" for k in kind_names], *meta_fields])
