@@ -78,6 +78,9 @@ def connect(published_at: float) -> None:
                              %s, to_timestamp(%s))""", (VIDEO, published_at))
 
 
+# the high throttle (30 replies an hour): the comment tables time the hourly throttle with the database's own
+# clock, which the simulation does not shift, so a whole simulated day of replies falls into one real hour
 SETTINGS = {"commentRepliesActive": True, "openaiKey": "sk-sim-comments", "commentReplyFrequency": "instant",
+            "commentThrottle": "high",
             "xCommentBlacklist": {"active": False}, "instagramCommentBlacklist": {"active": False},
             "youtubeCommentBlacklist": {"active": True, "pauseOldPosts": True, "pauseAfterHours": "48"}}

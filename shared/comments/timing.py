@@ -112,7 +112,9 @@ def poll(t: Tick, refs: list[str]) -> None:
         meter.count("comments.runs")
         meter.gauge("comments.last_run", t.now)
         if pk.full:
-            t.arm("comments.run", "all", t.next_window(RUN_WINDOW_MINUTES))
+            # the governor holding the database back (Neon's projection) stretches the wait to its RSS window
+            db_held = bool(gov.levels.get("neon.cu_hours"))
+            t.arm("comments.run", "all", t.next_window(gov.rss_window_minutes if db_held else RUN_WINDOW_MINUTES))
             t.report["comments"] = "; ".join(pk.reasons)[:200]
     else:
         t.count("comments.idle")
