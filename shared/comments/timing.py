@@ -15,7 +15,8 @@ Kinds:
   them.
 - `comments.sync` (database, may run early): rebuild the switch and the copy. It joins every window that opens
   (posts are published in windows: the copy learns of them there), and runs on its own at least every
-  SYNC_SECONDS while a platform is ready, or hourly while one is switched on but not connected.
+  SYNC_SECONDS while a platform is ready, and every 6 hours while one is switched on but not connected
+  (switch.RECHECK_SECONDS; at the next full hour once due, sooner when a window opens).
 
 A settings save re-arms the poll at once (shared/comments/schedule.py), so switching comments on starts polling
 at the next grid point without waiting for the hourly look.
@@ -52,7 +53,8 @@ def _grid(now: float, period: float) -> float:
 
 @hook
 def _bootstrap(t: Tick) -> None:
-    """No poll armed yet (first deploy, Redis emptied): look at the switch in this tick (it re-arms itself)."""
+    """No poll armed yet (first deploy, Redis emptied): look at the switch in this tick (it re-arms itself). Only
+    then does a hook do more than read the meta: a poll found due at that moment peeks (platform reads)."""
     if not t.meta.get(NEXT_META) and NEXT_META not in t.meta_writes:
         poll(t, ["all"])
 
@@ -180,9 +182,9 @@ def sync(t: Tick, refs: list[str]) -> None:
 
 
 def rearm(state: dict[str, Any]) -> None:
-    """Outside a tick (a settings save): arm the poll at its next grid point, and the copy's rebuild in the next
-    window. One Redis command, and a QStash wake-up only if that point comes before the armed one and the hourly
-    safety net."""
+    """Outside a tick (a settings save, the readiness page): arm the poll at its next grid point, and the copy's
+    rebuild in the next window. Two Redis commands, and a QStash wake-up only if that point comes before the
+    armed one and the hourly safety net."""
     from shared import clock
     from shared.scheduling import dispatch
 
