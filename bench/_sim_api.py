@@ -1,5 +1,4 @@
-"""The API as the day simulation runs it: the production app (functions/api.py) in its own process, plus the
-comment automation's cost model (bench/_sim_comments.py) on the dispatcher. At exit (the simulation stops it
+"""The API as the day simulation runs it: the production app (functions/api.py) in its own process. At exit (the simulation stops it
 with SIGTERM) the instance writes out its last usage batch, as a function instance's last flush would.
 
     python -m bench._sim_api <port>
@@ -14,13 +13,8 @@ import sys
 def main() -> None:
     import uvicorn
 
-    from shared.scheduling import dispatch
     from shared.usage import flush
 
-    import os
-
-    if not os.environ.get("SIM_NO_COMMENTS"):
-        dispatch.KIND_MODULES.append("bench._sim_comments")
     from functions.api import app
 
     atexit.register(flush.flush_now)

@@ -284,7 +284,7 @@ class Stack:
                 pass
 
 
-def start_stack(tmp: Path, *, comments: bool) -> Stack:
+def start_stack(tmp: Path, *, api_env: dict[str, str] | None = None) -> Stack:
     from bench import _private_pg
     from shared.local import services
 
@@ -308,11 +308,11 @@ def start_stack(tmp: Path, *, comments: bool) -> Stack:
     apply_migrations()
     backing.emulator.clock = clock.time
     backing.emulator.tick = 0.01
-    api_env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if not comments:
-        api_env["SIM_NO_COMMENTS"] = "1"
+    os.environ.update(api_env or {})  # the harness process reads the same configuration
+    get_config.cache_clear()
     log = open(tmp / "api.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "bench._sim_api", str(port)], cwd=str(ROOT), env=api_env,
+    proc = subprocess.Popen([sys.executable, "-m", "bench._sim_api", str(port)], cwd=str(ROOT),
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=log, stderr=subprocess.STDOUT)
     services.wait_for_port("127.0.0.1", port, timeout=60)
     stack = Stack(backing=backing, pg=pg, clock=clock, api_url=f"http://127.0.0.1:{port}", api_proc=proc, tmp=tmp)

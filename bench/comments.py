@@ -1,12 +1,16 @@
-"""What the comments schedule costs per day, counted the way the free tiers count: Upstash Redis commands, QStash
-messages, Postgres queries and database wake-ups (ticks that ran at least one query: each wakes a suspended Neon
-compute). The schedule fires every 10 minutes (144 a day); a simulated clock runs a whole day of ticks through the
-real route (signature check included) in a few seconds.
+"""What the comment automation costs per day, counted the way the free tiers count: Upstash Redis commands,
+QStash messages, Postgres queries and database wake-ups (ticks that ran at least one query: each wakes a
+suspended Neon compute). The poll is a dispatcher kind (shared/comments/timing.py); a simulated clock runs a
+whole day of dispatcher ticks in-process in a few seconds: the hourly safety-net tick, and every wake-up the
+dispatcher arms.
 
-Rows: nothing switched on (the idle day); switched on but nothing connected yet (the default settings of a fresh
-install: the switch re-checks the connections hourly); one platform active with no new comments (a platform fake
-answers); baseline, same run: the idle day with the poll behind run-once only and no switch, which is what every
-tick would cost without it.
+Rows (all measured in this run):
+- baseline: the poll's old `*/10` QStash schedule with nothing switched on (144 firings of the signed route);
+- the dispatcher's idle day without the comment kinds, and with them (nothing switched on): the difference is
+  what comments cost idle;
+- switched on but nothing connected (a fresh install's defaults: the switch is re-checked hourly);
+- YouTube ready, a video of ours, no new comments (YouTube answers "nothing new" through a mock): peeks only;
+- the same with a new comment every hour: peeks, and full polls in windows.
 
 Run: `python -m bench.comments` (a private local stack; never the configured services).
 """
@@ -16,18 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 
-TICKS_PER_DAY = 144  # */10 * * * *
-TICK_SECONDS = 600
-
-
-class Clock:
-    def __init__(self, start: float):
-        self.now = start
-
-    def time(self) -> float:
-        return self.now
+DAY = 86400.0
 
 
 class QueryCounter:
@@ -37,7 +34,7 @@ class QueryCounter:
         self.total = 0
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator["QueryCounter"]:
+    def installed(self) -> Iterator[QueryCounter]:
         import psycopg
 
         real = psycopg.Cursor.execute
@@ -54,112 +51,167 @@ class QueryCounter:
             psycopg.Cursor.execute = real
 
 
-def _day(app, backing, queries: QueryCounter, clock: Clock, loop, tick) -> dict[str, float]:
-    """A day of ticks; `tick(i)` fires one. Returns the day's totals."""
+def _reset_dispatcher(start: float) -> None:
+    """A clean dispatcher whose other kinds' bootstrap work is done (RSS mirror, housekeeping armed far away)."""
+    from shared.redis_client import get_redis
+    from shared.scheduling import dispatch
+
+    r = get_redis()
+    r.delete(dispatch.DUE_KEY, dispatch.META_KEY, "comments:mirror")
+    far = repr(start + 10 * DAY)
+    r.hset(dispatch.META_KEY, values={"rss.mirror": far, "rss.hk": far, "usage.hk": far})
+
+
+DAYS = {"n": 0}
+
+
+def _dispatcher_day(backing, queries: QueryCounter, first: float, setup: Callable[[float], None]) -> dict[str, float]:
+    """24 h of dispatcher ticks: every full hour (the safety net) and every wake-up armed in between. Each row
+    runs on a day of its own (QStash deduplicates a wake-up by its time)."""
+    from shared import clock
+    from shared.scheduling import dispatch
+
+    DAYS["n"] += 1
+    start = first + DAYS["n"] * DAY
+    clock.set_offset(start - time.time())
+    _reset_dispatcher(start)
+    setup(start)
     backing.redis_counter.reset()
     queries.total = 0
-    wakeups = 0
-    for i in range(TICKS_PER_DAY):
-        clock.now += TICK_SECONDS
+    published = backing.emulator.state.published_count
+    ticks = wakeups = 0
+    now = start
+    while True:
+        armed = min(dispatch.pending().values(), default=None)
+        hour = dispatch.next_safety_fire(now)
+        nxt = hour if armed is None else min(hour, max(armed, now + 1))
+        if nxt >= start + DAY:
+            break
+        clock.set_offset(nxt + 0.5 - time.time())
         before = queries.total
-        tick(i)
+        dispatch.tick()
+        ticks += 1
         wakeups += queries.total > before
-    return {"redis": backing.redis_counter.total, "qstash": TICKS_PER_DAY, "queries": queries.total,
-            "wakeups": wakeups}
+        now = nxt + 0.5
+    clock.set_offset(None)
+    return {"redis": backing.redis_counter.total, "qstash": backing.emulator.state.published_count - published,
+            "queries": queries.total, "wakeups": wakeups, "ticks": ticks}
 
 
 def main() -> None:
+    import httpx
     import respx
 
     from bench._backing import asgi_request, private_backing
 
     with private_backing() as backing:
         from shared.api.app import create_app
-        from shared.comments import switch
         from shared.local.qstash_emulator import sign
+        from shared.scheduling import dispatch
         from shared.settings.service import update_settings
 
-        app = create_app(["comments"])
-        loop = asyncio.new_event_loop()
-        path = "/api/internal/comments/poll"
-        url = backing.env["PUBLIC_BASE_URL"] + path
-        key = backing.env["QSTASH_CURRENT_SIGNING_KEY"]
-        import time
-
-        clock = Clock(time.time())
-        switch.time = clock  # the switch's clock: hourly re-checks and the poll interval follow the simulated day
+        dispatch.kinds()
+        start = (int(time.time() // DAY) + 1) * DAY
         queries = QueryCounter()
-
-        def fire(i: int) -> None:
-            headers = {"Upstash-Signature": sign(b"{}", url, key), "Upstash-Message-Id": f"msg_{clock.now}_{i}",
-                       "Content-Type": "application/json"}
-            status, body = asgi_request(app, "POST", path, headers, loop, b"{}")
-            assert status == 200, body[:300]
-
-        rows = []
+        rows: list[tuple[str, dict[str, float]]] = []
         with queries.installed():
+            # baseline: the old */10 schedule's firings of the signed route, nothing switched on
             update_settings({"commentRepliesActive": False})
-            rows.append(("idle: nothing switched on", _day(app, backing, queries, clock, loop, fire)))
+            app = create_app(["comments"])
+            loop = asyncio.new_event_loop()
+            path = "/api/internal/comments/poll"
+            url, key = backing.env["PUBLIC_BASE_URL"] + path, backing.env["QSTASH_CURRENT_SIGNING_KEY"]
+            backing.redis_counter.reset()
+            queries.total = 0
+            for i in range(144):
+                headers = {"Upstash-Signature": sign(b"{}", url, key), "Upstash-Message-Id": f"msg_base_{i}",
+                           "Content-Type": "application/json"}
+                status, body = asgi_request(app, "POST", path, headers, loop, b"{}")
+                assert status == 200, body[:300]
+            loop.close()
+            rows.append(("baseline: own */10 QStash schedule, idle", {
+                "redis": backing.redis_counter.total, "qstash": 144, "queries": queries.total, "wakeups": 0,
+                "ticks": 144}))
 
-            update_settings({"commentRepliesActive": True})  # defaults: X and Instagram on, nothing connected
-            rows.append(("switched on, nothing connected (defaults)", _day(app, backing, queries, clock, loop,
-                                                                         fire)))
+            # the dispatcher's idle day without the comment kinds, then with them
+            kinds = {k: v for k, v in dispatch._KINDS.items() if k.startswith("comments.")}
+            hooks = [h for h in dispatch._HOOKS if h.__module__ == "shared.comments.timing"]
+            for k in kinds:
+                del dispatch._KINDS[k]
+            for h in hooks:
+                dispatch._HOOKS.remove(h)
+            rows.append(("dispatcher idle day, no comment kinds", _dispatcher_day(
+                backing, queries, start, lambda s: None)))
+            dispatch._KINDS.update(kinds)
+            dispatch._HOOKS.extend(hooks)
+            from shared.comments import switch, timing
 
-            # one platform connected and ready, its API answering "no new comments"
-            from shared.publishing.connections import store
+            def switched(on: bool) -> Callable[[float], None]:
+                def setup(s: float) -> None:
+                    update_settings({"commentRepliesActive": on})
+                    timing.rearm(switch.rebuild())  # what the save's hook does when the value changes
+                return setup
 
-            store.save("youtube", "UC123", store.Tokens(access_token="yt-token", scopes=[
-                "https://www.googleapis.com/auth/youtube.force-ssl"]), username="screndly", profile_url=None,
-                metadata={})
-            from shared.db import connection
+            rows.append(("dispatcher idle day, comments switched off", _dispatcher_day(
+                backing, queries, start, switched(False))))
+            rows.append(("switched on, nothing connected (defaults)", _dispatcher_day(
+                backing, queries, start, switched(True))))
 
-            with connection() as c:
-                c.execute("""INSERT INTO publications (idempotency_key, platform, family, source, content, state,
-                                 platform_post_id, published_at)
-                             VALUES ('bench-yt', 'youtube', 'youtube', 'compose', '{}', 'published', 'vid1', now())""")
-            update_settings({"openaiKey": "sk-bench", "xCommentBlacklist": {"active": False},
-                             "instagramCommentBlacklist": {"active": False},
-                             "youtubeCommentBlacklist": {"active": True, "pauseOldPosts": False}})
-            calls = {"n": 0}
+            # YouTube connected and ready, one video of ours; its API answering through a mock
+            from bench import _sim_comments
 
-            def threads_api(request):
-                import httpx
+            comments_every: dict[str, float | None] = {"s": None, "start": start}
 
-                calls["n"] += 1
-                return httpx.Response(200, json={"kind": "youtube#commentThreadListResponse", "items": [],
-                                                 "pageInfo": {"totalResults": 0, "resultsPerPage": 100}})
+            def youtube(request):
+                from shared import clock
+
+                now, origin, every = clock.time(), comments_every["start"] or 0.0, comments_every["s"]
+                items = []
+                if every:
+                    latest = int((now - origin) // every)
+                    for k in range(latest, max(-1, latest - 5), -1):
+                        at = datetime.fromtimestamp(origin + k * every + 1, timezone.utc)
+                        items.append({"id": f"t{k}", "snippet": {"videoId": _sim_comments.VIDEO, "topLevelComment": {
+                            "id": f"c{k}", "snippet": {"videoId": _sim_comments.VIDEO, "textOriginal": f"Question {k}?",
+                                                      "authorDisplayName": f"Fan {k}",
+                                                      "publishedAt": at.isoformat().replace("+00:00", "Z")}}}})
+                return httpx.Response(200, json={"kind": "youtube#commentThreadListResponse", "items": items})
+
+            def chat(request):
+                return httpx.Response(200, json={"choices": [{"message": {"content": "Thanks for watching!"}}],
+                                                 "usage": {"prompt_tokens": 100, "completion_tokens": 8}})
+
+            def ready(s: float) -> None:
+                from shared.db import connection
+
+                comments_every["start"] = s
+                with connection() as c:
+                    c.execute("DELETE FROM publications WHERE idempotency_key = 'sim-video'")
+                _sim_comments.connect(published_at=s)
+                update_settings({**_sim_comments.SETTINGS, "publishMode": "dry_run"})
+                timing.rearm(switch.rebuild())
 
             with respx.mock(assert_all_mocked=False, assert_all_called=False) as router:
                 router.route(host="127.0.0.1").pass_through()
                 router.route(host="localhost").pass_through()
-                router.get(url__regex=r".*/youtube/v3/commentThreads.*").mock(side_effect=threads_api)
-                active = _day(app, backing, queries, clock, loop, fire)
-            active["api"] = calls["n"]
-            rows.append(("active: YouTube, no new comments", active))
+                router.get(url__regex=r".*/youtube/v3/commentThreads.*").mock(side_effect=youtube)
+                router.post(url__regex=r".*/chat/completions").mock(side_effect=chat)
+                rows.append(("YouTube ready, no new comments", _dispatcher_day(backing, queries, start, ready)))
+                comments_every["s"] = 3600.0
+                rows.append(("YouTube ready, a new comment an hour", _dispatcher_day(backing, queries, start,
+                                                                                     ready)))
 
-            # baseline: the idle day again, with the poll behind run-once alone (no Redis switch in front)
-            update_settings({"commentRepliesActive": False})
-            from shared.comments import service
-            from shared.messaging.receiver import Delivery, run_once
-
-            def bare(i: int) -> None:
-                delivery = Delivery(message_id=f"base_{clock.now}_{i}", retried=0, schedule_id="comments-poll",
-                                    body=b"{}", signature_id=f"jti_{clock.now}_{i}")
-                run_once(delivery, lambda: service.poll().as_dict())
-
-            rows.append(("baseline: idle, no switch (run-once + poll)", _day(app, backing, queries, clock, loop,
-                                                                           bare)))
-        loop.close()
-
-    print(f"{TICKS_PER_DAY} ticks a day (*/10); per day, counted at the Upstash bridge and the psycopg cursor")
-    print(f"{'state':46} {'redis cmds':>10} {'qstash msgs':>11} {'db queries':>10} {'db wake-ups':>11}  notes")
+    print("per day, counted at the Upstash bridge, the QStash emulator and the psycopg cursor; dispatcher ticks "
+          "at every full hour (the rss-tick safety net, there anyway) and every armed wake-up")
+    print(f"{'state':46} {'ticks':>6} {'redis cmds':>10} {'qstash msgs':>11} {'db queries':>10} {'db wake-ups':>11}")
     for name, r in rows:
-        note = f"platform API calls {r['api']}/day" if "api" in r else ""
-        print(f"{name:46} {r['redis']:>10} {r['qstash']:>11} {r['queries']:>10} {r['wakeups']:>11}  {note}")
-    idle, base = rows[0][1], rows[-1][1]
-    print(f"idle day vs baseline: {idle['redis']} vs {base['redis']} Redis commands, {idle['queries']} vs "
-          f"{base['queries']} queries, {idle['wakeups']} vs {base['wakeups']} database wake-ups")
-    print(json.dumps({"idle": idle}))
+        print(f"{name:46} {r['ticks']:>6} {r['redis']:>10} {r['qstash']:>11} {r['queries']:>10} {r['wakeups']:>11}")
+    base, without, idle = rows[0][1], rows[1][1], rows[2][1]
+    print(f"idle day, comments' own cost: {idle['redis'] - without['redis']} Redis commands, "
+          f"{idle['qstash'] - without['qstash']} QStash messages, {idle['queries'] - without['queries']} queries "
+          f"(baseline, own schedule: {base['redis']} Redis commands, {base['qstash']} QStash messages, "
+          f"{base['queries']} queries)")
+    print(json.dumps({"idle": {k: idle[k] - without[k] for k in ("redis", "qstash", "queries", "wakeups")}}))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ Redis server, the QStash emulator, Postgres' own statement log). The two must ag
 
 Default workload: 20 feeds gaining ~2 items an hour each (about 1 in 32 mentions a trailer and passes the
 feeds' filter: ~30 posts a day, each to X, Threads, Facebook and Pinterest, in dry-run), 5 videos uploaded and
-transcoded by the media worker, the comment automation's polling every 10 minutes (a cost model on the
-dispatcher, bench/_sim_comments.py: the real one is being built elsewhere), and the dashboard open 2 hours
-(09:00-11:00 UTC) polling like the frontend (notifications 30 s, logs, stats and automation status 60 s, jobs
-3 s while a video uploads). Idle: no feed, nobody polling, no comments, the worker waiting.
+transcoded by the media worker, the real comment automation polling every 10 minutes (YouTube connected, one
+video of ours gaining a comment an hour, each answered with AI in dry-run; YouTube and OpenAI stood in for by
+bench/_sim_comments.py), TMDb's daily and midday refreshes against the local TMDb fake (release-day and weekly
+titles to X, each post a dispatcher item at its time), and the dashboard open 2 hours (09:00-11:00 UTC) polling
+like the frontend (notifications 30 s, logs, stats and automation status 60 s, jobs 3 s while a video uploads).
+Idle: no feed, nobody polling, comment replies switched off, no TMDb key, the worker waiting.
 
 Targets: every resource <= 50 % of its free tier (default), <= 10 % (idle), Neon awake <= 6 h a day.
 
@@ -48,13 +50,30 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
 
     from bench import _sim_day as sim
 
+    from bench import _sim_comments
+    from shared.local import services
+
     tmp = Path(tempfile.mkdtemp(prefix=f"screndly-day-{scenario}-"))
     default = scenario.startswith("default")
-    stack = sim.start_stack(tmp, comments=default)
+    day = (int(time.time() // DAY) + 1) * DAY  # the next UTC midnight: a whole UTC day, as the tiers count
+    start = day - WARMUP
+    api_env: dict[str, str] = {}
+    stand_port = services.free_port()
+    tmdb = None
+    if default:
+        # the comment automation's outside world (YouTube comments, OpenAI) and TMDb, stood in for locally
+        api_env.update(_sim_comments.env(f"http://127.0.0.1:{stand_port}"))
+        from datetime import datetime, timezone
+
+        from shared.local.tmdb_fake import FAKE_KEY, start as start_tmdb
+
+        tmdb = start_tmdb(datetime.fromtimestamp(day, timezone.utc).date())[1]
+        api_env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
+    stack = sim.start_stack(tmp, api_env=api_env)
     clock, emulator = stack.clock, stack.backing.emulator
+    if tmdb is not None:
+        stack.stops.append(tmdb.stop)
     try:
-        day = (int(time.time() // DAY) + 1) * DAY  # the next UTC midnight: a whole UTC day, as the tiers count
-        start = day - WARMUP
         clock.jump_to(start - 600)
         work = sim.FeedWorkload()
         feeds = sim.SimFeeds(clock, work, origin=day - 2 * DAY).start()
@@ -71,8 +90,17 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
             assert r.status_code < 300, (path, r.status_code, r.text[:300])
             return r.json().get("data")
 
+        extra: dict[str, Any] = {}
+        if default:
+            stand = _sim_comments.CommentStandIns(clock.time, origin=start)
+            stand_server = services.ServerThread(stand.app, port=stand_port).start()
+            stack.stops.append(stand_server.stop)
+            _sim_comments.connect(published_at=start)
+            extra = {**_sim_comments.SETTINGS, **TMDB_SETTINGS}
+        else:
+            extra = {"commentRepliesActive": False}
         call("PUT", "/api/settings", json={"publishMode": "dry_run", "rssPinterestBoard": "sim-board",
-                                           "globalRSSPosting": True, **(settings or {})})
+                                           "globalRSSPosting": True, **extra, **(settings or {})})
         if default:
             for n in range(work.feeds):
                 call("POST", "/api/rss/feeds", json={
@@ -159,6 +187,12 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+# TMDb in the default day: release-day and weekly titles posted to X (the daily refresh at 07:00 and the midday
+# catch-up, both in the owner's timezone, are QStash schedules; each post is a dispatcher item at its time)
+TMDB_SETTINGS = {"todayAutoPost": True, "weeklyAutoPost": True, "todayMaxItems": 5, "weeklyMaxItems": 5,
+                 "todayPlatforms": {"x": True}, "weeklyPlatforms": {"x": True}}
+
+
 def _make_clip(path: Path) -> Path:
     import subprocess
 
@@ -204,6 +238,8 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "SELECT extract(epoch FROM started_at), extract(epoch FROM ended_at) FROM usage_pg_spans "
             "WHERE ended_at >= to_timestamp(%s) AND started_at < to_timestamp(%s)", (lo - 600, hi))]
         posts = dict(conn.execute("SELECT status, count(*) FROM rss_planned_posts GROUP BY status").fetchall())
+        comments = dict(conn.execute("SELECT status, count(*) FROM comments GROUP BY status").fetchall())
+        tmdb_posts = dict(conn.execute("SELECT status, count(*) FROM tmdb_posts GROUP BY status").fetchall())
         items = dict(conn.execute("SELECT status, count(*) FROM rss_items WHERE status <> 'seen' "
                                   "GROUP BY status").fetchall())
         jobs = dict(conn.execute("SELECT state, count(*) FROM media_jobs GROUP BY state").fetchall())
@@ -268,7 +304,8 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "what woke the database (minutes awake)": causes,
             "deliveries by route": dict(sorted(by_path.items(), key=lambda kv: -kv[1])),
             "redis top-level commands": dict(sorted(by_cmd.items(), key=lambda kv: -kv[1])[:8]),
-            "planned posts": posts, "items": items, "media jobs": jobs,
+            "planned posts": posts, "items": items, "media jobs": jobs, "comments": comments,
+            "tmdb posts": tmdb_posts,
             "feed fetches (304)": f"{feeds.fetches} ({feeds.not_modified})",
             "counters": {k: v for k, v in meter.items() if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},
         },
@@ -300,6 +337,10 @@ def _classify(cause: str) -> str:
         return "changed feeds (processing window)"
     if due & {"rss.housekeeping", "usage.housekeeping"}:
         return "housekeeping"
+    if "comments.run" in due:
+        return "comment poll (new comments, or the 6-hourly full poll)"
+    if "tmdb.post" in due:
+        return "TMDb posts due"
     return ", ".join(sorted(due))
 
 
@@ -319,8 +360,8 @@ def _wake_causes(ivs, lo: float, hi: float, windows, sent, emulator, drains) -> 
         if cause is None and any(near(t) for t in drains):
             cause = "media worker (job or safety poll)"
         if cause is None:
-            route = next((u.split("/api/", 1)[-1] for t, u in deliveries if near(t)), "?")
-            cause = f"schedule {route}"
+            routes = sorted({u.split("/api/", 1)[-1] for t, u in deliveries if near(t)}) or ["?"]
+            cause = "schedule " + " + ".join(routes)
         out[cause] = round(out.get(cause, 0) + (min(b, hi) - a) / 60, 1)
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 

@@ -36,7 +36,7 @@ def signed(backing, path: str, body: bytes, message_id: str) -> dict:
 
 
 def switch_value(redis_raw) -> dict:
-    return json.loads(redis_raw.get("comments:switch"))
+    return json.loads(redis_raw.hget("dispatch:meta", "comments.switch"))
 
 
 # --- the idle path ------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def test_idle_poll_answers_from_one_redis_command_with_the_database_down(backing
                         headers=signed(backing, "/api/internal/comments/poll", b"{}", "msg_idle_1"))
         assert r.status_code == 200, r.text
         assert r.json()["data"] == {"ran": False, "reason": "comment replies are not switched on for any platform"}
-        assert backing.redis_counter.total == 1 and backing.redis_counter.by_command == {"MGET": 1}
+        assert backing.redis_counter.total == 1 and backing.redis_counter.by_command == {"HMGET": 1}
         # an unsigned call is refused before anything runs
         assert client.post("/api/internal/comments/poll", content=b"{}").status_code == 401
     finally:
@@ -76,13 +76,16 @@ def test_switch_follows_settings_connections_and_the_interval(comment_world, red
     connect_for_comments(comment_world, "instagram")
     now = time.time()
     assert switch.gate(now).run is False  # checked less than an hour ago: no database query yet
-    assert switch.gate(now + switch.RECHECK_SECONDS).run is True  # the hourly recheck finds the connection
+    assert switch.gate(now + switch.RECHECK_SECONDS).run is True  # the 6-hourly recheck finds the connection
     assert switch_value(redis_raw)["platforms"] == ["instagram"]
-    redis_raw.set("comments:last_poll", f"{now:.3f}")
+    redis_raw.hset("dispatch:meta", "comments.last_poll", f"{now:.3f}")
     g = switch.gate(now + 5 * 60)
     assert g.run is False and "interval is 20 min" in g.reason
     assert switch.gate(now + 20 * 60).run is True
-    redis_raw.delete("comments:switch")  # Redis lost it: rebuilt from the database
+    g = switch.gate(now + 5 * 60, governor_minutes=30)  # the governor slows comments: its cadence wins
+    assert switch.gate(now + 20 * 60, governor_minutes=30).run is False
+    assert switch.gate(now + 30 * 60, governor_minutes=30).run is True
+    redis_raw.hdel("dispatch:meta", "comments.switch")  # Redis lost it: rebuilt from the database
     assert switch.gate(now + 20 * 60).rebuilt is True and switch_value(redis_raw)["platforms"] == ["instagram"]
     settings(instagramCommentBlacklist={"active": False})
     assert switch_value(redis_raw)["platforms"] == []
@@ -391,15 +394,18 @@ def test_two_polls_at_once_answer_each_comment_once(comment_world, db):
     assert {r["status"] for r in rows(db)} == {"replied"}
 
 
-def test_poll_schedule_follows_the_interval_setting(backing, client, auth, clean_state, redis_raw):
+def test_the_poll_has_no_schedule_of_its_own_and_a_save_rearms_it_on_its_grid(backing, client, auth, clean_state,
+                                                                              redis_raw):
+    from shared import clock
     from shared.messaging import schedules
+    from shared.rss.feedstate import next_on_grid
+    from shared.scheduling import dispatch
 
     schedules.sync()
-    ours = backing.emulator.state.schedules
-    assert ours["screndly-comments-poll"].cron == "*/10 * * * *"
+    assert not [k for k in backing.emulator.state.schedules if "comments" in k]
+    assert len(schedules.SCHEDULES) <= schedules.FREE_TIER_SCHEDULES
+    assert client.put("/api/settings", json={"commentRepliesActive": False}, headers=auth).status_code == 200
+    # nothing switched on: the poll looks again at the next full hour (the hourly safety net's tick)
+    assert dispatch.pending("comments.poll") == {"comments.poll|all": next_on_grid(clock.time(), 3600)}
     assert client.put("/api/settings", json={"commentPollInterval": "25"}, headers=auth).status_code == 200
-    assert ours["screndly-comments-poll"].cron == "*/30 * * * *"  # rounded up to a cron that keeps it exactly
-    assert switch_value(redis_raw)["intervalMinutes"] == 30
-    client.put("/api/settings", json={"commentPollInterval": 60}, headers=auth)
-    assert ours["screndly-comments-poll"].cron == "0 * * * *"
-    assert "screndly-comments-poll" in schedules.sync().unchanged  # a deploy agrees with what the save wrote
+    assert switch_value(redis_raw)["intervalMinutes"] == 30  # rounded up to a divisor of the hour

@@ -1,10 +1,9 @@
-"""Issue proof: comments appear on our posts on the platform fakes -> the QStash-scheduled poll picks them up ->
-filtered ones are skipped with their reasons -> every other one gets exactly one AI reply through the publishing
-engine (a reply whose answer is lost is settled by look-up, not sent again) -> stats and readiness show it."""
+"""Issue proof: comments appear on our posts on the platform fakes -> the poll (a dispatcher item, woken through
+QStash) picks them up -> filtered ones are skipped with their reasons -> every other one gets exactly one AI
+reply through the publishing engine (a reply whose answer is lost is settled by look-up, not sent again) ->
+stats and readiness show it."""
 
 from __future__ import annotations
-
-import httpx
 
 from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
     PLATFORMS, comment_settings, comment_world, connect_for_comments, openai_replies, publish_posts,
@@ -14,24 +13,15 @@ from rss_helpers import wait_for
 
 
 def trigger_poll(backing):
-    """Fire the comments schedule once in (emulated) QStash, created through the real client and kept paused."""
-    from qstash import QStash
+    """The full poll's window comes (a peek saw new comments, see test_comments_dispatch.py): its dispatcher item
+    is due now, and the dispatcher's wake-up goes through (emulated) QStash to the API, which runs the tick."""
+    from shared import clock
+    from shared.scheduling import dispatch
 
-    from shared.config import get_config
-    from shared.messaging.publisher import destination
-    from shared.messaging.schedules import get
-
-    cfg = get_config()
-    sched = get("comments-poll")
-    q = QStash(cfg.qstash_token, base_url=cfg.qstash_url)
-    q.schedule.create(destination=destination(sched.path), cron=sched.cron, schedule_id=sched.schedule_id)
-    q.schedule.pause(sched.schedule_id)
     before = len(backing.emulator.state.deliveries)
-    r = httpx.post(f"{cfg.qstash_url}/_emulator/schedules/{sched.schedule_id}/trigger")
-    assert r.status_code == 200, r.text
-    mid = r.json()["messageId"]
+    assert dispatch.arm([("comments.run", "all", clock.time())]) is not None  # one wake-up message, for now
     return wait_for(lambda: [d for d in backing.emulator.state.deliveries[before:]
-                             if d.get("messageId") == mid and "status" in d], timeout=60)[0]
+                             if d.get("url", "").endswith(dispatch.DISPATCH_PATH) and "status" in d], timeout=60)[0]
 
 
 def replies_to(world, family: str, comment_id: str) -> list[dict]:

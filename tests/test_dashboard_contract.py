@@ -59,6 +59,9 @@ STATS = {
 
 
 def test_an_empty_system_answers_every_block_with_zeros(client, auth, clean_state):
+    from shared.usage import meter
+
+    meter.take_batch()  # counts earlier tests left in this process's meter (e.g. a comment poll's run)
     r = client.get("/api/dashboard/stats", headers=auth)
     assert r.status_code == 200
     body = r.json()
@@ -146,7 +149,29 @@ def test_automation_status_from_the_meter(client, auth, clean_state, db):
     meter.count("comments.runs", 2)
     meter.gauge("comments.last_run", clock.time() - 30)
     flush.to_postgres(meter.take_batch())
+    # next runs are what the dispatcher holds armed: the feed's next check, the next TMDb post, the next poll
+    import json
+
+    from shared.comments import switch
+    from shared.redis_client import get_redis
+    from shared.scheduling import dispatch
+
+    now = int(clock.time())
+    check, post, poll = now + 600, now + 7200, now + 1200
+    dispatch.arm([("rss.probe", "feed-a", check), ("rss.process", "feed-a", now + 3600),
+                  ("tmdb.post", "post-b", post), ("tmdb.post", "post-c", post + 3600),
+                  ("comments.poll", "all", poll)], wake=False)
+    get_redis().hset(dispatch.META_KEY, values={switch.SWITCH_FIELD: json.dumps(
+        {"platforms": ["x"], "waiting": [], "intervalMinutes": 10, "checkedAt": now})})
     s = client.get("/api/automation/status", headers=auth).json()["data"]
-    assert s["rss"]["status"] == "active" and s["rss"]["runsToday"] == 3 and s["rss"]["nextRun"]
+    assert s["rss"]["status"] == "active" and s["rss"]["runsToday"] == 3
     assert s["comments"]["runsToday"] == 2 and s["comments"]["status"] == "active"
     assert s["tmdb"]["status"] == "inactive"
+    iso = {k: datetime.fromisoformat(v["nextRun"].replace("Z", "+00:00")).timestamp() for k, v in s.items()}
+    assert iso == {"rss": check, "tmdb": post, "comments": poll}
+    # nothing switched on for comments: the poll's hourly look is not a run
+    from shared.dashboard.automation import next_runs
+
+    get_redis().hset(dispatch.META_KEY, values={switch.SWITCH_FIELD: json.dumps(
+        {"platforms": [], "waiting": [], "intervalMinutes": 10, "checkedAt": now})})
+    assert next_runs() == {"rss": check, "tmdb": post, "comments": None}

@@ -44,7 +44,8 @@ def quiet_dispatcher(clean_state):
     dispatch.kinds()
     RAN.clear()
     far = repr(time.time() + 86400)
-    get_redis().hset(dispatch.META_KEY, values={"rss.mirror": far, "rss.hk": far, "usage.hk": far})
+    get_redis().hset(dispatch.META_KEY, values={"rss.mirror": far, "rss.hk": far, "usage.hk": far,
+                                                     "comments.next": far})
     yield
     clock.set_offset(None)
 

@@ -42,12 +42,14 @@ def test_posts_crud_undo_and_stale_messages(backing, live_api, client, auth, cle
     assert post["status"] == "queued" and post["platforms"] == ["X"] and post["source"] == "tmdb_anniversary"
     listed = client.get("/api/tmdb/posts", headers=auth).json()["data"]
     assert [p["id"] for p in listed] == [post["id"]]
-    # schedule it (approve): armed with a delayed message
+    # schedule it (approve): armed as a dispatcher item at its time
     r = client.put(f"/api/tmdb/posts/{post['id']}", json={"status": "scheduled"}, headers=auth)
     assert r.status_code == 200 and r.json()["data"]["status"] == "scheduled"
+    from shared.scheduling import dispatch
+
     with connection() as conn:
-        row = conn.execute("SELECT message_id, version FROM tmdb_posts WHERE id = %s", (post["id"],)).fetchone()
-    assert row["message_id"]
+        row = conn.execute("SELECT version, scheduled_at FROM tmdb_posts WHERE id = %s", (post["id"],)).fetchone()
+    assert dispatch.pending("tmdb.post") == {f"tmdb.post|{post['id']}": row["scheduled_at"].timestamp()}
     # caption/image edits keep the armed message; status/time changes make it stale
     r = client.put(f"/api/tmdb/posts/{post['id']}", json={"caption": "New caption", "imageType": "backdrop"},
                    headers=auth)
@@ -55,7 +57,8 @@ def test_posts_crud_undo_and_stale_messages(backing, live_api, client, auth, cle
     with connection() as conn:
         assert conn.execute("SELECT version FROM tmdb_posts WHERE id = %s", (post["id"],)).fetchone()["version"] == \
             row["version"]
-    # the client published it by hand: recorded, the armed message does nothing when it comes
+    # the client published it by hand: recorded, its item leaves the dispatcher (and one that still came would
+    # do nothing)
     r = client.put(f"/api/tmdb/posts/{post['id']}", json={"status": "published",
                                                         "publishedTime": "2026-05-20T10:00:00Z", "errorMessage": None},
                    headers=auth)
@@ -63,6 +66,7 @@ def test_posts_crud_undo_and_stale_messages(backing, live_api, client, auth, cle
     from shared.tmdb.delivery import deliver
 
     assert deliver(post["id"], row["version"])["stale"] is True
+    assert dispatch.pending("tmdb.post") == {}
     # delete, then undo by POSTing the same post back: same id, nothing duplicated; a repeated undo is a no-op
     full = client.get("/api/tmdb/posts", headers=auth).json()["data"][0]
     assert client.delete(f"/api/tmdb/posts/{post['id']}", headers=auth).status_code == 200

@@ -1,6 +1,7 @@
 """Issue proof: a refresh over the API against the validating TMDb fake schedules captioned posts with the
-60-minute gap, their delayed QStash messages fire through the emulator and record dry-run publications, a second
-refresh adds nothing, and moving one post leaves its old message doing nothing."""
+60-minute gap, each armed as a dispatcher item (no QStash message per post) that fires at its time and records
+dry-run publications, a second refresh adds nothing, a moved post is never published early, a deleted post's
+item does nothing, and a published post is not published twice."""
 
 from __future__ import annotations
 
@@ -88,9 +89,17 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
             assert local.date() == today  # "N years ago today" stays true
     assert min(datetime.fromisoformat(titles[t]["scheduledTime"].replace("Z", "+00:00"))
                for t in ("Skyline Protocol",)).astimezone(tz).strftime("%H:%M") == "09:00"
-    # every scheduled post is armed: one delayed message each, nothing else sent
-    assert backing.emulator.state.published_count - published_before == 13
-    assert len([m for m in _pending(backing) if m.message_id not in earlier]) == 13 and data["armed"] == 13
+    # every scheduled post is armed as a dispatcher item at its time: no QStash message per post (at most one
+    # wake-up, for the earliest post if it comes before the hourly safety net)
+    from shared import clock
+    from shared.scheduling import dispatch
+
+    items = dispatch.pending("tmdb.post")
+    assert data["armed"] == 13 and len(items) == 13
+    for p in data["posts"]:
+        assert items[f"tmdb.post|{p['id']}"] == datetime.fromisoformat(
+            p["scheduledTime"].replace("Z", "+00:00")).timestamp()
+    assert backing.emulator.state.published_count - published_before <= 1
     cold_calls = fake.count()
     assert data["tmdbCalls"] == cold_calls > 0
 
@@ -100,31 +109,58 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
     assert again["added"] == 0 and again["errors"] == []
     assert backing.emulator.state.published_count == before_msgs
     assert fake.count() - cold_calls <= cold_calls * 0.2
+    assert len(dispatch.pending("tmdb.post")) == 13
     with connection() as conn:
         assert conn.execute("SELECT count(*) AS n FROM tmdb_posts").fetchone()["n"] == 13
         assert conn.execute("SELECT count(*) AS n FROM tmdb_ledger").fetchone()["n"] == 13
 
-    # move one post three hours later: the version changes, a new message is armed, the old one does nothing
+    # move one post three hours later: its one item moves with it; an item still firing at the old time (a
+    # race, a copy left behind) finds the post's time later, re-arms it there and publishes nothing early
     moved = titles["Midnight Harbor"]
-    with connection() as conn:
-        old = conn.execute("SELECT message_id, version FROM tmdb_posts WHERE id = %s", (moved["id"],)).fetchone()
-    new_time = datetime.fromisoformat(moved["scheduledTime"].replace("Z", "+00:00")) + timedelta(hours=3, minutes=7)
+    member = f"tmdb.post|{moved['id']}"
+    old_at = datetime.fromisoformat(moved["scheduledTime"].replace("Z", "+00:00"))
+    new_time = old_at + timedelta(hours=3, minutes=7)
     r = client.put(f"/api/tmdb/posts/{moved['id']}", json={"scheduledTime": new_time.isoformat()}, headers=auth)
     assert r.status_code == 200 and r.json()["data"]["scheduledTime"].startswith(
         new_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M"))
-    with connection() as conn:
-        now_row = conn.execute("SELECT message_id, version FROM tmdb_posts WHERE id = %s", (moved["id"],)).fetchone()
-    assert now_row["version"] > old["version"] and now_row["message_id"] not in (None, old["message_id"])
-    _fire(backing, {old["message_id"]})
-    wait_for(lambda: backing.emulator.state.messages[old["message_id"]].state == "delivered", timeout=20)
-    assert next(p for p in _posts(client, auth) if p["id"] == moved["id"])["status"] == "scheduled"
-    with connection() as conn:
-        assert conn.execute("SELECT count(*) AS n FROM publications WHERE source = 'tmdb'").fetchone()["n"] == 0
+    new_at = dispatch.pending("tmdb.post")[member]
+    assert abs(new_at - new_time.timestamp()) < 1
+    dispatch.arm([("tmdb.post", moved["id"], old_at.timestamp())], wake=False)  # the stale item
+    others = [p for p in data["posts"] if p["id"] != moved["id"]]
+    try:
+        clock.set_offset(old_at.timestamp() + 1 - time.time())
+        for m in list(dispatch.pending("tmdb.post")):  # only the moved post is due in this tick
+            if m != member:
+                dispatch.disarm("tmdb.post", [dispatch.split(m)[1]])
+        report = dispatch.tick()
+        assert report.get("ran.tmdb.post") == 1 and report.get("tmdb.rearmed") == 1
+        assert abs(dispatch.pending("tmdb.post")[member] - new_time.timestamp()) < 1
+        assert next(p for p in _posts(client, auth) if p["id"] == moved["id"])["status"] == "scheduled"
+        with connection() as conn:
+            assert conn.execute("SELECT count(*) AS n FROM publications WHERE source = 'tmdb'").fetchone()["n"] == 0
 
-    # time passes: every delayed message fires; each post is published once (dry run) on each of its platforms
-    _fire(backing)
-    wait_for(lambda: not _pending(backing) and all(p["status"] == "published" for p in _posts(client, auth)),
-             timeout=60)
+        # one post is deleted before its time: its item goes with it (a copy left behind does nothing)
+        gone = next(p for p in others if p["title"] != "Skyline Protocol")
+        others.remove(gone)
+        assert client.delete(f"/api/tmdb/posts/{gone['id']}", headers=auth).status_code == 200
+        dispatch.arm([("tmdb.post", p["id"], datetime.fromisoformat(p["scheduledTime"].replace("Z", "+00:00"))
+                       .timestamp()) for p in [*others, gone]], wake=False)
+
+        # time passes: every item comes due; each post is published once (dry run) on each of its platforms
+        last = max(new_time.timestamp(), *(datetime.fromisoformat(p["scheduledTime"].replace("Z", "+00:00"))
+                                           .timestamp() for p in others))
+        clock.set_offset(last + 60 - time.time())
+        for _ in range(5):
+            if not dispatch.pending("tmdb.post"):
+                break
+            dispatch.tick()
+        assert dispatch.pending("tmdb.post") == {}
+        # a repeated item (a lease that ran out) finds every post published: nothing twice
+        dispatch.arm([("tmdb.post", p["id"], clock.time() - 1) for p in others], wake=False)
+        assert dispatch.tick().get("tmdb.stale") == len(others)
+    finally:
+        clock.set_offset(None)
+    wait_for(lambda: all(p["status"] == "published" for p in _posts(client, auth)), timeout=60)
     posts = {p["title"]: p for p in _posts(client, auth)}
     assert posts["Skyline Protocol"]["platformResults"]["x"]["status"] == "dry_run"
     with connection() as conn:
@@ -146,7 +182,7 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
         notes = conn.execute("SELECT count(*) AS n FROM notifications WHERE source = 'tmdb'").fetchone()["n"]
     assert any(m.startswith("TMDb refresh (manual): 13 post(s) added") for m in logs)
     assert sum(1 for m in logs if m.startswith("dry run: recorded (not sent) on")) == expected
-    assert notes >= 14  # the refresh, and one per published post
+    assert notes >= 13  # the refresh, and one per published post
 
 
 def fake_url_of(world) -> str:

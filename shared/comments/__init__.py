@@ -6,7 +6,10 @@
     compose.py    pure: the prompt and the clean-up every AI reply goes through
     readiness.py  pure: can a platform run, and if not, every reason why; the scopes it needs
     scopes.py     the extra OAuth scopes connecting asks for while comment automation is on
-    switch.py     the Redis flag that lets an idle poll return without touching the database
+    switch.py     the flag (in the dispatcher's meta) that lets an idle poll return without touching the database
+    mirror.py     the Redis copy of what a poll needs, and the peek that reads the platforms without the database
+    timing.py     the dispatcher kinds: comments.poll (Redis only), comments.run and comments.sync (database)
+    schedule.py   the poll's interval; the settings change hook
     repo.py       the comments / comment_poll_state / comment_usage tables
     fetch/        one reader per platform (I/O): new comments on our posts since the last poll
     replies/      one publishing-engine adapter per platform: the reply is a publication (never sent twice)

@@ -1,9 +1,12 @@
-"""The comment poll's schedule follows `commentPollInterval` (minutes, default 10): one QStash schedule whose cron
-`sync` takes from here (shared/messaging/schedules.py CRON_FROM_SETTINGS), rewritten at once when the setting is
-saved. The interval is rounded up to one a cron can keep exactly (5, 10, 15, 20, 30 or 60 minutes): each tick is
-one billed QStash message, 288 a day at 5 minutes, 144 at 10, 24 at 60.
+"""The comment poll's cadence: `commentPollInterval` (minutes, default 10), on the dispatcher's grid.
 
-`on_settings_changed` is the settings hook for every key the poll's Redis switch depends on.
+The poll is a dispatcher kind (shared/comments/timing.py), not a QStash schedule of its own: a `*/10` cron
+cost 144 billed QStash messages a day even with nothing switched on. The interval is rounded up to one that
+divides an hour (5, 10, 15, 20, 30 or 60 minutes), so polls sit on the same grid points as the feed checks
+and share their wake-ups; the governor may make it slower (`commentPollMinutes` × its factor).
+
+`on_settings_changed` is the settings hook for every key the poll's switch depends on: it rebuilds the switch
+(the save woke the database anyway) and re-arms the poll for its new cadence.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from typing import Any
 
 log = logging.getLogger("screndly.comments.schedule")
 
-SCHEDULE_ID = "comments-poll"
 INTERVALS = (5, 10, 15, 20, 30, 60)
 
 
@@ -25,26 +27,9 @@ def interval_minutes(value: Any) -> int:
     return next((m for m in INTERVALS if m >= wanted), 60)
 
 
-def cron_for(minutes: int) -> str:
-    return "0 * * * *" if minutes >= 60 else f"*/{minutes} * * * *"
-
-
-def poll_cron(settings: dict[str, Any] | None = None) -> str:
-    if settings is None:
-        from shared.settings.store import read_settings
-
-        settings = read_settings(["commentPollInterval"])
-    return cron_for(interval_minutes(settings.get("commentPollInterval")))
-
-
 def on_settings_changed(changed: list[str]) -> None:
-    """Refresh the poll's switch; when the interval changed, give the QStash schedule its new cron."""
-    from shared.comments import switch
+    """Refresh the poll's switch and arm the poll at its next grid point (hourly while nothing is ready)."""
+    from shared.comments import switch, timing
 
-    switch.rebuild()
-    if "commentPollInterval" in changed:
-        from shared.messaging import schedules
-
-        cron = poll_cron()
-        if schedules.overwrite(SCHEDULE_ID, cron):
-            log.info("comment poll schedule now %s", cron)
+    state = switch.rebuild()
+    timing.rearm(state)

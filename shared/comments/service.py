@@ -17,10 +17,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from shared import activity
+from shared import activity, clock
 from shared.comments import caps, repo
 from shared.comments.config import ALL_PLATFORMS, SETTING_KEYS, SUPPORTED, CommentSettings
 from shared.comments.filters import Candidate, decide
@@ -45,7 +45,7 @@ class PollReport:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()  # real time; a simulation shifts it
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -107,8 +107,12 @@ def _reply_url(platform: str, post_id: str | None, reply_id: str | None, url: st
 
 # --- the poll ----------------------------------------------------------------------------------------------
 
-def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S) -> PollReport:
+def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S,
+         record: Callable[[dict[str, Any], float], None] | None = None) -> PollReport:
+    """One poll. `record(switch, at)` keeps the switch and the poll's time (default: straight to Redis; the
+    dispatcher's kind passes its own, so they ride the tick's commit)."""
     from shared.comments import switch
+    from shared.usage import meter
 
     started = time.monotonic()
     now = now or _now()
@@ -118,7 +122,7 @@ def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S)
         conns = repo.connections(c)
         report.reconciled = repo.reconcile(c)
         states = repo.poll_states(c)
-    state = switch.state_from(cs, conns, time.time())
+    state = switch.state_from(cs, conns, clock.time())
     for platform in state["platforms"]:
         report.platforms[platform] = _isolated(platform, "reading", lambda p=platform: _read_platform(
             p, cs, conns[p], states.get(p) or {}, now))
@@ -129,7 +133,9 @@ def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S)
             continue
         report.platforms[platform]["replies"] = _isolated(platform, "replying", lambda p=platform: _reply_batch(
             p, cs, conns[p], states.get(p) or {}, now, time.monotonic() + remaining))
-    switch.polled(state, time.time())
+    (record or switch.polled)(state, clock.time())
+    meter.count("comments.runs")
+    meter.gauge("comments.last_run", clock.time())
     _log_poll(report)
     return report
 
@@ -467,7 +473,12 @@ def readiness_report() -> list[dict[str, Any]]:
             if until:
                 paused.append(f"rate limited until {datetime.fromtimestamp(until, timezone.utc).isoformat()}")
         out.append(assess(p, cs, conn, paused).as_dict())
-    switch.store(switch.state_from(cs, conns, time.time()))
+    state = switch.state_from(cs, conns, clock.time())
+    switch.store(state)
+    if state["platforms"]:  # e.g. just connected: poll at the next grid point instead of the hourly look
+        from shared.comments import timing
+
+        timing.rearm(state)
     return out
 
 

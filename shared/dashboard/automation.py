@@ -2,8 +2,10 @@
 
 Each automation reports its runs through the usage meter, which costs nothing extra (the counts ride the
 invocation's flush): `meter.count("<name>.runs")` and `meter.gauge("<name>.last_run", clock.time())` per
-run, and optionally `meter.gauge("<name>.next_run", epoch)`. RSS's next run is computed from its feeds.
-An automation that has not reported anything answers `inactive` with zeros.
+run. `nextRun` is read from the dispatcher's armed items (shared/scheduling/dispatch.py, one Redis command):
+RSS's next feed check or processing window, TMDb's next scheduled post, the comment poll's next run (none while
+no platform is ready for it or the governor paused it: its hourly look is not a poll). An automation that has
+not reported anything answers `inactive` with zeros.
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ SELECT
       WHERE unit = ANY(%(gauges)s) ORDER BY unit, day DESC) g) AS gauges,
   (SELECT json_object_agg(unit, amount) FROM usage_counters
     WHERE day = (now() AT TIME ZONE 'UTC')::date AND unit = ANY(%(counters)s)) AS runs,
-  (SELECT min(CASE WHEN next_run_at >= now() THEN next_run_at ELSE next_run_at
-              + ceil(extract(epoch FROM now() - next_run_at) / (interval_minutes * 60))
-              * interval_minutes * interval '1 minute' END)
-     FROM rss_feeds WHERE enabled AND status <> 'paused') AS rss_next,
   (SELECT count(*) FROM rss_feeds WHERE enabled AND status <> 'paused') AS rss_active,
   (SELECT count(*) FROM rss_feeds WHERE enabled AND status = 'error') AS rss_errors,
   (SELECT max(last_fetched_at) FROM rss_feeds) AS rss_fetched
@@ -42,24 +40,57 @@ def status() -> dict[str, Any]:
     return cached("automation", _status)
 
 
+# automation -> the dispatcher kinds whose earliest item is its next run
+NEXT_KINDS = {"rss": ("rss.probe", "rss.process"), "tmdb": ("tmdb.post",), "comments": ("comments.poll",)}
+
+
+def next_runs() -> dict[str, float | None]:
+    """Each automation's next run from the dispatcher's armed items (one Redis command)."""
+    import json
+
+    from shared.comments import switch
+    from shared.scheduling import dispatch
+    from shared.usage.governor import Decisions
+
+    kinds = [k for ks in NEXT_KINDS.values() for k in ks]
+    times, meta = dispatch.next_armed(kinds, [switch.SWITCH_FIELD, "governor"])
+    out: dict[str, float | None] = {}
+    for name, ks in NEXT_KINDS.items():
+        armed = [t for t in (times.get(k) for k in ks) if t is not None]
+        out[name] = min(armed) if armed else None
+    try:
+        state = json.loads(meta.get(switch.SWITCH_FIELD) or "null")
+        paused = Decisions.from_dict(json.loads(meta.get("governor") or "null")).comments_paused
+    except ValueError:
+        state, paused = None, False
+    if not (state or {}).get("platforms") or paused:
+        out["comments"] = None
+    return out
+
+
 def _status() -> dict[str, Any]:
     from shared.db import connection
     from shared.usage.report import maybe_fold
 
     maybe_fold()
-    gauges = [f"{n}.{k}" for n in NAMES for k in ("last_run", "next_run")]
+    gauges = [f"{n}.last_run" for n in NAMES]
     counters = [f"{n}.runs" for n in NAMES]
     with connection() as conn:
         row = conn.execute(_SQL, {"gauges": gauges, "counters": counters}).fetchone()
+    try:
+        nxt = next_runs()
+    except Exception:  # Redis unreachable: the page still shows the rest
+        nxt = {}
     g, runs = row["gauges"] or {}, row["runs"] or {}
     out: dict[str, Any] = {}
     for name in NAMES:
         last = g.get(f"{name}.last_run")
-        out[name] = {"lastRun": _iso(last), "nextRun": _iso(g.get(f"{name}.next_run")),
+        out[name] = {"lastRun": _iso(last), "nextRun": _iso(nxt.get(name)),
                      "status": "active" if last else "inactive", "runsToday": int(runs.get(f"{name}.runs") or 0)}
     rss = out["rss"]
     if row["rss_fetched"] and (not rss["lastRun"] or row["rss_fetched"].timestamp() > (g.get("rss.last_run") or 0)):
         rss["lastRun"] = _iso(row["rss_fetched"].timestamp())
-    rss["nextRun"] = _iso(row["rss_next"].timestamp()) if row["rss_next"] else None
+    if not row["rss_active"]:
+        rss["nextRun"] = None
     rss["status"] = ("inactive" if not row["rss_active"] else "error" if row["rss_errors"] else "active")
     return out

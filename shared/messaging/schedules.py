@@ -52,16 +52,13 @@ SCHEDULES: list[Schedule] = [
     # shared.tmdb.schedules rewrites these two crons from the settings (at sync and when they change)  (2/day)
     Schedule("tmdb-refresh", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 7 * * *", {"trigger": "daily"}),
     Schedule("tmdb-midday", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 12 * * *", {"trigger": "midday"}),
-    # comments: poll our recent posts and reply, every `commentPollInterval` minutes (shared.comments.schedule);
-    # idle (nothing switched on) = 1 Redis command, no database                              (144/day at 10 min)
-    Schedule("comments-poll", "/api/internal/comments/poll", "*/10 * * * *"),
+    # (the comment poll has no schedule of its own: it is a dispatcher kind, shared/comments/timing.py)
 ]
 
 # schedule id -> "module:function" returning its cron now (from the owner's settings); `sync` asks it first
 CRON_FROM_SETTINGS: dict[str, str] = {
     "tmdb-refresh": "shared.tmdb.schedules:daily_cron",
     "tmdb-midday": "shared.tmdb.schedules:midday_cron",
-    "comments-poll": "shared.comments.schedule:poll_cron",
 }
 
 

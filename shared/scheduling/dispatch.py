@@ -27,8 +27,9 @@ import importlib
 import json
 import logging
 import time as _time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from shared import clock
 
@@ -43,7 +44,8 @@ SAFETY_PERIOD = 3600  # the safety-net schedule fires at every full hour (shared
 MAX_ROUNDS = 4  # items armed due-now by a handler run in the same tick, this many rounds at most
 
 # modules that register kinds and hooks (imported when a tick or an arm needs them, never at cold start)
-KIND_MODULES: list[str] = ["shared.rss.timing", "shared.usage.housekeeping"]
+KIND_MODULES: list[str] = ["shared.rss.timing", "shared.usage.housekeeping", "shared.comments.timing",
+                            "shared.tmdb.dispatch"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Kind:
 
 
 _KINDS: dict[str, Kind] = {}
-_HOOKS: list[Callable[["Tick"], None]] = []
+_HOOKS: list[Callable[[Tick], None]] = []
 _loaded = False
 
 
@@ -66,7 +68,7 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-def hook(fn: Callable[["Tick"], None]) -> Callable[["Tick"], None]:
+def hook(fn: Callable[[Tick], None]) -> Callable[[Tick], None]:
     """Run `fn(tick)` at the start of every tick (cheap, no I/O: it reads tick.meta and may arm items)."""
     if fn not in _HOOKS:
         _HOOKS.append(fn)
@@ -288,7 +290,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     t = Tick(now=now, meta=_flat_meta(res[1] or []))
     after = res[2 + len(pkeys)] if len(res) > 2 + len(pkeys) else []
     first_after = (str(after[0]), float(after[1])) if after else None
-    for (hkey, prefix), values in zip(pkeys, res[2:2 + len(pkeys)]):
+    for (_hkey, prefix), values in zip(pkeys, res[2:2 + len(pkeys)]):
         refs = [split(m)[1] for m in due_members if m.startswith(prefix)]
         t.payloads[prefix[:-1]] = {r: _decode(v) for r, v in zip(refs, values or [])}
     for fn in list(_HOOKS):
@@ -460,6 +462,38 @@ def disarm(kind: str, refs: Iterable[str]) -> None:
     members = [member(kind, r) for r in refs]
     if members:
         _redis().zrem(DUE_KEY, *members)
+
+
+# next: KEYS = due zset, meta; ARGV = n prefixes, prefix*, meta field*. The earliest score of each prefix's
+# items (the set is ordered by score: the first match is the earliest) and the meta fields: one command.
+_NEXT = """
+local n = tonumber(ARGV[1])
+local found, left = {}, n
+local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #rows, 2 do
+  for k = 1, n do
+    local p = ARGV[1 + k]
+    if found[k] == nil and string.sub(rows[i], 1, #p) == p then found[k] = rows[i + 1]; left = left - 1 end
+  end
+  if left == 0 then break end
+end
+local out = {}
+for k = 1, n do out[k] = found[k] or false end
+local fields = {}
+for i = n + 2, #ARGV do table.insert(fields, ARGV[i]) end
+if #fields > 0 then table.insert(out, redis.call('HMGET', KEYS[2], unpack(fields))) else table.insert(out, {}) end
+return out
+"""
+
+
+def next_armed(kind_names: list[str], meta_fields: Sequence[str] = ()) -> tuple[dict[str, float | None], dict]:
+    """When each kind's earliest item is armed for (None: no item), and some meta fields: one Redis command."""
+    res = _redis().eval(_NEXT, keys=[DUE_KEY, META_KEY],
+                        args=[str(len(kind_names)), *[k + "|" for k in kind_names], *meta_fields])
+    res = list(res or [])
+    times = {k: (float(v) if v not in (None, False) else None) for k, v in zip(kind_names, res[:len(kind_names)])}
+    values = res[len(kind_names)] if len(res) > len(kind_names) else []
+    return times, {f: v for f, v in zip(meta_fields, values or []) if v not in (None, False)}
 
 
 def pending(kind: str | None = None) -> dict[str, float]:

@@ -1,12 +1,20 @@
 """Arming a planned TMDb post to fire at its time: the ONE place that knows how (switch it here).
 
-Today, like RSS (shared/rss/queue.py): one delayed QStash message per post, to `/api/internal/tmdb/publish`,
-carrying (postId, version) and `Upstash-Not-Before` = the post's time, deduplicated per version. A post changed
-after it was armed (rescheduled, edited, deleted, published by hand) has a newer version, so the old message
-finds a mismatch and does nothing (delivery.deliver). QStash delays at most 7 days (free plan): a post further
-out is armed by `sweep`, which every refresh runs (and which also re-sends messages QStash could not take).
+Like RSS's planned posts (shared/rss/timing.py), each scheduled TMDb post is a dispatcher item
+(shared/scheduling/dispatch.py) of kind `tmdb.post`, keyed by the post's id, with the post's time as its score:
+no QStash message per post (a post for tomorrow costs nothing until then; posts due at the same time share one
+wake-up, and the hourly safety net reaches a post on the full hour for free).
 
-Callers use only `arm(posts)` after their transaction committed and `sweep(now)`; nothing else here is public.
+Stale-safe: the handler re-reads the post when its item comes due.
+- rescheduled: arming again moves the one item (same member, new score); an item that still fires at the old
+  time finds the post's time later and re-arms it there: never published early;
+- deleted, published (by hand or by an earlier delivery), failed, queued: the item does nothing;
+- due and `scheduled`: `delivery.deliver(post, version)` publishes it; that marks the post `publishing` in the
+  transaction that checks it, so a repeated item (a lease that ran out) finds it busy, and the gateway's
+  idempotency key makes a repeat publish return the first outcome.
+
+Callers use only `arm(posts)` after their transaction committed and `sweep(now)` (every refresh: arms scheduled
+posts the dispatcher does not hold, e.g. after Redis lost its data).
 """
 
 from __future__ import annotations
@@ -14,63 +22,105 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+from shared.scheduling.dispatch import Kind, Tick, register
+
 log = logging.getLogger("screndly.tmdb.dispatch")
 
-PUBLISH_PATH = "/api/internal/tmdb/publish"
-HORIZON = timedelta(days=7)  # QStash's longest delay on the free plan
-SWEEP_LIMIT = 100
+KIND = "tmdb.post"
+PUBLISH_PATH = "/api/internal/tmdb/publish"  # the old delayed messages' route: still answers them, stale-safe
+SWEEP_LIMIT = 500
+EARLY_SLACK = timedelta(seconds=1)
 
-
-def _message(post: dict, now: datetime):
-    from shared.messaging.publisher import OutgoingMessage
-
-    at = post["scheduled_at"]
-    not_before = int(at.timestamp()) if at > now + timedelta(seconds=1) else None
-    return OutgoingMessage(path=PUBLISH_PATH, body={"postId": str(post["id"]), "version": post["version"]},
-                           not_before=not_before, deduplication_id=f"tmdb-post-{post['id']}-v{post['version']}",
-                           retries=3)
+register(Kind(KIND, "shared.tmdb.dispatch:deliver_due", needs_db=True, order=35))
 
 
 def arm(posts: list[dict], now: datetime | None = None) -> int:
-    """Arm `scheduled` posts (dicts with id, version, scheduled_at, status). Returns messages sent. QStash being
-    unreachable is logged, not raised: the posts stay unarmed and the next sweep sends them."""
-    now = now or datetime.now(timezone.utc)
-    due = [p for p in posts if p.get("status") == "scheduled" and p.get("scheduled_at")
-           and p["scheduled_at"] <= now + HORIZON]
-    if not due:
-        return 0
-    from shared.db import connection
-    from shared.messaging.publisher import publish_batch
+    """Arm `scheduled` posts (dicts with id, scheduled_at, status). Returns how many were armed. Redis being
+    unreachable is logged, not raised: the posts stay unarmed and the next sweep arms them."""
+    from shared.scheduling import dispatch
 
-    msgs = [_message(p, now) for p in due]
+    items = [(KIND, str(p["id"]), p["scheduled_at"].timestamp()) for p in posts
+             if p.get("status") == "scheduled" and p.get("scheduled_at")]
+    if not items:
+        return 0
     try:
-        ids = publish_batch(msgs)
+        dispatch.arm(items)
     except Exception as exc:
-        log.exception("arming %d TMDb posts failed", len(msgs))
+        log.exception("arming %d TMDb posts failed", len(items))
         from shared import activity
 
         try:
-            activity.log("tmdb", "error", f"could not schedule {len(msgs)} post delivery message(s); the next "
+            activity.log("tmdb", "error", f"could not schedule {len(items)} post(s) for delivery; the next "
                          "refresh retries", {"error": f"{type(exc).__name__}: {exc}"[:300]})
         except Exception:
             log.exception("could not record the arming failure")
         return 0
-    with connection() as conn:
-        conn.execute(
-            "UPDATE tmdb_posts p SET message_id = v.mid FROM unnest(%s::uuid[], %s::int[], %s::text[]) "
-            "AS v(id, version, mid) WHERE p.id = v.id AND p.version = v.version",
-            ([m.body["postId"] for m in msgs], [m.body["version"] for m in msgs], ids))
-    return len(ids)
+    return len(items)
 
 
 def sweep(now: datetime | None = None) -> int:
-    """Arm scheduled posts that have no message yet and are now within QStash's reach."""
-    now = now or datetime.now(timezone.utc)
+    """Arm scheduled posts the dispatcher does not hold (Redis lost them, an arm failed)."""
     from shared.db import connection
+    from shared.scheduling import dispatch
 
+    now = now or datetime.now(timezone.utc)
     with connection() as conn:
         rows = conn.execute(
-            "SELECT id, version, scheduled_at, status FROM tmdb_posts WHERE status = 'scheduled' "
-            "AND message_id IS NULL AND scheduled_at <= %s ORDER BY scheduled_at LIMIT %s",
-            (now + HORIZON, SWEEP_LIMIT)).fetchall()
-    return arm(rows, now)
+            "SELECT id, scheduled_at, status FROM tmdb_posts WHERE status = 'scheduled' "
+            "AND scheduled_at IS NOT NULL ORDER BY scheduled_at LIMIT %s", (SWEEP_LIMIT,)).fetchall()
+    if not rows:
+        return 0
+    held = {dispatch.split(m)[1] for m in dispatch.pending(KIND)}
+    return arm([r for r in rows if str(r["id"]) not in held], now)
+
+
+def disarm(post_id: str) -> None:
+    from shared.scheduling import dispatch
+
+    try:
+        dispatch.disarm(KIND, [post_id])
+    except Exception:  # the item will find the post gone and do nothing
+        log.warning("could not disarm TMDb post %s", post_id, exc_info=True)
+
+
+def deliver_due(t: Tick, refs: list[str]) -> None:
+    """The dispatcher's handler: publish the due posts; re-arm those whose time moved later."""
+    from shared import clock
+    from shared.db import connection
+    from shared.errors import NotFound, uuid_or_not_found
+    from shared.tmdb import delivery
+
+    ids = []
+    for ref in refs:
+        try:
+            ids.append(uuid_or_not_found(ref))
+        except NotFound:
+            continue
+    if not ids:
+        return
+    with connection() as conn:
+        rows = {str(r["id"]): r for r in conn.execute(
+            "SELECT id, version, status, scheduled_at FROM tmdb_posts WHERE id = ANY(%s::uuid[])",
+            ([str(i) for i in ids],)).fetchall()}
+    now = clock.now()
+    for ref in refs:
+        post = rows.get(ref)
+        if post is None or post["status"] != "scheduled" or post["scheduled_at"] is None:
+            t.count("tmdb.stale")  # deleted, published, failed or unscheduled since it was armed
+            continue
+        if post["scheduled_at"] > now + EARLY_SLACK:  # moved later: never early
+            t.arm(KIND, ref, post["scheduled_at"].timestamp())
+            t.count("tmdb.rearmed")
+            continue
+        try:
+            res = delivery.deliver(ref, int(post["version"]))
+        except Exception:  # one post's surprise never holds the others
+            log.exception("delivery of TMDb post %s failed", ref)
+            t.count("tmdb.delivery_errors")
+            continue
+        t.count("tmdb.stale" if res.get("stale") else "tmdb.delivered")
+        if not res.get("stale"):
+            from shared.usage import meter
+
+            meter.count("tmdb.runs")
+            meter.gauge("tmdb.last_run", t.now)

@@ -121,6 +121,11 @@ async def _refresh(cfg: TMDbSettings, key: str, stored: dict, trigger: str, now:
 
     await asyncio.to_thread(reconcile_publishing)
     await asyncio.to_thread(_summarize, report, cfg, trigger)
+    from shared import clock
+    from shared.usage import meter
+
+    meter.count("tmdb.runs")  # GET /api/automation/status
+    meter.gauge("tmdb.last_run", clock.time())
     return report
 
 
@@ -370,7 +375,9 @@ def update_post(post_id: str, patch: dict[str, Any]) -> dict:
         what = ", ".join(sorted(patch))
         _audit(conn, f"edited ({what}): {row['title']}", row)
     if row["status"] == "scheduled" and timing:
-        dispatch.arm([row])
+        dispatch.arm([row])  # the same item, moved to the new time
+    elif timing and post["status"] == "scheduled":
+        dispatch.disarm(post_id)  # no longer scheduled: its item would do nothing
     return repo.to_api(row)
 
 
@@ -383,6 +390,9 @@ def delete_post(post_id: str) -> dict:
         repo.delete(conn, post_id)
         ledger.mark(conn, post_id, "deleted")
         _audit(conn, f"deleted: {row['title']}", row)
+    from shared.tmdb import dispatch
+
+    dispatch.disarm(post_id)  # saves its wake-up; an item left behind finds the post gone and does nothing
     return {"id": post_id, "deleted": True}
 
 
