@@ -1,5 +1,6 @@
-"""The API as the day simulation runs it: the production app (functions/api.py) in its own process. At exit (the simulation stops it
-with SIGTERM) the instance writes out its last usage batch, as a function instance's last flush would.
+"""The API as the day simulation runs it: the production app (functions/api.py) in its own process. At exit (the
+simulation stops it with SIGTERM) the instance writes out its last usage batch, as a function instance's last
+flush would.
 
     python -m bench._sim_api <port>
 """
@@ -13,9 +14,8 @@ import sys
 def main() -> None:
     import uvicorn
 
-    from shared.usage import flush
-
     from functions.api import app
+    from shared.usage import flush
 
     atexit.register(flush.flush_now)
     import signal

@@ -28,10 +28,11 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS_APP = "sim-harness"
@@ -155,8 +156,8 @@ class SimFeeds:
         from email.utils import format_datetime
 
         base = self.base
-        parts = [f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Sim feed {n}</title>'
-                 f'<link>{base}/</link><description>day simulation</description>']
+        parts = [(f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Sim feed {n}</title>'
+                 f'<link>{base}/</link><description>day simulation</description>')]
         for k in range(latest, max(-1, latest - self.w.listed), -1):
             when = datetime.fromtimestamp(self.w.item_time(n, k, self.origin), timezone.utc)
             topic = "official trailer released" if self.w.passes(n, k) else "box office and casting news"
@@ -169,7 +170,7 @@ class SimFeeds:
         parts.append("</channel></rss>")
         return "".join(parts).encode()
 
-    def start(self) -> "SimFeeds":
+    def start(self) -> SimFeeds:
         from shared.local.services import ServerThread
 
         self.server = ServerThread(self.app).start()
@@ -194,7 +195,7 @@ class RedisMonitor:
         self._client = redis.Redis.from_url(url, socket_timeout=None, socket_connect_timeout=10)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "RedisMonitor":
+    def start(self) -> RedisMonitor:
         self._thread.start()
         time.sleep(0.2)
         return self
@@ -244,7 +245,8 @@ def commandstats(url: str) -> dict[str, int]:
         r.close()
 
 
-_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC\|([^|]*)\|LOG:  (statement|execute [^:]*): ?(.*)$")
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC\|([^|]*)"
+                       r"\|LOG:  (statement|execute [^:]*): ?(.*)$")
 
 
 def statement_times(log_path: Path) -> list[tuple[float, str, str]]:
@@ -310,7 +312,7 @@ def start_stack(tmp: Path, *, api_env: dict[str, str] | None = None) -> Stack:
     backing.emulator.tick = 0.01
     os.environ.update(api_env or {})  # the harness process reads the same configuration
     get_config.cache_clear()
-    log = open(tmp / "api.log", "ab")
+    log = open(tmp / "api.log", "ab")  # noqa: SIM115 -- the API process writes to it until the simulation ends
     proc = subprocess.Popen([sys.executable, "-m", "bench._sim_api", str(port)], cwd=str(ROOT),
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=log, stderr=subprocess.STDOUT)

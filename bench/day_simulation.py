@@ -48,9 +48,8 @@ def _requests_schedule(day: float, uploads: list[float]) -> list[tuple[float, st
 def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     import httpx
 
-    from bench import _sim_day as sim
-
     from bench import _sim_comments
+    from bench import _sim_day as sim
     from shared.local import services
 
     tmp = Path(tempfile.mkdtemp(prefix=f"screndly-day-{scenario}-"))
@@ -65,7 +64,8 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
         api_env.update(_sim_comments.env(f"http://127.0.0.1:{stand_port}"))
         from datetime import datetime, timezone
 
-        from shared.local.tmdb_fake import FAKE_KEY, start as start_tmdb
+        from shared.local.tmdb_fake import FAKE_KEY
+        from shared.local.tmdb_fake import start as start_tmdb
 
         tmdb = start_tmdb(datetime.fromtimestamp(day, timezone.utc).date())[1]
         api_env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
@@ -307,7 +307,8 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "planned posts": posts, "items": items, "media jobs": jobs, "comments": comments,
             "tmdb posts": tmdb_posts,
             "feed fetches (304)": f"{feeds.fetches} ({feeds.not_modified})",
-            "counters": {k: v for k, v in meter.items() if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},
+            "counters": {k: v for k, v in meter.items()
+                         if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},
         },
     }
 
@@ -352,7 +353,7 @@ def _wake_causes(ivs, lo: float, hi: float, windows, sent, emulator, drains) -> 
     for a, b in ivs:
         if not (lo <= a < hi):
             continue
-        near = lambda t: a - 3 <= t <= a + 3  # noqa: E731
+        near = lambda t, a=a: a - 3 <= t <= a + 3  # noqa: E731
         cause = next((_classify(c) for t, c in windows if near(t)), None)
         if cause is None and any(near(t) for t, p in sent):
             path = next(p for t, p in sent if near(t))
@@ -368,10 +369,10 @@ def _wake_causes(ivs, lo: float, hi: float, windows, sent, emulator, drains) -> 
 
 def report(res: dict[str, Any], target: float) -> list[str]:
     scale = res["hours"] / 24.0
-    lines = [f"--- {res['scenario']}: {res['hours']:g} simulated hours "
-             f"(free tier pro-rated per day; target <= {target:.0f} % of it)",
-             f"{'resource':18} {'meter':>12} {'independent':>12} {'diff':>7} {'free/day':>10} {'% tier':>7}  "
-             f"verdict   independent source"]
+    lines = [(f"--- {res['scenario']}: {res['hours']:g} simulated hours "
+             f"(free tier pro-rated per day; target <= {target:.0f} % of it)"),
+             (f"{'resource':18} {'meter':>12} {'independent':>12} {'diff':>7} {'free/day':>10} {'% tier':>7}  "
+             f"verdict   independent source")]
     ok = True
     for name, m, ind, tier, source in res["rows"]:
         diff = "" if ind is None else ("0.0%" if not ind and not m else

@@ -9,9 +9,12 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
-    comment_settings, comment_world, connect_for_comments, openai_replies, publish_posts,
+    comment_settings,
+    comment_world,
+    connect_for_comments,
+    openai_replies,
+    publish_posts,
 )
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 
@@ -193,7 +196,7 @@ def test_failed_replies_are_recorded_with_reasons_and_notifications(comment_worl
     w.meta.fail_next("comment_reply", 503)
     service.poll()
     service.poll()
-    row = [r for r in rows(db, "facebook") if r["comment_id"] == maybe["id"]][0]
+    row = next(r for r in rows(db, "facebook") if r["comment_id"] == maybe["id"])
     assert row["status"] == "unconfirmed" and row["reply_publication_id"]
     assert sum(1 for n, _ in w.meta.calls if n == "comment_reply") == 2  # the deleted one + this one, once
     unconfirmed = db.execute("SELECT source FROM notifications WHERE title LIKE 'Check your Facebook%'").fetchall()
@@ -203,7 +206,7 @@ def test_failed_replies_are_recorded_with_reasons_and_notifications(comment_worl
     w.meta.add_ig_comment(posts["instagram"], "Who composed the music?")
     for _ in range(3):
         service.poll()
-    ig = [r for r in rows(db, "instagram") if r["text"] == "Who composed the music?"][0]
+    ig = next(r for r in rows(db, "instagram") if r["text"] == "Who composed the music?")
     assert ig["status"] == "failed" and "OpenAI rejected the API key" in ig["error"] and ig["attempts"] == 3
     assert not [p for p in w.meta.posts if p.get("kind") == "ig_reply" and p["reply_to"] == ig["comment_id"]]
     titles = [n["title"] for n in db.execute("SELECT title FROM notifications WHERE source='comment'").fetchall()]

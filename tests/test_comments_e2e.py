@@ -6,7 +6,12 @@ stats and readiness show it."""
 from __future__ import annotations
 
 from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
-    PLATFORMS, comment_settings, comment_world, connect_for_comments, openai_replies, publish_posts,
+    PLATFORMS,
+    comment_settings,
+    comment_world,
+    connect_for_comments,
+    openai_replies,
+    publish_posts,
 )
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from rss_helpers import wait_for

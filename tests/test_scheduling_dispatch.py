@@ -36,7 +36,7 @@ dispatch.register(Kind("test.early", f"{__name__}:needs_db", needs_db=True, earl
 dispatch.register(Kind("test.boom", f"{__name__}:explodes", needs_db=False))
 
 
-@pytest.fixture()
+@pytest.fixture
 def quiet_dispatcher(clean_state):
     """The other kinds' bootstrap hooks see their work done (the RSS mirror built, housekeeping armed)."""
     from shared.redis_client import get_redis

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pytest
-
 from foundation_helpers import assert_error
 from rss_fakes import FakeOpenAI
 from rss_helpers import set_settings
@@ -16,7 +15,7 @@ from tmdb_support import fake_world
 TODAY = date(2026, 5, 20)
 
 
-@pytest.fixture()
+@pytest.fixture
 def fake(backing, clean_state):
     with fake_world(TODAY) as world:
         yield world
@@ -161,8 +160,9 @@ def test_tmdb_caption_template_and_ai(client, auth, clean_state, backing):
     data = r.json()["data"]
     assert data["content"].startswith("#InsideOut2 releases today.") and data["source"] == "template"
     assert data["charCount"] <= 100
-    week = client.post("/api/ai/generate/tmdb-caption", json={**body, "temporalTag": "this_week", "daysUntil": 4,
-                                                               "releaseDate": "2026-05-24"}, headers=auth).json()["data"]
+    week = client.post("/api/ai/generate/tmdb-caption", headers=auth,
+                       json={**body, "temporalTag": "this_week", "daysUntil": 4,
+                             "releaseDate": "2026-05-24"}).json()["data"]
     assert week["temporalTag"] == "releasing_this_week" and "Sunday, May 24" in week["content"]
     fake_ai = FakeOpenAI()
     fake_ai.reply = "#InsideOut2 hits theaters today with Amy Poehler back as Joy. " + "Big feelings ahead! " * 6
@@ -174,7 +174,8 @@ def test_tmdb_caption_template_and_ai(client, auth, clean_state, backing):
     try:
         set_settings(openaiKey="sk-test", tmdbCaptionModel="gpt-5.4-mini", todayPrompt="Be brief. Max {limit}.")
         for expect in ("ai", "ai_cached"):
-            data = client.post("/api/ai/generate/tmdb-caption", json={**body, "model": None}, headers=auth).json()["data"]
+            data = client.post("/api/ai/generate/tmdb-caption", json={**body, "model": None},
+                               headers=auth).json()["data"]
             assert data["source"] == expect and data["charCount"] <= 100 and data["content"].startswith("#InsideOut2")
         assert len(fake_ai.requests) == 1  # the second came from the caption cache
         sent = fake_ai.requests[0]
@@ -203,7 +204,7 @@ def test_refresh_schedules_follow_the_owners_time_and_zone(backing, client, auth
     assert r.status_code == 200
     assert ours["screndly-tmdb-refresh"].cron == "CRON_TZ=Asia/Tokyo 15 11 * * *"
     assert ours["screndly-tmdb-midday"].cron == "CRON_TZ=Asia/Tokyo 0 15 * * *"
-    assert len([s for s in schedules.SCHEDULES]) <= schedules.FREE_TIER_SCHEDULES
+    assert len(list(schedules.SCHEDULES)) <= schedules.FREE_TIER_SCHEDULES
     assert schedules.sync().unchanged  # a deploy's sync agrees with what the change wrote
 
 
@@ -216,7 +217,8 @@ def test_scheduled_refresh_route_runs_signed_and_without_a_key_only_logs(backing
     mid = r.json()["messageId"]
     from rss_helpers import wait_for
 
-    hit = wait_for(lambda: [d for d in backing.emulator.state.deliveries if d.get("messageId") == mid and "status" in d])
+    hit = wait_for(lambda: [d for d in backing.emulator.state.deliveries
+                            if d.get("messageId") == mid and "status" in d])
     assert hit[0]["status"] == 200
     with connection() as conn:
         logs = [x["message"] for x in conn.execute("SELECT message FROM activity_logs WHERE service = 'tmdb'")]

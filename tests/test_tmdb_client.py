@@ -14,14 +14,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from tmdb_support import fake_world, start_fake, tmdb_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 5, 20)
 
 
-@pytest.fixture()
+@pytest.fixture
 def fake(backing, clean_state):
     with fake_world(TODAY) as world:
         yield world
@@ -126,7 +125,7 @@ print(json.dumps(grants))
 
 
 def test_the_limiter_is_shared_by_separate_processes(backing):
-    from shared.tmdb.ratelimit import Budget, max_in_window
+    from shared.tmdb.ratelimit import max_in_window
 
     limit, window, n, procs = 20, 1.0, 12, 3
     key = f"tmdb:ratelimit:test:{time.time()}"

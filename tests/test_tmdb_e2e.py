@@ -5,16 +5,16 @@ item does nothing, and a published post is not published twice."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from rss_helpers import set_settings, wait_for
 from tmdb_support import early_morning_zone, start_fake, tmdb_config
 
 
-@pytest.fixture()
+@pytest.fixture
 def world(backing):
     tz = early_morning_zone()
     fake, server = start_fake(datetime.now(tz).date())
@@ -47,7 +47,6 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
     set_settings(timezone=tz.key, tmdbKey=FAKE_KEY, publishMode="dry_run", quietHoursEnabled=True,
                  quietHoursStart=0, quietHoursEnd=7)
     published_before = backing.emulator.state.published_count
-    earlier = {m.message_id for m in backing.emulator.state.messages.values()}  # other tests' messages
     backing.redis_counter.reset()
     body = {"settings": {"todayAutoPost": True, "weeklyAutoPost": True, "monthlyAutoPost": True,
                          "anniversaryAutoPost": True, "todayMaxItems": "5", "weeklyMaxItems": 10,
@@ -78,7 +77,7 @@ def test_refresh_schedules_fires_and_dedupes_through_qstash(backing, live_api, c
     assert titles["Skyline Protocol"]["imageUrl"].startswith(fake_url_of(world) + "/t/p/w780/")
     # the global 60-minute gap, today's posts from 09:00 local on their own day, nothing in quiet hours
     times = sorted(datetime.fromisoformat(p["scheduledTime"].replace("Z", "+00:00")) for p in data["posts"])
-    assert all(b - a >= timedelta(minutes=60) for a, b in zip(times, times[1:]))
+    assert all(b - a >= timedelta(minutes=60) for a, b in itertools.pairwise(times))
     today = datetime.now(tz).date()
     for p in data["posts"]:
         local = datetime.fromisoformat(p["scheduledTime"].replace("Z", "+00:00")).astimezone(tz)

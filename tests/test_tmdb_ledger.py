@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from rss_helpers import set_settings
 from tmdb_support import early_morning_zone, start_fake, tmdb_config
 
@@ -56,7 +55,7 @@ def test_two_overlapping_refreshes_in_separate_processes_add_each_title_once(bac
     from shared.local.tmdb_fake import FAKE_KEY
 
     tz = early_morning_zone()
-    fake, server = start_fake(datetime.now(tz).date())
+    _fake, server = start_fake(datetime.now(tz).date())
     try:
         with tmdb_config(server.url):
             set_settings(timezone=tz.key, tmdbKey=FAKE_KEY)

@@ -3,12 +3,23 @@ quiet hours, deadlines and DST change days (pure; hypothesis where ranges matter
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shared.tmdb.slots import Request, SlotRules, Taken, in_quiet, local_instant, preferred_times, schedule, spread_times
+from shared.tmdb.slots import (
+    Request,
+    SlotRules,
+    Taken,
+    in_quiet,
+    local_instant,
+    preferred_times,
+    schedule,
+    spread_times,
+)
 
 LAGOS = ZoneInfo("Africa/Lagos")
 NY = ZoneInfo("America/New_York")
@@ -18,7 +29,8 @@ def rules(tz=LAGOS, **kw) -> SlotRules:
     return SlotRules(tz=tz, quotas=kw.pop("quotas", {"x": 50, "threads": 100}), **kw)
 
 
-def reqs(module: str, n: int, platforms=("x", "threads"), release: date | None = None, prefix: str = "") -> list[Request]:
+def reqs(module: str, n: int, platforms=("x", "threads"), release: date | None = None,
+         prefix: str = "") -> list[Request]:
     return [Request(ref=f"{prefix}{module}{i}", module=module, platforms=platforms, release_date=release,
                     score=100 - i) for i in range(n)]
 
@@ -86,7 +98,7 @@ def test_dst_change_days_give_real_distinct_instants():
         got = schedule(reqs("today", 5) + reqs("anniversary", 3), now, [], rules(tz=NY, quiet_enabled=False))
         times = sorted(v for v in got.values() if v is not None)
         assert len(times) == 8
-        assert all(b - a >= timedelta(minutes=60) for a, b in zip(times, times[1:]))
+        assert all(b - a >= timedelta(minutes=60) for a, b in itertools.pairwise(times))
         assert {t.astimezone(NY).date() for t in times} == {day}
 
 

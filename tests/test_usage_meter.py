@@ -12,7 +12,7 @@ import pytest
 from shared.usage import awake, flush, meter
 
 
-@pytest.fixture()
+@pytest.fixture
 def fresh_meter():
     meter.take_batch()
     yield

@@ -57,16 +57,16 @@ def reply_allowance(platform: str, cs: CommentSettings, usage: ReplyUsage, now: 
             at = usage.last_batch_at + timedelta(seconds=freq)
             return Allowance(0, f"the next reply batch is due at {at.astimezone(timezone.utc):%H:%M} UTC "
                                 f"(reply frequency {cs.frequency})", at)
-        limits.append((cs.hourly_cap - usage.last_hour, f"the hourly cap ({cs.throttle}: {cs.hourly_cap} replies "
-                                                        "an hour) is reached"))
+        limits.append((cs.hourly_cap - usage.last_hour, (f"the hourly cap ({cs.throttle}: {cs.hourly_cap} replies "
+                                                        "an hour) is reached")))
         cap = cs.daily_caps.get(platform, 0)
         limits.append((cap - usage.today, f"the daily cap of {cap} replies is reached"))
     if platform == "threads":
         limits.append((THREADS_REPLIES_PER_24H - usage.last_24h, "Threads allows 1,000 API replies per 24 hours"))
     if platform == "youtube":
         left = (YOUTUBE_DAILY_UNITS - usage.youtube_units_today) // YOUTUBE_INSERT_COST
-        limits.append((left, f"today's YouTube quota for comments ({YOUTUBE_DAILY_UNITS} units, 50 a reply) "
-                             "is used up"))
+        limits.append((left, (f"today's YouTube quota for comments ({YOUTUBE_DAILY_UNITS} units, 50 a reply) "
+                             "is used up")))
     if not limits:
         return Allowance(10_000)
     n, reason = min(limits, key=lambda t: t[0])

@@ -73,7 +73,7 @@ class PlatformRules:
     pause_after_hours: float = DEFAULT_PAUSE_AFTER_HOURS
 
     @classmethod
-    def parse(cls, raw: Any) -> "PlatformRules":
+    def parse(cls, raw: Any) -> PlatformRules:
         r = raw if isinstance(raw, dict) else {}
         hours = _num(r.get("pauseAfterHours"), DEFAULT_PAUSE_AFTER_HOURS)
         return cls(active=_bool(r.get("active"), False), usernames=split_list(r.get("usernames")),
@@ -108,15 +108,17 @@ class CommentSettings:
     timezone: str = "UTC"
 
     @classmethod
-    def from_settings(cls, s: dict[str, Any]) -> "CommentSettings":
+    def from_settings(cls, s: dict[str, Any]) -> CommentSettings:
         caps = dict(DEFAULT_DAILY_CAPS)
         raw_caps = s.get("commentDailyReplyCaps")
         if isinstance(raw_caps, dict):
             for p, v in raw_caps.items():
                 if p in caps:
                     caps[p] = max(0, int(_num(v, caps[p])))
-        ps = s.get("platformSettings") if isinstance(s.get("platformSettings"), dict) else {}
-        x_prefs = ps.get("x") if isinstance(ps.get("x"), dict) else {}
+        raw_ps = s.get("platformSettings")
+        ps: dict = raw_ps if isinstance(raw_ps, dict) else {}
+        raw_x = ps.get("x")
+        x_prefs: dict = raw_x if isinstance(raw_x, dict) else {}
         freq = str(s.get("commentReplyFrequency") or "instant").strip()
         throttle = str(s.get("commentThrottle") or "low").strip().lower()
         return cls(

@@ -6,8 +6,9 @@ Functions take an open connection so one step of the poll is one checkout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from psycopg.types.json import Jsonb
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared import activity, clock
@@ -131,8 +132,9 @@ def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S,
         if remaining <= 0:
             report.platforms[platform]["replies"] = {"deferred": "the poll's time budget is spent"}
             continue
-        report.platforms[platform]["replies"] = _isolated(platform, "replying", lambda p=platform: _reply_batch(
-            p, cs, conns[p], states.get(p) or {}, now, time.monotonic() + remaining))
+        report.platforms[platform]["replies"] = _isolated(
+            platform, "replying", lambda p=platform, left=remaining: _reply_batch(
+                p, cs, conns[p], states.get(p) or {}, now, time.monotonic() + left))
     (record or switch.polled)(state, clock.time())
     meter.count("comments.runs")
     meter.gauge("comments.last_run", clock.time())
@@ -250,8 +252,9 @@ def _reply_batch(platform: str, cs: CommentSettings, conn: ConnectionFacts, stat
             waiting = repo.count_pending(c, platform)
             if waiting and allow.next_at is None and repo.first_notice(
                     c, platform, "cap", day_start(cs.timezone, now).date().isoformat()):
+                why = allow.reason or "a reply cap is reached"
                 activity.notify("info", f"{DISPLAY[platform]} comment replies paused",
-                                f"{allow.reason[:1].upper()}{allow.reason[1:]}; {waiting} comment(s) wait for the "
+                                f"{why[:1].upper()}{why[1:]}; {waiting} comment(s) wait for the "
                                 "next window.", source="comment", action_page="comments", conn=c)
             return {"sent": 0, "waiting": waiting, "paused": allow.reason}
         if rows:
@@ -465,7 +468,7 @@ def readiness_report() -> list[dict[str, Any]]:
     for p in ALL_PLATFORMS:
         paused: list[str] = []
         conn = conns.get(p)
-        if p in spent:
+        if p in spent and conn is not None:
             blocked = caps.read_blocked(p, cs, spent[p])
             if blocked and not (p == "x" and caps.x_tier_problem(cs.x_tier)):
                 paused.append(blocked)

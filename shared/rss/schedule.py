@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 DEFAULT_QUOTAS = {"x": 50, "threads": 100, "facebook": 25, "pinterest": 100, "youtube": 10}
@@ -78,7 +79,20 @@ def local_wall(d: date, hour: int, tz: ZoneInfo) -> datetime:
     return utc
 
 
-def in_quiet_hours(t: datetime, rules: PostingRules) -> bool:
+class QuietHours(Protocol):
+    """What the quiet-hours rules read: RSS's PostingRules and TMDb's SlotRules both have it."""
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+    @property
+    def quiet_enabled(self) -> bool: ...
+    @property
+    def quiet_start(self) -> int: ...
+    @property
+    def quiet_end(self) -> int: ...
+
+
+def in_quiet_hours(t: datetime, rules: QuietHours) -> bool:
     if not rules.quiet_enabled or rules.quiet_start == rules.quiet_end:
         return False
     h = t.astimezone(rules.tz).hour
@@ -87,7 +101,7 @@ def in_quiet_hours(t: datetime, rules: PostingRules) -> bool:
     return h >= rules.quiet_start or h < rules.quiet_end
 
 
-def quiet_end_after(t: datetime, rules: PostingRules) -> datetime:
+def quiet_end_after(t: datetime, rules: QuietHours) -> datetime:
     """The first instant at or after `t` outside quiet hours (t itself is inside them)."""
     local = t.astimezone(rules.tz)
     d = local.date()

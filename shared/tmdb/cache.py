@@ -30,7 +30,7 @@ return #KEYS
 
 def request_key(path: str, params: dict[str, Any] | None) -> str:
     q = urlencode(sorted((k, str(v)) for k, v in (params or {}).items() if k != "api_key"))
-    return PREFIX + hashlib.sha1(f"{path}?{q}".encode()).hexdigest()
+    return PREFIX + hashlib.sha1(f"{path}?{q}".encode(), usedforsecurity=False).hexdigest()
 
 
 def encode(value: Any) -> str:

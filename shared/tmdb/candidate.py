@@ -58,7 +58,7 @@ class Candidate:
     def year(self) -> int | None:
         return self.release_date.year if self.release_date else None
 
-    def with_(self, **changes) -> "Candidate":
+    def with_(self, **changes) -> Candidate:
         return replace(self, **changes)
 
 

@@ -47,7 +47,8 @@ def generate_tmdb_caption(req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         except ValueError as exc:
             raise ValidationFailed("releaseDate must be YYYY-MM-DD", details={"field": "releaseDate"}) from exc
     ctx = captions.CaptionContext(
-        title=req["title"], media_type=req.get("mediaType") or "movie", tag=tag, days_until=int(req.get("daysUntil") or 0),
+        title=req["title"], media_type=req.get("mediaType") or "movie", tag=tag,
+        days_until=int(req.get("daysUntil") or 0),
         release_date=release, anniversary_years=req.get("anniversaryYears"), cast=tuple(req.get("cast") or ()),
         genres=tuple(req.get("genres") or ()), include_cast=bool(s.get("includeCast", True)),
         include_date=bool(s.get("includeDate", True)))

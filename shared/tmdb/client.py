@@ -47,7 +47,7 @@ class Req:
     kind: str = "metadata"  # metadata | images (cache lifetime)
 
     @classmethod
-    def of(cls, path: str, kind: str = "metadata", **params: Any) -> "Req":
+    def of(cls, path: str, kind: str = "metadata", **params: Any) -> Req:
         clean = {k.replace("__", "."): v for k, v in params.items() if v is not None and v != ""}
         return cls(path, tuple(sorted((k, _q(v)) for k, v in clean.items())), kind)
 
@@ -98,7 +98,7 @@ class TMDbClient:
         if self._own_http:
             await self.http.aclose()
 
-    async def __aenter__(self) -> "TMDbClient":
+    async def __aenter__(self) -> TMDbClient:
         return self
 
     async def __aexit__(self, *exc) -> None:

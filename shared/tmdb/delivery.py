@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shared.db.rows import one
 from shared.tmdb import ledger, repo
+
+if TYPE_CHECKING:
+    from shared.activity import Level
 
 log = logging.getLogger("screndly.tmdb.delivery")
 
@@ -62,7 +66,7 @@ def deliver(post_id: str, version: int) -> dict[str, Any]:
             ledger.mark(conn, post_id, "failed", "no platform selected")
             _log(conn, "error", f"failed: {post['title']} (no platform selected)", row)
             return {"status": "failed", "why": "no platform selected"}
-        post = repo.update(conn, post_id, {"status": "publishing"}, bump=False)
+        post = one(repo.update(conn, post_id, {"status": "publishing"}, bump=False))  # read under lock above
         rehost_setting = bool(read_settings(["rehostImages"], conn=conn).get("rehostImages", True))
     results: dict[str, Any] = dict(post.get("platform_results") or {})
     for platform in post["platforms"]:
@@ -156,7 +160,7 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
     return {"status": final, "results": merged, "dryRun": dry}
 
 
-def _log(conn, level: str, message: str, post: dict | None, extra: dict | None = None) -> None:
+def _log(conn, level: Level, message: str, post: dict | None, extra: dict | None = None) -> None:
     from shared import activity
 
     meta = {"postId": str(post["id"]), "tmdbId": post["tmdb_id"], "mediaType": post["media_type"],

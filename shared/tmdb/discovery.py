@@ -91,12 +91,12 @@ def queries(cfg: TMDbSettings, today: date) -> list[_Query]:
         else:
             w = window(module, today)
             spans.append((w.start, w.end, None, {}))
-        for lo, hi, n, extra in spans:
+        for lo, hi, years, extra in spans:
             out.append(_Query(module, "movie", {**common, **extra, "region": "US",
                                                 "primary_release_date.gte": lo.isoformat(),
-                                                "primary_release_date.lte": hi.isoformat()}, n))
+                                                "primary_release_date.lte": hi.isoformat()}, years))
             out.append(_Query(module, "tv", {**common, **extra, "first_air_date.gte": lo.isoformat(),
-                                             "first_air_date.lte": hi.isoformat()}, n))
+                                             "first_air_date.lte": hi.isoformat()}, years))
     return out
 
 
@@ -184,6 +184,9 @@ async def discover(client: TMDbClient, cfg: TMDbSettings, today: date, known_key
             out.rejected.append(Rejected(module, c.title, c.media_type, c.tmdb_id, reasons[0]))
             continue
         key = _key_of(module, c)
+        if key is None:  # the filters refuse titles without a release date first; no cycle key, no ledger row
+            out.rejected.append(Rejected(module, c.title, c.media_type, c.tmdb_id, "no release date"))
+            continue
         out.accepted[module].append(Found(module, c, scoring.score(c, module, today), key))
     for module in MODULES:
         ranked = scoring.rank([(f.candidate, f.score) for f in out.accepted[module]])
@@ -192,7 +195,8 @@ async def discover(client: TMDbClient, cfg: TMDbSettings, today: date, known_key
     return out
 
 
-async def _with_ranks(client: TMDbClient, full: list[tuple[str, Candidate]], out: Discovery) -> list[tuple[str, Candidate]]:
+async def _with_ranks(client: TMDbClient, full: list[tuple[str, Candidate]],
+                      out: Discovery) -> list[tuple[str, Candidate]]:
     """Trending / upcoming ranks for the titles rule 7 would otherwise judge on popularity alone."""
     need_trending = {c.key for m, c in full if m in ("today", "weekly") and c.popularity < 50}
     need_upcoming = {c.key for m, c in full if c.media_type == "movie" and (
@@ -214,7 +218,7 @@ async def _with_ranks(client: TMDbClient, full: list[tuple[str, Candidate]], out
             reqs.append(TMDbClient.upcoming(page))
             kinds.append("u")
         for kind, ans in zip(kinds, await client.get_many(reqs)):
-            if isinstance(ans, TMDbError) or isinstance(ans, Exception):
+            if isinstance(ans, (TMDbError, Exception)):
                 out.errors.append(f"{'trending' if kind == 't' else 'upcoming'} page {page}: {ans}")
                 if kind == "t":
                     t_done = True
@@ -233,5 +237,6 @@ async def _with_ranks(client: TMDbClient, full: list[tuple[str, Candidate]], out
                 u_pages = int(ans.get("total_pages") or 1)
         page += 1
         t_done = t_done or need_trending <= set(trending) or page > min(t_pages, -(-TRENDING_DEPTH // PAGE_SIZE))
-        u_done = u_done or need_upcoming <= set(upcoming) or page > min(u_pages, -(-UPCOMING_DEPTH_MONTHLY // PAGE_SIZE))
+        u_done = (u_done or need_upcoming <= set(upcoming)
+                  or page > min(u_pages, -(-UPCOMING_DEPTH_MONTHLY // PAGE_SIZE)))
     return [(m, c.with_(trending_rank=trending.get(c.key), upcoming_rank=upcoming.get(c.key))) for m, c in full]

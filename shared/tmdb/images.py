@@ -28,7 +28,8 @@ def url(path: str | None, size: str = "original") -> str | None:
     return f"{base()}/{size}{path}" if path else None
 
 
-def choose(preferred: str, poster_path: str | None, backdrop_path: str | None, seed: str = "") -> tuple[str | None, str | None]:
+def choose(preferred: str, poster_path: str | None, backdrop_path: str | None,
+           seed: str = "") -> tuple[str | None, str | None]:
     """(url, 'poster'|'backdrop') per `preferredImage`; falls back to whichever exists. `random` is stable per
     seed (the same title keeps its pick across refreshes)."""
     kind = preferred
@@ -47,7 +48,7 @@ def pool(images: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
     out: dict[str, list[dict[str, str]]] = {}
     for kind in ("posters", "backdrops", "logos"):
         items = images.get(kind) or []
-        out[kind] = [{"path": i["file_path"], "url": url(i["file_path"])} for i in items if i.get("file_path")]
+        out[kind] = [{"path": i["file_path"], "url": url(i["file_path"]) or ""} for i in items if i.get("file_path")]
     return out
 
 

@@ -14,13 +14,17 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shared.db.rows import one
 from shared.errors import Conflict, NotFound, ValidationFailed, uuid_or_not_found
 from shared.tmdb import ledger, repo
 from shared.tmdb.captions import CaptionContext
 from shared.tmdb.modules import MODULE_OF_SOURCE, MODULES, SOURCE, TEMPORAL_TAG, cycle_key, owner_today
 from shared.tmdb.settings import SETTING_KEYS, TMDbSettings
+
+if TYPE_CHECKING:
+    from shared.activity import Level
 
 log = logging.getLogger("screndly.tmdb.service")
 
@@ -156,7 +160,7 @@ def _claim_all(found, cfg: TMDbSettings, now: datetime, report: RefreshReport) -
                 if per_years.get(n, 0) >= cfg.max_per_anniversary:
                     continue
             with transaction() as conn:
-                ok, why = ledger.claim(conn, key=f.key, media_type=c.media_type, tmdb_id=c.tmdb_id, module=module,
+                ok, _why = ledger.claim(conn, key=f.key, media_type=c.media_type, tmdb_id=c.tmdb_id, module=module,
                                        release=c.release_date, anniversary_years=c.anniversary_years, now=now,
                                        window_days=cfg.dedupe_window_days)
             if not ok:
@@ -220,7 +224,7 @@ def _place_and_insert(claimed: list, caps: list, cfg: TMDbSettings, now: datetim
 def _summarize(report: RefreshReport, cfg: TMDbSettings, trigger: str) -> None:
     from shared import activity
 
-    level = "warn" if report.errors else "info"
+    level: Level = "warn" if report.errors else "info"
     activity.log("tmdb", level, f"TMDb refresh ({trigger}): {report.added} post(s) added, {report.rejected} filtered, "
                  f"{report.already} already planned, {len(report.errors)} error(s)",
                  {"added": report.added, "errors": report.errors[:20], "tmdbCalls": report.tmdb_calls,
@@ -303,14 +307,16 @@ def create_post(body: dict[str, Any]) -> dict:
         raise ValidationFailed("a scheduled post needs a scheduledTime", details={"field": "scheduledTime"})
     values = {
         "id": post_id, "cycle_key": key, "tmdb_id": int(body["tmdbId"]), "media_type": body["mediaType"],
-        "source": body["source"], "title": body["title"], "year": body.get("year") or (release.year if release else None),
+        "source": body["source"], "title": body["title"],
+        "year": body.get("year") or (release.year if release else None),
         "release_date": release, "anniversary_years": years, "caption": body.get("caption") or "",
         "caption_source": "restored", "image_url": body.get("imageUrl"), "image_type": body.get("imageType"),
         "image_urls": body.get("imageUrls") or ([body["imageUrl"]] if body.get("imageUrl") else []),
         "image_types": body.get("imageTypes") or ([body["imageType"]] if body.get("imageType") else []),
         "image_style": body.get("imageStyle"), "scheduled_at": scheduled, "status": status, "platforms": platforms,
         "cast_names": body.get("cast") or [], "popularity": body.get("popularity"),
-        "cache_hit": bool(body.get("cacheHit")), "published_at": _parse_time(body.get("publishedTime"), "publishedTime"),
+        "cache_hit": bool(body.get("cacheHit")),
+        "published_at": _parse_time(body.get("publishedTime"), "publishedTime"),
         "error_message": body.get("errorMessage")}
     if body.get("createdAt"):
         values["created_at"] = _parse_time(body["createdAt"], "createdAt")
@@ -369,7 +375,7 @@ def update_post(post_id: str, patch: dict[str, Any]) -> dict:
                 changes["published_at"] = _now()
         if not changes:
             return repo.to_api(post)
-        row = repo.update(conn, post_id, changes, bump=timing)
+        row = one(repo.update(conn, post_id, changes, bump=timing))  # read under lock above
         if status is not None:
             ledger.mark(conn, post_id, status)
         what = ", ".join(sorted(patch))

@@ -82,7 +82,7 @@ def zone(name: Any) -> ZoneInfo:
 @dataclass(frozen=True)
 class TMDbSettings:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Africa/Lagos"))
-    enabled: dict[str, bool] = field(default_factory=lambda: {m: True for m in MODULES})
+    enabled: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(MODULES, True))
     max_items: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_ITEMS))
     anniversary_years: tuple[int, ...] = (1, 2, 3, 5, 10, 15, 20, 25)
     anniversary_start_year: int | None = 1995
@@ -96,10 +96,10 @@ class TMDbSettings:
     genres: tuple[int, ...] = ()  # selectedGenres (+ movieGenres/tvGenres): at least one must match when set
     only_popular: bool = True
     language: str = "en"  # '' / 'all': any original language
-    auto_post: dict[str, bool] = field(default_factory=lambda: {m: False for m in MODULES})
+    auto_post: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(MODULES, False))
     platforms: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         m: ("x",) if m == "anniversary" else ("x", "threads") for m in MODULES})
-    prompts: dict[str, str] = field(default_factory=lambda: {m: "" for m in MODULES})
+    prompts: dict[str, str] = field(default_factory=lambda: dict.fromkeys(MODULES, ""))
     caption_model: str = "gpt-5.4-nano"
     caption_temperature: float = 0.7
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
@@ -109,7 +109,7 @@ class TMDbSettings:
     log_level: str = "standard"  # minimal | standard | full
 
     @classmethod
-    def from_settings(cls, s: dict[str, Any], overrides: dict[str, Any] | None = None) -> "TMDbSettings":
+    def from_settings(cls, s: dict[str, Any], overrides: dict[str, Any] | None = None) -> TMDbSettings:
         s = {**s, **{k: v for k, v in (overrides or {}).items() if v is not None}}
         d = cls()
         enabled = {m: _bool(s.get(ENABLE_KEY[m]), True) for m in MODULES}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from shared.rss.schedule import in_quiet_hours as in_quiet  # noqa: F401  (re-exported for callers and tests)
+from shared.rss.schedule import in_quiet_hours as in_quiet
 from shared.rss.schedule import quiet_end_after
 from shared.tmdb.modules import PRIORITY
 
@@ -156,7 +156,8 @@ def place_one(preferred: datetime, platforms: tuple[str, ...], now: datetime, un
     return None
 
 
-def schedule(requests: list[Request], now: datetime, taken: list[Taken], rules: SlotRules) -> dict[str, datetime | None]:
+def schedule(requests: list[Request], now: datetime, taken: list[Taken],
+             rules: SlotRules) -> dict[str, datetime | None]:
     """ref -> instant (None: no slot before its deadline). `requests` of a module are given best first."""
     today = now.astimezone(rules.tz).date()
     by_module: dict[str, list[Request]] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from shared.comments.fetch.base import ReadContext, Fetched
+from shared.comments.fetch.base import Fetched, ReadContext
 
 _MODULES = {p: f"shared.comments.fetch.{p}" for p in ("x", "threads", "facebook", "instagram", "youtube")}
 

@@ -9,9 +9,10 @@ a connect error or a 5xx is retried in place, a 429 becomes a remembered rate li
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from shared.config import get_config
 from shared.publishing.adapters.base import Account

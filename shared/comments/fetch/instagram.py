@@ -9,7 +9,13 @@ top-level comments only, which are the ones a reply may answer
 from __future__ import annotations
 
 from shared.comments.fetch.base import (
-    MAX_POSTS_PER_POLL, BudgetSpent, Fetched, ReadContext, graph_listing, meta_base, parse_time,
+    MAX_POSTS_PER_POLL,
+    BudgetSpent,
+    Fetched,
+    ReadContext,
+    graph_listing,
+    meta_base,
+    parse_time,
 )
 
 

@@ -8,7 +8,13 @@ https://developers.facebook.com/docs/threads/reply-management . Read until a rep
 from __future__ import annotations
 
 from shared.comments.fetch.base import (
-    MAX_POSTS_PER_POLL, BudgetSpent, Fetched, ReadContext, graph_listing, parse_time, threads_base,
+    MAX_POSTS_PER_POLL,
+    BudgetSpent,
+    Fetched,
+    ReadContext,
+    graph_listing,
+    parse_time,
+    threads_base,
 )
 
 

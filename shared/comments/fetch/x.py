@@ -23,7 +23,7 @@ def queries(post_ids: list[str], username: str | None) -> list[str]:
     out: list[str] = []
     batch: list[str] = []
     for pid in post_ids:
-        trial = batch + [f"conversation_id:{pid}"]
+        trial = [*batch, f"conversation_id:{pid}"]
         if batch and len("(" + " OR ".join(trial) + ")" + tail) > QUERY_MAX:
             out.append("(" + " OR ".join(batch) + ")" + tail)
             trial = [f"conversation_id:{pid}"]

@@ -9,7 +9,11 @@ from __future__ import annotations
 from shared.comments.fetch.base import threads_base
 from shared.comments.replies.base import comment_id, mark_sent
 from shared.publishing.adapters.base import (
-    NotPublished, PostResult, PublishContext, container_lookup, graph_permalink,
+    NotPublished,
+    PostResult,
+    PublishContext,
+    container_lookup,
+    graph_permalink,
 )
 
 
