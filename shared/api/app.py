@@ -209,10 +209,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(groups: list[str] | None = None) -> FastAPI:
     """The app serving the router groups named (all by default); their routers load on first use."""
+    from shared.api.fastapi_compat import skip_pydantic_v1_probe
     from shared.api.lazy_routers import LazyFastAPI, LazyRouters, LoadRoutersFor
     from shared.config import get_config
 
     cfg = get_config()
+    skip_pydantic_v1_probe()
     # httpx logs every request line at INFO, URL included: feed and platform URLs can carry keys or tokens
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
