@@ -71,11 +71,13 @@ SELECT json_build_object(
   'video', json_build_object(
     'activeChannels', (SELECT count(*) FROM yt_channels WHERE status = 'active'),
     'dailyVideos', (SELECT count(*) FROM yt_videos, day WHERE detected AND created_at >= day.start),
-    'trends', (SELECT COALESCE(json_agg(json_build_object('date', d::date, 'videos', n) ORDER BY d), '[]'::json)
-               FROM (SELECT g AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
-                                     AND (v.created_at AT TIME ZONE day.tz)::date = g::date) AS n
-                     FROM day, generate_series((day.start AT TIME ZONE day.tz)::date - 6,
-                                               (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
+    -- per local day, a range count on the detected index between that day's local midnights (index-only)
+    'trends', (SELECT COALESCE(json_agg(json_build_object('date', t.d, 'videos', t.n) ORDER BY t.d), '[]'::json)
+               FROM (SELECT g::date AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
+                                           AND v.created_at >= g::date AT TIME ZONE day.tz
+                                           AND v.created_at < (g::date + 1) AT TIME ZONE day.tz) AS n
+                     FROM generate_series((day.start AT TIME ZONE day.tz)::date - 6,
+                                          (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
     'recentActivity', (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'title', v.title,
                                        'channelName', c.name,
                                        'publishedAt', COALESCE(v.published_at, v.created_at))
