@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ROWS = 100_000
 WARMUP = 30
@@ -31,65 +32,65 @@ SPREAD = "interval '10 seconds'"  # row g is g * 10 s old: 100,000 rows span ~11
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 _SEED = [
-    "INSERT INTO activity_logs (service, level, message, metadata, created_at) "
-    "SELECT (ARRAY['rss','tmdb','media','auth','publishing'])[1 + g % 5], "
-    "(ARRAY['debug','info','warn','error'])[1 + g % 4], 'log row ' || g || ': ' || repeat('x', 80), "
-    "jsonb_build_object('feed', 'Variety', 'item', g), now() - g * {spread} FROM generate_series(1, {rows}) g",
-    "INSERT INTO notifications (type, title, message, source, read, created_at) "
-    "SELECT (ARRAY['success','error','info','warning'])[1 + g % 4], 'Notification ' || g, "
-    "'Posted to X and Threads: ' || repeat('y', 60), 'rss', g % 3 = 0, now() - g * {spread} "
-    "FROM generate_series(1, {rows}) g",
-    "INSERT INTO media_jobs (source_key, preset, file_name, file_size, state, stage, progress, result, events, "
-    "created_at, updated_at, started_at, finished_at) "
-    "SELECT 'raw/' || g || '.mp4', (ARRAY['landscape_1080p','vertical_9x16','square_1x1','thumbnail'])[1 + g % 4], "
-    "'trailer-' || g || '.mp4', 50000000, CASE WHEN g <= 3 THEN 'running' WHEN g <= 6 THEN 'queued' "
-    "WHEN g % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 'encoding', CASE WHEN g <= 6 THEN 40 ELSE 100 END, "
-    "CASE WHEN g % 10 <> 0 AND g > 6 THEN jsonb_build_object('outputs', jsonb_build_array(jsonb_build_object("
-    "'key', 'out/' || g || '.mp4', 'width', 1920, 'height', 1080, 'bytes', 12345678))) END, "
-    "(SELECT jsonb_agg(jsonb_build_object('at', now() - g * {spread}, 'kind', 'stage', 'level', 'info', "
-    "'message', 'stage ' || s)) FROM generate_series(1, 14) s), "
-    "now() - g * {spread}, now() - g * {spread}, now() - g * {spread}, "
-    "CASE WHEN g > 6 THEN now() - g * {spread} + interval '5 seconds' END FROM generate_series(1, {rows}) g",
-    "INSERT INTO rss_feeds (name, url, status, enabled, next_run_at, last_processed_at, last_fetched_at) "
-    "SELECT 'Feed ' || g, 'https://f' || g || '.example/rss', CASE WHEN g % 50 = 0 THEN 'paused' ELSE 'active' END, "
-    "true, now() + (g % 30) * interval '1 minute', now() - (g % 30) * interval '1 minute', now() - g * {spread} "
-    "FROM generate_series(1, 300) g",
-    "INSERT INTO rss_items (feed_id, dedupe_key, title, status, caption_source, first_seen_at, updated_at) "
-    "SELECT (SELECT id FROM rss_feeds ORDER BY name LIMIT 1 OFFSET g % 300), 'k' || g, 'Item ' || g, "
-    "(ARRAY['seen','published','failed','filtered'])[1 + g % 4], (ARRAY['ai','ai_cached',NULL])[1 + g % 3], "
-    "now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g",
-    "INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, status, updated_at) "
-    "SELECT id, 'x', first_seen_at, (ARRAY['posted','dry_run','failed','planned'])[1 + (hashtext(id::text) & 3)], "
-    "updated_at FROM rss_items",
-    "INSERT INTO publications (idempotency_key, platform, family, source, content, state, published_at, "
-    "created_at, updated_at) "
-    "SELECT 'k' || g, (ARRAY['x','threads','facebook','instagram'])[1 + g % 4], "
-    "(ARRAY['x','threads','facebook','instagram'])[1 + g % 4], (ARRAY['rss','tmdb','compose'])[1 + g % 3], "
-    "jsonb_build_object('title', 'Post ' || g, 'text', repeat('t', 200)), "
-    "(ARRAY['published','failed','dry_run','unconfirmed','planned'])[1 + g % 5], "
-    "CASE WHEN g % 5 IN (0, 2) THEN now() - g * {spread} END, now() - g * {spread}, now() - g * {spread} "
-    "FROM generate_series(1, {rows}) g",
-    "INSERT INTO yt_channels (name, channel_id) SELECT 'Channel ' || g, 'UC' || g FROM generate_series(1, 50) g",
-    "INSERT INTO yt_videos (channel_ref, video_id, title, detected, published_at, created_at) "
-    "SELECT (SELECT id FROM yt_channels ORDER BY name LIMIT 1 OFFSET g % 50), 'v' || g, 'Video ' || g, "
-    "g % 4 = 0, now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g",
-    "INSERT INTO tmdb_posts (tmdb_id, media_type, source, title, status, scheduled_at, created_at, updated_at) "
-    "SELECT g, 'movie', (ARRAY['tmdb_today','tmdb_weekly','tmdb_monthly','tmdb_anniversary'])[1 + g % 4], "
-    "'Film ' || g, CASE WHEN g <= 40 THEN 'scheduled' WHEN g <= 60 THEN 'queued' WHEN g % 7 = 0 THEN 'failed' "
-    "ELSE 'published' END, CASE WHEN g <= 60 THEN now() + g * interval '3 hours' ELSE now() - g * {spread} END, "
-    "now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g",
-    "INSERT INTO comments (platform, comment_id, post_id, text, commented_at, fetched_at, status, reply_text, "
-    "replied_at, updated_at) "
-    "SELECT (ARRAY['x','youtube','threads','facebook','instagram'])[1 + g % 5], 'c' || g, 'p' || (g / 20), "
-    "'comment ' || g, now() - g * {spread}, now() - g * {spread}, "
-    "(ARRAY['replied','skipped','replied','failed','pending','dry_run'])[1 + g % 6], "
-    "CASE WHEN g % 6 IN (0, 2, 5) THEN 'reply ' || g END, "
-    "CASE WHEN g % 6 IN (0, 2, 5) THEN now() - g * {spread} END, now() - g * {spread} "
-    "FROM generate_series(1, {rows}) g",
+    ("INSERT INTO activity_logs (service, level, message, metadata, created_at) "
+     "SELECT (ARRAY['rss','tmdb','media','auth','publishing'])[1 + g % 5], "
+     "(ARRAY['debug','info','warn','error'])[1 + g % 4], 'log row ' || g || ': ' || repeat('x', 80), "
+     "jsonb_build_object('feed', 'Variety', 'item', g), now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO notifications (type, title, message, source, read, created_at) "
+     "SELECT (ARRAY['success','error','info','warning'])[1 + g % 4], 'Notification ' || g, "
+     "'Posted to X and Threads: ' || repeat('y', 60), 'rss', g % 3 = 0, now() - g * {spread} "
+     "FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO media_jobs (source_key, preset, file_name, file_size, state, stage, progress, result, events, "
+     "created_at, updated_at, started_at, finished_at) "
+     "SELECT 'raw/' || g || '.mp4', (ARRAY['landscape_1080p','vertical_9x16','square_1x1','thumbnail'])[1 + g % 4], "
+     "'trailer-' || g || '.mp4', 50000000, CASE WHEN g <= 3 THEN 'running' WHEN g <= 6 THEN 'queued' "
+     "WHEN g % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 'encoding', CASE WHEN g <= 6 THEN 40 ELSE 100 END, "
+     "CASE WHEN g % 10 <> 0 AND g > 6 THEN jsonb_build_object('outputs', jsonb_build_array(jsonb_build_object("
+     "'key', 'out/' || g || '.mp4', 'width', 1920, 'height', 1080, 'bytes', 12345678))) END, "
+     "(SELECT jsonb_agg(jsonb_build_object('at', now() - g * {spread}, 'kind', 'stage', 'level', 'info', "
+     "'message', 'stage ' || s)) FROM generate_series(1, 14) s), "
+     "now() - g * {spread}, now() - g * {spread}, now() - g * {spread}, "
+     "CASE WHEN g > 6 THEN now() - g * {spread} + interval '5 seconds' END FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO rss_feeds (name, url, status, enabled, next_run_at, last_processed_at, last_fetched_at) "
+     "SELECT 'Feed ' || g, 'https://f' || g || '.example/rss', CASE WHEN g % 50 = 0 THEN 'paused' ELSE 'active' END, "
+     "true, now() + (g % 30) * interval '1 minute', now() - (g % 30) * interval '1 minute', now() - g * {spread} "
+     "FROM generate_series(1, 300) g"),
+    ("INSERT INTO rss_items (feed_id, dedupe_key, title, status, caption_source, first_seen_at, updated_at) "
+     "SELECT (SELECT id FROM rss_feeds ORDER BY name LIMIT 1 OFFSET g % 300), 'k' || g, 'Item ' || g, "
+     "(ARRAY['seen','published','failed','filtered'])[1 + g % 4], (ARRAY['ai','ai_cached',NULL])[1 + g % 3], "
+     "now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, status, updated_at) "
+     "SELECT id, 'x', first_seen_at, (ARRAY['posted','dry_run','failed','planned'])[1 + (hashtext(id::text) & 3)], "
+     "updated_at FROM rss_items"),
+    ("INSERT INTO publications (idempotency_key, platform, family, source, content, state, published_at, "
+     "created_at, updated_at) "
+     "SELECT 'k' || g, (ARRAY['x','threads','facebook','instagram'])[1 + g % 4], "
+     "(ARRAY['x','threads','facebook','instagram'])[1 + g % 4], (ARRAY['rss','tmdb','compose'])[1 + g % 3], "
+     "jsonb_build_object('title', 'Post ' || g, 'text', repeat('t', 200)), "
+     "(ARRAY['published','failed','dry_run','unconfirmed','planned'])[1 + g % 5], "
+     "CASE WHEN g % 5 IN (0, 2) THEN now() - g * {spread} END, now() - g * {spread}, now() - g * {spread} "
+     "FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO yt_channels (name, channel_id) SELECT 'Channel ' || g, 'UC' || g FROM generate_series(1, 50) g"),
+    ("INSERT INTO yt_videos (channel_ref, video_id, title, detected, published_at, created_at) "
+     "SELECT (SELECT id FROM yt_channels ORDER BY name LIMIT 1 OFFSET g % 50), 'v' || g, 'Video ' || g, "
+     "g % 4 = 0, now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO tmdb_posts (tmdb_id, media_type, source, title, status, scheduled_at, created_at, updated_at) "
+     "SELECT g, 'movie', (ARRAY['tmdb_today','tmdb_weekly','tmdb_monthly','tmdb_anniversary'])[1 + g % 4], "
+     "'Film ' || g, CASE WHEN g <= 40 THEN 'scheduled' WHEN g <= 60 THEN 'queued' WHEN g % 7 = 0 THEN 'failed' "
+     "ELSE 'published' END, CASE WHEN g <= 60 THEN now() + g * interval '3 hours' ELSE now() - g * {spread} END, "
+     "now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO comments (platform, comment_id, post_id, text, commented_at, fetched_at, status, reply_text, "
+     "replied_at, updated_at) "
+     "SELECT (ARRAY['x','youtube','threads','facebook','instagram'])[1 + g % 5], 'c' || g, 'p' || (g / 20), "
+     "'comment ' || g, now() - g * {spread}, now() - g * {spread}, "
+     "(ARRAY['replied','skipped','replied','failed','pending','dry_run'])[1 + g % 6], "
+     "CASE WHEN g % 6 IN (0, 2, 5) THEN 'reply ' || g END, "
+     "CASE WHEN g % 6 IN (0, 2, 5) THEN now() - g * {spread} END, now() - g * {spread} "
+     "FROM generate_series(1, {rows}) g"),
 ]
 _TABLES = ("activity_logs", "notifications", "media_jobs", "rss_feeds", "rss_items", "rss_planned_posts",
            "publications", "yt_channels", "yt_videos", "tmdb_posts", "comments")
@@ -131,6 +132,8 @@ class _StatementCounter:
 def _cases() -> list[tuple[str, str, tuple[str, Any], Callable[[], None] | None]]:
     """(label, path, (bare sql, params), what to empty before each request)."""
     from shared.dashboard import automation, stats
+    from shared.media.jobs.queue import list_query
+    from shared.media.jobs.service import LIST_EVENTS
     from shared.services.logs import logs_query
     from shared.usage import report
 
@@ -146,11 +149,10 @@ def _cases() -> list[tuple[str, str, tuple[str, Any], Callable[[], None] | None]
 
     tz = {"tz": stats._default_tz()}
     return [
-        ("GET /api/jobs", "/api/jobs?limit=50",
-         ("SELECT * FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (50,)), None),
+        ("GET /api/jobs", "/api/jobs?limit=50", list_query(50, LIST_EVENTS), None),
         ("GET /api/notifications", "/api/notifications?limit=50",
-         ("SELECT id, type, title, message, source, action_page, read, created_at FROM notifications "
-          "ORDER BY created_at DESC LIMIT %s", (50,)), None),
+         (("SELECT id, type, title, message, source, action_page, read, created_at FROM notifications "
+           "ORDER BY created_at DESC LIMIT %s"), (50,)), None),
         ("GET /api/logs", "/api/logs?limit=50", logs_query(50, None, None), None),
         ("GET /api/logs?service=rss&level=error", "/api/logs?limit=50&service=rss&level=error",
          logs_query(50, "rss", "error"), None),
@@ -186,14 +188,14 @@ def main() -> None:
         print(f"{'endpoint':44} {'p50 ms':>7} {'p95 ms':>7} {'sql p50':>8} {'sql p95':>8} {'bytes':>7} "
               f"{'stmts':>6} {'redis':>6}  verdict (p95 < {TARGET_P95_MS:.0f} ms, 1 statement)")
         for label, path, (sql, params), before in _cases():
-            def call() -> bytes:
+            def call(path: str = path, before: Callable[[], None] | None = before) -> bytes:
                 if before:
                     before()
                 status, body = asgi_get(app, path, headers, loop)
                 assert status == 200, (status, body[:300])
                 return body
 
-            def bare_sql() -> None:
+            def bare_sql(sql: str = sql, params: Any = params) -> None:
                 with connection() as c:
                     c.execute(sql, params).fetchall()
 

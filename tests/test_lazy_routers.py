@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 from test_foundation_route_auth import all_routes, concrete
 

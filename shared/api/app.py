@@ -2,8 +2,10 @@
 
 Routers are listed by module path with the path prefixes their routes live under, and imported on the first
 request under one of those prefixes (shared/api/lazy_routers.py): a cold start builds none of them, and an
-instance answers the notifications poll after building that router alone. Protected routers declare `dependencies=[Depends(require_auth)]` themselves, and
-`BearerGate` closes every /api path but the public allow-list before routing; the route enumeration test (tests/test_foundation_route_auth.py) proves no /api route is left open by accident.
+instance answers the notifications poll after building that router alone. Protected routers declare
+`dependencies=[Depends(require_auth)]` themselves, and `BearerGate` closes every /api path but the public
+allow-list before routing; the route enumeration test (tests/test_foundation_route_auth.py) proves no /api route
+is left open by accident.
 """
 
 from __future__ import annotations
@@ -220,7 +222,8 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
         logging.getLogger(name).setLevel(logging.WARNING)
     app = LazyFastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
                       redoc_url=None)
-    lazy = LazyRouters(app, {m: ROUTER_PREFIXES[m] for g in (groups or list(ROUTER_GROUPS)) for m in ROUTER_GROUPS[g]})
+    served = [m for g in (groups or list(ROUTER_GROUPS)) for m in ROUTER_GROUPS[g]]
+    lazy = LazyRouters(app, {m: ROUTER_PREFIXES[m] for m in served})
     install_error_handlers(app)
     from shared.api import openapi
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CACHE_SECONDS = 15.0
 _lock = threading.Lock()
@@ -197,9 +198,8 @@ def usage_block(report: dict[str, Any]) -> dict[str, Any]:
 
 def dashboard_stats() -> dict[str, Any]:
     def build() -> dict[str, Any]:
-        from shared.usage.report import usage_report
-
         from shared.comments.readiness import DISPLAY
+        from shared.usage.report import usage_report
 
         s = _query(_STATS_SQL)
         for reply in s["comments"]["recentReplies"]:

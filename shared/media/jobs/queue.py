@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 MAX_EVENTS = 40
 
 
@@ -55,18 +54,21 @@ _LIST_COLUMNS = ("id, source_key, preset, file_name, file_size, metadata, state,
                  "finished_at")
 
 
-def list_jobs(conn, limit: int = 50, max_events: int | None = None) -> list[dict]:
+def list_query(limit: int = 50, max_events: int | None = None) -> tuple[str, dict]:
     """The newest jobs (media_jobs_created_idx), one statement."""
     if max_events is None:
-        return conn.execute(
-            "SELECT * FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (limit,)).fetchall()
-    return conn.execute(
-        f"""SELECT {_LIST_COLUMNS},
+        return "SELECT * FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %(limit)s", {"limit": limit}
+    return (f"""SELECT {_LIST_COLUMNS},
                    CASE WHEN jsonb_array_length(events) <= %(n)s THEN events
                         ELSE (SELECT jsonb_agg(e ORDER BY i) FROM jsonb_array_elements(events) WITH ORDINALITY x(e, i)
                               WHERE i > jsonb_array_length(events) - %(n)s) END AS events
-            FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %(limit)s""",
-        {"n": max_events, "limit": limit}).fetchall()
+                FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %(limit)s""",
+            {"n": max_events, "limit": limit})
+
+
+def list_jobs(conn, limit: int = 50, max_events: int | None = None) -> list[dict]:
+    sql, params = list_query(limit, max_events)
+    return conn.execute(sql, params).fetchall()
 
 
 def get_job(conn, job_id: str) -> dict | None:

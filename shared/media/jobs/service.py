@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from shared import activity
-from shared.errors import Conflict, NotFound, ValidationFailed, uuid_or_not_found
 from shared.config import get_config
 from shared.db import connection, transaction
+from shared.errors import Conflict, NotFound, ValidationFailed, uuid_or_not_found
 from shared.media import keys
 from shared.media.ffmpeg.presets import PRESET_NAMES
 from shared.media.jobs import awaiting, queue
