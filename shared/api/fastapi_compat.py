@@ -43,7 +43,7 @@ def skip_pydantic_v1_probe() -> bool:
     shared.is_pydantic_v1_model_instance = is_pydantic_v1_model_instance
     for module in (compat, encoders):
         if getattr(module, "is_pydantic_v1_model_instance", None) is original_instance:
-            module.is_pydantic_v1_model_instance = is_pydantic_v1_model_instance
+            setattr(module, "is_pydantic_v1_model_instance", is_pydantic_v1_model_instance)  # noqa: B010
     _installed = True
     return True
 
