@@ -30,7 +30,7 @@ def _parse(name: str, kind: Any, raw: Any) -> Any:
         if kind is str:
             return raw
         if kind is bool:
-            low = raw.strip().lower()
+            low = raw.lower()
             if low in _TRUE or low in _FALSE:
                 return low in _TRUE
             raise ValueError("not a boolean")
