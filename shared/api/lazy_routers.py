@@ -32,9 +32,19 @@ class LazyRouters:
         self.prefixes = prefixes  # router module -> the path prefixes its routes live under
         self.loaded: set[str] = set()
         self._lock = threading.RLock()
+        self._by_path: dict[str, list[str]] = {}
 
     def modules_for(self, path: str) -> list[str]:
         return [m for m, ps in self.prefixes.items() if any(covers(p, path) for p in ps)]
+
+    def _modules_for_cached(self, path: str) -> list[str]:
+        # the polls ask for the same few paths all day: remember them (bounded: paths carry ids)
+        hit = self._by_path.get(path)
+        if hit is None:
+            if len(self._by_path) >= 512:
+                self._by_path.clear()
+            hit = self._by_path[path] = self.modules_for(path)
+        return hit
 
     def load(self, modules: list[str]) -> None:
         if self.loaded.issuperset(modules):
@@ -46,7 +56,7 @@ class LazyRouters:
                     self.loaded.add(module)
 
     def load_for(self, path: str) -> None:
-        self.load(self.modules_for(path))
+        self.load(self._modules_for_cached(path))
 
     def load_all(self) -> None:
         self.load(list(self.prefixes))
