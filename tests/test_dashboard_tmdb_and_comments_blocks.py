@@ -121,3 +121,10 @@ def test_comments_success_rate_is_100_with_nothing_attempted(client, auth, clean
     _comment(db, 1, "x", "pending", None, timedelta(minutes=1))
     d = client.get("/api/dashboard/stats", headers=auth).json()["data"]["comments"]
     assert d == {"repliesToday": 0, "successRate": 100.0, "recentReplies": [], "activePlatforms": 0}
+
+
+def test_the_dashboard_names_platforms_as_the_comments_page_does():
+    from shared.comments.readiness import DISPLAY
+    from shared.dashboard.stats import PLATFORM_NAMES
+
+    assert PLATFORM_NAMES == DISPLAY

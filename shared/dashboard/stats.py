@@ -151,6 +151,11 @@ SELECT json_build_object(
 
 _SYSTEM_SQL = _DAY_START + "SELECT json_build_object(" + _SYSTEM + ") AS stats FROM day"
 
+# how the Comments page names platforms (shared/comments/readiness.py DISPLAY; a test keeps them equal), here
+# rather than imported: that module pulls the comment automation's config (~10 ms on the dashboard's first call)
+PLATFORM_NAMES = {"x": "X", "threads": "Threads", "facebook": "Facebook", "instagram": "Instagram",
+                  "youtube": "YouTube", "tiktok": "TikTok", "pinterest": "Pinterest"}
+
 NOT_BUILT = {
     "designStudio": {"generated": 0, "published": 0, "recentActivity": []},
     "videoStudio": {"generated": 0, "published": 0, "recentActivity": []},
