@@ -1,9 +1,18 @@
-"""p50/p95 of the two polled endpoints, GET /api/notifications (every 30 s) and GET /api/logs (every 60 s),
-in-process through the ASGI app, with 10,000 rows in each table. Target: p95 < 15 ms.
+"""p50/p95 of the polled endpoints in-process through the ASGI app, with 100,000 rows in each table they read
+(issue 15, target 5: p95 < 5 ms, one query each).
+
+Polled: GET /api/jobs (every 3 s), /api/notifications (30 s), /api/logs (60 s), and the dashboard's
+/api/dashboard/stats, /api/dashboard/system-stats and /api/automation/status. The dashboard routes keep their
+answer 15 s in the warm instance; they are measured with that cache emptied before every request (what one
+request in 15 s pays), and with it for reference.
+
+Seeded: 100,000 rows in each table that grows with use (activity_logs, notifications, media_jobs, publications,
+rss_items, rss_planned_posts, yt_videos, tmdb_posts, comments), spread over the last ~12 days with a few hundred
+today; configuration tables at a generous real size (300 feeds, 50 channels).
 
 Baseline, same run: the bare SQL each endpoint runs, through the same pooled connection, so the table shows
-what the framework, auth and serialisation add on top of the database. Redis commands per request are counted
-through the bridge (polls must cost none: the JWT is checked locally).
+what the framework, auth and serialisation add on top of the database. Statements per request are counted at
+the metered cursor (every statement of the app goes through it); Redis commands through the bridge.
 """
 
 from __future__ import annotations
@@ -11,33 +20,127 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
-ROWS = 10_000
+ROWS = 100_000
 WARMUP = 30
 SAMPLES = 300
-TARGET_P95_MS = 15.0
+TARGET_P95_MS = 5.0
+SPREAD = "interval '10 seconds'"  # row g is g * 10 s old: 100,000 rows span ~11.6 days, ~8,600 of them today
 
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+_SEED = [
+    ("INSERT INTO activity_logs (service, level, message, metadata, created_at) "
+     "SELECT (ARRAY['rss','tmdb','media','auth','publishing'])[1 + g % 5], "
+     "(ARRAY['debug','info','warn','error'])[1 + g % 4], 'log row ' || g || ': ' || repeat('x', 80), "
+     "jsonb_build_object('feed', 'Variety', 'item', g), now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO notifications (type, title, message, source, read, created_at) "
+     "SELECT (ARRAY['success','error','info','warning'])[1 + g % 4], 'Notification ' || g, "
+     "'Posted to X and Threads: ' || repeat('y', 60), 'rss', g % 3 = 0, now() - g * {spread} "
+     "FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO media_jobs (source_key, preset, file_name, file_size, state, stage, progress, result, events, "
+     "created_at, updated_at, started_at, finished_at) "
+     "SELECT 'raw/' || g || '.mp4', (ARRAY['landscape_1080p','vertical_9x16','square_1x1','thumbnail'])[1 + g % 4], "
+     "'trailer-' || g || '.mp4', 50000000, CASE WHEN g <= 3 THEN 'running' WHEN g <= 6 THEN 'queued' "
+     "WHEN g % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 'encoding', CASE WHEN g <= 6 THEN 40 ELSE 100 END, "
+     "CASE WHEN g % 10 <> 0 AND g > 6 THEN jsonb_build_object('outputs', jsonb_build_array(jsonb_build_object("
+     "'key', 'out/' || g || '.mp4', 'width', 1920, 'height', 1080, 'bytes', 12345678))) END, "
+     "(SELECT jsonb_agg(jsonb_build_object('at', now() - g * {spread}, 'kind', 'stage', 'level', 'info', "
+     "'message', 'stage ' || s)) FROM generate_series(1, 14) s), "
+     "now() - g * {spread}, now() - g * {spread}, now() - g * {spread}, "
+     "CASE WHEN g > 6 THEN now() - g * {spread} + interval '5 seconds' END FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO rss_feeds (name, url, status, enabled, next_run_at, last_processed_at, last_fetched_at) "
+     "SELECT 'Feed ' || g, 'https://f' || g || '.example/rss', CASE WHEN g % 50 = 0 THEN 'paused' ELSE 'active' END, "
+     "true, now() + (g % 30) * interval '1 minute', now() - (g % 30) * interval '1 minute', now() - g * {spread} "
+     "FROM generate_series(1, 300) g"),
+    ("INSERT INTO rss_items (feed_id, dedupe_key, title, status, caption_source, first_seen_at, updated_at) "
+     "SELECT (SELECT id FROM rss_feeds ORDER BY name LIMIT 1 OFFSET g % 300), 'k' || g, 'Item ' || g, "
+     "(ARRAY['seen','published','failed','filtered'])[1 + g % 4], (ARRAY['ai','ai_cached',NULL])[1 + g % 3], "
+     "now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO rss_planned_posts (item_id, platform, scheduled_at, status, updated_at) "
+     "SELECT id, 'x', first_seen_at, (ARRAY['posted','dry_run','failed','planned'])[1 + (hashtext(id::text) & 3)], "
+     "updated_at FROM rss_items"),
+    ("INSERT INTO publications (idempotency_key, platform, family, source, content, state, published_at, "
+     "created_at, updated_at) "
+     "SELECT 'k' || g, (ARRAY['x','threads','facebook','instagram'])[1 + g % 4], "
+     "(ARRAY['x','threads','facebook','instagram'])[1 + g % 4], (ARRAY['rss','tmdb','compose'])[1 + g % 3], "
+     "jsonb_build_object('title', 'Post ' || g, 'text', repeat('t', 200)), "
+     "(ARRAY['published','failed','dry_run','unconfirmed','planned'])[1 + g % 5], "
+     "CASE WHEN g % 5 IN (0, 2) THEN now() - g * {spread} END, now() - g * {spread}, now() - g * {spread} "
+     "FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO yt_channels (name, channel_id) SELECT 'Channel ' || g, 'UC' || g FROM generate_series(1, 50) g"),
+    ("INSERT INTO yt_videos (channel_ref, video_id, title, detected, published_at, created_at) "
+     "SELECT (SELECT id FROM yt_channels ORDER BY name LIMIT 1 OFFSET g % 50), 'v' || g, 'Video ' || g, "
+     "g % 4 = 0, now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO tmdb_posts (tmdb_id, media_type, source, title, status, scheduled_at, created_at, updated_at) "
+     "SELECT g, 'movie', (ARRAY['tmdb_today','tmdb_weekly','tmdb_monthly','tmdb_anniversary'])[1 + g % 4], "
+     "'Film ' || g, CASE WHEN g <= 40 THEN 'scheduled' WHEN g <= 60 THEN 'queued' WHEN g % 7 = 0 THEN 'failed' "
+     "ELSE 'published' END, CASE WHEN g <= 60 THEN now() + g * interval '3 hours' ELSE now() - g * {spread} END, "
+     "now() - g * {spread}, now() - g * {spread} FROM generate_series(1, {rows}) g"),
+    ("INSERT INTO comments (platform, comment_id, post_id, text, commented_at, fetched_at, status, reply_text, "
+     "replied_at, updated_at) "
+     "SELECT (ARRAY['x','youtube','threads','facebook','instagram'])[1 + g % 5], 'c' || g, 'p' || (g / 20), "
+     "'comment ' || g, now() - g * {spread}, now() - g * {spread}, "
+     "(ARRAY['replied','skipped','replied','failed','pending','dry_run'])[1 + g % 6], "
+     "CASE WHEN g % 6 IN (0, 2, 5) THEN 'reply ' || g END, "
+     "CASE WHEN g % 6 IN (0, 2, 5) THEN now() - g * {spread} END, now() - g * {spread} "
+     "FROM generate_series(1, {rows}) g"),
+]
+_TABLES = ("activity_logs", "notifications", "media_jobs", "rss_feeds", "rss_items", "rss_planned_posts",
+           "publications", "yt_channels", "yt_videos", "tmdb_posts", "comments")
 
 
 def _seed(conn) -> None:
-    conn.execute("INSERT INTO activity_logs (service, level, message, metadata, created_at) "
-                 "SELECT (ARRAY['rss','tmdb','media','auth','publishing'])[1 + g %% 5], "
-                 "(ARRAY['debug','info','warn','error'])[1 + g %% 4], 'log row ' || g || ': ' || repeat('x', 80), "
-                 "jsonb_build_object('feed', 'Variety', 'item', g), now() - g * interval '10 seconds' "
-                 "FROM generate_series(1, %s) g", (ROWS,))
-    conn.execute("INSERT INTO notifications (type, title, message, source, read, created_at) "
-                 "SELECT (ARRAY['success','error','info','warning'])[1 + g %% 4], 'Notification ' || g, "
-                 "'Posted to X and Threads: ' || repeat('y', 60), 'rss', g %% 3 = 0, now() - g * interval '10 seconds' "
-                 "FROM generate_series(1, %s) g", (ROWS,))
-    conn.execute("ANALYZE activity_logs")
-    conn.execute("ANALYZE notifications")
+    for sql in _SEED:
+        conn.execute(sql.format(rows=ROWS, spread=SPREAD))
+    for table in _TABLES:
+        conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def _time(fn, n: int) -> list[float]:
+async def _get(app: Any, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One GET through the ASGI app, awaited inside a task that lives for the whole run, as under a server: a
+    fresh `run_until_complete` per request would also start a fresh worker thread per request (anyio's pool
+    lives with its root task), which no deployed instance pays."""
+    raw_path, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
+             "path": raw_path, "raw_path": raw_path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443)}
+    out: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            out["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return out["status"], out["body"]
+
+
+async def _time_requests(app: Any, path: str, headers: dict[str, str], before: Callable[[], None] | None,
+                         n: int) -> tuple[list[float], bytes]:
+    out, body = [], b""
+    for _ in range(n):
+        t0 = time.perf_counter()
+        if before:
+            before()
+        status, body = await _get(app, path, headers)
+        out.append((time.perf_counter() - t0) * 1000)
+        assert status == 200, (status, body[:300])
+    return out, body
+
+
+def _time(fn: Callable[[], Any], n: int) -> list[float]:
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
@@ -46,54 +149,107 @@ def _time(fn, n: int) -> list[float]:
     return out
 
 
+class _StatementCounter:
+    """Counts statements at the metered cursor (shared/db/connection.py), where every app statement passes."""
+
+    def __init__(self) -> None:
+        from shared.usage import meter
+
+        self.n = 0
+        self._meter = meter
+        self._original = meter.query_at
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.n += 1
+            return self._original(*args, **kwargs)
+
+        meter.query_at = counting
+
+
+def _cases() -> list[tuple[str, str, tuple[str, Any], Callable[[], None] | None]]:
+    """(label, path, (bare sql, params), what to empty before each request)."""
+    from shared.dashboard import automation, stats
+    from shared.media.jobs.queue import list_query
+    from shared.media.jobs.service import LIST_EVENTS
+    from shared.services.logs import logs_query
+    from shared.usage import report
+
+    gauges = [f"{n}.{k}" for n in automation.NAMES for k in ("last_run", "next_run")]
+    counters = [f"{n}.runs" for n in automation.NAMES]
+
+    def no_dashboard_cache() -> None:
+        stats.clear_cache()
+
+    def no_caches() -> None:
+        stats.clear_cache()
+        report.clear_cache()
+
+    tz = {"tz": stats._default_tz()}
+    return [
+        ("GET /api/jobs", "/api/jobs?limit=50", list_query(50, LIST_EVENTS), None),
+        ("GET /api/notifications", "/api/notifications?limit=50",
+         (("SELECT id, type, title, message, source, action_page, read, created_at FROM notifications "
+           "ORDER BY created_at DESC LIMIT %s"), (50,)), None),
+        ("GET /api/logs", "/api/logs?limit=50", logs_query(50, None, None), None),
+        ("GET /api/logs?service=rss&level=error", "/api/logs?limit=50&service=rss&level=error",
+         logs_query(50, "rss", "error"), None),
+        ("GET /api/dashboard/stats (no cache)", "/api/dashboard/stats", (stats._STATS_SQL, tz), no_dashboard_cache),
+        ("GET /api/dashboard/system-stats (no cache)", "/api/dashboard/system-stats", (stats._SYSTEM_SQL, tz),
+         no_dashboard_cache),
+        ("GET /api/automation/status (no cache)", "/api/automation/status",
+         (automation._SQL, {"gauges": gauges, "counters": counters}), no_dashboard_cache),
+        ("GET /api/dashboard/stats (15 s cache)", "/api/dashboard/stats", (stats._STATS_SQL, tz), None),
+        ("GET /api/dashboard/stats (+ usage report)", "/api/dashboard/stats", (stats._STATS_SQL, tz), no_caches),
+    ]
+
+
 def main() -> None:
-    from bench._backing import asgi_get, private_backing
+    from bench._backing import private_backing
 
     with private_backing() as backing:
         from shared.api.app import create_app
         from shared.db import connection
         from shared.security.tokens import issue_session_token
-        from shared.services.logs import logs_query
 
+        t0 = time.perf_counter()
         with connection() as conn:
             _seed(conn)
+        seeded = time.perf_counter() - t0
         app = create_app()
         headers = {"authorization": f"Bearer {issue_session_token()[0]}"}
         loop = asyncio.new_event_loop()
+        counter = _StatementCounter()
 
-        cases = [
-            ("GET /api/notifications", "/api/notifications?limit=50",
-             ("SELECT id, type, title, message, source, action_page, read, created_at FROM notifications "
-              "ORDER BY created_at DESC LIMIT %s", (50,))),
-            ("GET /api/logs", "/api/logs?limit=50", logs_query(50, None, None)),
-            ("GET /api/logs?service=rss&level=error", "/api/logs?limit=50&service=rss&level=error",
-             logs_query(50, "rss", "error")),
-        ]
-        print(f"{ROWS:,} rows per table; {SAMPLES} requests each after {WARMUP} warm-up; in-process ASGI")
-        print(f"{'endpoint':38} {'p50 ms':>7} {'p95 ms':>7} {'sql p50':>8} {'sql p95':>8} {'bytes':>7} "
-              f"{'redis/req':>9}  verdict (p95 < {TARGET_P95_MS:.0f} ms)")
-        for label, path, (sql, params) in cases:
-            def call():
-                status, body = asgi_get(app, path, headers, loop)
-                assert status == 200, (status, body[:200])
-                return body
-
-            def bare_sql():
+        print(f"{ROWS:,} rows per growing table (seeded in {seeded:.0f} s); {SAMPLES} requests each after {WARMUP} "
+              f"warm-up; in-process ASGI")
+        print(f"{'endpoint':44} {'p50 ms':>7} {'p95 ms':>7} {'sql p50':>8} {'sql p95':>8} {'bytes':>7} "
+              f"{'stmts':>6} {'redis':>6}  verdict (p95 < {TARGET_P95_MS:.0f} ms, 1 statement)")
+        for label, path, (sql, params), before in _cases():
+            def bare_sql(sql: str = sql, params: Any = params) -> None:
                 with connection() as c:
                     c.execute(sql, params).fetchall()
 
+            _, body = loop.run_until_complete(_time_requests(app, path, headers, before, WARMUP))
             for _ in range(WARMUP):
-                call()
                 bare_sql()
-            size = len(call())
+            size = len(body)
             backing.redis_counter.reset()
-            api = _time(call, SAMPLES)
+            counter.n = 0
+            api, _ = loop.run_until_complete(_time_requests(app, path, headers, before, SAMPLES))
+            statements = counter.n / SAMPLES
             redis_per_req = backing.redis_counter.total / SAMPLES
             db = _time(bare_sql, SAMPLES)
             p95 = _pct(api, 0.95)
-            print(f"{label:38} {statistics.median(api):7.2f} {p95:7.2f} {statistics.median(db):8.2f} "
-                  f"{_pct(db, 0.95):8.2f} {size:7d} {redis_per_req:9.1f}  {'ok' if p95 < TARGET_P95_MS else 'OVER'}")
+            cached_row = "15 s cache" in label
+            verdict = "ok" if p95 < TARGET_P95_MS and (statements < 1.05 or cached_row) else "OVER"
+            if "+ usage report" in label:
+                verdict = "(ref)"
+            print(f"{label:44} {statistics.median(api):7.2f} {p95:7.2f} {statistics.median(db):8.2f} "
+                  f"{_pct(db, 0.95):8.2f} {size:7d} {statements:6.2f} {redis_per_req:6.1f}  {verdict}")
         loop.close()
+        print("stmts: statements per request (the session-state read adds one per instance per 60 s, spread over "
+              "the samples). '+ usage report': the stats with the usage report's own 30 s cache emptied too "
+              "(shared/usage/report.py), for reference.")
 
 
 if __name__ == "__main__":

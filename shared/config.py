@@ -2,25 +2,71 @@
 
 Every variable is documented in `.env.example`. `get_config()` is cached per process; tests call
 `get_config.cache_clear()` after changing the environment.
-"""
 
-from __future__ import annotations
+Read from the environment by a few lines here rather than pydantic-settings: that import alone was ~15 ms of
+every cold start (docs/architecture/foundation.md). Names are case-insensitive, unknown variables are ignored,
+and each value is parsed by its field's annotation (str, int, float, bool as pydantic reads it, Literal); a
+value that does not parse is a `ConfigError` naming the variable.
+"""
 
 import base64
 import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
 
 class ConfigError(RuntimeError):
     """Raised at start-up when the environment cannot run the requested mode."""
 
 
-class Config(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+def _parse(name: str, kind: Any, raw: Any) -> Any:
+    """One environment value (or keyword override) as its field's type."""
+    if not isinstance(raw, str):
+        return raw  # a keyword override already typed by its caller
+    try:
+        if kind is str:
+            return raw
+        if kind is bool:
+            low = raw.lower()
+            if low in _TRUE or low in _FALSE:
+                return low in _TRUE
+            raise ValueError("not a boolean")
+        if kind is int:
+            return int(raw.strip())
+        if kind is float:
+            return float(raw.strip())
+        if get_origin(kind) is Literal:
+            if raw in get_args(kind):
+                return raw
+            raise ValueError(f"must be one of {', '.join(map(str, get_args(kind)))}")
+    except ValueError as exc:
+        raise ConfigError(f"{name.upper()}={raw!r} is invalid: {exc}") from None
+    raise TypeError(f"Config field {name} has an unsupported type {kind!r}")  # a programming error
+
+
+class Config:
+    """Defaults below; `Config(**overrides)` wins over the environment, the environment over the defaults."""
+
+    def __init__(self, _env_file: object = None, **overrides: Any) -> None:
+        env = {k.lower(): v for k, v in os.environ.items()}
+        for name, kind in self.__annotations__.items():
+            if name in overrides:
+                value = _parse(name, kind, overrides.pop(name))
+            elif name in env:
+                value = _parse(name, kind, env[name])
+            else:
+                continue  # the class default
+            setattr(self, name, value)
+        if overrides:
+            raise TypeError(f"unknown Config fields: {', '.join(sorted(overrides))}")
+        self.public_base_url = self.public_base_url.rstrip("/")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return list(cls.__annotations__)
 
     # --- runtime mode -----------------------------------------------------------------------
     app_env: Literal["production", "development", "test"] = "development"
@@ -189,11 +235,6 @@ class Config(BaseSettings):
 
     # --- local stack ------------------------------------------------------------------------
     local_data_dir: str = ".local"
-
-    @field_validator("public_base_url")
-    @classmethod
-    def _strip_slash(cls, v: str) -> str:
-        return v.rstrip("/")
 
     @property
     def effective_client_ip_header(self) -> str:

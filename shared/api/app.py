@@ -1,13 +1,15 @@
 """Builds the FastAPI app: routers, the error envelope, body limits.
 
-Routers are listed by module path and imported here, so a function entry can build an app with only the
-groups it serves. Protected routers declare `dependencies=[Depends(require_auth)]` themselves, and
-`BearerGate` closes every /api path but the public allow-list before routing; the route enumeration test (tests/test_foundation_route_auth.py) proves no /api route is left open by accident.
+Routers are listed by module path with the path prefixes their routes live under, and imported on the first
+request under one of those prefixes (shared/api/lazy_routers.py): a cold start builds none of them, and an
+instance answers the notifications poll after building that router alone. Protected routers declare
+`dependencies=[Depends(require_auth)]` themselves, and `BearerGate` closes every /api path but the public
+allow-list before routing; the route enumeration test (tests/test_foundation_route_auth.py) proves no /api route
+is left open by accident.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from fastapi import FastAPI, Request
@@ -62,6 +64,34 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.dashboard",
         "shared.api.routes.dispatch_internal",
     ],
+}
+
+# router module -> the path prefixes its routes live under (tests/test_lazy_routers.py proves each route lies
+# under its own module's prefixes, and that no path is served by two modules)
+ROUTER_PREFIXES: dict[str, tuple[str, ...]] = {
+    "shared.api.routes.health": ("/health",),
+    "shared.api.routes.auth": ("/api/auth",),
+    "shared.api.routes.settings": ("/api/settings",),
+    "shared.api.routes.notifications": ("/api/notifications",),
+    "shared.api.routes.logs": ("/api/logs",),
+    "shared.api.routes.internal_cleanup": ("/api/internal/cleanup",),
+    "shared.api.routes.media_uploads": ("/api/uploads",),
+    "shared.api.routes.media_jobs": ("/api/jobs",),
+    "shared.api.routes.media_assets": ("/api/create/upload-asset", "/api/design-studio", "/api/video-studio"),
+    "shared.api.routes.rss": ("/api/rss",),
+    "shared.api.routes.rss_internal": ("/api/internal/rss",),
+    "shared.api.routes.ai_rss": ("/api/ai/generate/rss-caption",),
+    "shared.api.routes.channels": ("/api/channels",),
+    "shared.api.routes.tmdb": ("/api/tmdb",),
+    "shared.api.routes.tmdb_internal": ("/api/internal/tmdb",),
+    "shared.api.routes.ai_tmdb": ("/api/ai/generate/tmdb-caption",),
+    "shared.api.routes.platforms": ("/api/platforms",),
+    "shared.api.routes.pinterest": ("/api/pinterest",),
+    "shared.api.routes.publishing_internal": ("/api/internal/publishing",),
+    "shared.api.routes.comments": ("/api/comments",),
+    "shared.api.routes.comments_internal": ("/api/internal/comments",),
+    "shared.api.routes.dashboard": ("/api/automation/status", "/api/dashboard", "/api/usage"),
+    "shared.api.routes.dispatch_internal": ("/api/internal/dispatch",),
 }
 
 _STATUS_CODES = {
@@ -180,19 +210,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(groups: list[str] | None = None) -> FastAPI:
+    """The app serving the router groups named (all by default); their routers load on first use."""
+    from shared.api.fastapi_compat import skip_pydantic_v1_probe
+    from shared.api.lazy_routers import LazyFastAPI, LazyRouters, LoadRoutersFor
     from shared.config import get_config
 
     cfg = get_config()
+    skip_pydantic_v1_probe()
     # httpx logs every request line at INFO, URL included: feed and platform URLs can carry keys or tokens
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    app = FastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
-                  redoc_url=None)
+    app = LazyFastAPI(title="Screndly API", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json",
+                      redoc_url=None)
+    served = [m for g in (groups or list(ROUTER_GROUPS)) for m in ROUTER_GROUPS[g]]
+    lazy = LazyRouters(app, {m: ROUTER_PREFIXES[m] for m in served})
     install_error_handlers(app)
     from shared.api import openapi
 
     openapi.install(app)
-    # the last added runs first: CORS -> no-store headers -> bearer gate -> body limit -> input guard -> routes
+    # the last added runs first: CORS -> no-store headers -> bearer gate -> body limit -> input guard -> the
+    # routers the path needs are loaded -> routes
+    app.add_middleware(LoadRoutersFor, lazy=lazy)
     app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
     app.add_middleware(BearerGate)
@@ -208,7 +246,5 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
     from shared.usage.middleware import UsageMeter
 
     app.add_middleware(UsageMeter)  # outermost: each request is one billed invocation (shared/usage)
-    for group in groups or list(ROUTER_GROUPS):
-        for mod in ROUTER_GROUPS[group]:
-            app.include_router(importlib.import_module(mod).router)
+    app.lazy_routers = lazy
     return app

@@ -27,7 +27,9 @@ PUBLIC_API_PATHS: frozenset[str] = frozenset({"/api/auth/login", "/api/auth/veri
 INTERNAL_PREFIX = "/api/internal/"
 
 
-def authenticate(authorization: str | None) -> dict:
+def authenticate(authorization: str | None, cached_only: bool = False) -> dict:
+    """The claims of a valid bearer, or Unauthorized. `cached_only`: sessions.StateNotCached rather than a
+    database read (see BearerGate)."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing or malformed Authorization header")
@@ -37,14 +39,22 @@ def authenticate(authorization: str | None) -> dict:
         return {"sub": "api-key"}
     try:
         claims = verify_session_token(token)
-        sessions.check(claims)  # revoked by the owner? (a cached read: shared/auth/sessions.py)
+        sessions.check(claims, cached_only)  # revoked by the owner? (a cached read: shared/auth/sessions.py)
         return claims
     except TokenError as exc:
         raise Unauthorized(str(exc)) from exc
 
 
-def require_auth(request: Request) -> dict:
-    return authenticate(request.headers.get("authorization"))
+# where BearerGate leaves the claims it checked for this request, so the router dependency does not check the
+# same header twice (scope state is per request and only our middleware writes it)
+CLAIMS_STATE_KEY = "screndly.auth_claims"
+
+
+async def require_auth(request: Request) -> dict:
+    claims = request.scope.get("state", {}).get(CLAIMS_STATE_KEY)
+    if claims is not None:
+        return claims
+    return await run_in_threadpool(authenticate, request.headers.get("authorization"))
 
 
 def needs_bearer(path: str) -> bool:
@@ -73,9 +83,12 @@ class BearerGate:
             return await self.app(scope, receive, send)
         header = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"authorization"), None)
         try:
-            # in a worker thread: the revocation check reads Postgres about once a minute, and an outage must
-            # not stall the event loop while the pool gives up
-            await run_in_threadpool(authenticate, header)
+            try:  # CPU only (an HMAC and the cached session state): no thread hop on the polls' path
+                claims = authenticate(header, cached_only=True)
+            except sessions.StateNotCached:
+                # the revocation state is due (about once a minute): read it in a worker thread, so an outage
+                # does not stall the event loop while the pool gives up
+                claims = await run_in_threadpool(authenticate, header)
         except AppError as exc:  # 401, or 503 when a cold instance cannot read the session state
             status = http_status(exc)
             body = json.dumps(error_body(exc.code, exc.message), separators=(",", ":")).encode()
@@ -86,4 +99,5 @@ class BearerGate:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
+        scope.setdefault("state", {})[CLAIMS_STATE_KEY] = claims
         await self.app(scope, receive, send)

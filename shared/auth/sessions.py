@@ -64,6 +64,10 @@ def _store(state: SessionState) -> SessionState:
     return state
 
 
+class StateNotCached(Exception):
+    """`check(..., cached_only=True)` would have to read the database."""
+
+
 def current_state() -> SessionState:
     cached = _cached
     if cached is not None and time.monotonic() - cached[1] < CHECK_SECONDS:
@@ -79,9 +83,17 @@ def current_state() -> SessionState:
         return cached[0]
 
 
-def check(claims: dict) -> None:
-    """Raise TokenError when the owner revoked this session."""
-    reason = is_revoked(claims, current_state())
+def check(claims: dict, cached_only: bool = False) -> None:
+    """Raise TokenError when the owner revoked this session. `cached_only`: raise StateNotCached instead of
+    reading the database (a caller on the event loop then checks again in a worker thread)."""
+    if cached_only:
+        cached = _cached
+        if cached is None or time.monotonic() - cached[1] >= CHECK_SECONDS:
+            raise StateNotCached()
+        state = cached[0]
+    else:
+        state = current_state()
+    reason = is_revoked(claims, state)
     if reason:
         raise TokenError(reason)
 

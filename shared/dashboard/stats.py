@@ -1,16 +1,26 @@
 """The dashboard's aggregates (frontend-contract §1.8 `DashboardStats`), each read in one query and cached
 briefly, because the dashboard polls them.
 
-"Today" is the owner's calendar day (setting `timezone`). Blocks for capabilities that are not built yet
-(comments, TMDb, Design/Video Studio) answer zeros in the contract's shape. The usage block comes from the
-usage report (shared/usage/report.py, cached on its own).
+"Today" is the owner's calendar day (setting `timezone`). Every block but usage comes from one statement
+(`_STATS_SQL`); blocks for capabilities that are not built (Design/Video Studio) answer zeros in the contract's
+shape. The usage block comes from the usage report (shared/usage/report.py, cached on its own).
+
+- `tmdb`: `readyCount` TMDb posts scheduled to go out (status `scheduled`, time still ahead); `coverageDays`
+  how many of the owner's calendar days, today included, the schedule reaches (0 with nothing ready);
+  `upcoming` the next five, each with the owner-local `dateLabel` ("Today", "Tomorrow", "Thu, Dec 3") and
+  `timeLabel` ("2:30 PM").
+- `comments`: `repliesToday` replies posted since the owner's midnight; `successRate` the percent of replies
+  attempted within the comment retention window (`commentRetention` hours, at least 24) that were posted, 100
+  with none, as the Comments page computes it (shared/comments/service.py `stats`); `recentReplies` the five
+  newest posted replies on any platform; `activePlatforms` platforms whose comment automation is switched on.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CACHE_SECONDS = 15.0
 _lock = threading.Lock()
@@ -62,11 +72,13 @@ SELECT json_build_object(
   'video', json_build_object(
     'activeChannels', (SELECT count(*) FROM yt_channels WHERE status = 'active'),
     'dailyVideos', (SELECT count(*) FROM yt_videos, day WHERE detected AND created_at >= day.start),
-    'trends', (SELECT COALESCE(json_agg(json_build_object('date', d::date, 'videos', n) ORDER BY d), '[]'::json)
-               FROM (SELECT g AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
-                                     AND (v.created_at AT TIME ZONE day.tz)::date = g::date) AS n
-                     FROM day, generate_series((day.start AT TIME ZONE day.tz)::date - 6,
-                                               (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
+    -- per local day, a range count on the detected index between that day's local midnights (index-only)
+    'trends', (SELECT COALESCE(json_agg(json_build_object('date', t.d, 'videos', t.n) ORDER BY t.d), '[]'::json)
+               FROM (SELECT g::date AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
+                                           AND v.created_at >= g::date AT TIME ZONE day.tz
+                                           AND v.created_at < (g::date + 1) AT TIME ZONE day.tz) AS n
+                     FROM generate_series((day.start AT TIME ZONE day.tz)::date - 6,
+                                          (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
     'recentActivity', (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'title', v.title,
                                        'channelName', c.name,
                                        'publishedAt', COALESCE(v.published_at, v.created_at))
@@ -104,15 +116,47 @@ SELECT json_build_object(
                          ORDER BY p.updated_at DESC), '[]'::json)
                      FROM (SELECT * FROM publications WHERE state IN ('published', 'dry_run', 'failed',
                            'unconfirmed') ORDER BY updated_at DESC LIMIT 10) p),
-  'commentsActivePlatforms', (SELECT count(*) FROM settings WHERE key LIKE '%%CommentBlacklist'
-                              AND (value->>'active')::boolean)
+  'tmdb', (SELECT json_build_object(
+      'readyCount', count(*),
+      'coverageDays', COALESCE((max(t.scheduled_at) AT TIME ZONE day.tz)::date
+                               - (now() AT TIME ZONE day.tz)::date + 1, 0),
+      'upcoming', (SELECT COALESCE(json_agg(json_build_object(
+                     'id', u.id, 'title', u.title, 'source', u.source, 'scheduledTime', u.scheduled_at,
+                     'dateLabel', CASE (u.scheduled_at AT TIME ZONE day.tz)::date - (now() AT TIME ZONE day.tz)::date
+                                  WHEN 0 THEN 'Today' WHEN 1 THEN 'Tomorrow'
+                                  ELSE to_char(u.scheduled_at AT TIME ZONE day.tz, 'Dy, Mon FMDD') END,
+                     'timeLabel', to_char(u.scheduled_at AT TIME ZONE day.tz, 'FMHH12:MI AM'))
+                     ORDER BY u.scheduled_at), '[]'::json)
+                   FROM (SELECT id, title, source, scheduled_at FROM tmdb_posts
+                         WHERE status = 'scheduled' AND scheduled_at >= now() ORDER BY scheduled_at LIMIT 5) u))
+    FROM tmdb_posts t WHERE t.status = 'scheduled' AND t.scheduled_at >= now()),
+  'comments', json_build_object(
+    'repliesToday', (SELECT count(*) FROM comments WHERE status = 'replied' AND replied_at >= day.start),
+    'successRate', (SELECT COALESCE(round(100.0 * count(*) FILTER (WHERE status = 'replied') / NULLIF(count(*), 0), 1),
+                                    100.0)
+                    FROM comments WHERE status IN ('replied', 'failed', 'unconfirmed')
+                    AND updated_at >= now() - GREATEST(24, COALESCE(
+                        (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (value #>> '{}')::float8 END
+                         FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour'),
+    'recentReplies', (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'comment', r.text,
+                                      'reply', r.reply_text, 'platform', r.platform, 'repliedAt', r.replied_at)
+                                      ORDER BY r.replied_at DESC), '[]'::json)
+                      FROM (SELECT id, text, reply_text, platform, replied_at FROM comments
+                            WHERE status = 'replied' AND replied_at IS NOT NULL
+                            ORDER BY replied_at DESC LIMIT 5) r),
+    'activePlatforms', (SELECT count(*) FROM settings WHERE key LIKE '%%CommentBlacklist'
+                        AND (value->>'active')::boolean))
 ) AS stats FROM day
 """
 
 _SYSTEM_SQL = _DAY_START + "SELECT json_build_object(" + _SYSTEM + ") AS stats FROM day"
 
+# how the Comments page names platforms (shared/comments/readiness.py DISPLAY; a test keeps them equal), here
+# rather than imported: that module pulls the comment automation's config (~10 ms on the dashboard's first call)
+PLATFORM_NAMES = {"x": "X", "threads": "Threads", "facebook": "Facebook", "instagram": "Instagram",
+                  "youtube": "YouTube", "tiktok": "TikTok", "pinterest": "Pinterest"}
+
 NOT_BUILT = {
-    "tmdb": {"readyCount": 0, "coverageDays": 0, "upcoming": []},
     "designStudio": {"generated": 0, "published": 0, "recentActivity": []},
     "videoStudio": {"generated": 0, "published": 0, "recentActivity": []},
 }
@@ -159,10 +203,12 @@ def usage_block(report: dict[str, Any]) -> dict[str, Any]:
 
 def dashboard_stats() -> dict[str, Any]:
     def build() -> dict[str, Any]:
+        from shared.comments.readiness import DISPLAY
         from shared.usage.report import usage_report
 
         s = _query(_STATS_SQL)
-        active_comments = int(s.pop("commentsActivePlatforms") or 0)
+        for reply in s["comments"]["recentReplies"]:
+            reply["platform"] = DISPLAY.get(reply["platform"], reply["platform"])
         try:
             usage = usage_block(usage_report())
         except Exception:  # the meter's tables are a nice-to-have next to the rest of the dashboard
@@ -172,10 +218,8 @@ def dashboard_stats() -> dict[str, Any]:
             usage = {"openai": 0, "serper": 0, "tmdb": 0, "shotstack": 0, "googleSearch": 0, "googleVideo": 0,
                      "total": 0}
         return {
-            "system": s["system"],
-            "comments": {"repliesToday": 0, "successRate": 0, "recentReplies": [],
-                         "activePlatforms": active_comments},
-            "video": s["video"], "rss": s["rss"], **NOT_BUILT, "uploads": s["uploads"], "usage": usage,
+            "system": s["system"], "comments": s["comments"], "video": s["video"], "rss": s["rss"],
+            "tmdb": s["tmdb"], **NOT_BUILT, "uploads": s["uploads"], "usage": usage,
             "recentActivity": s["recentActivity"],
         }
 

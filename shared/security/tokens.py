@@ -48,14 +48,15 @@ def issued_ms(claims: dict) -> int:
 
 
 def verify_session_token(token: str) -> dict:
-    import jwt
+    # the stdlib check, not PyJWT: verifying is on every request's path, PyJWT's import is not (shared/auth/hs256.py)
+    from shared.auth import hs256
 
     cfg = get_config()
     try:
-        claims = jwt.decode(token, cfg.jwt_secret, algorithms=["HS256"], options={"require": ["exp", "iat", "sub"]})
-    except jwt.ExpiredSignatureError as exc:
+        claims = hs256.verify(token, cfg.jwt_secret)
+    except hs256.ExpiredToken as exc:
         raise TokenError("token expired") from exc
-    except jwt.PyJWTError as exc:
+    except hs256.InvalidToken as exc:
         raise TokenError("invalid token") from exc
     if claims.get("typ") != "session":
         raise TokenError("invalid token")

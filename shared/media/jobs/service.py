@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from shared import activity
@@ -24,7 +26,32 @@ def _url_for():
         return lambda key: f"{base}/{key}"
     from shared.storage.s3 import get_storage
 
-    return get_storage().public_url
+    return _presigned(get_storage().public_url)
+
+
+# A presigned GET lives 7 days (shared/storage/s3.py). The 3 s poll used to sign every output of 50 jobs again
+# each time (~1 ms each); a URL signed less than a day ago is handed out again instead, so every URL answered
+# still has at least 6 days to live.
+_PRESIGNED_REUSE_SECONDS = 24 * 3600.0
+_PRESIGNED_MAX = 4096
+_presigned_cache: dict[str, tuple[str, float]] = {}
+_presigned_lock = threading.Lock()
+
+
+def _presigned(sign):
+    def url_for(key: str) -> str:
+        now = time.monotonic()
+        hit = _presigned_cache.get(key)
+        if hit is not None and now - hit[1] < _PRESIGNED_REUSE_SECONDS:
+            return hit[0]
+        url = sign(key)
+        with _presigned_lock:
+            if len(_presigned_cache) >= _PRESIGNED_MAX:
+                _presigned_cache.clear()
+            _presigned_cache[key] = (url, now)
+        return url
+
+    return url_for
 
 
 
@@ -164,7 +191,8 @@ def views(rows: list[dict], max_events: int | None = None) -> list[dict]:
 
 def list_jobs(limit: int) -> list[dict]:
     with connection() as conn:
-        return views(queue.list_jobs(conn, max(1, min(limit, 200))), max_events=LIST_EVENTS)
+        rows = queue.list_jobs(conn, max(1, min(limit, 200)), max_events=LIST_EVENTS)
+    return views(rows, max_events=LIST_EVENTS)
 
 
 def get_job(job_id: str) -> dict:
