@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import TEST_PASSWORD
 from foundation_helpers import assert_error
 

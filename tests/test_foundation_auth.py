@@ -6,7 +6,6 @@ import time
 
 import jwt
 import pytest
-
 from conftest import TEST_PASSWORD
 from foundation_helpers import assert_error
 
@@ -24,7 +23,7 @@ def declared_edge_header(monkeypatch):
     get_config.cache_clear()
 
 
-@pytest.fixture()
+@pytest.fixture
 def no_slowdown(monkeypatch):
     """Records the global slow-down's waits instead of sleeping them."""
     from shared.auth import lockout
@@ -129,7 +128,8 @@ def test_redis_cost_per_attempt(client, clean_state, backing):
     assert backing.redis_counter.total == 2  # the same EVAL plus the DEL that resets the client
 
 
-@pytest.mark.parametrize("bad_hash", ["", "$2b$12$abcdefghijklmnopqrstuuGQkzVY2R0Vx1c1XJ6Yq6h2bQJ5C", "$argon2id$v=19$m=65536"])
+@pytest.mark.parametrize("bad_hash", ["", "$2b$12$abcdefghijklmnopqrstuuGQkzVY2R0Vx1c1XJ6Yq6h2bQJ5C",
+                                      "$argon2id$v=19$m=65536"])
 def test_missing_or_unusable_password_hash_is_a_server_configuration_error(client, clean_state, monkeypatch,
                                                                           bad_hash):
     from shared.config import get_config

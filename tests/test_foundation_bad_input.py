@@ -10,7 +10,6 @@ import json
 
 import httpx
 import pytest
-
 from foundation_helpers import assert_error
 
 MB = 1_000_000

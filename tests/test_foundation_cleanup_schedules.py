@@ -7,13 +7,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pytest
-
 from foundation_helpers import assert_error
 
 
 def _seed(db):
     db.execute("INSERT INTO activity_logs (service, level, message, created_at) VALUES "
-               "('rss', 'info', 'old', now() - interval '200 hours'), ('rss', 'info', 'fresh', now() - interval '1 hour')")
+               "('rss', 'info', 'old', now() - interval '200 hours'), "
+               "('rss', 'info', 'fresh', now() - interval '1 hour')")
     db.execute("INSERT INTO notifications (type, title, read, created_at) VALUES "
                "('info', 'old read', true, now() - interval '200 hours'),"
                "('info', 'old unread', false, now() - interval '200 hours'),"
@@ -69,12 +69,14 @@ def test_a_failing_step_does_not_stop_the_others(clean_state, db, monkeypatch):
 
     upsert(db, "videoCleanupInterval", "weekly")
     result = cleanup.run_cleanup(now=monday)
-    assert result["steps"]["test.boom"]["status"] == "error" and "bucket unreachable" in result["steps"]["test.boom"]["error"]
+    boom = result["steps"]["test.boom"]
+    assert boom["status"] == "error" and "bucket unreachable" in boom["error"]
     assert result["steps"]["test.weekly"]["status"] == "not_due"
     assert result["steps"]["foundation.logs"]["status"] == "ok"
     assert cleanup.run_cleanup(now=monday + timedelta(days=6))["steps"]["test.weekly"] == {
         **cleanup.run_cleanup(now=monday + timedelta(days=6))["steps"]["test.weekly"], "status": "ok", "ran": True}
-    row = db.execute("SELECT metadata FROM activity_logs WHERE message = 'Cleanup step test.boom failed' LIMIT 1").fetchone()
+    row = db.execute("SELECT metadata FROM activity_logs WHERE message = 'Cleanup step test.boom failed' "
+                     "LIMIT 1").fetchone()
     assert "bucket unreachable" in row["metadata"]["error"]
 
 
@@ -102,20 +104,20 @@ def test_sync_is_idempotent_and_deletes_retired_schedules(backing):
     from shared.messaging import schedules
 
     extra = schedules.Schedule("rss-tick-test", "/api/internal/rss/tick", "*/5 * * * *", {"kind": "tick"})
-    first = schedules.sync(schedules.SCHEDULES + [extra])
+    first = schedules.sync([*schedules.SCHEDULES, extra])
     state1 = _ours(backing)
     assert "screndly-cleanup" in state1 and "screndly-rss-tick-test" in state1
     assert state1["screndly-cleanup"][1] == "0 3 * * *"
     assert state1["screndly-cleanup"][0].endswith("/api/internal/cleanup")
 
-    second = schedules.sync(schedules.SCHEDULES + [extra])
+    second = schedules.sync([*schedules.SCHEDULES, extra])
     assert _ours(backing) == state1
     assert second.created == [] and second.updated == [] and second.deleted == []
     assert set(second.unchanged) == set(first.created + first.updated + first.unchanged)
 
     # change a cron: updated in place, same id
     changed = schedules.Schedule("rss-tick-test", "/api/internal/rss/tick", "*/10 * * * *", {"kind": "tick"})
-    assert schedules.sync(schedules.SCHEDULES + [changed]).updated == ["screndly-rss-tick-test"]
+    assert schedules.sync([*schedules.SCHEDULES, changed]).updated == ["screndly-rss-tick-test"]
     assert _ours(backing)["screndly-rss-tick-test"][1] == "*/10 * * * *"
 
     # retired from the list: deleted; schedules without our prefix are left alone

@@ -31,7 +31,7 @@ def test_two_runners_at_once_apply_each_migration_exactly_once(backing):
             barrier.wait()
             try:
                 results.append(apply_migrations(url))
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=run) for _ in range(3)]

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tomllib
 
-
 from conftest import ROOT, TEST_PASSWORD
 from test_foundation_route_auth import all_routes, concrete
 
@@ -34,7 +33,7 @@ def test_vercel_entries_exist_and_expose_asgi_apps():
     assert builds and all(b["use"] == "@vercel/python" for b in builds.values())
     for src in builds:
         assert (ROOT / src).is_file(), src
-        app = getattr(_load_entry(src), "app")
+        app = _load_entry(src).app
         assert callable(app)
         from fastapi import FastAPI
 
@@ -68,8 +67,8 @@ def test_vercel_does_not_route_unrelated_paths():
 
 def test_requirements_txt_matches_pyproject():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    reqs = [l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines()
-            if l.strip() and not l.startswith("#")]
+    reqs = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
     assert reqs == deps
 
 
@@ -140,7 +139,7 @@ def test_production_start_fails_fast_naming_missing_variables():
 
 
 def test_production_start_with_everything_set_succeeds_and_requires_https():
-    full = {name: "x" for name in _PROD_VARS}
+    full = dict.fromkeys(_PROD_VARS, "x")
     full.update({"APP_ENV": "production", "JWT_SECRET": "j" * 40, "PUBLIC_BASE_URL": "https://screndly.example",
                  "ENCRYPTION_KEYS": base64.b64encode(b"k" * 32).decode(), "DATABASE_URL": "postgresql://u@db/x"})
     r = _start(full)
@@ -171,8 +170,8 @@ def test_env_example_lists_every_config_field_once():
 def test_the_bundle_includes_the_shared_package_and_its_migrations():
     from fnmatch import fnmatch
 
-    ignored = [l.strip().rstrip("/") for l in (ROOT / ".vercelignore").read_text().splitlines()
-               if l.strip() and not l.startswith("#")]
+    ignored = [line.strip().rstrip("/") for line in (ROOT / ".vercelignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
     for build in _vercel()["builds"]:
         includes = build.get("config", {}).get("includeFiles", [])
         assert any(fnmatch("shared/db/migrations/0001_foundation.sql", g.replace("**", "*")) for g in includes)

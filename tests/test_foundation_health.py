@@ -15,7 +15,7 @@ def test_healthy(client):
     assert {k: v["status"] for k, v in body["checks"].items()} == {"database": "ok", "redis": "ok", "storage": "ok"}
 
 
-@pytest.fixture()
+@pytest.fixture
 def reset_clients():
     from shared.config import get_config
     from shared.redis_client import reset_redis_client

@@ -79,7 +79,8 @@ def test_polled_queries_use_their_index_with_10k_rows(clean_state, db):
     from shared.services.logs import logs_query
 
     db.execute("INSERT INTO activity_logs (service, level, message, created_at) "
-               "SELECT (ARRAY['rss','tmdb','media','auth'])[1 + g % 4], (ARRAY['debug','info','warn','error'])[1 + g % 4],"
+               "SELECT (ARRAY['rss','tmdb','media','auth'])[1 + g % 4], "
+               "(ARRAY['debug','info','warn','error'])[1 + g % 4],"
                " 'row ' || g, now() - g * interval '1 second' FROM generate_series(1, 10000) g")
     db.execute("INSERT INTO notifications (type, title, created_at) "
                "SELECT 'info', 'n' || g, now() - g * interval '1 second' FROM generate_series(1, 10000) g")

@@ -8,14 +8,16 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # --- login lockout ---------------------------------------------------------------------------------
-
 from shared.auth.client_ip import client_id, parse_networks
 from shared.auth.lockout import GLOBAL_FREE, MAX_DELAY, decide, slowdown
+from shared.maintenance.cleanup import retention_hours
+from shared.settings.inventory import DEFAULTS, SPECS
+from shared.settings.validation import check_patch, check_value, is_masked_echo
 
 
 @settings(deadline=None)  # a loaded CI machine must not turn slowness into failures
@@ -34,7 +36,7 @@ def test_lockout_decision_properties(count, ttl, g, max_attempts):
 
 
 def test_slowdown_grows_then_stays_bounded():
-    delays = [slowdown(g) for g in range(0, GLOBAL_FREE + 200)]
+    delays = [slowdown(g) for g in range(GLOBAL_FREE + 200)]
     assert delays[:GLOBAL_FREE + 1] == [0] * (GLOBAL_FREE + 1)
     assert delays == sorted(delays) and delays[-1] == MAX_DELAY
 
@@ -79,8 +81,6 @@ def test_client_id_is_bounded_and_never_empty(xff, peer, declared):
 
 # --- settings validation ------------------------------------------------------------------------------
 
-from shared.settings.inventory import DEFAULTS, SPECS
-from shared.settings.validation import check_patch, check_value, is_masked_echo
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
@@ -141,7 +141,6 @@ def test_a_mask_is_always_recognised_as_an_echo(secret):
 
 # --- cleanup --------------------------------------------------------------------------------------------
 
-from shared.maintenance.cleanup import retention_hours
 
 
 @pytest.mark.parametrize("value,default,expected", [

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from foundation_helpers import assert_error
 
-CONTRACT = "/work/shared/reference/frontend-contract.md"
+# the handbook's references, beside the repo (../shared/reference)
+CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "frontend-contract.md"
 
 
 def _rows(db) -> dict:
@@ -18,7 +20,7 @@ def test_inventory_covers_every_key_named_in_the_contract():
     expanded), so a save from the real frontend is never refused for an unknown key."""
     from shared.settings.inventory import DEFAULTS, SECRET_KEYS
 
-    text = open(CONTRACT, encoding="utf-8").read()
+    text = CONTRACT.read_text(encoding="utf-8")
     section = text[text.index("### 4.2 Keys to persist"):text.index("### 4.4")]
     names: set[str] = set()
     for token in re.findall(r"`([^`]+)`", section):
@@ -112,7 +114,8 @@ def test_secrets_are_encrypted_masked_and_mask_echo_is_ignored(client, auth, cle
     assert client.get("/api/settings", headers=auth).json().get("meta") is None
 
     # the client echoes the whole object back with the mask: the real secret survives
-    r = client.put("/api/settings", headers=auth, json={"openaiKey": data["openaiKey"], "serperKey": "••••••••••••••••"})
+    r = client.put("/api/settings", headers=auth,
+                   json={"openaiKey": data["openaiKey"], "serperKey": "••••••••••••••••"})
     assert r.json()["meta"]["changedKeys"] == [] and r.json()["meta"]["ignoredMaskedKeys"] == ["openaiKey", "serperKey"]
     assert get_secretbox().decrypt(_rows(db)["openaiKey"]["$enc"], aad="setting:openaiKey") == key
 

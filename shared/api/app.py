@@ -130,7 +130,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     by_template: dict[str, set[str]] = {}
     for ctx in iter_route_contexts(app.routes):
         regex = getattr(ctx, "path_regex", None)
-        if regex is not None and regex.match(path):
+        if regex is not None and ctx.path and regex.match(path):
             by_template.setdefault(ctx.path, set()).update(ctx.methods or ())
     if not by_template:
         return []
@@ -187,7 +187,7 @@ def install_error_handlers(app: FastAPI) -> None:
             # Allow header would list one method. Name them all, from the most specific template.
             methods = allowed_methods(request.app, request.scope.get("path", ""))
             if request.method == "OPTIONS":  # RFC 9110 §9.3.7: OPTIONS answers what the resource allows
-                return Response(status_code=204, headers={"Allow": ", ".join(methods + ["OPTIONS"])})
+                return Response(status_code=204, headers={"Allow": ", ".join([*methods, "OPTIONS"])})
             headers["Allow"] = ", ".join(methods)
         return JSONResponse(error_body(code, msg, getattr(exc, "details", None)), status_code=exc.status_code,
                             headers=headers or None)
@@ -197,9 +197,9 @@ def install_error_handlers(app: FastAPI) -> None:
         mapped = infrastructure_error(exc)
         if mapped is not None:  # an outage or a value the database refused: never a 500, never logged to the DB
             logger.warning("%s on %s %s: %s", mapped.code, request.method, request.url.path, type(exc).__name__)
-            return JSONResponse(error_body(mapped.code, mapped.message, mapped.details), status_code=http_status(mapped),
-                                headers=http_headers(mapped))
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+            return JSONResponse(error_body(mapped.code, mapped.message, mapped.details),
+                                status_code=http_status(mapped), headers=http_headers(mapped))
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         try:  # the owner reads the activity log, not the function logs: name the route and the error type only
             from shared import activity
 

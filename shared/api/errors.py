@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import (AppError, Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited,
-                           ServiceUnavailable, Unauthorized, UpstreamError, ValidationFailed)
+from shared.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UpstreamError,
+    ValidationFailed,
+)
 
 __all__ = ["AppError", "Conflict", "Forbidden", "NotFound", "PayloadTooLarge", "RateLimited",
            "ServiceUnavailable", "Unauthorized", "UpstreamError", "ValidationFailed", "error_body",

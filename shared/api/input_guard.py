@@ -55,7 +55,7 @@ def json_problem(value: Any) -> tuple[str, str] | None:
             for key, child in items:
                 if isinstance(key, str) and (why := text_problem(key)):
                     return _where(path), f"has a key that {why}"
-                stack.append((child, path + [str(key)], depth + 1))
+                stack.append((child, [*path, str(key)], depth + 1))
         elif isinstance(node, str):
             if why := text_problem(node):
                 return _where(path), why
@@ -128,7 +128,7 @@ async def _buffer(receive):
     while True:
         message = await receive()
         if message["type"] != "http.request":  # the client went away
-            async def gone():
+            async def gone(message=message):
                 return message
             return b"", gone
         chunks.append(message.get("body", b""))

@@ -69,7 +69,7 @@ class LazyFastAPI(FastAPI):
     lazy_routers: LazyRouters | None = None
 
     @property
-    def routes(self) -> list[Any]:  # type: ignore[override]
+    def routes(self) -> list[Any]:
         if self.lazy_routers is not None:
             self.lazy_routers.load_all()
         return self.router.routes

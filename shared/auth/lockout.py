@@ -73,7 +73,7 @@ def count_attempt(client: str, *, max_attempts: int, window_seconds: int) -> Gat
     from shared.redis_client import get_redis
 
     c_count, c_ttl, g_count = get_redis().eval(
-        _COUNT_SCRIPT, keys=[_PREFIX + client, _GLOBAL], args=[window_seconds, max_attempts])
+        _COUNT_SCRIPT, keys=[_PREFIX + client, _GLOBAL], args=[str(window_seconds), str(max_attempts)])
     return decide(int(c_count), int(c_ttl), int(g_count), max_attempts=max_attempts, window_seconds=window_seconds)
 
 

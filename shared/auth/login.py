@@ -57,16 +57,16 @@ def login(password: str, client: str) -> LoginOutcome:
     if gate.attack_started:
         _record("warn", "Login slowed down: many attempts from many addresses",
                 {"attemptsBeforeSlowdown": lockout.GLOBAL_FREE},
-                notify=("Login under attack", "Many login attempts from many addresses in the last "
+                notify=("Login under attack", ("Many login attempts from many addresses in the last "
                         f"{cfg.login_window_seconds // 60} minutes; every attempt is now slowed down. Your own "
-                        "login still works. A long password is what keeps them out."))
+                        "login still works. A long password is what keeps them out.")))
     lockout.wait(gate.delay)
 
     if not verify_password(password, cfg.app_password_hash):
         if gate.remaining == 0:
             _record("warn", "Login locked after repeated failures", {"client": client},
-                    notify=("Login locked", f"{cfg.login_max_attempts} wrong passwords from {client}; login from "
-                            f"there is locked for {cfg.login_window_seconds // 60} minutes."))
+                    notify=("Login locked", (f"{cfg.login_max_attempts} wrong passwords from {client}; login from "
+                            f"there is locked for {cfg.login_window_seconds // 60} minutes.")))
         return _failure(401, "UNAUTHORIZED", "Invalid password", remainingAttempts=gate.remaining)
 
     try:

@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from shared.db.rows import one
 from shared.security.tokens import TokenError, issued_ms
 
 CHECK_SECONDS = 60.0
@@ -53,7 +54,7 @@ def _read() -> SessionState:
     from shared.db import connection
 
     with connection() as conn:
-        row = conn.execute(_READ).fetchone()
+        row = one(conn.execute(_READ).fetchone())  # the single-row table is created with its row
     return SessionState(int(row["valid_after_ms"]), frozenset(row["revoked"] or ()))
 
 

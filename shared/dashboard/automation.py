@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.db.rows import one
+
 NAMES = ("rss", "tmdb", "comments")
 
 _SQL = """
@@ -76,7 +78,7 @@ def _status() -> dict[str, Any]:
     gauges = [f"{n}.last_run" for n in NAMES]
     counters = [f"{n}.runs" for n in NAMES]
     with connection() as conn:
-        row = conn.execute(_SQL, {"gauges": gauges, "counters": counters}).fetchone()
+        row = one(conn.execute(_SQL, {"gauges": gauges, "counters": counters}).fetchone())  # aggregates
     try:
         nxt = next_runs()
     except Exception:  # Redis unreachable: the page still shows the rest

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from shared.db.rows import one
+
 CACHE_SECONDS = 15.0
 _lock = threading.Lock()
 _cache: dict[str, tuple[float, Any]] = {}
@@ -172,7 +174,7 @@ def _query(sql: str) -> dict[str, Any]:
     from shared.db import connection
 
     with connection() as conn:
-        return conn.execute(sql, {"tz": _default_tz()}).fetchone()["stats"]
+        return one(conn.execute(sql, {"tz": _default_tz()}).fetchone())["stats"]  # an aggregate: always a row
 
 
 def system_stats() -> dict[str, Any]:
@@ -188,7 +190,7 @@ def usage_block(report: dict[str, Any]) -> dict[str, Any]:
         return float(r["monthToDate"] or 0) if r else 0.0
 
     month = report.get("counters", {})
-    block = {"openai": int(month.get("openai.calls", 0) or 0), "serper": int(mtd("serper.calls")),
+    block: dict[str, Any] = {"openai": int(month.get("openai.calls", 0) or 0), "serper": int(mtd("serper.calls")),
              "tmdb": int(mtd("tmdb.calls")), "shotstack": 0, "googleSearch": 0, "googleVideo": 0}
     block["total"] = sum(block.values())
     block["openaiTokens"] = int(mtd("openai.tokens"))

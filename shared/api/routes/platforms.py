@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -48,7 +47,7 @@ def facebook_pages():
 
 
 class PageChoice(BaseModel):
-    pageId: str = Field(min_length=1, max_length=40, pattern=r"^\d+$")  # noqa: N815 (contract field name)
+    pageId: str = Field(min_length=1, max_length=40, pattern=r"^\d+$")
 
 
 @router.put("/facebook/page", summary="Choose the Facebook Page to post to")
@@ -59,7 +58,7 @@ def choose_facebook_page(body: PageChoice):
 
 
 @router.get("/auth/{platform}", summary="Start connecting a platform (OAuth)")
-def start_auth(platform: str, redirectUri: str = Query(..., min_length=8, max_length=2000)):  # noqa: N803
+def start_auth(platform: str, redirectUri: str = Query(..., min_length=8, max_length=2000)):
     from shared.publishing.connections.oauth import authorization_url
 
     return ok({"url": authorization_url(_family(platform), redirectUri)})
@@ -112,7 +111,7 @@ async def post(request: Request):
         raw = {"platforms": _json_field(form.get("platforms") or "[]", "platforms"),
                "content": _json_field(form.get("content") or "{}", "content")}
         f = form.get("mediaFile")
-        if f is not None and hasattr(f, "read"):
+        if f is not None and not isinstance(f, str):  # a file part, not a text field
             upload = (f.filename or "media", f.content_type or "application/octet-stream", await f.read())
     else:
         raw = _json_field(await request.body(), "body")

@@ -31,7 +31,7 @@ class Envelope(BaseModel, Generic[T]):
     meta: dict[str, Any] | None = Field(default=None, description="extra facts about the answer, when there are any")
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         return f"{_name(params[0])}Envelope"
 
 

@@ -149,11 +149,15 @@ class PublishRequest(BaseModel):
     content: PublishContent
 
 
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class PublishUpload(BaseModel):
     """The same as multipart: the file is stored in our bucket first and posted from there."""
     # optional, yet documented as a plain file field (no `null`, no default) so Swagger UI shows a file picker
     mediaFile: bytes = Field(default=None,  # type: ignore[assignment]
-                             json_schema_extra=lambda s: s.pop("default", None),
+                             json_schema_extra=_without_default,
                              description="an image or a video (up to 4.5 MB through the function)")
     platforms: str = Field(description='a JSON array of targets, e.g. ["X", "Threads"]')
     content: str = Field(description="a JSON object: the content fields")

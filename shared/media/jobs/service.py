@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from shared import activity
@@ -78,7 +79,7 @@ def source_key_from(source_key: str | None, source_url: str | None) -> str | Non
     return None
 
 
-def _wanted_presets(presets: list[str] | None) -> list[str]:
+def _wanted_presets(presets: Sequence[str] | None) -> list[str]:
     wanted = list(dict.fromkeys(presets or DEFAULT_PRESETS))
     unknown = [p for p in wanted if p not in PRESET_NAMES]
     if unknown:
@@ -109,7 +110,7 @@ def _source_size(key: str) -> tuple[int, str | None]:
     return upload["actual_size"], upload["file_name"]
 
 
-def create_jobs(*, source_key: str | None, source_url: str | None, presets: list[str] | None,
+def create_jobs(*, source_key: str | None, source_url: str | None, presets: Sequence[str] | None,
                 file_name: str | None, file_size: int | None, metadata: dict | None,
                 options: dict | None) -> list[tuple[dict, bool]]:
     key = source_key_from(source_key, source_url)
