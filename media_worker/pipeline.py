@@ -307,7 +307,7 @@ def store_output(storage, path: Path, key: str, content_type: str, control: JobC
                 for upload in storage.list_multipart_uploads(prefix=key):
                     if upload.get("Key") == key:
                         storage.abort_multipart_upload(key, upload["UploadId"])
-                raise cause from exc
+                raise cause from (None if cause is exc else exc)  # never its own cause
             cause = cause.__cause__ or cause.__context__
         raise
 

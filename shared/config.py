@@ -22,6 +22,14 @@ class ConfigError(RuntimeError):
     """Raised at start-up when the environment cannot run the requested mode."""
 
 
+def _int(text: str) -> int:
+    """An integer as pydantic reads one from the environment: "5" and "5.0" are 5; "5.5" and "1e3" are refused."""
+    whole, dot, fraction = text.partition(".")
+    if dot and fraction.strip("0") == "":
+        text = whole
+    return int(text)
+
+
 def _parse(name: str, kind: Any, raw: Any) -> Any:
     """One environment value (or keyword override) as its field's type."""
     if not isinstance(raw, str):
@@ -35,7 +43,7 @@ def _parse(name: str, kind: Any, raw: Any) -> Any:
                 return low in _TRUE
             raise ValueError("not a boolean")
         if kind is int:
-            return int(raw.strip())
+            return _int(raw.strip())
         if kind is float:
             return float(raw.strip())
         if get_origin(kind) is Literal:

@@ -41,6 +41,9 @@ def test_every_route_answers_options_with_its_own_methods(client, auth, app):
 
 def test_options_needs_a_token_unless_it_is_a_cors_preflight(client):
     assert_error(client.options("/api/settings"), 401, "UNAUTHORIZED")
+    # without an Origin it is not a preflight (CORS would not answer it): the gate must, before any method list
+    assert_error(client.options("/api/settings", headers={"Access-Control-Request-Method": "PUT"}),
+                 401, "UNAUTHORIZED")
     pre = client.options("/api/settings", headers={"Origin": "http://localhost:5173",
                                                    "Access-Control-Request-Method": "PUT",
                                                    "Access-Control-Request-Headers": "authorization"})

@@ -23,7 +23,7 @@ def _samples(kind) -> list[str]:
     if kind is bool:
         return ["true", "False", "1", "0", "yes", "NO", "on", "off", "t", "f", "y", "n", " true "]
     if kind is int:
-        return ["0", "42", "-7", " 12 "]
+        return ["0", "42", "-7", " 12 ", "5.0", "1_000", "2.5", "1e3"]
     if kind is float:
         return ["0", "2.5", "-1.25", "1e3", " 3 "]
     if get_origin(kind) is Literal:

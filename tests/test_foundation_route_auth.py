@@ -234,3 +234,13 @@ def test_the_gate_judges_the_path_without_the_root_path(app):
     scope = {"type": "http", "method": "GET", "path": "/v1/api/logs", "root_path": "/v1", "headers": []}
     asyncio.run(BearerGate(inner)(scope, None, send))
     assert reached == [] and sent[0]["status"] == 401
+
+
+def test_a_mount_point_is_stripped_only_at_a_segment_boundary(app):
+    """Behind a server that sets root_path="/ap", "/api/logs" is not "/i/logs" under the mount: the gate must
+    read the path as the router matches it (Starlette strips root_path only at a segment boundary)."""
+    from starlette.testclient import TestClient
+
+    with TestClient(app, root_path="/ap") as c:
+        r = c.get("/api/logs")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED"

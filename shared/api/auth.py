@@ -14,6 +14,7 @@ import hmac
 import json
 
 from fastapi import Request
+from starlette._utils import get_route_path  # what Starlette's router matches (starlette is pinned)
 from starlette.concurrency import run_in_threadpool
 
 from shared.api.errors import AppError, Unauthorized, error_body, http_headers, http_status
@@ -62,10 +63,11 @@ def needs_bearer(path: str) -> bool:
 
 
 def _is_preflight(scope) -> bool:
-    """A CORS preflight carries no credentials by design; any other OPTIONS is an ordinary request (it would
-    list a route's methods) and needs a token like every other /api request."""
-    return scope["method"] == "OPTIONS" and any(k == b"access-control-request-method" for k, _ in
-                                                 scope.get("headers") or [])
+    """A CORS preflight carries no credentials by design (CORSMiddleware answers it); any other OPTIONS is an
+    ordinary request (it would list a route's methods) and needs a token like every other /api request. A
+    preflight always has an Origin: without one it is not a preflight, whatever else it says."""
+    names = {k for k, _ in scope.get("headers") or []}
+    return scope["method"] == "OPTIONS" and b"origin" in names and b"access-control-request-method" in names
 
 
 class BearerGate:
@@ -75,10 +77,7 @@ class BearerGate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or _is_preflight(scope):
             return await self.app(scope, receive, send)
-        path = scope["path"]
-        root = scope.get("root_path") or ""
-        if root and path.startswith(root):  # route on what the router sees (a mount point is stripped there)
-            path = path[len(root):]
+        path = get_route_path(scope)  # what the router matches (a mount point stripped at a segment boundary)
         if not needs_bearer(path):
             return await self.app(scope, receive, send)
         header = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"authorization"), None)

@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 from fastapi import FastAPI
+from starlette._utils import get_route_path  # what Starlette's router matches (starlette is pinned)
 
 
 def covers(prefix: str, path: str) -> bool:
@@ -84,9 +85,6 @@ class LoadRoutersFor:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
-            path = scope["path"]
-            root = scope.get("root_path") or ""
-            if root and path.startswith(root):  # route on what the router sees (a mount point is stripped there)
-                path = path[len(root):]
-            self.lazy.load_for(path)
+            # what the router matches (a mount point stripped at a segment boundary), as the bearer gate reads it
+            self.lazy.load_for(get_route_path(scope))
         await self.app(scope, receive, send)

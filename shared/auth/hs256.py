@@ -23,6 +23,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import time
 from typing import Any
 
@@ -67,8 +68,8 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 def _time_claim(claims: dict[str, Any], name: str) -> float:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidToken(f"{name} is not a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidToken(f"{name} is not a number")  # 1e400 parses to inf: refused, as PyJWT refuses it
     return value
 
 
