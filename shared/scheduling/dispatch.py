@@ -173,7 +173,9 @@ return out
 
 # commit: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = lease until, n_leased, member*,
 # n_add, (score, member)*, n_rem, member*, n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash:
-# n_set, (field, value)*, n_del, field*.
+# ttl (seconds, 0: keep the key's own), n_set, (field, value)*, n_del, field*, n_cas, (field, expected, value)*.
+# A compare-and-set field is written only if it still holds what the pop read (a window may have rebuilt it
+# meanwhile: the rebuild wins). The ttl is applied when the hash is written.
 # A member this tick leased is only changed while its score is still that lease: one moved (`arm`) or dropped
 # (`disarm`) from outside, or taken over after the lease ran out, is left as it is now. Returns those left alone
 # that are still armed, as (member, score) pairs: the tick arms a wake-up for them.
@@ -216,10 +218,20 @@ if n > 0 then redis.call('HSET', KEYS[2], unpack(take(2 * n))) end
 n = tonumber(ARGV[i]); i = i + 1
 if n > 0 then redis.call('HDEL', KEYS[2], unpack(take(n))) end
 for k = 4, #KEYS do
+  local ttl = tonumber(ARGV[i]); i = i + 1
   n = tonumber(ARGV[i]); i = i + 1
-  if n > 0 then redis.call('HSET', KEYS[k], unpack(take(2 * n))) end
+  if n > 0 then
+    redis.call('HSET', KEYS[k], unpack(take(2 * n)))
+    if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
+  end
   n = tonumber(ARGV[i]); i = i + 1
   if n > 0 then redis.call('HDEL', KEYS[k], unpack(take(n))) end
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    local f, expected, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    i = i + 3
+    if redis.call('HGET', KEYS[k], f) == expected then redis.call('HSET', KEYS[k], f, v) end
+  end
 end
 return moved
 """
@@ -263,6 +275,9 @@ class Tick:
     removes: set[str] = field(default_factory=set)
     meta_writes: dict[str, str] = field(default_factory=dict)
     payload_writes: dict[str, dict[str, str | None]] = field(default_factory=dict)  # hash -> field -> value|None
+    payload_raw: dict[str, dict[str, str | None]] = field(default_factory=dict)  # kind -> ref -> the JSON popped
+    payload_expect: dict[str, dict[str, str]] = field(default_factory=dict)  # hash -> field -> value it must hold
+    payload_ttl: dict[str, int] = field(default_factory=dict)  # hash -> seconds it lives after this tick writes it
     window_requested: list[str] = field(default_factory=list)
     window_open: bool = False
     report: dict[str, Any] = field(default_factory=dict)
@@ -282,9 +297,20 @@ class Tick:
         self.adds.pop(m, None)
         self.removes.add(m)
 
-    def set_payload(self, hash_key: str, ref: str, value: Any | None) -> None:
+    def set_payload(self, hash_key: str, ref: str, value: Any | None, *, unless_changed_from: str | None = None,
+                    ttl: int | None = None) -> None:
+        """Write (None: delete) a payload at the commit. `unless_changed_from`: only if the field still holds that
+        raw value (what this tick read: a write-back must not overwrite a concurrent rebuild). `ttl`: the hash
+        expires that long after this write."""
         self.payload_writes.setdefault(hash_key, {})[ref] = None if value is None else json.dumps(
             value, separators=(",", ":"))
+        expect = self.payload_expect.setdefault(hash_key, {})
+        if unless_changed_from is not None and value is not None:
+            expect[ref] = unless_changed_from
+        else:
+            expect.pop(ref, None)
+        if ttl:
+            self.payload_ttl[hash_key] = int(ttl)
 
     def set_meta(self, key: str, value: Any | None) -> None:
         self.meta_writes[key] = "" if value is None else (value if isinstance(value, str) else json.dumps(value))
@@ -367,6 +393,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     t.held_elsewhere = {m for m, until in held.items() if _float(until) > now}
     for (_hkey, prefix), values in zip(pkeys, res[2:2 + len(pkeys)]):
         refs = [split(m)[1] for m in due_members if m.startswith(prefix)]
+        t.payload_raw[prefix[:-1]] = {r: (None if v in (None, False) else str(v)) for r, v in zip(refs, values or [])}
         t.payloads[prefix[:-1]] = {r: _decode(v) for r, v in zip(refs, values or [])}
     for fn in list(_HOOKS):
         try:  # one capability's bug must not stop the others' items (RSS, TMDb) on every tick
@@ -489,12 +516,16 @@ def _commit(redis, t: Tick, pkeys: list[tuple[str, str]]) -> dict[str, float]:
     extra = [h for h in t.payload_writes if h not in hashes]
     for h in hashes + extra:
         writes = t.payload_writes.get(h, {})
-        sets = [(f, v) for f, v in writes.items() if v is not None]
+        expect = t.payload_expect.get(h, {})
+        sets = [(f, v) for f, v in writes.items() if v is not None and f not in expect]
         dels = [f for f, v in writes.items() if v is None]
-        args.append(str(len(sets)))
+        cas = [(f, expect[f], v) for f, v in writes.items() if v is not None and f in expect]
+        args += [str(t.payload_ttl.get(h, 0)), str(len(sets))]
         for f, v in sets:
             args += [f, v]
-        args += [str(len(dels)), *dels]
+        args += [str(len(dels)), *dels, str(len(cas))]
+        for f, e, v in cas:
+            args += [f, e, v]
     moved = redis.eval(_COMMIT, keys=[DUE_KEY, META_KEY, LEASE_KEY, *hashes, *extra], args=args) or []
     return {str(m): float(s) for m, s in zip(moved[0::2], moved[1::2])}
 
