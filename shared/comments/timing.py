@@ -166,6 +166,25 @@ def _rebuild_copy(t: Tick, full: float | None) -> None:
     t.report["comments.copy"] = True
 
 
+def _drop_copy(t: Tick) -> None:
+    """Nothing ready: no copy (and no token) stays in Redis. One command to look; the database only to charge
+    what the peeks spent, if they spent anything."""
+    old = _old_copy(t)
+    if not old:
+        return
+    unbilled = {p: e.get("unbilled") for p, e in (old.get("platforms") or {}).items() if e.get("unbilled")}
+    if unbilled:
+        from shared.comments import caps, repo
+        from shared.db import connection
+
+        with connection() as c:
+            for p, spent in unbilled.items():
+                for period, n in spent.items():
+                    repo.charge(c, p, caps.READ_UNIT[p], period, int(n))
+    t.set_payload(MIRROR_KEY, "all", None)
+    t.report["comments.copy"] = True
+
+
 def run(t: Tick, refs: list[str]) -> None:
     from shared import clock
     from shared.comments import service
@@ -200,7 +219,10 @@ def sync(t: Tick, refs: list[str]) -> None:
     state = switch.compute(t.now)
     t.set_meta(switch.SWITCH_FIELD, switch.encode(state))
     if not t.report.get("comments.copy"):  # a full poll in this window rebuilt it already
-        _rebuild_copy(t, None)  # nothing ready: the copy (and its tokens) is deleted, the peeks' units charged
+        if state.get("platforms"):
+            _rebuild_copy(t, None)
+        else:
+            _drop_copy(t)
     if state.get("platforms"):
         t.arm("comments.sync", "all", t.now + SYNC_SECONDS)  # joins every window until then
         try:
