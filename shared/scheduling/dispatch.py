@@ -179,7 +179,8 @@ return out
 # A member this tick leased is only changed while its score is still that lease: one moved (`arm`) or dropped
 # (`disarm`) from outside, or taken over after the lease ran out, is left as it is now. Returns those left alone
 # that are still armed, as (member, score) pairs: the tick arms a wake-up for them.
-# Each section is one variadic call: should a provider ever bill a script's inner calls, a commit stays ~8.
+# Each section is one variadic call: should a provider ever bill a script's inner calls, a commit stays ~8 plus
+# two look-ups per leased item (its score and its lease record).
 _COMMIT = """
 local i = 1
 local function take(count)  -- the next `count` arguments, as one table (one variadic call each)
