@@ -100,3 +100,18 @@ def test_a_run_is_counted_once_per_look_not_again_for_the_full_poll_it_asks_for(
     _run_now()  # the full poll it asked for
     counts = meter.take_batch().counts
     assert sum(n for (_day, name), n in counts.items() if name == "comments.runs") == 1, counts
+
+
+def test_comments_over_the_daily_cap_come_back_at_the_owners_midnight(quiet, comment_world, db):
+    from shared import clock
+
+    w = comment_world
+    connect_for_comments(w, "facebook")
+    post = publish_posts(w, ["facebook"], tag="cap")["facebook"]
+    settings(**comment_settings(commentDailyReplyCaps={"facebook": 1}, timezone="UTC"))
+    w.meta.add_fb_comment(post, "When is the release date?")
+    w.meta.add_fb_comment(post, "Is there a post-credits scene?")
+    _run_now()
+    assert sorted(r["status"] for r in db.execute("SELECT status FROM comments")) == ["pending", "replied"]
+    midnight = (int(clock.time() // 86400) + 1) * 86400.0  # the owner's (UTC) day ends: the cap lifts
+    assert dispatch.pending("comments.run") == {"comments.run|all": midnight}

@@ -289,8 +289,12 @@ def _reply_batch(platform: str, cs: CommentSettings, conn: ConnectionFacts, stat
     if rows:  # more than this batch could take (a cap, the time budget): the dispatcher comes back for them
         with connection() as c:
             out["waiting"] = repo.count_pending(c, platform)
-        if out["waiting"] and "resumeAt" not in out and cs.frequency_seconds:
-            out["resumeAt"] = now.timestamp() + cs.frequency_seconds
+            if out["waiting"] and "resumeAt" not in out:
+                # the limit this batch reached, counted again with its replies: when does it lift?
+                batch_state = {**state, "last_reply_batch_at": now}
+                after = caps.reply_allowance(platform, cs, _usage(c, platform, cs, batch_state, _now()), _now())
+                if after.count <= 0 and after.resume_at is not None:
+                    out["resumeAt"] = after.resume_at.timestamp()
     return out
 
 
