@@ -76,7 +76,11 @@ def test_switch_follows_settings_connections_and_the_interval(comment_world, red
     s = switch_value(redis_raw)
     assert s["platforms"] == [] and sorted(s["waiting"]) == ["facebook", "instagram", "threads", "x", "youtube"]
     assert s["intervalMinutes"] == 20
+    stale = switch_value(redis_raw)
     connect_for_comments(comment_world, "instagram")
+    assert switch_value(redis_raw)["platforms"] == ["instagram"]  # the connection's save rebuilt the switch
+    stale["checkedAt"] = time.time()
+    redis_raw.hset("dispatch:meta", "comments.switch", json.dumps(stale))  # as if Redis missed that rebuild
     now = time.time()
     assert switch.gate(now).run is False  # checked less than an hour ago: no database query yet
     assert switch.gate(now + switch.RECHECK_SECONDS).run is True  # the 6-hourly recheck finds the connection

@@ -52,9 +52,16 @@ def poll_item() -> float:
     return dispatch.pending("comments.poll")["comments.poll|all"]
 
 
+def mid_interval(period: float) -> None:
+    """Put the clock in the middle of a grid interval before a save arms the poll: the grid point expected from
+    the clock after the save is the one the save used (no boundary between them)."""
+    at(next_on_grid(time.time(), period) + period / 2)
+
+
 def test_idle_poll_touches_no_database_sends_no_message_and_looks_again_hourly(quiet, backing, monkeypatch):
+    mid_interval(3600)
     settings(commentRepliesActive=False)  # the save rebuilds the switch and arms the poll hourly
-    hour = next_on_grid(time.time(), 3600)
+    hour = next_on_grid(clock.time(), 3600)
     assert poll_item() == hour
     published = backing.emulator.state.published_count
     no_database(monkeypatch)
@@ -112,7 +119,11 @@ def test_peeks_without_the_database_and_runs_the_full_poll_only_for_something_ne
     assert db.execute("SELECT count(*) AS n FROM comments").fetchone()["n"] == 1
     copy = json.loads(redis_raw.hget("comments:mirror", "all"))
     assert [p for p, _ in copy["platforms"]["facebook"]["posts"]] == [post]
-    assert "access" not in json.dumps(copy) or copy["platforms"]["facebook"]["token"] != "fb-token"
+    row = db.execute("SELECT access_token_enc FROM platform_connections WHERE platform='facebook'").fetchone()
+    from shared.publishing.connections import store
+
+    assert copy["platforms"]["facebook"]["token"] == row["access_token_enc"]  # the encrypted blob, as stored
+    assert store.get("facebook").access_token not in json.dumps(copy)  # never the token itself
     spent = db.execute("SELECT coalesce(sum(used), 0) AS n FROM comment_usage WHERE platform='facebook'").fetchone()
     # nothing new: the peek reads the platform with the copy and the database stays asleep
     due_now()
@@ -136,9 +147,10 @@ def test_peeks_without_the_database_and_runs_the_full_poll_only_for_something_ne
 
 def test_enabled_poll_runs_at_its_interval_and_not_before(quiet, comment_world, db, monkeypatch):
     connect_for_comments(comment_world, "instagram")
+    mid_interval(1200)
     settings(**comment_settings(commentPollInterval="20"))
     first = poll_item()
-    assert first == grid_at_or_after(time.time() + 60, 1200)  # the save armed it on the 20-minute grid
+    assert first == grid_at_or_after(clock.time() + 60, 1200)  # the save armed it on the 20-minute grid
     at(first + 0.5)
     report = dispatch.tick()
     assert report.get("comments.peeked") == 1

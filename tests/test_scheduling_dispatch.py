@@ -91,7 +91,7 @@ def test_a_tick_that_dies_loses_nothing(quiet_dispatcher, backing):
 
     now = time.time()
     dispatch.arm([("test.redis", "survivor", now - 1)], wake=False)
-    get_redis().eval(dispatch._POP, keys=[dispatch.DUE_KEY, dispatch.META_KEY],
+    get_redis().eval(dispatch._POP, keys=[dispatch.DUE_KEY, dispatch.META_KEY, dispatch.LEASE_KEY],
                      args=[repr(now), repr(now + dispatch.LEASE_SECONDS), "100"])  # ... and the process dies
     assert dispatch.tick()["due"] == 0  # leased: another tick does not take it meanwhile
     clock.set_offset(dispatch.LEASE_SECONDS + 1)

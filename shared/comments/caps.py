@@ -45,32 +45,51 @@ class ReplyUsage:
 class Allowance:
     count: int
     reason: str | None = None  # why nothing (more) may be sent now
-    next_at: datetime | None = None
+    next_at: datetime | None = None  # the reply frequency's next batch
+    resume_at: datetime | None = None  # when the binding limit lifts, if a calendar says (None: a sliding window)
+
+
+def _next_midnight(now: datetime, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone)
+    return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(timezone.utc)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except Exception:  # an unknown zone name in settings: the owner still gets UTC days
+        return ZoneInfo("UTC")
 
 
 def reply_allowance(platform: str, cs: CommentSettings, usage: ReplyUsage, now: datetime, *,
                     manual: bool = False) -> Allowance:
-    limits: list[tuple[int, str]] = []
+    limits: list[tuple[int, str, datetime | None]] = []
     if not manual:
         freq = cs.frequency_seconds
         if freq and usage.last_batch_at is not None and now - usage.last_batch_at < timedelta(seconds=freq):
             at = usage.last_batch_at + timedelta(seconds=freq)
             return Allowance(0, f"the next reply batch is due at {at.astimezone(timezone.utc):%H:%M} UTC "
-                                f"(reply frequency {cs.frequency})", at)
+                                f"(reply frequency {cs.frequency})", at, at)
         limits.append((cs.hourly_cap - usage.last_hour, (f"the hourly cap ({cs.throttle}: {cs.hourly_cap} replies "
-                                                        "an hour) is reached")))
+                                                        "an hour) is reached"), None))
         cap = cs.daily_caps.get(platform, 0)
-        limits.append((cap - usage.today, f"the daily cap of {cap} replies is reached"))
+        limits.append((cap - usage.today, f"the daily cap of {cap} replies is reached",
+                       _next_midnight(now, _zone(cs.timezone))))
     if platform == "threads":
-        limits.append((THREADS_REPLIES_PER_24H - usage.last_24h, "Threads allows 1,000 API replies per 24 hours"))
+        limits.append((THREADS_REPLIES_PER_24H - usage.last_24h, "Threads allows 1,000 API replies per 24 hours",
+                       None))
     if platform == "youtube":
         left = (YOUTUBE_DAILY_UNITS - usage.youtube_units_today) // YOUTUBE_INSERT_COST
         limits.append((left, (f"today's YouTube quota for comments ({YOUTUBE_DAILY_UNITS} units, 50 a reply) "
-                             "is used up")))
+                             "is used up"), _next_midnight(now, _PACIFIC)))
     if not limits:
         return Allowance(10_000)
-    n, reason = min(limits, key=lambda t: t[0])
-    return Allowance(max(0, n), reason if n <= 0 else None)
+    n, reason, _ = min(limits, key=lambda t: t[0])
+    if n > 0:
+        return Allowance(n)
+    # several limits reached: the comments wait for the last of them to lift (None: a sliding window, unknown)
+    resumes = [r for m, _, r in limits if m <= 0]
+    return Allowance(0, reason, None, None if any(r is None for r in resumes) else max(r for r in resumes if r))
 
 
 def x_read_budget_per_day(tier: str) -> int:

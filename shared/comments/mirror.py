@@ -18,6 +18,10 @@ full poll run, in a database window.
 - Tokens stay encrypted with the app's key (the same blob `platform_connections` holds, bound to its platform and
   account); they are decrypted in the process only. A token that expires within TOKEN_MARGIN is not used: the full
   poll refreshes it.
+- A connection that changes (disconnected, connected again, keys rotated: `forget`) drops the copy at once and
+  rebuilds the switch, so no peek reads a disconnected account and no token outlives its row in Redis; the next
+  peek finds no copy and asks for a full poll, which builds it again. A copy nobody rebuilds expires
+  (shared/comments/timing.py COPY_TTL_SECONDS), and one with nothing ready is deleted by the rebuild.
 - The read units a peek spends are counted in the usage meter at once and charged to the read ledger
   (`comment_usage`) by the next full poll or sync, before the copy is rebuilt.
 - A peek reads from the last full poll's time, without the full poll's 10-minute overlap: a comment that surfaces
@@ -80,6 +84,31 @@ def build(now: datetime, unbilled: dict[str, Any] | None = None) -> dict[str, An
                       "since": _epoch(st.get("last_polled_at")), "cursor": dict(st.get("cursor") or {}),
                       "budget": caps.read_budget_left(p, cs, used), "period": period, "unbilled": {}}
     return {"built": now.timestamp(), "platforms": out}
+
+
+def forget(platform: str | None = None) -> None:
+    """A connection changed (`platform`, or every one: keys rotated). Rebuild the switch (peeks stop reading a
+    platform no longer ready), charge what the peeks spent to the read ledger, and delete the copy with its
+    tokens. Never raises: the connection change stands whatever Redis says (the copy expires on its own)."""
+    import json
+
+    from shared.comments import caps, repo, switch
+    from shared.db import connection
+    from shared.redis_client import get_redis
+
+    try:
+        switch.rebuild()
+        r = get_redis()
+        raw = r.hget(MIRROR_KEY, "all")
+        copy = json.loads(raw) if raw else {}
+        with connection() as c:
+            for p, e in (copy.get("platforms") or {}).items():
+                for period, n in (e.get("unbilled") or {}).items():
+                    repo.charge(c, p, caps.READ_UNIT[p], period, int(n))
+        r.delete(MIRROR_KEY)
+    except Exception:
+        log.warning("could not drop the comment poll's copy after a change to %s", platform or "the connections",
+                    exc_info=True)
 
 
 @dataclass

@@ -109,9 +109,13 @@ def _reply_url(platform: str, post_id: str | None, reply_id: str | None, url: st
 # --- the poll ----------------------------------------------------------------------------------------------
 
 def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S,
-         record: Callable[[dict[str, Any], float], None] | None = None) -> PollReport:
+         record: Callable[[dict[str, Any], float], None] | None = None, *, count_run: bool = True) -> PollReport:
     """One poll. `record(switch, at)` keeps the switch and the poll's time (default: straight to Redis; the
-    dispatcher's kind passes its own, so they ride the tick's commit)."""
+    dispatcher's kind passes its own, so they ride the tick's commit). `count_run`: count it in `comments.runs`
+    (the dispatcher's look counted it already when it asked for this poll).
+
+    Each platform's `replies` says how many comments still wait (`waiting`) and, when a calendar limit holds them,
+    when it lifts (`resumeAt`, epoch): the dispatcher arms the next poll for them."""
     from shared.comments import switch
     from shared.usage import meter
 
@@ -130,13 +134,17 @@ def poll(now: datetime | None = None, time_budget_s: float = POLL_TIME_BUDGET_S,
     for platform in state["platforms"]:
         remaining = time_budget_s - (time.monotonic() - started)
         if remaining <= 0:
-            report.platforms[platform]["replies"] = {"deferred": "the poll's time budget is spent"}
+            with connection() as c:
+                waiting = repo.count_pending(c, platform)
+            report.platforms[platform]["replies"] = {"deferred": "the poll's time budget is spent",
+                                                     "waiting": waiting, "resumeAt": clock.time()}
             continue
         report.platforms[platform]["replies"] = _isolated(
             platform, "replying", lambda p=platform, left=remaining: _reply_batch(
                 p, cs, conns[p], states.get(p) or {}, now, time.monotonic() + left))
     (record or switch.polled)(state, clock.time())
-    meter.count("comments.runs")
+    if count_run:
+        meter.count("comments.runs")
     meter.gauge("comments.last_run", clock.time())
     _log_poll(report)
     return report
@@ -256,13 +264,15 @@ def _reply_batch(platform: str, cs: CommentSettings, conn: ConnectionFacts, stat
                 activity.notify("info", f"{DISPLAY[platform]} comment replies paused",
                                 f"{why[:1].upper()}{why[1:]}; {waiting} comment(s) wait for the "
                                 "next window.", source="comment", action_page="comments", conn=c)
-            return {"sent": 0, "waiting": waiting, "paused": allow.reason}
+            resume = allow.resume_at.timestamp() if allow.resume_at else None
+            return {"sent": 0, "waiting": waiting, "paused": allow.reason, "resumeAt": resume}
         if rows:
             repo.save_batch(c, platform, now)
     out: dict[str, Any] = {"sent": 0, "failed": 0, "skipped": 0}
     for row in rows:
         if time.monotonic() > deadline:
             out["deferred"] = "the poll's time budget is spent"
+            out["resumeAt"] = clock.time()
             break
         skip = decide(_candidate(row, conn), cs.rules(platform), usernames=cs.usernames, keywords=cs.keywords,
                       now=_now())
@@ -276,6 +286,15 @@ def _reply_batch(platform: str, cs: CommentSettings, conn: ConnectionFacts, stat
             out["sent"] += 1
         elif res.get("status") in ("failed", "unconfirmed"):
             out["failed"] += 1
+    if rows:  # more than this batch could take (a cap, the time budget): the dispatcher comes back for them
+        with connection() as c:
+            out["waiting"] = repo.count_pending(c, platform)
+            if out["waiting"] and "resumeAt" not in out:
+                # the limit this batch reached, counted again with its replies: when does it lift?
+                batch_state = {**state, "last_reply_batch_at": now}
+                after = caps.reply_allowance(platform, cs, _usage(c, platform, cs, batch_state, _now()), _now())
+                if after.count <= 0 and after.resume_at is not None:
+                    out["resumeAt"] = after.resume_at.timestamp()
     return out
 
 

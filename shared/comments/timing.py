@@ -11,8 +11,11 @@ Kinds:
   the feed checks, so both share a wake-up.
 - `comments.run` (database, may run early): the full poll (shared/comments/service.py: read, store, filter,
   reply), then the copy rebuilt. It waits for the next RUN_WINDOW_MINUTES window (joining any window that opens
-  sooner), so new comments are answered within about half an hour and the database wakes at most that often for
-  them.
+  sooner), so a new comment is answered within about half an hour unless a limit holds it (the reply frequency,
+  the hourly or daily cap, a platform's ceiling) or the poll's time budget runs out. Then the run arms itself
+  again for the comments left waiting: when the limit lifts if a calendar says (the frequency's next batch, the
+  owner's or YouTube's midnight), at the next window otherwise (sliding hourly and 24-hour caps), at once when
+  only time ran out. The peeks cannot see waiting comments (they look for new ones), so this is what answers them.
 - `comments.sync` (database, may run early): rebuild the switch and the copy. It joins every window that opens
   (posts are published in windows: the copy learns of them there), and runs on its own at least every
   SYNC_SECONDS while a platform is ready, and every 6 hours while one is switched on but not connected
@@ -39,6 +42,9 @@ SYNC_SECONDS = 6 * 3600
 RUN_WINDOW_MINUTES = 30
 
 register(Kind("comments.poll", "shared.comments.timing:poll", needs_db=False, payload_key=MIRROR_KEY, order=15))
+# the copy lives a little longer than the longest gap between its rebuilds (a sync at least every SYNC_SECONDS
+# while a platform is ready): a copy nobody rebuilds (e.g. nothing is ready any more) does not keep tokens
+COPY_TTL_SECONDS = SYNC_SECONDS + 3600
 # after the posts of a window (rss.post 30, tmdb.post 35): the copy knows what the window published
 register(Kind("comments.run", "shared.comments.timing:run", needs_db=True, early=RUN_WINDOW_MINUTES * 60.0,
               order=90))
@@ -56,7 +62,7 @@ def _bootstrap(t: Tick) -> None:
     """No poll armed yet (first deploy, Redis emptied): look at the switch in this tick (it re-arms itself). Only
     then does a hook do more than read the meta: a poll found due at that moment peeks (platform reads)."""
     if not t.meta.get(NEXT_META) and NEXT_META not in t.meta_writes:
-        poll(t, ["all"])
+        poll(t, ["all"])  # the tick logs and goes on should this raise (dispatch.tick wraps every hook)
 
 
 def _rearm_in_tick(t: Tick, at: float) -> None:
@@ -105,13 +111,17 @@ def poll(t: Tick, refs: list[str]) -> None:
         copy = t.payloads.get("comments.poll", {}).get("all")
         pk = mirror.peek(copy, g.platforms, t.now)
         if copy and pk.read:
-            t.set_payload(MIRROR_KEY, "all", copy)  # the units it spent, for the read ledger
+            # the units it spent, for the read ledger; not over a copy a window rebuilt meanwhile (the rebuild
+            # charged what the copy held then: this peek's units stay in the usage meter, not the ledger)
+            raw = t.payload_raw.get("comments.poll", {}).get("all")
+            if raw:
+                t.set_payload(MIRROR_KEY, "all", copy, unless_changed_from=raw)
         last = t.now
         t.set_meta(switch.LAST_POLL_FIELD, f"{t.now:.3f}")
         t.count("comments.peeked")
         from shared.usage import meter
 
-        meter.count("comments.runs")
+        meter.count("comments.runs")  # one run per look: a full poll it asks for is the same run
         meter.gauge("comments.last_run", t.now)
         if pk.full:
             # the governor holding the database back (Neon's projection) stretches the wait to its RSS window
@@ -149,7 +159,29 @@ def _rebuild_copy(t: Tick, full: float | None) -> None:
     unbilled = {p: e.get("unbilled") for p, e in (old.get("platforms") or {}).items() if e.get("unbilled")}
     copy = mirror.build(clock.now(), unbilled)
     copy["full"] = full if full is not None else old.get("full") or 0
-    t.set_payload(MIRROR_KEY, "all", copy)
+    if copy["platforms"]:
+        t.set_payload(MIRROR_KEY, "all", copy, ttl=COPY_TTL_SECONDS)
+    else:  # nothing ready (disconnected, switched off): no tokens left in Redis
+        t.set_payload(MIRROR_KEY, "all", None)
+    t.report["comments.copy"] = True
+
+
+def _drop_copy(t: Tick) -> None:
+    """Nothing ready: no copy (and no token) stays in Redis. One command to look; the database only to charge
+    what the peeks spent, if they spent anything."""
+    old = _old_copy(t)
+    if not old:
+        return
+    unbilled = {p: e.get("unbilled") for p, e in (old.get("platforms") or {}).items() if e.get("unbilled")}
+    if unbilled:
+        from shared.comments import caps, repo
+        from shared.db import connection
+
+        with connection() as c:
+            for p, spent in unbilled.items():
+                for period, n in spent.items():
+                    repo.charge(c, p, caps.READ_UNIT[p], period, int(n))
+    t.set_payload(MIRROR_KEY, "all", None)
     t.report["comments.copy"] = True
 
 
@@ -157,20 +189,41 @@ def run(t: Tick, refs: list[str]) -> None:
     from shared import clock
     from shared.comments import service
 
-    report = service.poll(record=_record(t))
+    report = service.poll(record=_record(t), count_run=False)
     t.count("comments.polled")
     t.report["comments"] = {p: {k: v for k, v in r.items() if k in ("new", "skipped", "error", "paused")}
                             for p, r in report.platforms.items()}
     _rebuild_copy(t, clock.time())
     t.arm("comments.sync", "all", t.now + SYNC_SECONDS)
+    at = comeback_at(report.platforms, t.now, t.next_window(RUN_WINDOW_MINUTES))
+    if at is not None:
+        t.arm("comments.run", "all", at)
+        t.count("comments.waiting")
+
+
+def comeback_at(platforms: dict[str, dict[str, Any]], now: float, next_window: float) -> float | None:
+    """Pure: when the full poll must run again for comments it left waiting (None: none wait). Each platform's
+    `replies` says how many wait and, if known, when its limit lifts; unknown means the next window. Never sooner
+    than a minute (the tick would otherwise run it again at once)."""
+    times = []
+    for r in platforms.values():
+        rep = r.get("replies") or {}
+        if not rep.get("waiting"):
+            continue
+        resume = rep.get("resumeAt")
+        times.append(float(resume) if resume is not None else next_window)
+    return max(min(times), now + 60) if times else None
 
 
 def sync(t: Tick, refs: list[str]) -> None:
     state = switch.compute(t.now)
     t.set_meta(switch.SWITCH_FIELD, switch.encode(state))
-    if state.get("platforms"):
-        if not t.report.get("comments.copy"):  # a full poll in this window rebuilt it already
+    if not t.report.get("comments.copy"):  # a full poll in this window rebuilt it already
+        if state.get("platforms"):
             _rebuild_copy(t, None)
+        else:
+            _drop_copy(t)
+    if state.get("platforms"):
         t.arm("comments.sync", "all", t.now + SYNC_SECONDS)  # joins every window until then
         try:
             armed = float(t.meta_writes.get(NEXT_META) or t.meta.get(NEXT_META) or "inf")

@@ -88,7 +88,6 @@ def deliver_due(t: Tick, refs: list[str]) -> None:
     from shared import clock
     from shared.db import connection
     from shared.errors import NotFound, uuid_or_not_found
-    from shared.tmdb import delivery
 
     ids = []
     for ref in refs:
@@ -112,15 +111,41 @@ def deliver_due(t: Tick, refs: list[str]) -> None:
             t.arm(KIND, ref, post["scheduled_at"].timestamp())
             t.count("tmdb.rearmed")
             continue
-        try:
-            res = delivery.deliver(ref, int(post["version"]))
-        except Exception:  # one post's surprise never holds the others
-            log.exception("delivery of TMDb post %s failed", ref)
-            t.count("tmdb.delivery_errors")
-            continue
-        t.count("tmdb.stale" if res.get("stale") else "tmdb.delivered")
-        if not res.get("stale"):
-            from shared.usage import meter
+        _deliver(t, ref, int(post["version"]), retry=True)
 
-            meter.count("tmdb.runs")
-            meter.gauge("tmdb.last_run", t.now)
+
+def _deliver(t: Tick, ref: str, version: int, *, retry: bool) -> None:
+    from shared import clock
+    from shared.tmdb import delivery
+
+    try:
+        res = delivery.deliver(ref, version)
+    except Exception:  # one post's surprise never holds the others
+        log.exception("delivery of TMDb post %s failed", ref)
+        t.count("tmdb.delivery_errors")
+        return
+    if res.get("stale") and retry:
+        # changed since it was read (the owner saved it while this tick held its item): read it again and follow
+        # the new version, so a post moved or edited at that moment is never left without its item
+        post = _read(ref)
+        if post is not None and post["status"] == "scheduled" and post["scheduled_at"] is not None:
+            if post["scheduled_at"] > clock.now() + EARLY_SLACK:
+                t.arm(KIND, ref, post["scheduled_at"].timestamp())  # the commit keeps the owner's arm if there is one
+                t.count("tmdb.rearmed")
+                return
+            _deliver(t, ref, int(post["version"]), retry=False)
+            return
+    t.count("tmdb.stale" if res.get("stale") else "tmdb.delivered")
+    if not res.get("stale"):
+        from shared.usage import meter
+
+        meter.count("tmdb.runs")
+        meter.gauge("tmdb.last_run", t.now)
+
+
+def _read(ref: str) -> dict | None:
+    from shared.db import connection
+
+    with connection() as conn:
+        return conn.execute("SELECT id, version, status, scheduled_at FROM tmdb_posts WHERE id = %s",
+                            (ref,)).fetchone()

@@ -43,10 +43,12 @@ def status_map() -> dict[str, dict[str, Any]]:
 
 def disconnect(platform: str) -> None:
     from shared import activity
+    from shared.comments.mirror import forget
 
     # idempotent (contract: `{success:true}`): disconnecting what is not connected leaves it not connected
     if store.delete(platform):
         activity.log("platforms", "info", f"disconnected {platform}", {"platform": platform})
+    forget(platform)  # the comment poll stops reading it, and its token leaves Redis now (also on a repeat)
 
 
 def _platform_http(platform: str):

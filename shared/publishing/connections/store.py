@@ -73,6 +73,14 @@ def save(platform: str, account_id: str, tokens: Tokens, *, username: str | None
             (platform, account_id, username, profile_url, enc(tokens.access_token, "access"),
              enc(tokens.refresh_token, "refresh"), enc(json.dumps(extra), "extra") if extra else None,
              tokens.expires_at, tokens.refresh_expires_at, tokens.scopes, Jsonb(metadata)))
+    _changed(platform)
+
+
+def _changed(platform: str | None) -> None:
+    """A new token (or every token re-encrypted): the comment poll's Redis copy of the old one goes now."""
+    from shared.comments.mirror import forget
+
+    forget(platform)
 
 
 def update_tokens(platform: str, account_id: str, tokens: Tokens) -> None:
@@ -171,6 +179,8 @@ def rotate_keys() -> int:
                       (new["access_token_enc"], new["refresh_token_enc"], new["extra_secrets_enc"], p,
                        r["access_token_enc"]))
             changed += 1
+    if changed:
+        _changed(None)
     return changed
 
 
