@@ -20,18 +20,21 @@ def test_idle_worker_is_cheap_and_holds_no_connection(backing, db, redis_raw, cl
     w = WorkerProcess(worker_env(backing, tmp_path / "scratch", MEDIA_WORKER_IDLE_WAIT_SECONDS="0.5",
                                  MEDIA_WORKER_SWEEP_SECONDS="2"), tmp_path / "w.log").wait_ready()
     started = time.monotonic()
+    held = []
     try:
-        time.sleep(1.0)
-        held = db.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'media_worker'"
-                          ).fetchone()["n"]
-        time.sleep(4.0)
+        # sampled through the idle stretch: a sample may land on a sweep's query (a loaded machine makes them
+        # slower), a connection kept open between polls would be in every sample
+        for _ in range(10):
+            time.sleep(0.5)
+            held.append(db.execute("SELECT count(*) AS n FROM pg_stat_activity "
+                                   "WHERE application_name = 'media_worker'").fetchone()["n"])
     finally:
         w.stop()
     idle = time.monotonic() - started  # a loaded machine stretches the sleeps: bounds follow the time that passed
     blpops = _blpop_calls(redis_raw) - before
     m = re.search(r"postgres_queries=(\d+) redis_commands=(\d+)", w.log())
     queries, commands = int(m.group(1)), int(m.group(2))
-    assert held == 0  # closed between polls: Neon can scale to zero
+    assert held.count(0) >= len(held) - 3, held  # closed between polls: Neon can scale to zero
     # one BLPOP per idle_wait (0.5 s) at most, nothing else; a BLPOP can only end early if a job arrives
     assert 4 <= blpops <= idle / 0.5 + 3 and commands == blpops
     assert 2 <= queries <= idle / 2 + 2  # the first claim plus one per sweep interval (2 s)
