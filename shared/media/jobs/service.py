@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -190,10 +193,26 @@ def views(rows: list[dict], max_events: int | None = None) -> list[dict]:
     return [upload_job(r, url_for, max_events) for r in rows]
 
 
-def list_jobs(limit: int) -> list[dict]:
+# presigned output URLs in the list statement: a marker unique to the request stands where the URL goes, and
+# list_jobs_json swaps each for a URL from _url_for() (signed at most once a day per key, as above); each marked
+# URL is a JSON string '"<marker><key as JSON escapes it>"'
+_MARKED_URL = r'"{marker}((?:[^"\\]|\\.)*)"'
+
+
+def list_jobs_json(limit: int) -> str:
+    """GET /api/jobs: the JSON text of the newest jobs as UploadJob (views.upload_job with LIST_EVENTS events),
+    built by the statement itself; equal to `views(queue.list_jobs(conn, limit, LIST_EVENTS), LIST_EVENTS)`."""
+    base = get_config().b2_public_base_url
+    marker = "" if base else f"presign-{secrets.token_hex(8)}:"
     with connection() as conn:
-        rows = queue.list_jobs(conn, max(1, min(limit, 200)), max_events=LIST_EVENTS)
-    return views(rows, max_events=LIST_EVENTS)
+        text = queue.list_jobs_json(conn, max(1, min(limit, 200)), LIST_EVENTS, base.rstrip("/") + "/" if base
+                                    else marker)
+    if marker and marker in text:
+        url_for = _url_for()
+        pattern = re.compile(_MARKED_URL.format(marker=re.escape(marker)))
+        text = pattern.sub(lambda m: json.dumps(url_for(json.loads('"' + m.group(1) + '"')), ensure_ascii=False),
+                           text)
+    return text
 
 
 def get_job(job_id: str) -> dict:
