@@ -71,10 +71,9 @@ def list_query(limit: int = 50, max_events: int | None = None) -> tuple[str, dic
 # --- the 3 s poll's answer, built in SQL ---------------------------------------------------------------
 
 def _iso_sql(col: str) -> str:
-    """`col` as Python's datetime.isoformat() writes it (views._iso): microseconds only when not zero, always 6
-    digits; the offset as +HH:MM (to_json would trim trailing zeros of the fraction)."""
-    return (f"to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN extract(microseconds FROM {col})::int "
-            f"%% 1000000 <> 0 THEN to_char({col}, '.US') ELSE '' END || to_char({col}, 'TZH:TZM')")
+    """`col` as Python's datetime.isoformat() writes it (views._iso): the fraction only when not zero, then always
+    6 digits (to_json would trim its trailing zeros); the offset as +HH:MM."""
+    return f"replace(to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), '.000000', '')"
 
 
 def _url_sql(key_sql: str) -> str:
@@ -98,9 +97,7 @@ SELECT COALESCE(json_agg(json_build_object(
     'preset', j.preset, 'status', {_status_sql()}, 'state', j.state, 'stage', j.stage, 'progress', j.progress,
     'cancelRequested', j.cancel_requested, 'waitingForFile', j.state = 'awaiting_source',
     'attempts', j.attempts, 'maxRetries', j.max_attempts, 'error', j.error, 'errorCode', j.error_code,
-    'events', CASE WHEN jsonb_array_length(j.events) <= %(n)s THEN j.events
-                   ELSE (SELECT jsonb_agg(e ORDER BY i) FROM jsonb_array_elements(j.events) WITH ORDINALITY x(e, i)
-                         WHERE i > jsonb_array_length(j.events) - %(n)s) END,
+    'events', jsonb_path_query_array(j.events, %(newest)s::jsonpath),
     'outputs', COALESCE(o.outputs, '[]'::jsonb), 'resultUrls', COALESCE(o.urls, '[]'::jsonb),
     'metadata', jsonb_build_object('thumbnailAvailable', false) || j.metadata
                 || CASE WHEN jsonb_typeof(j.metadata->'thumbnailKey') = 'string' AND j.metadata->>'thumbnailKey' <> ''
@@ -118,7 +115,8 @@ LEFT JOIN LATERAL (
                                  ELSE '[]'::jsonb END) WITH ORDINALITY t(out, i),
        LATERAL (SELECT {_url_sql("out->>'key'")} AS url) u) o ON true
 """
-    return sql, {"n": max_events, "limit": limit, "url_prefix": url_prefix}
+    # lax mode: "$[last-9 to last]" of a shorter array is the whole array
+    return sql, {"newest": f"$[last-{max_events - 1} to last]", "limit": limit, "url_prefix": url_prefix}
 
 
 def list_jobs_json(conn, limit: int, max_events: int, url_prefix: str) -> str:

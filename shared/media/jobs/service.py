@@ -193,25 +193,29 @@ def views(rows: list[dict], max_events: int | None = None) -> list[dict]:
     return [upload_job(r, url_for, max_events) for r in rows]
 
 
-# presigned output URLs in the list statement: a marker unique to the request stands where the URL goes, and
-# list_jobs_json swaps each for a URL from _url_for() (signed at most once a day per key, as above); each marked
-# URL is a JSON string '"<marker><key as JSON escapes it>"'
-_MARKED_URL = r'"{marker}((?:[^"\\]|\\.)*)"'
+# Presigned output URLs in the list statement: a marker stands where each URL goes and list_jobs_json swaps it
+# for a URL from _url_for() (signed at most once a day per key, as above). The marker is random per process and
+# never leaves it, so no text a client wrote (a file name, metadata) can pass for one. A marked URL is the JSON
+# string '"<marker><key as JSON escapes it>"'.
+_MARKER = f"presign-{secrets.token_hex(16)}:"
+_MARKED_URL = re.compile('"' + re.escape(_MARKER) + r'((?:[^"\\]|\\.)*)"')
 
 
 def list_jobs_json(limit: int) -> str:
     """GET /api/jobs: the JSON text of the newest jobs as UploadJob (views.upload_job with LIST_EVENTS events),
     built by the statement itself; equal to `views(queue.list_jobs(conn, limit, LIST_EVENTS), LIST_EVENTS)`."""
     base = get_config().b2_public_base_url
-    marker = "" if base else f"presign-{secrets.token_hex(8)}:"
     with connection() as conn:
-        text = queue.list_jobs_json(conn, max(1, min(limit, 200)), LIST_EVENTS, base.rstrip("/") + "/" if base
-                                    else marker)
-    if marker and marker in text:
+        text = queue.list_jobs_json(conn, max(1, min(limit, 200)), LIST_EVENTS,
+                                    base.rstrip("/") + "/" if base else _MARKER)
+    if not base and _MARKER in text:
         url_for = _url_for()
-        pattern = re.compile(_MARKED_URL.format(marker=re.escape(marker)))
-        text = pattern.sub(lambda m: json.dumps(url_for(json.loads('"' + m.group(1) + '"')), ensure_ascii=False),
-                           text)
+
+        def signed(m: re.Match[str]) -> str:
+            key = m.group(1)
+            return json.dumps(url_for(json.loads(f'"{key}"') if "\\" in key else key), ensure_ascii=False)
+
+        text = _MARKED_URL.sub(signed, text)
     return text
 
 
