@@ -57,10 +57,11 @@ WITH tz AS (
 
 _SYSTEM = """
   'system', json_build_object(
-    'cacheHitRate', COALESCE((SELECT round(100.0 * count(*) FILTER (WHERE caption_source = 'ai_cached')
-                                           / NULLIF(count(*), 0), 1)
-                              FROM rss_items, day WHERE caption_source IN ('ai', 'ai_cached')
-                              AND updated_at >= day.start), 0),
+    -- each count a bare index-only count on its own partial index (migration 1101)
+    'cacheHitRate', COALESCE(round(100.0 * (SELECT count(*) FROM rss_items WHERE caption_source = 'ai_cached'
+                                                AND updated_at >= day.start)
+                                   / NULLIF((SELECT count(*) FROM rss_items WHERE caption_source IN ('ai', 'ai_cached')
+                                             AND updated_at >= day.start), 0), 1), 0),
     'systemErrors', (SELECT count(*) FROM activity_logs, day WHERE level = 'error' AND created_at >= day.start),
     'dailyFailures', (SELECT count(*) FROM publications, day WHERE state IN ('failed', 'unconfirmed')
                       AND updated_at >= day.start),
@@ -134,12 +135,15 @@ SELECT json_build_object(
     FROM tmdb_posts t WHERE t.status = 'scheduled' AND t.scheduled_at >= now()),
   'comments', json_build_object(
     'repliesToday', (SELECT count(*) FROM comments WHERE status = 'replied' AND replied_at >= day.start),
-    'successRate', (SELECT COALESCE(round(100.0 * count(*) FILTER (WHERE status = 'replied') / NULLIF(count(*), 0), 1),
-                                    100.0)
-                    FROM comments WHERE status IN ('replied', 'failed', 'unconfirmed')
-                    AND updated_at >= now() - GREATEST(24, COALESCE(
-                        (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (value #>> '{}')::float8 END
-                         FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour'),
+    'successRate', (SELECT COALESCE(round(100.0 * (SELECT count(*) FROM comments WHERE status = 'replied'
+                                                   AND updated_at >= w.since)
+                                          / NULLIF((SELECT count(*) FROM comments
+                                                    WHERE status IN ('replied', 'failed', 'unconfirmed')
+                                                    AND updated_at >= w.since), 0), 1), 100.0)
+                    FROM (SELECT now() - GREATEST(24, COALESCE(
+                            (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$'
+                                         THEN (value #>> '{}')::float8 END
+                             FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour' AS since) w),
     'recentReplies', (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'comment', r.text,
                                       'reply', r.reply_text, 'platform', r.platform, 'repliedAt', r.replied_at)
                                       ORDER BY r.replied_at DESC), '[]'::json)
