@@ -1,5 +1,5 @@
-"""The dashboard's two shares, now two bare counts each (migration 1101), equal the share computed in one pass
-with FILTER over the same rows, on the bench's varied rows."""
+"""The dashboard's two shares (cacheHitRate now two bare counts, migration 1101) equal the share computed in one
+pass with FILTER over the same rows, on the bench's varied rows."""
 
 from __future__ import annotations
 

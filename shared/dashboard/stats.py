@@ -135,15 +135,12 @@ SELECT json_build_object(
     FROM tmdb_posts t WHERE t.status = 'scheduled' AND t.scheduled_at >= now()),
   'comments', json_build_object(
     'repliesToday', (SELECT count(*) FROM comments WHERE status = 'replied' AND replied_at >= day.start),
-    'successRate', (SELECT COALESCE(round(100.0 * (SELECT count(*) FROM comments WHERE status = 'replied'
-                                                   AND updated_at >= w.since)
-                                          / NULLIF((SELECT count(*) FROM comments
-                                                    WHERE status IN ('replied', 'failed', 'unconfirmed')
-                                                    AND updated_at >= w.since), 0), 1), 100.0)
-                    FROM (SELECT now() - GREATEST(24, COALESCE(
-                            (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$'
-                                         THEN (value #>> '{}')::float8 END
-                             FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour' AS since) w),
+    'successRate', (SELECT COALESCE(round(100.0 * count(*) FILTER (WHERE status = 'replied') / NULLIF(count(*), 0), 1),
+                                    100.0)
+                    FROM comments WHERE status IN ('replied', 'failed', 'unconfirmed')
+                    AND updated_at >= now() - GREATEST(24, COALESCE(
+                        (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (value #>> '{}')::float8 END
+                         FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour'),
     'recentReplies', (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'comment', r.text,
                                       'reply', r.reply_text, 'platform', r.platform, 'repliedAt', r.replied_at)
                                       ORDER BY r.replied_at DESC), '[]'::json)
