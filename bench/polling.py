@@ -8,7 +8,8 @@ request in 15 s pays), and with it for reference.
 
 Seeded: 100,000 rows in each table that grows with use (activity_logs, notifications, media_jobs, publications,
 rss_items, rss_planned_posts, yt_videos, tmdb_posts, comments), spread over the last ~12 days with a few hundred
-today; configuration tables at a generous real size (300 feeds, 50 channels).
+today; configuration tables at a generous real size (300 feeds, 50 channels); the owner's timezone setting saved,
+as every real owner has it (the dashboard's "today" reads it).
 
 Baseline, same run: the bare SQL each endpoint runs, through the same pooled connection, so the table shows
 what the framework, auth and serialisation add on top of the database. Statements per request are counted at
