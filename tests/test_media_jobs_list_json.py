@@ -33,7 +33,7 @@ def _seed_varied(db) -> None:
          999999, True),
         ("succeeded", _events(10), {"outputs": []}, {"thumbnailUrl": "https://kept.example/t.jpg"}, 500000, True),
         ("succeeded", _events(11), {"other": 1}, {"thumbnailKey": None}, 0, True),
-        ("failed", _events(2), None, {}, 42, True),
+        ("failed", _events(2), None, {"thumbnailKey": 5}, 42, True),  # client-written: only a string is a key
         ("cancelled", _events(1), None, {"thumbnailKey": "thumbnails/ü.jpg"}, 7, True),
     ]
     for i, (state, events, result, metadata, micros, finished) in enumerate(rows):
