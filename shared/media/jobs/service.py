@@ -210,10 +210,13 @@ def list_jobs_json(limit: int) -> str:
                                     base.rstrip("/") + "/" if base else _MARKER)
     if not base and _MARKER in text:
         url_for = _url_for()
+        done: dict[str, str] = {}  # each output's URL appears twice (outputs[].url, resultUrls)
 
         def signed(m: re.Match[str]) -> str:
             key = m.group(1)
-            return json.dumps(url_for(json.loads(f'"{key}"') if "\\" in key else key), ensure_ascii=False)
+            if key not in done:
+                done[key] = json.dumps(url_for(json.loads(f'"{key}"') if "\\" in key else key), ensure_ascii=False)
+            return done[key]
 
         text = _MARKED_URL.sub(signed, text)
     return text
