@@ -8,7 +8,8 @@ request in 15 s pays), and with it for reference.
 
 Seeded: 100,000 rows in each table that grows with use (activity_logs, notifications, media_jobs, publications,
 rss_items, rss_planned_posts, yt_videos, tmdb_posts, comments), spread over the last ~12 days with a few hundred
-today; configuration tables at a generous real size (300 feeds, 50 channels).
+today; configuration tables at a generous real size (300 feeds, 50 channels); the owner's timezone setting saved,
+as every real owner has it (the dashboard's "today" reads it).
 
 Baseline, same run: the bare SQL each endpoint runs, through the same pooled connection, so the table shows
 what the framework, auth and serialisation add on top of the database. Statements per request are counted at
@@ -92,6 +93,8 @@ _SEED = [
      "CASE WHEN g % 6 IN (0, 2, 5) THEN now() - g * {spread} END, now() - g * {spread} "
      "FROM generate_series(1, {rows}) g"),
 ]
+# every owner has saved a timezone (the dashboard reads "today" in it): without it the bench would miss its cost
+_SEED.append("INSERT INTO settings (key, value) VALUES ('timezone', '\"Africa/Lagos\"'::jsonb)")
 _TABLES = ("activity_logs", "notifications", "media_jobs", "rss_feeds", "rss_items", "rss_planned_posts",
            "publications", "yt_channels", "yt_videos", "tmdb_posts", "comments")
 
@@ -169,8 +172,8 @@ class _StatementCounter:
 def _cases() -> list[tuple[str, str, tuple[str, Any], Callable[[], None] | None]]:
     """(label, path, (bare sql, params), what to empty before each request)."""
     from shared.dashboard import automation, stats
-    from shared.media.jobs.queue import list_query
-    from shared.media.jobs.service import LIST_EVENTS
+    from shared.media.jobs.queue import list_json_query
+    from shared.media.jobs.service import _MARKER, LIST_EVENTS
     from shared.services.logs import logs_query
     from shared.usage import report
 
@@ -186,7 +189,7 @@ def _cases() -> list[tuple[str, str, tuple[str, Any], Callable[[], None] | None]
 
     tz = {"tz": stats._default_tz()}
     return [
-        ("GET /api/jobs", "/api/jobs?limit=50", list_query(50, LIST_EVENTS), None),
+        ("GET /api/jobs", "/api/jobs?limit=50", list_json_query(50, LIST_EVENTS, _MARKER), None),
         ("GET /api/notifications", "/api/notifications?limit=50",
          (("SELECT id, type, title, message, source, action_page, read, created_at FROM notifications "
            "ORDER BY created_at DESC LIMIT %s"), (50,)), None),
@@ -223,7 +226,8 @@ def main() -> None:
         print(f"{ROWS:,} rows per growing table (seeded in {seeded:.0f} s); {SAMPLES} requests each after {WARMUP} "
               f"warm-up; in-process ASGI")
         print(f"{'endpoint':44} {'p50 ms':>7} {'p95 ms':>7} {'sql p50':>8} {'sql p95':>8} {'bytes':>7} "
-              f"{'stmts':>6} {'redis':>6}  verdict (p95 < {TARGET_P95_MS:.0f} ms, 1 statement)")
+              f"{'stmts':>6} {'redis':>6}  verdict (p95 < {TARGET_P95_MS:.0f} ms, 1 statement, 0 Redis)")
+        still_over: list[str] = []
         for label, path, (sql, params), before in _cases():
             def bare_sql(sql: str = sql, params: Any = params) -> None:
                 with connection() as c:
@@ -241,12 +245,19 @@ def main() -> None:
             db = _time(bare_sql, SAMPLES)
             p95 = _pct(api, 0.95)
             cached_row = "15 s cache" in label
-            verdict = "ok" if p95 < TARGET_P95_MS and (statements < 1.05 or cached_row) else "OVER"
+            over = [what for what, bad in (("p95", p95 >= TARGET_P95_MS),
+                                           ("statements", statements >= 1.05 and not cached_row),
+                                           ("redis", redis_per_req > 0.05 and not cached_row)) if bad]
+            verdict = f"OVER ({', '.join(over)})" if over else "ok"
             if "+ usage report" in label:
                 verdict = "(ref)"
+            elif over:
+                still_over.append(f"{label} ({', '.join(over)})")
             print(f"{label:44} {statistics.median(api):7.2f} {p95:7.2f} {statistics.median(db):8.2f} "
                   f"{_pct(db, 0.95):8.2f} {size:7d} {statements:6.2f} {redis_per_req:6.1f}  {verdict}")
         loop.close()
+        print(f"target 5 (p95 < {TARGET_P95_MS:.0f} ms, 1 statement, no Redis command per poll): "
+              + ("met" if not still_over else "still over: " + "; ".join(still_over)))
         print("stmts: statements per request (the session-state read adds one per instance per 60 s, spread over "
               "the samples). '+ usage report': the stats with the usage report's own 30 s cache emptied too "
               "(shared/usage/report.py), for reference.")

@@ -28,6 +28,7 @@ def _seq_scans(db, sql: str, params) -> list[str]:
 def test_polled_statements_use_indexes_with_20k_rows_per_table(clean_state, db):
     from bench import polling
     from shared.dashboard import automation, stats
+    from shared.media.jobs import queue
     from shared.services.logs import logs_query
 
     for sql in polling._SEED:
@@ -40,7 +41,7 @@ def test_polled_statements_use_indexes_with_20k_rows_per_table(clean_state, db):
         "dashboard stats": (stats._STATS_SQL, tz),
         "system stats": (stats._SYSTEM_SQL, tz),
         "automation status": (automation._SQL, {"gauges": gauges, "counters": ["rss.runs"]}),
-        "jobs": ("SELECT id FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (50,)),
+        "jobs": queue.list_json_query(50, 10, "https://cdn.example/"),
         "notifications": ("SELECT id FROM notifications ORDER BY created_at DESC LIMIT %s", (50,)),
         "logs": logs_query(50, None, None),
         "logs filtered": logs_query(50, "rss", "error"),

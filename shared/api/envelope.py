@@ -18,3 +18,10 @@ def ok_response(data: Any = None, meta: dict[str, Any] | None = None):
     from fastapi.responses import JSONResponse
 
     return JSONResponse(ok(data, meta))
+
+
+def ok_json_text(data_json: str):
+    """`ok()` around data that is JSON text already (built by the statement): sent as it is, nothing decoded."""
+    from fastapi.responses import Response
+
+    return Response(content='{"success":true,"data":' + data_json + "}", media_type="application/json")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shared.api.auth import require_auth
-from shared.api.envelope import ok, ok_response
+from shared.api.envelope import ok, ok_json_text
 from shared.media.jobs import service
 
 router = APIRouter(prefix="/api/jobs", tags=["media"], dependencies=[Depends(require_auth)])
@@ -50,7 +50,7 @@ def create_job(body: CreateJob):
 
 @router.get("", summary="List transcode jobs")
 def list_jobs(limit: int = Query(default=50, ge=1, le=200)):
-    return ok_response(service.list_jobs(limit))  # plain JSON already: skips jsonable_encoder on the 3 s poll
+    return ok_json_text(service.list_jobs_json(limit))  # the statement builds the answer: nothing decoded
 
 
 @router.get("/{job_id}", summary="Get one transcode job with all its events")

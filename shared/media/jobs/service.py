@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -190,10 +193,33 @@ def views(rows: list[dict], max_events: int | None = None) -> list[dict]:
     return [upload_job(r, url_for, max_events) for r in rows]
 
 
-def list_jobs(limit: int) -> list[dict]:
+# Presigned output URLs in the list statement: a marker stands where each URL goes and list_jobs_json swaps it
+# for a URL from _url_for() (signed at most once a day per key, as above). The marker is random per process and
+# never leaves it, so no text a client wrote (a file name, metadata) can pass for one. A marked URL is the JSON
+# string '"<marker><key as JSON escapes it>"'.
+_MARKER = f"presign-{secrets.token_hex(16)}:"
+_MARKED_URL = re.compile('"' + re.escape(_MARKER) + r'((?:[^"\\]|\\.)*)"')
+
+
+def list_jobs_json(limit: int) -> str:
+    """GET /api/jobs: the JSON text of the newest jobs as UploadJob (views.upload_job with LIST_EVENTS events),
+    built by the statement itself; equal to `views(queue.list_jobs(conn, limit, LIST_EVENTS), LIST_EVENTS)`."""
+    base = get_config().b2_public_base_url
     with connection() as conn:
-        rows = queue.list_jobs(conn, max(1, min(limit, 200)), max_events=LIST_EVENTS)
-    return views(rows, max_events=LIST_EVENTS)
+        text = queue.list_jobs_json(conn, max(1, min(limit, 200)), LIST_EVENTS,
+                                    base.rstrip("/") + "/" if base else _MARKER)
+    if not base and _MARKER in text:
+        url_for = _url_for()
+        done: dict[str, str] = {}  # each output's URL appears twice (outputs[].url, resultUrls)
+
+        def signed(m: re.Match[str]) -> str:
+            key = m.group(1)
+            if key not in done:
+                done[key] = json.dumps(url_for(json.loads(f'"{key}"') if "\\" in key else key), ensure_ascii=False)
+            return done[key]
+
+        text = _MARKED_URL.sub(signed, text)
+    return text
 
 
 def get_job(job_id: str) -> dict:

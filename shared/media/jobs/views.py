@@ -23,7 +23,7 @@ def upload_job(row: dict, url_for: Callable[[str], str], max_events: int | None 
     for out in result.get("outputs", []):
         outputs.append({**out, "url": url_for(out["key"])})
     metadata = dict(row.get("metadata") or {})
-    if metadata.get("thumbnailKey"):
+    if isinstance(metadata.get("thumbnailKey"), str) and metadata["thumbnailKey"]:  # metadata is client-written
         metadata["thumbnailUrl"] = url_for(metadata["thumbnailKey"])
     metadata.setdefault("thumbnailAvailable", False)
     return {
