@@ -84,14 +84,16 @@ def _comment(db, n: int, platform: str, status: str, replied_ago: timedelta | No
 def test_comments_block_counts_todays_replies_the_success_rate_and_the_newest_replies(client, auth, clean_state, db):
     from psycopg.types.json import Jsonb
 
+    now = datetime.now(timezone.utc)
+    # the owner's day is chosen so that it is about noon there: "today" then holds the last hours, whatever the hour
+    # the suite runs at (at 00:05 UTC a UTC owner's day would be 5 minutes old)
+    ahead = 12 - now.hour  # hours the owner's clock is ahead of UTC; Etc/GMT names carry the opposite sign
+    owner_tz = f"Etc/GMT{-ahead:+d}"
     db.execute("INSERT INTO settings (key, value) VALUES ('timezone', %s), ('commentRetention', %s), "
                "('xCommentBlacklist', %s), ('youtubeCommentBlacklist', %s), ('threadsCommentBlacklist', %s)",
-               (Jsonb("UTC"), Jsonb("72"), Jsonb({"active": True}), Jsonb({"active": True}),
+               (Jsonb(owner_tz), Jsonb("72"), Jsonb({"active": True}), Jsonb({"active": True}),
                 Jsonb({"active": False})))
-    now = datetime.now(timezone.utc)
-    minutes_today = now.hour * 60 + now.minute  # replies that are surely today (UTC midnight on)
-    recent = [_comment(db, i, p, "replied", timedelta(minutes=i * min(5, minutes_today // 8)),
-                       timedelta(minutes=i * min(5, minutes_today // 8)), reply=f"reply {i}")
+    recent = [_comment(db, i, p, "replied", timedelta(minutes=5 * i), timedelta(minutes=5 * i), reply=f"reply {i}")
               for i, p in enumerate(["x", "youtube", "x", "threads", "x", "youtube"])]
     _comment(db, 10, "x", "replied", timedelta(days=2), timedelta(days=2), reply="older")  # in the window, not today
     _comment(db, 11, "x", "replied", timedelta(days=5), timedelta(days=5), reply="too old")  # beyond 72 h

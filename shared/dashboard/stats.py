@@ -206,12 +206,11 @@ def usage_block(report: dict[str, Any]) -> dict[str, Any]:
 
 def dashboard_stats() -> dict[str, Any]:
     def build() -> dict[str, Any]:
-        from shared.comments.readiness import DISPLAY
         from shared.usage.report import usage_report
 
         s = _query(_STATS_SQL)
         for reply in s["comments"]["recentReplies"]:
-            reply["platform"] = DISPLAY.get(reply["platform"], reply["platform"])
+            reply["platform"] = PLATFORM_NAMES.get(reply["platform"], reply["platform"])
         try:
             usage = usage_block(usage_report())
         except Exception:  # the meter's tables are a nice-to-have next to the rest of the dashboard

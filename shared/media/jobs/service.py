@@ -44,7 +44,7 @@ _presigned_lock = threading.Lock()
 
 def _presigned(sign):
     def url_for(key: str) -> str:
-        now = time.monotonic()
+        now = time.time()  # presigned URLs expire by the wall clock (a frozen instance's monotonic clock stops)
         hit = _presigned_cache.get(key)
         if hit is not None and now - hit[1] < _PRESIGNED_REUSE_SECONDS:
             return hit[0]
