@@ -34,3 +34,23 @@ def test_the_dashboards_day_starts_at_the_owners_midnight(clean_state, db, setti
                      "date_trunc('day', now() AT TIME ZONE %(expected)s) AT TIME ZONE %(expected)s AS want FROM day",
                      {"tz": "Africa/Lagos", "expected": expected}).fetchone()
     assert row["tz"] == expected and row["start"] == row["want"]
+
+
+def test_the_zone_check_works_when_postgres_plans_in_parallel(db):
+    """Its EXCEPTION block is a subtransaction, which a parallel worker cannot start (Postgres 15/16): the function
+    is parallel unsafe, so a big table's parallel plan keeps it in the leader instead of failing the dashboard."""
+    from shared.dashboard import stats
+
+    name = db.execute("SELECT name FROM pg_settings WHERE name IN ('debug_parallel_query', 'force_parallel_mode')"
+                      ).fetchone()["name"]
+    db.execute(f"SET {name} = on")
+    db.execute("SET parallel_setup_cost = 0")
+    db.execute("SET parallel_tuple_cost = 0")
+    try:
+        assert db.execute("SELECT owner_timezone('Nowhere/Atlantis', 'UTC') AS tz").fetchone()["tz"] == "UTC"
+        assert db.execute("SELECT owner_timezone('Europe/Paris', 'UTC') AS tz").fetchone()["tz"] == "Europe/Paris"
+        assert db.execute(stats._STATS_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]["system"] is not None
+    finally:
+        db.execute(f"RESET {name}")
+        db.execute("RESET parallel_setup_cost")
+        db.execute("RESET parallel_tuple_cost")

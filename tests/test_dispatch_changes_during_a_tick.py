@@ -30,7 +30,23 @@ def records(t, refs):
     SEEN.extend(refs)
 
 
+def arms_a_sibling_now_after_another_tick_took_it(t, refs):
+    """While this tick runs, a second tick (another invocation) pops and leases test.sibling|1; then this tick's
+    handler decides the sibling runs now."""
+    other_now = t.now + 10
+    dispatch._redis().eval(dispatch._POP, keys=[dispatch.DUE_KEY, dispatch.META_KEY, dispatch.LEASE_KEY],
+                           args=[repr(other_now), repr(other_now + dispatch.LEASE_SECONDS), "100"])
+    t.arm("test.sibling", "1", t.now)
+
+
+def sibling(t, refs):
+    SEEN.extend(f"sibling {r}" for r in refs)
+
+
 dispatch.register(Kind("test.rearming", f"{__name__}:rearms_itself", needs_db=False))
+dispatch.register(Kind("test.arms_sibling", f"{__name__}:arms_a_sibling_now_after_another_tick_took_it",
+                       needs_db=True, order=1))
+dispatch.register(Kind("test.sibling", f"{__name__}:sibling", needs_db=True, order=2))
 dispatch.register(Kind("test.window", f"{__name__}:records", needs_db=True, order=1))
 
 
@@ -194,3 +210,16 @@ def test_a_failing_hook_is_logged_and_the_tick_still_runs_its_items(quiet, monke
     report = dispatch.tick()
     assert SEEN == ["d"]
     assert any("hook" in e and "switch unreadable" in e for e in report["errors"])
+
+
+def test_an_item_a_handler_arms_for_now_is_not_run_while_another_tick_holds_it(quiet):
+    """The other tick's lease is taken after this tick's pop (its snapshot cannot know it): the item is leased
+    before it runs, so this tick leaves it to the holder, and its commit does not remove the holder's item."""
+    now = time.time()
+    dispatch.arm([("test.arms_sibling", "a", now - 1), ("test.sibling", "1", now + 5)], wake=False)
+    dispatch.tick(now)
+    assert "sibling 1" not in SEEN  # the other tick holds it: not run here too
+    leases = quiet.hgetall(dispatch.LEASE_KEY)
+    held_until = float(leases["test.sibling|1"])
+    assert held_until > now + 10  # still the other tick's lease
+    assert dispatch.pending().get("test.sibling|1") == pytest.approx(held_until)  # not removed by this commit

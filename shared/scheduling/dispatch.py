@@ -171,6 +171,29 @@ end
 return out
 """
 
+# claim: KEYS = due zset, leases hash; ARGV = now, lease until, member*. Leases the given members (a handler of
+# this tick armed them for now: they run in this tick) unless another tick holds one (a live lease that is not
+# ours); returns those leased. The leased score makes the commit's compare-and-set apply to them as to popped ones.
+_CLAIM = """
+local now = tonumber(ARGV[1])
+local out, lease, rec = {}, {}, {}
+for i = 3, #ARGV do
+  local m = ARGV[i]
+  local l = redis.call('HGET', KEYS[2], m)
+  if not (l and tonumber(l) > now and l ~= ARGV[2]) then
+    table.insert(out, m)
+    table.insert(lease, ARGV[2]); table.insert(lease, m)
+    table.insert(rec, m); table.insert(rec, ARGV[2])
+  end
+end
+if #lease > 0 then
+  redis.call('ZADD', KEYS[1], unpack(lease))
+  redis.call('HSET', KEYS[2], unpack(rec))
+  redis.call('EXPIRE', KEYS[2], math.ceil(2 * (tonumber(ARGV[2]) - now)))
+end
+return out
+"""
+
 # commit: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = lease until, n_leased, member*,
 # n_add, (score, member)*, n_rem, member*, n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash:
 # ttl (seconds, 0: keep the key's own), n_set, (field, value)*, n_del, field*, n_cas, (field, expected, value)*.
@@ -468,17 +491,31 @@ def _group(members: Iterable[str]) -> dict[str, list[str]]:
 
 def _newly_due(t: Tick, ks: dict[str, Kind], now: float, only_db: bool = False) -> dict[str, list[str]]:
     """Items a handler of this tick armed for now or earlier (by the clock, which moved on while handlers ran),
-    of kinds that need a window: they run now (taken out of `adds`, so they are not armed again)."""
-    out: dict[str, list[str]] = {}
-    now = max(now, clock.time()) + 1.0
-    for m, at in list(t.adds.items()):
-        kind, ref = split(m)
+    of kinds that need a window: they run now (taken out of `adds`, so they are not armed again). Each is leased
+    first, as a popped item is: one another tick took meanwhile stays armed and comes back after that tick
+    commits, so no two ticks run it at once and this tick's commit cannot remove what the other holds."""
+    clock_now = max(now, clock.time())
+    due_by = clock_now + 1.0
+    wanted = []
+    for m, at in t.adds.items():
+        kind, _ref = split(m)
         k = ks.get(kind)
-        # one another tick is running right now stays armed: it comes back after that tick commits
-        if k is not None and k.needs_db and at <= now and m not in t.held_elsewhere:
-            out.setdefault(kind, []).append(ref)
-            del t.adds[m]
-            t.removes.add(m)
+        if k is not None and k.needs_db and at <= due_by and m not in t.held_elsewhere:
+            wanted.append(m)
+    if not wanted:
+        return {}
+    claimed = {str(m) for m in _redis().eval(_CLAIM, keys=[DUE_KEY, LEASE_KEY],
+                                             args=[repr(clock_now), repr(t.lease), *wanted]) or []}
+    out: dict[str, list[str]] = {}
+    for m in wanted:
+        if m not in claimed:
+            t.held_elsewhere.add(m)
+            continue
+        kind, ref = split(m)
+        out.setdefault(kind, []).append(ref)
+        del t.adds[m]
+        t.removes.add(m)
+        t.leased.add(m)
     return out
 
 
