@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from foundation_helpers import assert_error
 
 # the handbook's references, beside the repo (../shared/reference)
@@ -216,3 +217,15 @@ def test_a_change_of_json_type_is_a_change(client, auth, clean_state, db):
     assert r.json()["meta"]["changedKeys"] == ["videoBacklogMode"] and _rows(db)["videoBacklogMode"] is True
     r = client.put("/api/settings", headers=auth, json={"dailyQuotaX": 50.0})  # the default is the int 50
     assert r.json()["meta"]["changedKeys"] == [] and "dailyQuotaX" not in _rows(db)
+
+
+@pytest.mark.parametrize("value", ["CEST", "IST", "Mars/Olympus_Mons", "../../etc/passwd", "", 5])
+def test_a_timezone_that_is_no_iana_zone_is_refused(client, auth, clean_state, db, value):
+    """Python (zoneinfo: comment caps, RSS slots) and Postgres (the dashboard's day) must read the owner's day
+    alike: only a zone name both know is stored."""
+    r = client.put("/api/settings", headers=auth, json={"timezone": value})
+    err = assert_error(r, 400, "VALIDATION_ERROR")
+    assert list(err["details"]["invalidKeys"]) == ["timezone"]
+    assert _rows(db) == {}
+    ok = client.put("/api/settings", headers=auth, json={"timezone": "Europe/Paris"})
+    assert ok.status_code == 200 and ok.json()["data"]["timezone"] == "Europe/Paris"

@@ -92,6 +92,26 @@ def check_value(spec: SettingSpec, value: Any) -> str | None:
     return "is too large" if _json_size(value) > MAX_JSON_CHARS else None
 
 
+def _zone_problem(value: Any) -> str | None:
+    """The owner's day is computed in Python (zoneinfo) and in SQL (Postgres' zones): a name both know, i.e. an
+    IANA zone. Abbreviations such as "CEST" or "IST" are refused (Postgres would read "IST" as Israel)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return "must be an IANA time zone name such as Africa/Lagos"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"is not a time zone name ({value[:40]!r}); use an IANA name such as Europe/Paris"
+    return None
+
+
+# checks beyond a key's kind
+_KEY_CHECKS = {"timezone": _zone_problem}
+
+
 def check_patch(patch: dict[str, Any]) -> PatchCheck:
     result = PatchCheck()
     for key, value in patch.items():
@@ -99,7 +119,7 @@ def check_patch(patch: dict[str, Any]) -> PatchCheck:
         if spec is None:
             result.unknown.append(key)
             continue
-        why = check_value(spec, value)
+        why = check_value(spec, value) or (_KEY_CHECKS[key](value) if key in _KEY_CHECKS else None)
         if why:
             result.invalid[key] = why
     result.unknown.sort()
