@@ -144,6 +144,17 @@ table.insert(out, held)
 return out
 """
 
+# the tail both lease-taking scripts share: KEYS[1] due zset, KEYS[2] leases hash, ARGV[2] the lease's end; the
+# members to lease are in `lease` (score, member pairs) and `rec` (member, lease pairs); returns `out`
+_WRITE_LEASES = """
+if #lease > 0 then
+  redis.call('ZADD', KEYS[1], unpack(lease))
+  redis.call('HSET', KEYS[2], unpack(rec))
+  redis.call('EXPIRE', KEYS[2], math.ceil(2 * (tonumber(ARGV[2]) - now)))
+end
+return out
+"""
+
 # early: KEYS = due zset, leases hash; ARGV = now, lease until, then (member prefix, horizon) pairs. Leases and
 # returns the members of those kinds due before their horizon (a window is opening: they join it), except those
 # another tick holds (a live lease: e.g. a full comment poll still running).
@@ -163,13 +174,7 @@ for i = 3, #ARGV, 2 do
     end
   end
 end
-if #lease > 0 then
-  redis.call('ZADD', KEYS[1], unpack(lease))
-  redis.call('HSET', KEYS[2], unpack(rec))
-  redis.call('EXPIRE', KEYS[2], math.ceil(2 * (tonumber(ARGV[2]) - now)))
-end
-return out
-"""
+""" + _WRITE_LEASES
 
 # claim: KEYS = due zset, leases hash; ARGV = now, lease until, member*. Leases the given members (a handler of
 # this tick armed them for now: they run in this tick) unless another tick holds one (a live lease that is not
@@ -186,13 +191,7 @@ for i = 3, #ARGV do
     table.insert(rec, m); table.insert(rec, ARGV[2])
   end
 end
-if #lease > 0 then
-  redis.call('ZADD', KEYS[1], unpack(lease))
-  redis.call('HSET', KEYS[2], unpack(rec))
-  redis.call('EXPIRE', KEYS[2], math.ceil(2 * (tonumber(ARGV[2]) - now)))
-end
-return out
-"""
+""" + _WRITE_LEASES
 
 # commit: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = lease until, n_leased, member*,
 # n_add, (score, member)*, n_rem, member*, n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash:
