@@ -136,3 +136,16 @@ def pytest_sessionfinish(session, exitstatus):
     close_pool()
     _BACKING.stop()
     shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_dashboard_caches():
+    """The dashboard's and the usage report's warm-instance caches emptied before and after a test."""
+    from shared.dashboard import stats
+    from shared.usage import report
+
+    stats.clear_cache()
+    report.clear_cache()
+    yield
+    stats.clear_cache()
+    report.clear_cache()

@@ -16,13 +16,8 @@ from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
     openai_replies,
     publish_posts,
 )
+from publishing_fakes.comments_world import save_settings as settings
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-
-
-def settings(**values):
-    from shared.settings.service import update_settings
-
-    update_settings(values)
 
 
 def rows(db, platform=None):

@@ -16,17 +16,12 @@ from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
     openai_replies,
     publish_posts,
 )
+from publishing_fakes.comments_world import save_settings as settings
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 
 from shared import clock
 from shared.rss.feedstate import grid_at_or_after, next_on_grid
 from shared.scheduling import dispatch
-
-
-def settings(**values):
-    from shared.settings.service import update_settings
-
-    update_settings(values)
 
 
 @pytest.fixture

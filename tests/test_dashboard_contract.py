@@ -11,16 +11,7 @@ from shared import clock
 NUM = (int, float)
 
 
-@pytest.fixture(autouse=True)
-def no_cache():
-    from shared.dashboard import stats
-    from shared.usage import report
-
-    stats.clear_cache()
-    report.clear_cache()
-    yield
-    stats.clear_cache()
-    report.clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dashboard_caches")
 
 
 def _shape(value, spec, path="data"):

@@ -12,16 +12,7 @@ import pytest
 TZ = "America/New_York"
 
 
-@pytest.fixture(autouse=True)
-def no_cache():
-    from shared.dashboard import stats
-    from shared.usage import report
-
-    stats.clear_cache()
-    report.clear_cache()
-    yield
-    stats.clear_cache()
-    report.clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dashboard_caches")
 
 
 def _labels(when: datetime, now: datetime) -> tuple[str, str]:

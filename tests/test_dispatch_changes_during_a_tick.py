@@ -66,15 +66,20 @@ def real_clock_after():
     clock.set_offset(None)
 
 
+def _post_due_in_two_seconds(client, auth) -> dict:
+    set_settings()
+    when = datetime.now(timezone.utc) + timedelta(seconds=2)
+    post = client.post("/api/tmdb/posts", json=_post_body(scheduledTime=when.isoformat()), headers=auth).json()["data"]
+    client.put(f"/api/tmdb/posts/{post['id']}", json={"status": "scheduled"}, headers=auth)
+    return post
+
+
 def test_moving_a_tmdb_post_while_its_item_fires_keeps_the_post_armed_at_its_new_time(
         backing, live_api, client, auth, clean_state, monkeypatch):
     from shared.db import connection
     from shared.tmdb import delivery, service
 
-    set_settings()
-    when = datetime.now(timezone.utc) + timedelta(seconds=2)
-    post = client.post("/api/tmdb/posts", json=_post_body(scheduledTime=when.isoformat()), headers=auth).json()["data"]
-    client.put(f"/api/tmdb/posts/{post['id']}", json={"status": "scheduled"}, headers=auth)
+    post = _post_due_in_two_seconds(client, auth)
     later = datetime.now(timezone.utc) + timedelta(hours=3)
     real = delivery.deliver
 
@@ -97,10 +102,7 @@ def test_a_tmdb_post_moved_while_its_item_fires_is_armed_even_if_the_owners_arm_
     from shared.tmdb import delivery, service
     from shared.tmdb import dispatch as tmdb_dispatch
 
-    set_settings()
-    when = datetime.now(timezone.utc) + timedelta(seconds=2)
-    post = client.post("/api/tmdb/posts", json=_post_body(scheduledTime=when.isoformat()), headers=auth).json()["data"]
-    client.put(f"/api/tmdb/posts/{post['id']}", json={"status": "scheduled"}, headers=auth)
+    post = _post_due_in_two_seconds(client, auth)
     later = datetime.now(timezone.utc) + timedelta(hours=3)
     real = delivery.deliver
 

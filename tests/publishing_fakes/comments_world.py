@@ -118,6 +118,13 @@ def publish_posts(world, families=PLATFORMS, tag: str = "") -> dict[str, str]:
     return out
 
 
+def save_settings(**values) -> None:
+    """Write settings the way PUT /api/settings does (its hooks run: the comment switch follows)."""
+    from shared.settings.service import update_settings
+
+    update_settings(values)
+
+
 def comment_settings(**overrides) -> dict:
     """Settings for an owner who switched comment replies on for every supported platform."""
     values = {"commentRepliesActive": True, "openaiKey": "sk-comments", "commentReplyFrequency": "instant",
