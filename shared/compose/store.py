@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.compose.merge import merge
 from shared.db.connection import connection, transaction
+from shared.db.rows import one
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -29,6 +30,6 @@ def save(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
         conn.execute("INSERT INTO compose_state (id) VALUES (true) ON CONFLICT (id) DO NOTHING")
         row = conn.execute("SELECT items FROM compose_state WHERE id FOR UPDATE").fetchone()
         merged = merge(list(row["items"] if row else []), items, last_modified_at)
-        saved = conn.execute("UPDATE compose_state SET items = %s, updated_at = clock_timestamp() WHERE id "
-                             "RETURNING items, updated_at", (Jsonb(merged),)).fetchone()
+        saved = one(conn.execute("UPDATE compose_state SET items = %s, updated_at = clock_timestamp() WHERE id "
+                                 "RETURNING items, updated_at", (Jsonb(merged),)).fetchone())
     return {"items": saved["items"], "updatedAt": _iso(saved["updated_at"])}
