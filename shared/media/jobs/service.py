@@ -113,11 +113,24 @@ def _source_size(key: str) -> tuple[int, str | None]:
     return upload["actual_size"], upload["file_name"]
 
 
+# written by the worker once it made the thumbnail; the list presigns thumbnailKey, so a client must not name one
+WORKER_METADATA_KEYS = ("thumbnailKey",)
+
+
+def client_metadata(metadata: dict | None) -> dict | None:
+    """A job's metadata as a client may write it: the worker's own keys dropped (else any bucket key a client
+    named would be presigned in the jobs list)."""
+    if not metadata:
+        return metadata
+    return {k: v for k, v in metadata.items() if k not in WORKER_METADATA_KEYS}
+
+
 def create_jobs(*, source_key: str | None, source_url: str | None, presets: Sequence[str] | None,
                 file_name: str | None, file_size: int | None, metadata: dict | None,
                 options: dict | None) -> list[tuple[dict, bool]]:
     key = source_key_from(source_key, source_url)
     wanted = _wanted_presets(presets)
+    metadata = client_metadata(metadata)
     cfg = get_config()
     if key is None:
         if not file_name:
