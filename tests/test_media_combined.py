@@ -135,6 +135,34 @@ def test_shared_downscale_writes_the_same_renditions_as_separate_runs(tmp_path):
         assert float(ssim.split("All:")[1].split()[0]) > 0.98, ssim[-300:]
 
 
+def test_shared_downscale_run_reports_progress_and_stops_on_request(tmp_path):
+    """The worker's control of a combined run (progress from `-progress`, a cancel that stops ffmpeg) works the
+    same when the renditions' graphs read a shared downscale."""
+    from media_support import ffmpeg_processes_using
+
+    from shared.media.ffmpeg.process import FfmpegStopped, run_ffmpeg
+
+    short = make_clip(tmp_path / "short.mp4", seconds=0.5, size="1920x1080", rate=24)
+    src = tmp_path / "long.mp4"  # 10.5 s without encoding it: the same half second, copied 21 times
+    subprocess.run([ffmpeg(), "-loglevel", "error", "-y", "-stream_loop", "20", "-i", str(short), "-c", "copy",
+                    str(src)], check=True)
+    info = probe(str(src))
+    outs = [combined.VideoOutput(p, str(tmp_path / f"{p}.mp4")) for p in ("landscape_720p", "vertical_9x16")]
+    cmd = combined.build_combined_command(ffmpeg(), info, str(src), outs, max_seconds=600, cpus=2)
+    assert combined.shared_frame_size(info, outs) == (1280, 720)
+    seen: list[float] = []
+
+    def control(percent, _parser):
+        seen.append(percent)
+        return "cancelled" if 0 < percent < 100 else None
+
+    with pytest.raises(FfmpegStopped) as stopped:
+        run_ffmpeg(cmd, duration=info.duration, timeout=120, stderr_path=str(tmp_path / "err.log"),
+                   control=control, tick=0.1)
+    assert stopped.value.reason == "cancelled" and 0 < seen[-1] < 100
+    assert ffmpeg_processes_using(str(tmp_path)) == []
+
+
 def _mean_luma(path) -> float:
     gray = subprocess.run([ffmpeg(), "-loglevel", "error", "-i", str(path), "-vf", "scale=32:18,format=gray",
                            "-f", "rawvideo", "pipe:1"], check=True, capture_output=True).stdout
