@@ -24,6 +24,7 @@ encoder fewer threads (fewer frames in flight) since the encoders already run si
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -62,8 +63,8 @@ def encoder_threads(video_outputs: int, cpus: int | None = None) -> int | None:
     return max(1, cpus // video_outputs)
 
 
-# Share a downscale only when it removes at least ~45 % of the pixels each rendition's scaler reads; closer to
-# full size the extra scale costs about what it saves.
+# Share a downscale only when it removes at least ~45 % of the pixels each rendition's scaler reads. Not measured
+# near 1.0, where one more full-size scale would cost about what the smaller ones save.
 SHARED_SCALE_MAX = 0.75
 
 
@@ -84,8 +85,7 @@ def shared_frame_size(info: MediaInfo, videos: list[VideoOutput]) -> tuple[int, 
     if need > SHARED_SCALE_MAX:
         return None
     # rounded up to even sizes, so no rendition upscales by the rounding
-    size = (min(src_w, -(-src_w * need // 2) * 2), min(src_h, -(-src_h * need // 2) * 2))
-    w, h = int(size[0]), int(size[1])
+    w, h = (min(side, 2 * math.ceil(side * need / 2)) for side in (src_w, src_h))
     for out in videos:
         preset = presets.PRESETS[out.preset]
         assert isinstance(preset, presets.VideoPreset)

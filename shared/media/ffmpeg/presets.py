@@ -176,9 +176,9 @@ def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_prese
                       faststart: bool = True, source: str | None = None,
                       frame_size: tuple[int, int] | None = None) -> list[str]:
     """Everything after the inputs for one rendition: filter, maps, codecs, container, destination.
-    `source` + `frame_size`: the filter reads that pad of another graph (frames of that displayed size, already
-    scaled down from the source) instead of the decoded source; the rendition's size is still planned on the
-    source (combined.shared_frame_size only shares when both plans agree).
+    `source` + `frame_size`: the filter reads that pad of another graph (frames of that size, already scaled
+    down from the source) instead of the decoded source, and is planned on those frames (crops in their pixels);
+    combined.shared_frame_size only shares when that plans the same rendition size as the source does.
     `trailer` goes just before `-f mp4 dst` (the single command puts its global progress options there).
     `faststart=False`: moov stays at the end; the worker composes the faststart file itself while uploading
     (shared/media/ffmpeg/faststart.py), which yields the same bytes."""
