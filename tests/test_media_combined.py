@@ -110,12 +110,20 @@ def test_quarter_size_blur_looks_like_the_full_size_blur(tmp_path):
     assert float(ssim.split("All:")[1].split()[0]) > 0.98, ssim[-300:]
 
 
-def test_shared_downscale_writes_the_same_renditions_as_separate_runs(tmp_path):
+@pytest.mark.parametrize("rotated", [False, True])
+def test_shared_downscale_writes_the_same_renditions_as_separate_runs(tmp_path, rotated):
     """From a source larger than every rendition, the combined run scales each frame once (to 1280x720 here)
     and both renditions start from that: same facts as separate runs from the full frame, and the same
-    pictures (SSIM against the separate run's file)."""
-    src = make_clip(tmp_path / "big.mp4", seconds=0.5, size="1920x1080", rate=24)
+    pictures (SSIM against the separate run's file). A phone clip stored 1080x1920 with a 90 degree display
+    matrix is rotated before the shared scale, like every other graph's input."""
+    src = make_clip(tmp_path / "big.mp4", seconds=0.5, size="1080x1920" if rotated else "1920x1080", rate=24)
+    if rotated:
+        turned = tmp_path / "turned.mp4"
+        subprocess.run([ffmpeg(), "-loglevel", "error", "-y", "-display_rotation:v:0", "90", "-i", str(src), "-c",
+                        "copy", str(turned)], check=True)
+        src = turned
     info = probe(str(src))
+    assert (info.video.display_width, info.video.display_height) == (1920, 1080)
     wanted = ["landscape_720p", "vertical_9x16"]
     exe = ffmpeg()
     for p in wanted:
