@@ -13,7 +13,7 @@ as the seek path does.
 Shared downscale: from a source larger than every rendition (a UHD trailer -> 1080-class renditions), each
 rendition's own scaler would read every full-size frame. The run scales each frame once to the smallest size
 that still needs no rendition to upscale (`shared_frame_size`) and every rendition's graph starts from that
-(measured on a 2160p source: ~20 % less CPU for landscape + vertical + square; SSIM >= 0.998 against the
+(measured on a 2160p source: 15-25 % less CPU for landscape + vertical + square; SSIM >= 0.998 against the
 separate runs, tests/test_media_combined.py). From a 1080p source with a 1080-class rendition nothing is
 shared: that rendition needs the full frame.
 
