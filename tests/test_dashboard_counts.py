@@ -12,39 +12,6 @@ from typing import Any, ClassVar
 
 from psycopg.types.json import Jsonb
 
-# The counting statement the dashboard ran before the counters (shared/dashboard/stats.py before migration
-# 1200), for the fields the counters now answer.
-_REFERENCE = """
-SELECT json_build_object(
-  'cacheHitRate', COALESCE(round(100.0 * (SELECT count(*) FROM rss_items WHERE caption_source = 'ai_cached'
-                                          AND updated_at >= day.start)
-                                 / NULLIF((SELECT count(*) FROM rss_items WHERE caption_source IN ('ai', 'ai_cached')
-                                           AND updated_at >= day.start), 0), 1), 0),
-  'systemErrors', (SELECT count(*) FROM activity_logs WHERE level = 'error' AND created_at >= day.start),
-  'dailyFailures', (SELECT count(*) FROM publications WHERE state IN ('failed', 'unconfirmed')
-                    AND updated_at >= day.start),
-  'dailySuccess', (SELECT count(*) FROM publications WHERE state IN ('published', 'dry_run')
-                   AND published_at >= day.start),
-  'dailyVideos', (SELECT count(*) FROM yt_videos WHERE detected AND created_at >= day.start),
-  'trends', (SELECT json_agg(json_build_object('date', t.d, 'videos', t.n) ORDER BY t.d)
-             FROM (SELECT g::date AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
-                                         AND v.created_at >= g::date AT TIME ZONE day.tz
-                                         AND v.created_at < (g::date + 1) AT TIME ZONE day.tz) AS n
-                   FROM generate_series((day.start AT TIME ZONE day.tz)::date - 6,
-                                        (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
-  'dailyPosted', (SELECT count(*) FROM rss_planned_posts WHERE status IN ('posted', 'dry_run')
-                  AND updated_at >= day.start),
-  'completedToday', (SELECT count(*) FROM media_jobs WHERE state = 'succeeded' AND finished_at >= day.start),
-  'repliesToday', (SELECT count(*) FROM comments WHERE status = 'replied' AND replied_at >= day.start),
-  'successRate', (SELECT COALESCE(round(100.0 * count(*) FILTER (WHERE status = 'replied') / NULLIF(count(*), 0), 1),
-                                  100.0)
-                  FROM comments WHERE status IN ('replied', 'failed', 'unconfirmed')
-                  AND updated_at >= now() - GREATEST(24, COALESCE(
-                      (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (value #>> '{}')::float8 END
-                       FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour')
-) AS stats FROM day
-"""
-
 # (metric, the exact count of its rows with a timestamp in [%(a)s, %(b)s))
 METRICS = {
     "ai_captions": "SELECT count(*) FROM rss_items WHERE caption_source IN ('ai', 'ai_cached') "
@@ -80,10 +47,11 @@ CAPTIONS = [None, "ai", "ai_cached", "template"]
 
 
 def _counted(db) -> dict:
+    from bench.polling import COUNTING_SQL
     from shared.dashboard import stats
 
     new = db.execute(stats._STATS_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]
-    ref = db.execute(stats._DAY_START + _REFERENCE, {"tz": stats._default_tz()}).fetchone()["stats"]
+    ref = db.execute(stats._DAY_START + COUNTING_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]
     mine = {**{k: new["system"][k] for k in ("cacheHitRate", "systemErrors", "dailyFailures", "dailySuccess")},
             "dailyVideos": new["video"]["dailyVideos"], "trends": new["video"]["trends"],
             "dailyPosted": new["rss"]["dailyPosted"], "completedToday": new["uploads"]["completedToday"],

@@ -29,10 +29,11 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[float, Any]] = {}
 
 
-def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS) -> Any:
+def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS,
+           still_valid: Callable[[Any], bool] | None = None) -> Any:
     with _lock:
         hit = _cache.get(key)
-        if hit and time.monotonic() - hit[0] < ttl:
+        if hit and time.monotonic() - hit[0] < ttl and (still_valid is None or still_valid(hit[1])):
             return hit[1]
     value = fn()
     with _lock:
@@ -40,9 +41,13 @@ def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS) -> Any:
     return value
 
 
-def clear_cache() -> None:
+def clear_cache(*keys: str) -> None:
+    """Every cached value, or only those named."""
     with _lock:
-        _cache.clear()
+        if not keys:
+            _cache.clear()
+        for key in keys:
+            _cache.pop(key, None)
 
 
 # The owner's day start, from the timezone setting (a JSON string), falling back to the inventory default
