@@ -117,30 +117,45 @@ BEGIN
 END
 $$;
 
--- Keeps the counters: INSERT and DELETE per statement (one grouped write for a bulk insert or a cleanup
--- batch), UPDATE per row and only when the row enters, leaves or moves within a metric (see each WHEN), so the
--- media worker's progress heartbeats and other updates do not run it. TG_ARGV[0]: the table's metrics function.
-CREATE FUNCTION dashboard_count_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Keeps the counters, one function per table (dashboard_count_<table>, made from one template below: static
+-- SQL, so each backend plans it once; a single function taking the table as an argument would need EXECUTE,
+-- planned at every write, ~4x the cost). INSERT and DELETE per statement (one grouped write for a bulk insert
+-- or a cleanup batch), UPDATE per row and only when the row enters, leaves or moves within a metric (see each
+-- WHEN), so the media worker's progress heartbeats and other updates do not run it.
+DO $do$
+DECLARE
+    t text;
 BEGIN
-    IF TG_LEVEL = 'ROW' THEN
-        EXECUTE format($q$
-            INSERT INTO dashboard_counts AS c (metric, hour, writer, n)
-            SELECT metric, date_trunc('hour', at, 'UTC'), pg_backend_pid(), sum(d)
-            FROM (SELECT m.*, 1 AS d FROM %1$s($1) m UNION ALL SELECT m.*, -1 FROM %1$s($2) m) x
-            WHERE at IS NOT NULL GROUP BY 1, 2 HAVING sum(d) <> 0
-            ON CONFLICT (metric, hour, writer) DO UPDATE SET n = c.n + EXCLUDED.n$q$, TG_ARGV[0]) USING NEW, OLD;
-    ELSE
-        EXECUTE format($q$
-            INSERT INTO dashboard_counts AS c (metric, hour, writer, n)
-            SELECT m.metric, date_trunc('hour', m.at, 'UTC'), pg_backend_pid(), %3$s * count(*)
-            FROM %2$s r, %1$s(r) m WHERE m.at IS NOT NULL GROUP BY 1, 2
-            ON CONFLICT (metric, hour, writer) DO UPDATE SET n = c.n + EXCLUDED.n$q$,
-            TG_ARGV[0], CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END,
-            CASE TG_OP WHEN 'INSERT' THEN '1' ELSE '-1' END);
-    END IF;
-    RETURN NULL;
+    FOREACH t IN ARRAY ARRAY['rss_items', 'activity_logs', 'publications', 'yt_videos', 'rss_planned_posts',
+                             'media_jobs', 'comments'] LOOP
+        EXECUTE format($f$
+            CREATE FUNCTION dashboard_count_%1$s() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO dashboard_counts AS c (metric, hour, writer, n)
+                    SELECT m.metric, date_trunc('hour', m.at, 'UTC'), pg_backend_pid(), count(*)
+                    FROM new_rows r, dashboard_metrics_%1$s(r) m WHERE m.at IS NOT NULL GROUP BY 1, 2
+                    ON CONFLICT (metric, hour, writer) DO UPDATE SET n = c.n + EXCLUDED.n;
+                ELSIF TG_OP = 'DELETE' THEN
+                    INSERT INTO dashboard_counts AS c (metric, hour, writer, n)
+                    SELECT m.metric, date_trunc('hour', m.at, 'UTC'), pg_backend_pid(), -count(*)
+                    FROM old_rows r, dashboard_metrics_%1$s(r) m WHERE m.at IS NOT NULL GROUP BY 1, 2
+                    ON CONFLICT (metric, hour, writer) DO UPDATE SET n = c.n + EXCLUDED.n;
+                ELSE  -- UPDATE, for each row
+                    INSERT INTO dashboard_counts AS c (metric, hour, writer, n)
+                    SELECT x.metric, date_trunc('hour', x.at, 'UTC'), pg_backend_pid(), sum(x.d)
+                    FROM (SELECT m.*, 1 AS d FROM dashboard_metrics_%1$s(NEW) m
+                          UNION ALL SELECT m.*, -1 FROM dashboard_metrics_%1$s(OLD) m) x
+                    WHERE x.at IS NOT NULL GROUP BY 1, 2 HAVING sum(x.d) <> 0
+                    ON CONFLICT (metric, hour, writer) DO UPDATE SET n = c.n + EXCLUDED.n;
+                END IF;
+                RETURN NULL;
+            END
+            $body$
+        $f$, t);
+    END LOOP;
 END
-$$;
+$do$;
 
 -- TRUNCATE fires no DELETE trigger: drop the table's counters with it. TG_ARGV: the table's metrics.
 CREATE FUNCTION dashboard_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -151,82 +166,82 @@ END
 $$;
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON rss_items REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_rss_items');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rss_items();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON rss_items REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_rss_items');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rss_items();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON rss_items FOR EACH ROW
     WHEN ((OLD.caption_source IN ('ai', 'ai_cached') OR NEW.caption_source IN ('ai', 'ai_cached'))
           AND (OLD.caption_source IS DISTINCT FROM NEW.caption_source OR OLD.updated_at IS DISTINCT FROM NEW.updated_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_rss_items');
+    EXECUTE FUNCTION dashboard_count_rss_items();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON rss_items
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('ai_captions', 'ai_cached');
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON activity_logs REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_activity_logs');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_activity_logs();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON activity_logs REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_activity_logs');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_activity_logs();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON activity_logs FOR EACH ROW
     WHEN ((OLD.level = 'error' OR NEW.level = 'error')
           AND (OLD.level IS DISTINCT FROM NEW.level OR OLD.created_at IS DISTINCT FROM NEW.created_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_activity_logs');
+    EXECUTE FUNCTION dashboard_count_activity_logs();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON activity_logs
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('errors');
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON publications REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_publications');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_publications();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON publications REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_publications');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_publications();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON publications FOR EACH ROW
     WHEN ((OLD.state IN ('failed', 'unconfirmed', 'published', 'dry_run')
            OR NEW.state IN ('failed', 'unconfirmed', 'published', 'dry_run'))
           AND (OLD.state IS DISTINCT FROM NEW.state OR OLD.updated_at IS DISTINCT FROM NEW.updated_at
                OR OLD.published_at IS DISTINCT FROM NEW.published_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_publications');
+    EXECUTE FUNCTION dashboard_count_publications();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON publications
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('publish_failed', 'publish_success');
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON yt_videos REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_yt_videos');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_yt_videos();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON yt_videos REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_yt_videos');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_yt_videos();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON yt_videos FOR EACH ROW
     WHEN ((OLD.detected OR NEW.detected)
           AND (OLD.detected IS DISTINCT FROM NEW.detected OR OLD.created_at IS DISTINCT FROM NEW.created_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_yt_videos');
+    EXECUTE FUNCTION dashboard_count_yt_videos();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON yt_videos
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('videos');
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON rss_planned_posts REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_rss_planned_posts');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rss_planned_posts();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON rss_planned_posts REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_rss_planned_posts');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rss_planned_posts();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON rss_planned_posts FOR EACH ROW
     WHEN ((OLD.status IN ('posted', 'dry_run') OR NEW.status IN ('posted', 'dry_run'))
           AND (OLD.status IS DISTINCT FROM NEW.status OR OLD.updated_at IS DISTINCT FROM NEW.updated_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_rss_planned_posts');
+    EXECUTE FUNCTION dashboard_count_rss_planned_posts();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON rss_planned_posts
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('rss_posted');
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON media_jobs REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_media_jobs');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_media_jobs();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON media_jobs REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_media_jobs');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_media_jobs();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON media_jobs FOR EACH ROW
     WHEN ((OLD.state = 'succeeded' OR NEW.state = 'succeeded')
           AND (OLD.state IS DISTINCT FROM NEW.state OR OLD.finished_at IS DISTINCT FROM NEW.finished_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_media_jobs');
+    EXECUTE FUNCTION dashboard_count_media_jobs();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON media_jobs
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('jobs_done');
 
 CREATE TRIGGER dashboard_counts_ins AFTER INSERT ON comments REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_comments');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_comments();
 CREATE TRIGGER dashboard_counts_del AFTER DELETE ON comments REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_comments');
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_count_comments();
 CREATE TRIGGER dashboard_counts_upd AFTER UPDATE ON comments FOR EACH ROW
     WHEN ((OLD.status IN ('replied', 'failed', 'unconfirmed') OR NEW.status IN ('replied', 'failed', 'unconfirmed'))
           AND (OLD.status IS DISTINCT FROM NEW.status OR OLD.updated_at IS DISTINCT FROM NEW.updated_at
                OR OLD.replied_at IS DISTINCT FROM NEW.replied_at))
-    EXECUTE FUNCTION dashboard_count_rows('dashboard_metrics_comments');
+    EXECUTE FUNCTION dashboard_count_comments();
 CREATE TRIGGER dashboard_counts_trunc AFTER TRUNCATE ON comments
     FOR EACH STATEMENT EXECUTE FUNCTION dashboard_counts_truncated('replies', 'attempts', 'attempts_replied');
 
