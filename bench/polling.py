@@ -278,17 +278,19 @@ def _cases() -> list[tuple[str, str, tuple[str, Any], Callable[[], None] | None]
         # what the poll sends: the versions this instance holds, less the jobs that changed since its last poll
         return lambda: list_json_query(50, LIST_EVENTS, _MARKER, service.known_job_versions(_MARKER)[changed:])[1]
 
+    worker: list[Any] = []  # the worker's own connection: not the app's metered cursor the table counts
+
     def a_running_job_reports_progress() -> None:  # the worker's heartbeat: progress and a new event
         import psycopg
 
         from shared.config import get_config
 
-        # the worker's own connection: not the app's metered cursor, whose statements the table counts
-        with psycopg.connect(get_config().database_url, autocommit=True) as c:
-            c.execute("UPDATE media_jobs SET progress = (progress + 1) % 100, updated_at = now(), events = events "
-                      "|| jsonb_build_array(jsonb_build_object('at', now(), 'stage', 'encoding', 'level', 'info', "
-                      "'message', 'encoding ' || progress)) WHERE id = (SELECT id FROM media_jobs "
-                      "WHERE state = 'running' ORDER BY created_at DESC LIMIT 1)")
+        if not worker:
+            worker.append(psycopg.connect(get_config().database_url, autocommit=True))
+        worker[0].execute("UPDATE media_jobs SET progress = (progress + 1) % 100, updated_at = now(), events = events "
+                          "|| jsonb_build_array(jsonb_build_object('at', now(), 'stage', 'encoding', 'level', 'info', "
+                          "'message', 'encoding ' || progress)) WHERE id = (SELECT id FROM media_jobs "
+                          "WHERE state = 'running' ORDER BY created_at DESC LIMIT 1)")
 
     return [
         ("GET /api/jobs (nothing changed)", "/api/jobs?limit=50", (jobs_sql, jobs_params(0)), None),

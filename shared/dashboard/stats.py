@@ -5,6 +5,10 @@ briefly, because the dashboard polls them.
 (`_STATS_SQL`); blocks for capabilities that are not built (Design/Video Studio) answer zeros in the contract's
 shape. The usage block comes from the usage report (shared/usage/report.py, cached on its own).
 
+The day's counts, the 7-day trend and the success rate come from per-hour counters (`dashboard_count()`,
+migration 1200) rather than from counting the day's rows: the statement costs the same on a quiet day and a busy
+one, and equals the counting it replaced in any timezone (tests/test_dashboard_counts.py).
+
 - `tmdb`: `readyCount` TMDb posts scheduled to go out (status `scheduled`, time still ahead); `coverageDays`
   how many of the owner's calendar days, today included, the schedule reaches (0 with nothing ready);
   `upcoming` the next five, each with the owner-local `dateLabel` ("Today", "Tomorrow", "Thu, Dec 3") and
