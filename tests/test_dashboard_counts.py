@@ -177,6 +177,16 @@ class _World:
                             "rss_planned_posts"])
         db.execute(f"DELETE FROM {table} WHERE random() < 0.1")
 
+    def upsert(self) -> None:
+        """INSERT ... ON CONFLICT DO UPDATE: new keys are inserted, existing ones updated, in one statement."""
+        keys = [f"u{self.rng.randint(1, 30)}" for _ in range(self.rng.randint(1, 6))]
+        self.db.execute("INSERT INTO publications (idempotency_key, platform, family, source, content, state, "
+                        "published_at, updated_at) SELECT k, 'x', 'x', 'rss', '{}', %s, %s, %s "
+                        "FROM unnest(%s::text[]) k "
+                        "ON CONFLICT (idempotency_key) DO UPDATE SET state = EXCLUDED.state, "
+                        "published_at = EXCLUDED.published_at",
+                        (self.rng.choice(PUB_STATES), self.ts(), self.ts() or self.now, sorted(set(keys))))
+
     def rolled_back(self) -> None:
         with self.db.transaction(force_rollback=True):
             self.insert_bulk()
@@ -184,8 +194,8 @@ class _World:
             self.delete()
 
     def step(self) -> None:
-        op = self.rng.choices([self.insert_one, self.insert_bulk, self.update, self.delete, self.rolled_back],
-                              weights=[40, 4, 20, 4, 2])[0]
+        op = self.rng.choices([self.insert_one, self.insert_bulk, self.update, self.delete, self.rolled_back,
+                               self.upsert], weights=[40, 4, 20, 4, 2, 6])[0]
         op()
 
 
