@@ -274,8 +274,10 @@ def test_the_days_counts_come_from_the_counters_not_from_the_days_rows(clean_sta
     from shared.dashboard import stats
 
     db.execute("INSERT INTO settings (key, value) VALUES ('timezone', %s)", (Jsonb("Africa/Lagos"),))
+    # just after the owner's midnight (on a UTC hour in Lagos), so all 60 are today whatever the time
     db.execute("INSERT INTO activity_logs (service, level, message, created_at) SELECT 'rss', 'error', 'm', "
-               "now() - g * interval '1 second' FROM generate_series(0, 59) g")
+               "date_trunc('day', now() AT TIME ZONE 'Africa/Lagos') AT TIME ZONE 'Africa/Lagos' "
+               "+ g * interval '1 second' FROM generate_series(0, 59) g")
     assert db.execute(stats._SYSTEM_SQL, {"tz": "UTC"}).fetchone()["stats"]["system"]["systemErrors"] == 60
     db.execute("DELETE FROM dashboard_counts")
     assert db.execute(stats._SYSTEM_SQL, {"tz": "UTC"}).fetchone()["stats"]["system"]["systemErrors"] == 0
