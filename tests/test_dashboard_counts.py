@@ -50,8 +50,9 @@ def _counted(db) -> dict:
     from bench.polling import COUNTING_SQL
     from shared.dashboard import stats
 
-    new = db.execute(stats._STATS_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]
-    ref = db.execute(stats._DAY_START + COUNTING_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]
+    with db.transaction():  # one now() for both: the same day and the same success-rate window
+        new = db.execute(stats._STATS_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]
+        ref = db.execute(stats._DAY_START + COUNTING_SQL, {"tz": stats._default_tz()}).fetchone()["stats"]
     mine = {**{k: new["system"][k] for k in ("cacheHitRate", "systemErrors", "dailyFailures", "dailySuccess")},
             "dailyVideos": new["video"]["dailyVideos"], "trends": new["video"]["trends"],
             "dailyPosted": new["rss"]["dailyPosted"], "completedToday": new["uploads"]["completedToday"],
