@@ -14,23 +14,33 @@ a serverless cold start waits for the import and the answer, never for interpret
 ratio of the medians; the median of the per-round ratios and the CPU ratio (which other processes' load moves
 less) are printed beside it.
 
+Before/after in one run: with BENCH_AGAINST=<git ref> (e.g. `BENCH_AGAINST=main .venv/bin/python -m bench
+imports`), the same two processes run from a copy of that commit's tree (`git archive`, same interpreter and
+packages) inside the same rounds, so the old path and the new path meet the same load; the table then shows each
+row for both, and the per-round ratio new/old. The load average (1 min) is printed at the start and the end.
+BENCH_QUICK=1 prints the cold-start table only; BENCH_ROUNDS=<n> (>= 9) changes the number of rounds.
+
 Also shown: heavy libraries loaded at import (should be none), the biggest imports, what each router group costs
 when its routers load, and the first requests of other polled paths (import, 1st and 2nd GET, in-process).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROUNDS = 11
+ROUNDS = max(9, int(os.environ.get("BENCH_ROUNDS", "11")))
 IMPORT_RATIO_TARGET = 1.08
 FIRST_GET_RATIO_TARGET = 1.3
 FIRST_GET_PATH = "/api/notifications?limit=50"
@@ -39,20 +49,20 @@ HEAVY = ("psycopg", "psycopg_pool", "upstash_redis", "qstash", "boto3", "botocor
          "cryptography", "croniter", "mangum", "httpx", "tenacity", "pydantic_settings", "pydantic.v1")
 
 
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT),
+def _env(extra: dict[str, str] | None = None, root: Path = ROOT) -> dict[str, str]:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(root),
            "APP_ENV": "development"}
     env.update(extra or {})
     return env
 
 
 def _run(code: str, env: dict[str, str]) -> tuple[float, float]:
-    """(wall ms, CPU ms of the child)."""
+    """(wall ms, CPU ms of the child); the child runs in the tree its PYTHONPATH names."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code], cwd=env["PYTHONPATH"], env=env, capture_output=True, text=True)
     wall = (time.perf_counter() - t0) * 1000
     if r.returncode != 0:
         raise RuntimeError(f"{code[:80]!r} failed: {r.stderr[-600:]}")
@@ -80,6 +90,18 @@ if status != 200:
     raise SystemExit(f"status {{status}}: {{body[:300]!r}}")
 os._exit(0)
 """
+
+
+@contextlib.contextmanager
+def tree_at(ref: str) -> Iterator[Path]:
+    """A copy of the repository's tree at `ref` (committed files only), removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="screndly-bench-base-"))
+    try:
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def interleaved(codes: dict[str, tuple[str, dict[str, str]]], rounds: int) -> dict[str, list[tuple[float, float]]]:
@@ -183,21 +205,26 @@ def _verdict(ratio: float, target: float) -> str:
 def main() -> None:
     from bench._backing import private_backing
 
-    with private_backing() as backing:
+    against = os.environ.get("BENCH_AGAINST", "").strip()
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")  # the cold-start table only
+    with private_backing() as backing, (tree_at(against) if against else contextlib.nullcontext()) as base:
         from shared.security.tokens import issue_session_token
 
         token = issue_session_token()[0]
-        served = _env({**backing.env, "APP_ENV": "test"})
         codes: dict[str, tuple[str, dict[str, str]]] = {
             "pass": ("import os; os._exit(0)", _env()),
             "fastapi": ("import os, fastapi; os._exit(0)", _env()),
         }
+        trees = [("", ROOT)] + ([(f" @{against}", base)] if base is not None else [])
         for src in entries():
             mod = module_name(src)
-            codes[src] = (f"import os, {mod}; os._exit(0)", _env())
-            codes[src + " +GET"] = (_FIRST_GET.format(module=mod, path=FIRST_GET_PATH, token=token), served)
-        load = os.getloadavg()[0]
+            for tag, root in trees:
+                served = _env({**backing.env, "APP_ENV": "test"}, root)
+                codes[src + tag] = (f"import os, {mod}; os._exit(0)", _env(root=root))
+                codes[src + " +GET" + tag] = (_FIRST_GET.format(module=mod, path=FIRST_GET_PATH, token=token), served)
+        load_start = os.getloadavg()[0]
         runs = interleaved(codes, ROUNDS)
+        load_end = os.getloadavg()[0]
         base_wall = statistics.median(w for w, _ in runs["pass"])
         base_cpu = statistics.median(c for _, c in runs["pass"])
 
@@ -209,23 +236,38 @@ def main() -> None:
 
         floor = statistics.median(wall("fastapi"))
         print(f"whole fresh processes, {ROUNDS} interleaved rounds after a warm-up, each minus `python -c pass` "
-              f"({base_wall:.0f} ms); load average {load:.1f} on {os.cpu_count()} CPUs")
-        print(f"{'process':44} {'median ms':>9} {'min':>5} {'ratio':>6} {'per-round':>9} {'cpu ratio':>9} "
-              f"{'target':>6}  verdict")
-        print(f"{'import fastapi (the floor)':44} {floor:9.0f} {min(wall('fastapi')):5.0f} {1:6.2f} {'':>9} "
-              f"{1:9.2f} {'':>6}")
+              f"({base_wall:.0f} ms); load average {load_start:.1f} at the start, {load_end:.1f} at the end, on "
+              f"{os.cpu_count()} CPUs")
+        print(f"{'process':52} {'median ms':>9} {'min':>5} {'ratio':>6} {'per-round':>9} {'cpu ms':>6} "
+              f"{'cpu ratio':>9} {'target':>6}  verdict")
+        print(f"{'import fastapi (the floor)':52} {floor:9.0f} {min(wall('fastapi')):5.0f} {1:6.2f} {'':>9} "
+              f"{cpu('fastapi'):6.0f} {1:9.2f} {'':>6}")
         for src in entries():
-            for name, label, target in ((src, f"import {module_name(src)}", IMPORT_RATIO_TARGET),
-                                        (src + " +GET", f"  + first GET {FIRST_GET_PATH.split('?')[0]}",
-                                         FIRST_GET_RATIO_TARGET)):
-                w = wall(name)
-                ratio = statistics.median(w) / floor
-                per_round = statistics.median(x / f for x, f in zip(w, wall("fastapi")))
-                print(f"{label:44} {statistics.median(w):9.0f} {min(w):5.0f} {ratio:6.2f} {per_round:9.2f} "
-                      f"{cpu(name) / cpu('fastapi'):9.2f} {target:6.2f}  {_verdict(ratio, target)}")
-        if load > (os.cpu_count() or 1):
-            print(f"note: the machine is busy (load {load:.1f}); wall times are inflated, the ratios less so")
+            for tag, _root in trees:
+                for name, label, target in ((src + tag, f"import {module_name(src)}{tag}", IMPORT_RATIO_TARGET),
+                                            (src + " +GET" + tag,
+                                             f"  + first GET {FIRST_GET_PATH.split('?')[0]}{tag}",
+                                             FIRST_GET_RATIO_TARGET)):
+                    w = wall(name)
+                    ratio = statistics.median(w) / floor
+                    per_round = statistics.median(x / f for x, f in zip(w, wall("fastapi")))
+                    print(f"{label:52} {statistics.median(w):9.0f} {min(w):5.0f} {ratio:6.2f} {per_round:9.2f} "
+                          f"{cpu(name):6.0f} {cpu(name) / cpu('fastapi'):9.2f} {target:6.2f}  "
+                          f"{_verdict(ratio, target)}")
+            if base is not None:
+                for name in (src, src + " +GET"):
+                    new, old = wall(name), wall(name + trees[1][0])
+                    pairs = statistics.median(a / b for a, b in zip(new, old))
+                    print(f"  {name} now / {against}: per-round median {pairs:.3f}, "
+                          f"medians {statistics.median(new):.0f} / {statistics.median(old):.0f} ms, CPU "
+                          f"{cpu(name):.0f} / {cpu(name + trees[1][0]):.0f} ms")
+        if max(load_start, load_end) > (os.cpu_count() or 1):
+            print(f"note: the machine is busy (load {load_start:.1f}-{load_end:.1f}); wall times are inflated, "
+                  "the ratios less so")
+        if quick:
+            return
 
+        served = _env({**backing.env, "APP_ENV": "test"})
         for src in entries():
             mod = module_name(src)
             heavy = heavy_modules_loaded(mod)
