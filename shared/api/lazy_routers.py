@@ -50,7 +50,9 @@ class LazyRouters:
     def load(self, modules: list[str]) -> None:
         if self.loaded.issuperset(modules):
             return
-        with self._lock:
+        from shared.gc_pause import gc_paused
+
+        with self._lock, gc_paused():  # module imports and route analysis: objects that live as long as the app
             for module in modules:
                 if module not in self.loaded:
                     self.app.include_router(importlib.import_module(module).router)

@@ -7,6 +7,7 @@ disables server-side prepared statements, which break behind a transaction poole
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,20 @@ _pool: ConnectionPool[DictConnection] | None = None
 _pool_url: str | None = None
 
 
+def import_driver() -> None:
+    """Import psycopg and psycopg_pool (~40 ms of CPU, the biggest part of a cold instance's first query) with
+    the garbage collector paused: they build ~640 classes that live as long as the process."""
+    if "psycopg_pool.pool" in sys.modules and "psycopg.rows" in sys.modules:
+        return  # imported (or being imported by another thread: the `import` below then waits for it)
+    from shared.gc_pause import gc_paused
+
+    with gc_paused():
+        import psycopg.rows  # noqa: F401
+        import psycopg_pool  # noqa: F401
+
+
 def _connect_kwargs() -> dict:
+    import_driver()
     from psycopg.rows import dict_row
 
     return {"prepare_threshold": None, "autocommit": True, "row_factory": dict_row,
@@ -60,6 +74,7 @@ def metered_cursor() -> type:
 
 
 def get_pool() -> ConnectionPool[DictConnection]:
+    import_driver()
     from psycopg_pool import ConnectionPool
 
     global _pool, _pool_url
@@ -79,14 +94,16 @@ def get_pool() -> ConnectionPool[DictConnection]:
                 open=True,
                 timeout=outage.POOL_TIMEOUT,
                 check=_check_if_idle,
+                configure=_stamp_returned,  # just connected: as fresh as one handed back a moment ago
                 reset=_stamp_returned,
             )
             _pool_url = url
         return _pool
 
 
-# A connection handed back less than this long ago is reused without a test query: back-to-back requests on a
-# warm instance save a round trip, while one that sat (or whose instance was frozen) is checked first.
+# A connection handed back (or opened) less than this long ago is reused without a test query: back-to-back
+# requests on a warm instance, and a cold instance's first request on the connection it just opened, save a round
+# trip, while one that sat (or whose instance was frozen) is checked first.
 _FRESH_SECONDS = 5.0
 
 
