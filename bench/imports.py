@@ -19,6 +19,9 @@ imports`), the same two processes run from a copy of that commit's tree (`git ar
 packages) inside the same rounds, so the old path and the new path meet the same load; the table then shows each
 row for both, and the per-round ratio new/old. The load average (1 min) is printed at the start and the end.
 BENCH_QUICK=1 prints the cold-start table only; BENCH_ROUNDS=<n> (>= 9) changes the number of rounds.
+BENCH_DB_DELAY_MS=<d> adds d ms to every packet between the function and Postgres, each way (a local proxy): the
+local database answers in microseconds, a production one is a network away (Neon: TLS, SCRAM and its proxy on
+each new connection), which is what overlapping the connection with other work is for.
 
 Also shown: heavy libraries loaded at import (should be none), the biggest imports, what each router group costs
 when its routers load, and the first requests of other polled paths (import, 1st and 2nd GET, in-process).
@@ -102,6 +105,63 @@ def tree_at(ref: str) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def delayed_postgres(url: str, delay_ms: float) -> Iterator[str]:
+    """`url` through a TCP proxy that holds every chunk `delay_ms` in each direction (order kept, no bandwidth
+    limit): the database as seen across a network. Yields the proxied URL."""
+    import asyncio
+    import threading
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    delay = delay_ms / 1000
+    loop = asyncio.new_event_loop()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, data = await queue.get()
+                if not data:
+                    break
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        task = asyncio.ensure_future(deliver())
+        try:
+            while data := await reader.read(65536):
+                queue.put_nowait((loop.time() + delay, data))
+        except OSError:
+            pass
+        queue.put_nowait((0.0, b""))
+        await task
+
+    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            server_r, server_w = await asyncio.open_connection(host, port)
+        except OSError:
+            client_w.close()
+            return
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w), return_exceptions=True)
+
+    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+    proxy_port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, name="bench-db-delay", daemon=True)
+    thread.start()
+    try:
+        netloc = parts.netloc.rsplit("@", 1)
+        hostport = f"127.0.0.1:{proxy_port}"
+        yield urlunsplit(parts._replace(netloc=f"{netloc[0]}@{hostport}" if len(netloc) == 2 else hostport))
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
 
 
 def interleaved(codes: dict[str, tuple[str, dict[str, str]]], rounds: int) -> dict[str, list[tuple[float, float]]]:
@@ -207,7 +267,13 @@ def main() -> None:
 
     against = os.environ.get("BENCH_AGAINST", "").strip()
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")  # the cold-start table only
-    with private_backing() as backing, (tree_at(against) if against else contextlib.nullcontext()) as base:
+    db_delay = float(os.environ.get("BENCH_DB_DELAY_MS", "0") or 0)
+    with contextlib.ExitStack() as stack:
+        backing = stack.enter_context(private_backing())
+        base = stack.enter_context(tree_at(against)) if against else None
+        db_env = dict(backing.env)
+        if db_delay > 0:
+            db_env["DATABASE_URL"] = stack.enter_context(delayed_postgres(backing.env["DATABASE_URL"], db_delay))
         from shared.security.tokens import issue_session_token
 
         token = issue_session_token()[0]
@@ -219,7 +285,7 @@ def main() -> None:
         for src in entries():
             mod = module_name(src)
             for tag, root in trees:
-                served = _env({**backing.env, "APP_ENV": "test"}, root)
+                served = _env({**db_env, "APP_ENV": "test"}, root)
                 codes[src + tag] = (f"import os, {mod}; os._exit(0)", _env(root=root))
                 codes[src + " +GET" + tag] = (_FIRST_GET.format(module=mod, path=FIRST_GET_PATH, token=token), served)
         load_start = os.getloadavg()[0]
@@ -237,7 +303,7 @@ def main() -> None:
         floor = statistics.median(wall("fastapi"))
         print(f"whole fresh processes, {ROUNDS} interleaved rounds after a warm-up, each minus `python -c pass` "
               f"({base_wall:.0f} ms); load average {load_start:.1f} at the start, {load_end:.1f} at the end, on "
-              f"{os.cpu_count()} CPUs")
+              f"{os.cpu_count()} CPUs" + (f"; Postgres {db_delay:g} ms away each way" if db_delay else ""))
         print(f"{'process':52} {'median ms':>9} {'min':>5} {'ratio':>6} {'per-round':>9} {'cpu ms':>6} "
               f"{'cpu ratio':>9} {'target':>6}  verdict")
         print(f"{'import fastapi (the floor)':52} {floor:9.0f} {min(wall('fastapi')):5.0f} {1:6.2f} {'':>9} "
@@ -267,7 +333,7 @@ def main() -> None:
         if quick:
             return
 
-        served = _env({**backing.env, "APP_ENV": "test"})
+        served = _env({**db_env, "APP_ENV": "test"})
         for src in entries():
             mod = module_name(src)
             heavy = heavy_modules_loaded(mod)

@@ -95,7 +95,10 @@ def get_pool() -> ConnectionPool[DictConnection]:
                 timeout=outage.POOL_TIMEOUT,
                 check=_check_if_idle,
                 configure=_stamp_returned,  # just connected: as fresh as one handed back a moment ago
-                reset=_stamp_returned,
+                # no `reset` callback: with one, psycopg_pool hands every returned connection to a worker thread,
+                # so a checkout right after a return (the session read, then the query, then the usage flush)
+                # waited for that thread, and when it lost the race the pool opened a second connection
+                # (`connection()` stamps the return time in the caller's thread instead)
             )
             _pool_url = url
         return _pool
@@ -139,7 +142,10 @@ def connection() -> Iterator[DictConnection]:
     outage.breaker.before_connect(url, _probe)
     try:
         with get_pool().connection() as conn:
-            yield conn
+            try:
+                yield conn
+            finally:
+                _stamp_returned(conn)
     except Exception as exc:
         if not outage.is_outage(exc) or isinstance(exc, outage.DatabaseUnavailable):
             raise
