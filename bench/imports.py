@@ -247,6 +247,37 @@ os._exit(0)
 """
 
 
+_ROUND_TRIPS = """
+import asyncio, json, os, sys, threading
+import {module} as entry
+from bench._backing import asgi_get
+from shared.usage import meter
+statements = []
+counted = meter.query_at
+def query_at(t=None):
+    statements.append(threading.current_thread().name)
+    counted(t)
+meter.query_at = query_at
+status, body = asgi_get(entry.app, {path!r}, {{"authorization": "Bearer {token}"}}, asyncio.new_event_loop())
+assert status == 200, (status, body[:200])
+stats = sys.modules["shared.db.connection"].get_pool().get_stats()
+print(json.dumps([len(statements), stats.get("connections_num", 0), stats.get("requests_queued", 0)]), flush=True)
+os._exit(0)
+"""
+
+
+def round_trips(module: str, env: dict[str, str], token: str, runs: int = 9) -> list[tuple[int, int, int]]:
+    """What the first GET of a cold instance sends to Postgres, per fresh interpreter: (statements, connections
+    opened, checkouts that had to wait for the pool). Counts, so the machine's load does not move them."""
+    code = _ROUND_TRIPS.format(module=module, path=FIRST_GET_PATH, token=token)
+    out = []
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-c", code], cwd=env["PYTHONPATH"], env=env, check=True,
+                           capture_output=True, text=True)
+        out.append(tuple(json.loads(r.stdout.strip().splitlines()[-1])))
+    return out
+
+
 def in_process(module: str, path: str, env: dict[str, str], token: str, runs: int = 5) -> tuple[float, ...]:
     code = _IN_PROCESS.format(module=module, token=token, path=path)
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -330,6 +361,12 @@ def main() -> None:
         if max(load_start, load_end) > (os.cpu_count() or 1):
             print(f"note: the machine is busy (load {load_start:.1f}-{load_end:.1f}); wall times are inflated, "
                   "the ratios less so")
+        for src in entries():
+            for tag, root in trees:
+                counts = round_trips(module_name(src), _env({**db_env, "APP_ENV": "test"}, root), token)
+                print(f"first GET{tag}, 9 fresh interpreters: statements {sorted({c[0] for c in counts})}, "
+                      f"connections opened {[c[1] for c in counts]}, checkouts that waited for the pool "
+                      f"{[c[2] for c in counts]}")
         if quick:
             return
 
