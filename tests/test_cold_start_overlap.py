@@ -1,6 +1,6 @@
 """A cold instance's first request: the bearer gate overlaps the session-state read (psycopg's import and the
 first connection, in a worker thread) with the request's next steps on the event loop, the fresh connection is
-used without a test query, and one-off imports run with the garbage collector paused.
+used without a test query, and connections go back to the pool in the caller's thread (one connection).
 
 What must hold: the overlap runs only when the request reads the database anyway (a signature-valid token whose
 session state is due), so a request that needs no database never imports psycopg; a failure in the overlapped
@@ -9,7 +9,6 @@ work does not change the answer; an unreachable database still answers 503 at on
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
 import sys
@@ -39,37 +38,6 @@ def _app_with_prepare(monkeypatch, wrap):
     original = app_module._prepare_for
     monkeypatch.setattr(app_module, "_prepare_for", lambda lazy: wrap(original(lazy)))
     return app_module.create_app()
-
-
-def test_gc_pauses_nest_across_threads_and_restore_the_collectors_state():
-    from shared.gc_pause import gc_paused
-
-    assert gc.isenabled()
-    inner_done, outer_may_end = threading.Event(), threading.Event()
-    seen: list[bool] = []
-
-    def other_thread():
-        with gc_paused():
-            seen.append(gc.isenabled())
-            outer_may_end.set()
-        inner_done.set()
-
-    with gc_paused():
-        t = threading.Thread(target=other_thread)
-        t.start()
-        assert outer_may_end.wait(5)
-        assert inner_done.wait(5)
-        assert not gc.isenabled()  # the other thread's pause ended, ours has not
-    t.join()
-    assert seen == [False] and gc.isenabled()
-
-    gc.disable()
-    try:
-        with gc_paused():
-            pass
-        assert not gc.isenabled()  # a collector that was off stays off
-    finally:
-        gc.enable()
 
 
 def test_a_fresh_connection_is_used_without_a_test_query_and_a_stale_one_is_checked(cold_state):

@@ -50,9 +50,7 @@ class LazyRouters:
     def load(self, modules: list[str]) -> None:
         if self.loaded.issuperset(modules):
             return
-        from shared.gc_pause import gc_paused
-
-        with self._lock, gc_paused():  # module imports and route analysis: objects that live as long as the app
+        with self._lock:
             for module in modules:
                 if module not in self.loaded:
                     self.app.include_router(importlib.import_module(module).router)

@@ -7,7 +7,6 @@ disables server-side prepared statements, which break behind a transaction poole
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,20 +30,7 @@ _pool: ConnectionPool[DictConnection] | None = None
 _pool_url: str | None = None
 
 
-def import_driver() -> None:
-    """Import psycopg and psycopg_pool (~40 ms of CPU, the biggest part of a cold instance's first query) with
-    the garbage collector paused: they build ~640 classes that live as long as the process."""
-    if "psycopg_pool.pool" in sys.modules and "psycopg.rows" in sys.modules:
-        return  # imported (or being imported by another thread: the `import` below then waits for it)
-    from shared.gc_pause import gc_paused
-
-    with gc_paused():
-        import psycopg.rows  # noqa: F401
-        import psycopg_pool  # noqa: F401
-
-
 def _connect_kwargs() -> dict:
-    import_driver()
     from psycopg.rows import dict_row
 
     return {"prepare_threshold": None, "autocommit": True, "row_factory": dict_row,
@@ -74,7 +60,6 @@ def metered_cursor() -> type:
 
 
 def get_pool() -> ConnectionPool[DictConnection]:
-    import_driver()
     from psycopg_pool import ConnectionPool
 
     global _pool, _pool_url
