@@ -8,8 +8,9 @@ Targets, each a ratio against `import fastapi` measured in the same run:
 
 Method: whole fresh interpreters (`python -c ...`), ROUNDS rounds after one warm-up round that compiles .pyc
 files; each round runs `pass`, `import fastapi`, the entry's import and the entry's import + first GET back to
-back, so load from other processes hits them alike. Each time is the process's wall time minus the median of
-`python -c pass` (interpreter start, which no code of ours can change). Each command ends with `os._exit(0)`:
+back, so load from other processes hits them alike (each round starts one process later than the one before).
+Each time is the process's wall time minus the median of `python -c pass` (interpreter start, which no code of
+ours can change). Each command ends with `os._exit(0)`:
 a serverless cold start waits for the import and the answer, never for interpreter teardown. Verdicts use the
 ratio of the medians; the median of the per-round ratios and the CPU ratio (which other processes' load moves
 less) are printed beside it.
@@ -168,9 +169,12 @@ def interleaved(codes: dict[str, tuple[str, dict[str, str]]], rounds: int) -> di
     for code, env in codes.values():
         _run(code, env)  # warm-up: .pyc compilation and the page cache are not what we measure
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in codes}
-    for _ in range(rounds):
-        for name, (code, env) in codes.items():
-            samples[name].append(_run(code, env))
+    names = list(codes)
+    for i in range(rounds):
+        # each round starts one process later: a place in the round (right after the floor, or last) must not
+        # favour one row (with a fixed order, identical code in two places differed by 5-15 % per round)
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            samples[name].append(_run(*codes[name]))
     return samples
 
 

@@ -26,6 +26,8 @@ from shared.auth import sessions
 from shared.config import get_config
 from shared.security.tokens import TokenError, verify_session_token
 
+logger = logging.getLogger("screndly.api")
+
 # The only /api routes open without a token (the frontend logs in and checks its token through them).
 PUBLIC_API_PATHS: frozenset[str] = frozenset({"/api/auth/login", "/api/auth/verify"})
 # QStash-called routes: authenticated by signature (verify_qstash), never by a session token.
@@ -72,9 +74,6 @@ def _is_preflight(scope) -> bool:
     preflight always has an Origin: without one it is not a preflight, whatever else it says."""
     names = {k for k, _ in scope.get("headers") or []}
     return scope["method"] == "OPTIONS" and b"origin" in names and b"access-control-request-method" in names
-
-
-logger = logging.getLogger("screndly.api")
 
 
 class BearerGate:
