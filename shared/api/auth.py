@@ -11,6 +11,7 @@ Two layers, on purpose:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hmac
 import json
@@ -89,18 +90,35 @@ class BearerGate:
     async def _authenticate_reading_state(self, header: str | None, path: str) -> dict:
         """The session state is due (about once a minute; always on a cold instance's first request): read it
         in a worker thread, so an outage does not stall the event loop while the pool gives up. On a cold
-        instance that thread also imports psycopg and opens the first connection, mostly waits on the network
-        and on the database; the loop thread meanwhile does the request's next steps instead of waiting idle.
+        instance that thread first imports psycopg (CPU: under the GIL nothing else would run faster meanwhile),
+        then opens the first connection and runs the query, which is waiting on the network and on the database:
+        that is when the loop thread does the request's next steps (`while_reading_state`) instead of idling.
         asyncio's executor rather than anyio's: the worker starts at once instead of after importing anyio's
-        backend (~5-9 ms), which `while_reading_state` can then import in the overlap."""
+        backend, which `while_reading_state` then imports in the overlap."""
         loop = asyncio.get_running_loop()
-        ctx = contextvars.copy_context()
-        reading = loop.run_in_executor(None, ctx.run, authenticate, header)
-        if self.while_reading_state is not None:
+        driver_ready = asyncio.Event()
+
+        def read() -> dict:
             try:
-                self.while_reading_state(path)
-            except Exception:
-                logger.debug("work overlapped with the session read failed; it runs again later", exc_info=True)
+                from shared.db.connection import import_driver
+
+                import_driver()
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for the signal
+                    loop.call_soon_threadsafe(driver_ready.set)
+            return authenticate(header)
+
+        reading = loop.run_in_executor(None, contextvars.copy_context().run, read)
+        if self.while_reading_state is not None:
+            ready = asyncio.ensure_future(driver_ready.wait())
+            await asyncio.wait((ready, reading), return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
+            if not reading.done():
+                try:
+                    self.while_reading_state(path)
+                except Exception:
+                    logger.debug("work overlapped with the session read failed; it runs again later",
+                                 exc_info=True)
         return await reading
 
     async def __call__(self, scope, receive, send):

@@ -30,6 +30,13 @@ _pool: ConnectionPool[DictConnection] | None = None
 _pool_url: str | None = None
 
 
+def import_driver() -> None:
+    """Import psycopg and psycopg_pool: ~40 ms of CPU, the biggest part of a cold instance's first statement (a
+    caller can do other work once it returns and before the connection is up: shared/api/auth.py)."""
+    import psycopg.rows  # noqa: F401
+    import psycopg_pool  # noqa: F401
+
+
 def _connect_kwargs() -> dict:
     from psycopg.rows import dict_row
 
