@@ -223,3 +223,45 @@ def test_a_cold_instance_whose_database_is_unreachable_answers_503_within_the_po
     status, code, seconds = out["with token"]
     assert (status, code) == (503, "SERVICE_UNAVAILABLE")
     assert seconds < 0.5 + 1.5
+
+
+_FRESH_FIRST_GET = """
+import asyncio, json, os, sys
+import functions.api as entry
+from bench._backing import asgi_request
+from shared.auth import sessions
+import threading
+lazy = entry.app.lazy_routers
+seen = []
+load_for = lazy.load_for
+overlapped = threading.Event()
+def spy(path):
+    seen.append({"path": path, "driver imported": "psycopg_pool" in sys.modules,
+                 "state read": sessions._cached is not None})
+    load_for(path)
+    overlapped.set()
+lazy.load_for = spy
+read = sessions._read
+def held_read():  # the read waits for the overlapped work: a gate that does it afterwards fails the test
+    overlapped.wait(10)
+    return read()
+sessions._read = held_read
+status = asgi_request(entry.app, "GET", "/api/notifications?limit=1", {"authorization": "Bearer " + sys.argv[1]},
+                      asyncio.new_event_loop())[0]
+print(json.dumps({"status": status, "first load": seen[0]}), flush=True)
+os._exit(0)
+"""
+
+
+def test_a_cold_instance_loads_its_routers_after_the_driver_import_while_the_state_is_read(token):
+    """In a fresh interpreter (psycopg not imported yet): the gate's overlapped work waits for psycopg's import
+    (CPU work that would only share the GIL) and runs before the session state is stored, i.e. while the
+    worker connects and reads it."""
+    import json
+
+    r = subprocess.run([sys.executable, "-c", _FRESH_FIRST_GET, token], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out == {"status": 200, "first load": {"path": "/api/notifications", "driver imported": True,
+                                                 "state read": False}}
