@@ -18,7 +18,9 @@ less) are printed beside it.
 Before/after in one run: with BENCH_AGAINST=<git ref> (e.g. `BENCH_AGAINST=main .venv/bin/python -m bench
 imports`), the same two processes run from a copy of that commit's tree (`git archive`, same interpreter and
 packages) inside the same rounds, so the old path and the new path meet the same load; the table then shows each
-row for both, and the per-round ratio new/old. The load average (1 min) is printed at the start and the end.
+row for both, and the per-round ratio new/old; then, for both trees, what the first GET sends to Postgres
+(statements, connections, pool waits: counts) and the first GET alone in-process (its own wall and CPU time in
+rotated rounds, without the import's variance). The load average (1 min) is printed at the start and the end.
 BENCH_QUICK=1 prints the cold-start table only; BENCH_ROUNDS=<n> (>= 9) changes the number of rounds.
 BENCH_DB_DELAY_MS=<d> adds d ms to every packet between the function and Postgres, each way (a local proxy): the
 local database answers in microseconds, a production one is a network away (Neon: TLS, SCRAM and its proxy on
@@ -282,6 +284,42 @@ def round_trips(module: str, env: dict[str, str], token: str, runs: int = 9) -> 
     return out
 
 
+_GET_ALONE = """
+import asyncio, os, time
+import {module} as entry
+from bench._backing import asgi_get
+loop = asyncio.new_event_loop()
+c0, t0 = time.process_time(), time.perf_counter()
+status, body = asgi_get(entry.app, {path!r}, {{"authorization": "Bearer {token}"}}, loop)
+t1, c1 = time.perf_counter(), time.process_time()
+assert status == 200, (status, body[:200])
+print(f"{{(t1 - t0) * 1000:.2f}} {{(c1 - c0) * 1000:.2f}}", flush=True)
+os._exit(0)
+"""
+
+
+def first_get_alone(module: str, envs: dict[str, dict[str, str]], token: str,
+                    rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """The first GET only (wall ms, CPU ms of the process, after the entry's import, in-process), per tree, in
+    rotated rounds: without the import's own variance, small differences between two trees show."""
+    code = _GET_ALONE.format(module=module, path=FIRST_GET_PATH, token=token)
+
+    def run(env: dict[str, str]) -> tuple[float, float]:
+        r = subprocess.run([sys.executable, "-c", code], cwd=env["PYTHONPATH"], env=env, check=True,
+                           capture_output=True, text=True)
+        wall_ms, cpu_ms = r.stdout.split()[-2:]
+        return float(wall_ms), float(cpu_ms)
+
+    for env in envs.values():
+        run(env)
+    out: dict[str, list[tuple[float, float]]] = {tag: [] for tag in envs}
+    tags = list(envs)
+    for i in range(rounds):
+        for tag in tags[i % len(tags):] + tags[:i % len(tags)]:
+            out[tag].append(run(envs[tag]))
+    return out
+
+
 def in_process(module: str, path: str, env: dict[str, str], token: str, runs: int = 5) -> tuple[float, ...]:
     code = _IN_PROCESS.format(module=module, token=token, path=path)
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -371,6 +409,16 @@ def main() -> None:
                 print(f"first GET{tag}, 9 fresh interpreters: statements {sorted({c[0] for c in counts})}, "
                       f"connections opened {[c[1] for c in counts]}, checkouts that waited for the pool "
                       f"{[c[2] for c in counts]}")
+        if base is not None:
+            for src in entries():
+                envs = {tag: _env({**db_env, "APP_ENV": "test"}, root) for tag, root in trees}
+                alone = first_get_alone(module_name(src), envs, token, ROUNDS)
+                print(f"the first GET alone (in-process, after the import), {ROUNDS} rotated rounds:")
+                for tag, samples in alone.items():
+                    ratio = statistics.median(a[0] / b[0] for a, b in zip(samples, alone[trees[1][0]]))
+                    print(f"  {src}{tag or ' (this tree)'}: wall median {statistics.median(w for w, _ in samples):.1f} "
+                          f"min {min(w for w, _ in samples):.1f} ms, CPU median "
+                          f"{statistics.median(c for _, c in samples):.1f} ms, per round vs {against} {ratio:.3f}")
         if quick:
             return
 
