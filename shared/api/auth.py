@@ -111,8 +111,10 @@ class BearerGate:
         reading = loop.run_in_executor(None, contextvars.copy_context().run, read)
         if self.while_reading_state is not None:
             ready = asyncio.ensure_future(driver_ready.wait())
-            await asyncio.wait((ready, reading), return_when=asyncio.FIRST_COMPLETED)
-            ready.cancel()
+            try:
+                await asyncio.wait((ready, reading), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ready.cancel()
             if not reading.done():
                 try:
                     self.while_reading_state(path)
