@@ -10,7 +10,10 @@ is left open by accident.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +25,9 @@ from shared.api.errors import AppError, error_body, http_headers, http_status
 from shared.api.headers import NoStoreForApi
 from shared.api.input_guard import InputGuard
 from shared.api.limits import BodySizeLimit
+
+if TYPE_CHECKING:
+    from shared.api.lazy_routers import LazyRouters
 
 logger = logging.getLogger("screndly.api")
 
@@ -213,6 +219,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("API_ERROR", "internal error"), status_code=500)
 
 
+def _prepare_for(lazy: LazyRouters) -> Callable[[str], None]:
+    """What the bearer gate does on the event loop while a worker reads the session state (a cold instance's
+    first request: the worker imports psycopg and connects): load the routers the path needs, as LoadRoutersFor
+    would right after, and import anyio's asyncio backend, which FastAPI needs to run a sync endpoint in a
+    thread. Both are CPU work the request does anyway; here it overlaps the worker's waits on the database."""
+
+    def prepare(path: str) -> None:
+        lazy.load_for(path)
+        importlib.import_module("anyio._backends._asyncio")  # what anyio.to_thread loads on its first call
+
+    return prepare
+
+
 def create_app(groups: list[str] | None = None) -> FastAPI:
     """The app serving the router groups named (all by default); their routers load on first use."""
     from shared.api.fastapi_compat import skip_pydantic_v1_probe
@@ -237,7 +256,7 @@ def create_app(groups: list[str] | None = None) -> FastAPI:
     app.add_middleware(LoadRoutersFor, lazy=lazy)
     app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, json_limit=cfg.max_json_body_bytes)
-    app.add_middleware(BearerGate)
+    app.add_middleware(BearerGate, while_reading_state=_prepare_for(lazy))
     app.add_middleware(NoStoreForApi)
     origins = [o.strip() for o in cfg.cors_origins.split(",") if o.strip()]
     if origins:

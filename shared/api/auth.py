@@ -10,8 +10,13 @@ Two layers, on purpose:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import hmac
 import json
+import logging
+from collections.abc import Callable
 
 from fastapi import Request
 from starlette._utils import get_route_path  # what Starlette's router matches (starlette is pinned)
@@ -21,6 +26,8 @@ from shared.api.errors import AppError, Unauthorized, error_body, http_headers, 
 from shared.auth import sessions
 from shared.config import get_config
 from shared.security.tokens import TokenError, verify_session_token
+
+logger = logging.getLogger("screndly.api")
 
 # The only /api routes open without a token (the frontend logs in and checks its token through them).
 PUBLIC_API_PATHS: frozenset[str] = frozenset({"/api/auth/login", "/api/auth/verify"})
@@ -71,8 +78,50 @@ def _is_preflight(scope) -> bool:
 
 
 class BearerGate:
-    def __init__(self, app):
+    """`while_reading_state(path)`: work the request will need next, done on the event loop while a worker
+    thread reads the session state (see `_authenticate_reading_state`). It runs only for a token whose signature
+    verified, and its errors are ignored here (the work is done again, and its error answered, where it
+    belongs)."""
+
+    def __init__(self, app, while_reading_state: Callable[[str], None] | None = None):
         self.app = app
+        self.while_reading_state = while_reading_state
+
+    async def _authenticate_reading_state(self, header: str | None, path: str) -> dict:
+        """The session state is due (about once a minute; always on a cold instance's first request): read it
+        in a worker thread, so an outage does not stall the event loop while the pool gives up. On a cold
+        instance that thread first imports psycopg (CPU: under the GIL nothing else would run faster meanwhile),
+        then opens the first connection and runs the query, which is waiting on the network and on the database:
+        that is when the loop thread does the request's next steps (`while_reading_state`) instead of idling.
+        asyncio's executor rather than anyio's: the worker starts at once instead of after importing anyio's
+        backend, which `while_reading_state` then imports in the overlap."""
+        loop = asyncio.get_running_loop()
+        driver_ready = asyncio.Event()
+
+        def read() -> dict:
+            try:
+                from shared.db.connection import import_driver
+
+                import_driver()
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for the signal
+                    loop.call_soon_threadsafe(driver_ready.set)
+            return authenticate(header)
+
+        reading = loop.run_in_executor(None, contextvars.copy_context().run, read)
+        if self.while_reading_state is not None:
+            ready = asyncio.ensure_future(driver_ready.wait())
+            try:
+                await asyncio.wait((ready, reading), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ready.cancel()
+            if not reading.done():
+                try:
+                    self.while_reading_state(path)
+                except Exception:
+                    logger.debug("work overlapped with the session read failed; it runs again later",
+                                 exc_info=True)
+        return await reading
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or _is_preflight(scope):
@@ -85,9 +134,7 @@ class BearerGate:
             try:  # CPU only (an HMAC and the cached session state): no thread hop on the polls' path
                 claims = authenticate(header, cached_only=True)
             except sessions.StateNotCached:
-                # the revocation state is due (about once a minute): read it in a worker thread, so an outage
-                # does not stall the event loop while the pool gives up
-                claims = await run_in_threadpool(authenticate, header)
+                claims = await self._authenticate_reading_state(header, path)
         except AppError as exc:  # 401, or 503 when a cold instance cannot read the session state
             status = http_status(exc)
             body = json.dumps(error_body(exc.code, exc.message), separators=(",", ":")).encode()

@@ -30,6 +30,13 @@ _pool: ConnectionPool[DictConnection] | None = None
 _pool_url: str | None = None
 
 
+def import_driver() -> None:
+    """Import psycopg and psycopg_pool: ~40 ms of CPU, the biggest part of a cold instance's first statement (a
+    caller can do other work once it returns and before the connection is up: shared/api/auth.py)."""
+    import psycopg.rows  # noqa: F401
+    import psycopg_pool  # noqa: F401
+
+
 def _connect_kwargs() -> dict:
     from psycopg.rows import dict_row
 
@@ -79,14 +86,19 @@ def get_pool() -> ConnectionPool[DictConnection]:
                 open=True,
                 timeout=outage.POOL_TIMEOUT,
                 check=_check_if_idle,
-                reset=_stamp_returned,
+                configure=_stamp_returned,  # just connected: as fresh as one handed back a moment ago
+                # no `reset` callback: with one, psycopg_pool hands every returned connection to a worker thread,
+                # so a checkout right after a return (the session read, then the query, then the usage flush)
+                # waited for that thread, and when it lost the race the pool opened a second connection
+                # (`connection()` stamps the return time in the caller's thread instead)
             )
             _pool_url = url
         return _pool
 
 
-# A connection handed back less than this long ago is reused without a test query: back-to-back requests on a
-# warm instance save a round trip, while one that sat (or whose instance was frozen) is checked first.
+# A connection handed back (or opened) less than this long ago is reused without a test query: back-to-back
+# requests on a warm instance, and a cold instance's first request on the connection it just opened, save a round
+# trip, while one that sat (or whose instance was frozen) is checked first.
 _FRESH_SECONDS = 5.0
 
 
@@ -122,7 +134,10 @@ def connection() -> Iterator[DictConnection]:
     outage.breaker.before_connect(url, _probe)
     try:
         with get_pool().connection() as conn:
-            yield conn
+            try:
+                yield conn
+            finally:
+                _stamp_returned(conn)
     except Exception as exc:
         if not outage.is_outage(exc) or isinstance(exc, outage.DatabaseUnavailable):
             raise
