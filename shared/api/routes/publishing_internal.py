@@ -25,8 +25,20 @@ def run(delivery: Delivery = Depends(verify_qstash)):
     if not pid:
         return ok({"ignored": "no publicationId"})
     # a stale or repeated message finds the row claimed, settled or not yet due: the claim refuses it
-    res = run_once(delivery, lambda: {"state": run_publication(pid).state})
+    res = run_once(delivery, lambda: _run(pid, run_publication))
     return ok(res)
+
+
+def _run(pid: str, run_publication) -> dict:
+    """A staged publication is sent from Redis (no database statement); one without a stage, or whose stage
+    never became ready, runs on the database path (whose claim refuses a row that is still staged)."""
+    from shared.publishing.staging.send import holds, send
+
+    if holds(pid):
+        verdict = send(pid)
+        if verdict not in ("missing", "pending"):
+            return {"state": "staged", "staged": verdict}
+    return {"state": run_publication(pid).state}
 
 
 @router.post("/settle")
@@ -45,9 +57,13 @@ def maintenance(delivery: Delivery = Depends(verify_qstash)):
     from shared.publishing.connections.refresh import refresh_due
     from shared.publishing.connections.store import rotate_keys
     from shared.publishing.engine.runner import run_overdue, sweep_stuck
+    from shared.publishing.staging.writeback import write_back
 
     def effect():
+        from shared.publishing.staging.timing import enabled, window
+
+        staged = window() if enabled() else {"written_back": write_back()}  # off: still finish stages made
         return {"stuck": sweep_stuck(), "overdue": run_overdue(), "tokens": refresh_due(),
-                "reencrypted": rotate_keys(), "graphVersion": check_and_notify()}
+                "reencrypted": rotate_keys(), "graphVersion": check_and_notify(), "staging": staged}
 
     return ok(run_once(delivery, effect))

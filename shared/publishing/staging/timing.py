@@ -1,0 +1,65 @@
+"""The dispatcher's kinds for staged posts (shared/scheduling/dispatch.py).
+
+- `publishing.send` (Redis only): at a stage's slot, send it (send.py). No window opens for it.
+- `publishing.staging` (database, joins any window): write back what staged senders finished, then stage the
+  planned posts due within the horizon. It re-arms itself a period ahead and may run up to that period early,
+  so it joins every window that opens; on a day with no window at all it opens one itself once a period.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from shared.scheduling.dispatch import Kind, Tick, hook, register
+
+log = logging.getLogger("screndly.publishing.staging")
+
+SEND_KIND = "publishing.send"
+WINDOW_KIND = "publishing.staging"
+PERIOD_SECONDS = 6 * 3600.0
+META = "publishing.staging"
+
+register(Kind(SEND_KIND, "shared.publishing.staging.timing:send_due", needs_db=False, order=15))
+register(Kind(WINDOW_KIND, "shared.publishing.staging.timing:in_window", needs_db=True, early=PERIOD_SECONDS,
+              order=90))
+
+
+def enabled() -> bool:
+    from shared.config import get_config
+
+    return bool(get_config().publish_staging)
+
+
+@hook
+def _bootstrap(t: Tick) -> None:
+    if enabled() and not t.meta.get(META):
+        t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
+        t.set_meta(META, repr(t.now))
+
+
+def send_due(t: Tick, refs: list[str]) -> None:
+    from shared.publishing.staging.send import send
+
+    for pub_id in refs:
+        try:
+            verdict = send(pub_id)
+        except Exception:  # Redis or the platform failed around the send: the write-back settles what is left
+            log.exception("staged send of %s failed", pub_id)
+            t.count("staging.send_errors")
+            continue
+        t.count(f"staging.{verdict}")
+
+
+def in_window(t: Tick, refs: list[str]) -> None:
+    if not enabled():  # turned off: stages already made are still written back by the maintenance tick
+        return
+    t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
+    t.report["staging"] = window()
+
+
+def window() -> dict[str, dict[str, int]]:
+    """Write back, then stage (the database is awake): the dispatcher's windows and the maintenance tick."""
+    from shared.publishing.staging.stage import stage_due
+    from shared.publishing.staging.writeback import write_back
+
+    return {"written_back": write_back(), "staged": stage_due()}

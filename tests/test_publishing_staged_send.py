@@ -1,0 +1,179 @@
+"""Pre-staged posts end to end on real Postgres and Redis with the platform fakes: a scheduled post is staged
+while the database is awake (row `staged`, token sealed, never plaintext in Redis), is sent at its slot with no
+database statement at all (the pool refuses), and the write-back settles it through the engine. What was not
+sent goes back to the database path; what may have been sent is only looked up; owner and connection changes
+cancel a stage first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from publishing_fakes.world import world  # noqa: F401  (fixture)
+from publishing_mp.staged import bring_slot, expire_stage_lease, no_database, pass_grace
+
+from shared.publishing.engine import publications as pubs
+from shared.publishing.engine.service import submit
+from shared.publishing.staging import record
+from shared.publishing.staging.owner import BeingPublished, unstage
+from shared.publishing.staging.send import send
+from shared.publishing.staging.writeback import write_back
+
+
+@pytest.fixture
+def staging(monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("PUBLISH_STAGING", "1")
+    monkeypatch.setenv("PUBLISH_STAGE_LEASE_SECONDS", "30")
+    monkeypatch.setenv("PUBLISH_HTTP_TIMEOUT_SECONDS", "5")
+    get_config.cache_clear()
+    yield
+    get_config.cache_clear()
+
+
+def _scheduled(world, key: str, platform: str = "x", content: dict | None = None, in_seconds: int = 3600) -> dict:
+    at = (datetime.now(timezone.utc) + timedelta(seconds=in_seconds)).isoformat()
+    row, how = submit(key=key, platform=platform, content={**(content or {"text": f"news {key}"}),
+                                                            "scheduledAt": at}, source="compose")
+    assert how == "scheduled"
+    return pubs.get(str(row["id"]))
+
+
+def _activity(db, pub_id: str) -> list[str]:
+    return [r["message"] for r in db.execute(
+        "SELECT message FROM activity_logs WHERE metadata->>'publicationId' = %s ORDER BY id", (pub_id,)).fetchall()]
+
+
+def test_a_staged_post_is_sent_at_its_slot_without_the_database_and_written_back(world, db, staging):
+    from shared.redis_client import get_redis
+
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "s1")
+    pub_id = str(row["id"])
+    assert row["state"] == "staged" and row["stage_token"] is not None
+    rec = record.read(pub_id)
+    assert rec["state"] == "ready" and rec["token"] == str(row["stage_token"])
+    from shared.publishing.connections import store
+
+    secret = store.get("x").access_token
+    assert all(secret not in v for v in get_redis().hgetall(record.key(pub_id)).values())  # sealed, not plain
+    # the database path cannot run it meanwhile: its claim wants `planned`
+    from shared.publishing.engine.runner import run
+
+    assert run(pub_id).details == {"claimed": False} and not world.x.posts
+    bring_slot(pub_id)
+    from shared.api.routes.publishing_internal import _run
+
+    with no_database() as attempts:
+        first = _run(pub_id, run)  # the QStash run message at the slot: sent from Redis
+        again = _run(pub_id, run)  # its redelivery
+        verdict = send(pub_id)  # and the dispatcher's item for the same slot
+    assert attempts == []
+    assert first == {"state": "staged", "staged": "published"}
+    assert again["staged"] == "busy" and verdict == "busy"
+    assert len(world.x.posts) == 1
+    assert pubs.get(pub_id)["state"] == "staged"  # nothing recorded in Postgres yet
+    assert write_back() == {"published": 1}
+    settled = pubs.get(pub_id)
+    assert settled["state"] == "published" and settled["platform_post_id"] == str(world.x.posts[0]["id"])
+    assert settled["stage_token"] is None and settled["claim_token"] is None
+    assert not record.exists(pub_id)
+    assert any(m.startswith("published to x") for m in _activity(db, pub_id))
+    assert write_back() == {}  # idempotent: nothing left
+
+
+def test_a_refused_post_fails_with_proof_and_a_stage_nobody_sent_goes_back_to_the_database_path(world, db,
+                                                                                                staging):
+    world.connect("x", expires_in=timedelta(days=2))
+    refused, unsent = _scheduled(world, "r1"), _scheduled(world, "u1")
+    world.x.fail_next("tweet", 400)
+    bring_slot(str(refused["id"]))
+    with no_database() as attempts:
+        assert send(str(refused["id"])) == "failed"
+    assert attempts == []
+    pass_grace(str(unsent["id"]))
+    with no_database():
+        assert send(str(unsent["id"])) == "late"  # past slot + grace: never sent late from Redis
+    assert write_back() == {"failed": 1, "planned": 1}
+    failed = pubs.get(str(refused["id"]))
+    assert failed["state"] == "failed" and failed["absent_proof"] == "refused"
+    planned = pubs.get(str(unsent["id"]))
+    assert planned["state"] == "planned" and planned["stage_token"] is None
+    from shared.publishing.engine.runner import run
+
+    assert run(str(unsent["id"])).state == "published"  # the database path runs it, once
+    assert len(world.x.posts) == 1
+
+
+def test_a_sender_that_died_while_sending_is_settled_by_lookup_never_resent(world, db, staging):
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "d1")
+    pub_id = str(row["id"])
+    bring_slot(pub_id)
+    # the platform accepts, then the sender dies before it records the answer (its process is gone)
+    from shared.publishing.staging import send as send_module
+
+    real_finish = record.finish
+
+    class Died(BaseException):
+        pass
+
+    def die(*a, **kw):
+        raise Died
+
+    send_module.record.finish = die  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(Died):
+            send(pub_id)
+    finally:
+        send_module.record.finish = real_finish  # type: ignore[attr-defined]
+    assert len(world.x.posts) == 1 and record.read(pub_id)["state"] == "sending"
+    assert write_back() == {"wait": 1}  # its lease still runs: the sender could still answer
+    expire_stage_lease(pub_id)
+    assert send(pub_id) == "busy"  # `sending`: nobody sends it again
+    counts = write_back()
+    assert counts == {"published": 1}, counts  # the look-up found it
+    assert pubs.get(pub_id)["platform_post_id"] == str(world.x.posts[0]["id"])
+    assert len(world.x.posts) == 1
+
+
+def test_a_lost_stage_record_is_settled_by_lookup(world, db, staging):
+    from shared.redis_client import get_redis
+
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "l1")
+    pub_id = str(row["id"])
+    pass_grace(pub_id)
+    get_redis().delete(record.key(pub_id))  # Redis lost it (we cannot know whether it was sent)
+    counts = write_back()
+    assert counts == {"lost:unconfirmed": 1}, counts
+    assert pubs.get(pub_id)["state"] == "unconfirmed" and not world.x.posts
+
+
+def test_owner_changes_cancel_the_stage_first_and_wait_while_it_is_sent(world, db, staging):
+    world.connect("x", expires_in=timedelta(days=2))
+    a, b = _scheduled(world, "o1"), _scheduled(world, "o2")
+    assert unstage(str(a["id"])) == "planned"
+    assert pubs.get(str(a["id"]))["state"] == "planned" and not record.exists(str(a["id"]))
+    bring_slot(str(b["id"]))
+    assert record.claim(str(b["id"]), "someone", 60)[0] == "ok"
+    with pytest.raises(BeingPublished):
+        unstage(str(b["id"]))
+    assert pubs.get(str(b["id"]))["state"] == "staged"
+
+
+def test_a_token_refresh_or_disconnect_drops_the_accounts_stages(world, db, staging):
+    from shared.publishing.connections import store
+
+    world.connect("x", "facebook", expires_in=timedelta(days=2))
+    x_row = _scheduled(world, "t1")
+    fb_row = _scheduled(world, "t2", platform="facebook", content={"text": "page post"})
+    assert fb_row["state"] == "staged"
+    conn = store.get("x")
+    store.update_tokens("x", conn.account_id, store.Tokens(access_token="new", refresh_token=None,
+                                                          expires_at=conn.expires_at, scopes=conn.scopes))
+    assert pubs.get(str(x_row["id"]))["state"] == "planned" and not record.exists(str(x_row["id"]))
+    assert pubs.get(str(fb_row["id"]))["state"] == "staged"
+    store.delete("facebook")
+    assert pubs.get(str(fb_row["id"]))["state"] == "planned"
