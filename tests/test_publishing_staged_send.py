@@ -177,3 +177,28 @@ def test_a_token_refresh_or_disconnect_drops_the_accounts_stages(world, db, stag
     assert pubs.get(str(fb_row["id"]))["state"] == "staged"
     store.delete("facebook")
     assert pubs.get(str(fb_row["id"]))["state"] == "planned"
+
+
+def test_the_dispatchers_item_at_the_slot_sends_without_opening_a_window(world, db, staging):
+    from shared import clock
+    from shared.scheduling import dispatch
+
+    world.connect("x", "facebook", expires_in=timedelta(days=2))
+    dispatch.tick()  # every capability's first tick (bootstraps with the database): not what is measured
+    x_row = _scheduled(world, "k1")
+    fb_row = _scheduled(world, "k2", platform="facebook", content={"text": "page post k2"})
+    assert dispatch.pending("publishing.send").keys() == {f"publishing.send|{x_row['id']}",
+                                                          f"publishing.send|{fb_row['id']}"}
+    slot = max(bring_slot(str(x_row["id"])), bring_slot(str(fb_row["id"])))
+    dispatch.arm([("publishing.send", str(x_row["id"]), slot), ("publishing.send", str(fb_row["id"]), slot)],
+                 wake=False)
+    with no_database() as attempts:
+        report = dispatch.tick(now=clock.time())
+    assert attempts == [], attempts[0]
+    assert report["window"] is False and report.get("ran.publishing.send") == 2, report
+    assert len(world.x.posts) == 1 and len(world.meta.posts) == 1
+    # the write-back waits for a window; one is due within two hours at the latest (one for all the sends)
+    armed = dispatch.pending("publishing.staging")["publishing.staging|all"]
+    assert armed <= clock.time() + 2 * 3600 + 5
+    assert write_back() == {"published": 2}
+    assert {pubs.get(str(r["id"]))["state"] for r in (x_row, fb_row)} == {"published"}

@@ -120,6 +120,9 @@ def send(pub_id: str, claimant: str | None = None) -> str:
 
     def finish(outcome: dict[str, Any]) -> str:
         if record.finish(pub_id, claimant, outcome, progress):
+            from shared.publishing.staging.timing import want_write_back
+
+            want_write_back(time.time())
             return outcome["kind"]
         return "lost"
 

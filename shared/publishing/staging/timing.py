@@ -17,6 +17,9 @@ log = logging.getLogger("screndly.publishing.staging")
 SEND_KIND = "publishing.send"
 WINDOW_KIND = "publishing.staging"
 PERIOD_SECONDS = 6 * 3600.0
+# a finished staged send is written back within this long even if no window opens by itself meanwhile (the
+# row shows `scheduled` until then); the write-backs of all posts sent meanwhile share that one window
+WRITEBACK_WITHIN_SECONDS = 2 * 3600.0
 META = "publishing.staging"
 
 register(Kind(SEND_KIND, "shared.publishing.staging.timing:send_due", needs_db=False, order=15))
@@ -63,3 +66,17 @@ def window() -> dict[str, dict[str, int]]:
     from shared.publishing.staging.writeback import write_back
 
     return {"written_back": write_back(), "staged": stage_due()}
+
+
+def want_write_back(now: float) -> None:
+    """A staged sender finished: make sure a window comes within WRITEBACK_WITHIN_SECONDS (two Redis commands;
+    a QStash message only if nothing earlier is armed and the hourly schedule does not reach it)."""
+    from shared.scheduling import dispatch
+
+    by = now + WRITEBACK_WITHIN_SECONDS
+    try:
+        armed, _ = dispatch.next_armed([WINDOW_KIND])
+        if armed.get(WINDOW_KIND) is None or float(armed[WINDOW_KIND] or 0) > by:
+            dispatch.arm([(WINDOW_KIND, "all", by)])
+    except Exception:  # the maintenance tick writes it back anyway
+        log.warning("could not arm the staged write-back", exc_info=True)
