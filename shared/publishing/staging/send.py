@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -37,8 +38,9 @@ log = logging.getLogger("screndly.publishing.staging")
 
 
 class StageLease:
-    """The staged sender's claim: the Redis twin of engine/lease.py (no heartbeat thread: the send is a few
-    requests, and each one first makes sure the lease outlasts it)."""
+    """The staged sender's claim: the Redis twin of engine/lease.py. A heartbeat thread extends it while the
+    sender is alive (an upload or a slow answer never lets the write-back take a live send for a dead one);
+    before each request the sender makes sure the lease outlasts it."""
 
     def __init__(self, pub_id: str, claimant: str, *, seconds: float, margin: float, lease_until: float):
         self.pub_id = pub_id
@@ -48,6 +50,24 @@ class StageLease:
         # our idea of the expiry, on the local clock, never later than Redis's: measured from before the claim
         self._deadline = time.monotonic() + max(0.0, lease_until - time.time())
         self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> StageLease:
+        self._thread = threading.Thread(target=self._beat_loop, name=f"stage-{self.pub_id[:8]}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(max(0.05, self.seconds / 5)):
+            if self.lost:
+                return
+            self._extend()
 
     def remaining(self) -> float:
         return self._deadline - time.monotonic()
@@ -156,7 +176,8 @@ def send(pub_id: str, claimant: str | None = None) -> str:
                          progress=progress, checkpoint=checkpoint, poll_interval=cfg.publish_poll_interval_seconds,
                          poll_budget=cfg.publish_poll_budget_seconds, may_send=True)
     try:
-        result = get_adapter(family).publish(ctx)
+        with lease:
+            result = get_adapter(family).publish(ctx)
     except ClaimLost:
         if ctx.progress.get("commit_sent"):  # our request may be out: a look-up decides (if the stage is ours)
             return finish({"kind": "lookup", "reason": "the stage lease was lost after the post was sent"})
