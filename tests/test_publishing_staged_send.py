@@ -62,6 +62,11 @@ def test_a_staged_post_is_sent_at_its_slot_without_the_database_and_written_back
     from shared.publishing.engine.runner import run
 
     assert run(pub_id).details == {"claimed": False} and not world.x.posts
+    # a repeated request with the same key answers from the record: scheduled, nothing sent
+    from shared.publishing.gateway import PublishRequest, publish
+
+    again = publish(PublishRequest("s1", "x", {"text": "news s1"}, "compose"))
+    assert again.status == "scheduled" and not world.x.posts
     bring_slot(pub_id)
     from shared.api.routes.publishing_internal import _run
 

@@ -32,9 +32,11 @@ def run(delivery: Delivery = Depends(verify_qstash)):
 def _run(pid: str, run_publication) -> dict:
     """A staged publication is sent from Redis (no database statement); one without a stage, or whose stage
     never became ready, runs on the database path (whose claim refuses a row that is still staged)."""
+    from shared.config import get_config
     from shared.publishing.staging.send import holds, send
 
-    if holds(pid):
+    # off: no Redis look-up; a stage made before it was turned off is still sent by its dispatcher item
+    if get_config().publish_staging and holds(pid):
         verdict = send(pid)
         if verdict not in ("missing", "pending"):
             return {"state": "staged", "staged": verdict}
