@@ -74,7 +74,7 @@ def _stage(slot_in: float = 0.0, grace: float = 600.0) -> tuple[str, str]:
     pub_id, token = str(uuid.uuid4()), str(uuid.uuid4())
     slot = _redis_now() + slot_in
     assert record.create(pub_id, slot, {"token": token, "slot": repr(slot), "grace_until": repr(slot + grace),
-                                        "family": "x", "progress": {}})
+                                        "family": "x", "progress": {}, "secret": "sealed"})
     return pub_id, token
 
 
@@ -142,6 +142,7 @@ def test_the_outcome_is_fenced_and_listed_once(backing, clean_state):
     record.claim(pub_id, "a", 60)
     record.to_sending(pub_id, "a", 1, {"commit_sent": True})
     assert record.finish(pub_id, "a", {"kind": "published", "postId": "1"}, {"commit_sent": True})
+    assert "secret" not in record.read(pub_id)  # the sealed token goes as soon as it is not needed
     assert not record.finish(pub_id, "a", {"kind": "published", "postId": "1"}, {})
     assert record.candidates(_redis_now() - 3600) == [pub_id]  # listed by its outcome before its slot
     assert record.freeze(pub_id)[0] == "done"

@@ -117,6 +117,7 @@ local st = redis.call('HGET', KEYS[1], 'state')
 if not st then return 0 end
 if (st == 'claimed' or st == 'sending') and redis.call('HGET', KEYS[1], 'claimant') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', ARGV[2], 'progress', ARGV[3])
+  redis.call('HDEL', KEYS[1], 'secret')  -- the sealed token is not needed any more
   redis.call('RPUSH', KEYS[2], ARGV[4])
   return 1
 end
@@ -132,6 +133,7 @@ if not st then return 'missing' end
 local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
 if st == 'pending' or st == 'ready' or (st == 'claimed' and lease < now) then
   redis.call('HSET', KEYS[1], 'state', 'cancelled')
+  redis.call('HDEL', KEYS[1], 'secret')
   return 'cancelled'
 end
 if st == 'claimed' or st == 'sending' then return 'busy' end
@@ -156,6 +158,7 @@ elseif st == 'sending' then
   st = 'settling'
 end
 redis.call('HSET', KEYS[1], 'state', st)
+redis.call('HDEL', KEYS[1], 'secret')
 return {st, redis.call('HGETALL', KEYS[1])}
 """
 
