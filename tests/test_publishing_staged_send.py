@@ -207,3 +207,25 @@ def test_the_dispatchers_item_at_the_slot_sends_without_opening_a_window(world, 
     assert armed <= clock.time() + 2 * 3600 + 5
     assert write_back() == {"published": 2}
     assert {pubs.get(str(r["id"]))["state"] for r in (x_row, fb_row)} == {"published"}
+
+
+def test_a_sender_that_lost_its_stage_before_sending_sends_nothing(world, db, staging, monkeypatch):
+    from shared.publishing.engine.runner import run
+    from shared.publishing.staging import send as send_module
+
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "p1")
+    pub_id = str(row["id"])
+    bring_slot(pub_id)
+    real = record.to_sending
+
+    def paused(*args, **kwargs):  # the sender stalls past its lease; the write-back takes the stage back
+        expire_stage_lease(pub_id)
+        assert write_back() == {"planned": 1}
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(send_module.record, "to_sending", paused)
+    assert send(pub_id) == "lost" and not world.x.posts
+    monkeypatch.setattr(send_module.record, "to_sending", real)
+    assert run(pub_id).state == "published"  # the database path, once
+    assert len(world.x.posts) == 1
