@@ -169,3 +169,14 @@ def test_cancel_and_freeze_verdicts(backing, clean_state):
     record.ready(lost, t3)
     assert record.freeze(lost)[0] == "expired"
     assert record.freeze(str(uuid.uuid4()))[0] == "missing"
+
+
+def test_the_resolved_content_survives_the_record():
+    import json
+
+    from shared.publishing.adapters.base import Content
+    from shared.publishing.staging.stage import content_from_json, content_to_json
+
+    c = Content(text="t", title="T", link="https://l", image_urls=("https://i/1.jpg", "https://i/2.jpg"),
+                board_id="b1", tags=("a",), options={"tier": "free"})
+    assert content_from_json(json.loads(json.dumps(content_to_json(c)))) == c
