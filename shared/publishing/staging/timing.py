@@ -2,8 +2,9 @@
 
 - `publishing.send` (Redis only): at a stage's slot, send it (send.py). No window opens for it.
 - `publishing.staging` (database, joins any window): write back what staged senders finished, then stage the
-  planned posts due within the horizon. It re-arms itself a period ahead and may run up to that period early,
-  so it joins every window that opens; on a day with no window at all it opens one itself once a period.
+  planned posts due within the horizon. It re-arms itself a month ahead and may run up to a month early, so it
+  joins every window that opens and never opens one of its own on an idle day (the 6-hourly maintenance does
+  the same work); a finished send moves it to at most two hours ahead, so outcomes are written back by then.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ log = logging.getLogger("screndly.publishing.staging")
 
 SEND_KIND = "publishing.send"
 WINDOW_KIND = "publishing.staging"
-PERIOD_SECONDS = 6 * 3600.0
+PERIOD_SECONDS = 30 * 86400.0
 # a finished staged send is written back within this long even if no window opens by itself meanwhile (the
 # row shows `scheduled` until then); the write-backs of all posts sent meanwhile share that one window
 WRITEBACK_WITHIN_SECONDS = 2 * 3600.0
