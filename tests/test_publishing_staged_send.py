@@ -229,3 +229,25 @@ def test_a_sender_that_lost_its_stage_before_sending_sends_nothing(world, db, st
     monkeypatch.setattr(send_module.record, "to_sending", real)
     assert run(pub_id).state == "published"  # the database path, once
     assert len(world.x.posts) == 1
+
+
+def test_a_window_stages_what_is_due_within_the_horizon_and_nothing_else(world, db, monkeypatch):
+    from shared.config import get_config
+    from shared.publishing.staging.timing import window
+
+    world.connect("x", "instagram", expires_in=timedelta(days=2))
+    near = _scheduled(world, "w1", in_seconds=1800)  # staging off: planned, as before this feature
+    far = _scheduled(world, "w2", in_seconds=12 * 3600)
+    video = _scheduled(world, "w3", platform="instagram",
+                       content={"text": "ig", "imageUrl": world.media.add("w3.jpg", b"\xff\xd8" + b"\0" * 99,
+                                                                          "image/jpeg")})
+    assert {r["state"] for r in (near, far, video)} == {"planned"}
+    monkeypatch.setenv("PUBLISH_STAGING", "1")
+    get_config.cache_clear()
+    try:
+        report = window()
+    finally:
+        get_config.cache_clear()
+    assert report["staged"] == {"staged": 1, "skipped": 0}, report  # Instagram is never a candidate
+    assert pubs.get(str(near["id"]))["state"] == "staged"
+    assert pubs.get(str(far["id"]))["state"] == "planned" and pubs.get(str(video["id"]))["state"] == "planned"
