@@ -30,7 +30,7 @@ LEASE = 1.5
 class Config:
     publications: int = 30
     senders: int = 3  # processes per send round (two threads each)
-    kill: float = 0.06  # per kill point and process, in the rounds with faults
+    kill: float = 0.1  # per kill point and process, in the rounds with faults
     faulty_rounds: int = 3
     seed: int = 20261130
     faults: FaultPlan = field(default_factory=lambda: FaultPlan(
