@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 
 def _redis_now() -> float:
-    from shared.redis_client import get_redis
+    """The clock the stage scripts are given (the callers' own)."""
+    import time
 
-    sec, usec = get_redis().time()
-    return float(sec) + float(usec) / 1e6
+    return time.time()
 
 
 def bring_slot(pub_id: str, seconds_ago: float = 0.5, grace: float | None = None) -> float:

@@ -1,5 +1,5 @@
-"""The stage record in Redis and every transition of it, each one Lua script (atomic, timed by Redis TIME, so
-all processes share one clock).
+"""The stage record in Redis and every transition of it, each one Lua script (atomic; timed by the caller's
+clock, passed in).
 
     pending ──(the row is staged in Postgres)──▶ ready
     ready | claimed with an expired lease ──claim──▶ claimed (claimant, lease_until)     [slot-1 s .. slot+grace]
@@ -17,6 +17,7 @@ sender after its stage was frozen is kept in `late` (evidence for the write-back
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 PREFIX = "pub:stage:"
@@ -24,9 +25,11 @@ INDEX_KEY = "pub:stages"  # pub id -> slot, every live stage record
 OUTCOMES_KEY = "pub:stage:outcomes"  # pub ids whose sender finished, oldest first
 RECORD_TTL = 14 * 86400  # a record nobody wrote back (Redis keeps it; a lost one is settled by look-up)
 
+# the caller's clock, always the last argument: scripts stay deterministic (Upstash asks for that, and the
+# dispatcher's scripts do the same). Clocks only decide when a take-over may happen; safety rests on the
+# claimant fencing every write, whatever the clocks say.
 _NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[#ARGV])
 """
 
 # create: KEYS = record, index; ARGV = slot, ttl, field, value, ... Only when no record exists (a stage of this
@@ -183,6 +186,10 @@ def _redis():
     return get_redis()
 
 
+def _now() -> str:
+    return repr(time.time())
+
+
 def _s(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
@@ -205,12 +212,12 @@ def drop_pending(pub_id: str, token: str) -> bool:
 
 
 def claim(pub_id: str, claimant: str, lease_seconds: float) -> tuple[str, str]:
-    res = _redis().eval(_CLAIM, keys=[key(pub_id)], args=[claimant, repr(float(lease_seconds))])
+    res = _redis().eval(_CLAIM, keys=[key(pub_id)], args=[claimant, repr(float(lease_seconds)), _now()])
     return _s(res[0]), _s(res[1])
 
 
 def extend(pub_id: str, claimant: str, lease_seconds: float) -> float | None:
-    res = _redis().eval(_EXTEND, keys=[key(pub_id)], args=[claimant, repr(float(lease_seconds))])
+    res = _redis().eval(_EXTEND, keys=[key(pub_id)], args=[claimant, repr(float(lease_seconds)), _now()])
     return float(_s(res)) if res not in (None, b"", "") else None
 
 
@@ -220,7 +227,7 @@ def save_progress(pub_id: str, claimant: str, progress: dict[str, Any]) -> bool:
 
 def to_sending(pub_id: str, claimant: str, margin_seconds: float, progress: dict[str, Any]) -> bool:
     return bool(_redis().eval(_TO_SENDING, keys=[key(pub_id)],
-                              args=[claimant, repr(float(margin_seconds)), json.dumps(progress)]))
+                              args=[claimant, repr(float(margin_seconds)), json.dumps(progress), _now()]))
 
 
 def finish(pub_id: str, claimant: str, outcome: dict[str, Any], progress: dict[str, Any]) -> bool:
@@ -229,11 +236,11 @@ def finish(pub_id: str, claimant: str, outcome: dict[str, Any], progress: dict[s
 
 
 def cancel(pub_id: str) -> str:
-    return _s(_redis().eval(_CANCEL, keys=[key(pub_id)], args=[]))
+    return _s(_redis().eval(_CANCEL, keys=[key(pub_id)], args=[_now()]))
 
 
 def freeze(pub_id: str) -> tuple[str, dict[str, str]]:
-    res = _redis().eval(_FREEZE, keys=[key(pub_id)], args=[])
+    res = _redis().eval(_FREEZE, keys=[key(pub_id)], args=[_now()])
     flat = [_s(v) for v in (res[1] or [])]
     return _s(res[0]), dict(zip(flat[0::2], flat[1::2]))
 
