@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 
+from shared.errors import Conflict
 from shared.publishing.staging import record
 
 log = logging.getLogger("screndly.publishing.staging")
 
 
-class BeingPublished(Exception):
-    """The staged post is being sent right now: the change must wait (HTTP 409)."""
+class BeingPublished(Conflict):
+    """The staged post is being sent right now: the change must wait (a Conflict: the API answers 409)."""
 
 
 def unstage(pub_id: str) -> str:
@@ -30,7 +31,7 @@ def unstage(pub_id: str) -> str:
         return "none"
     verdict = record.cancel(pub_id)
     if verdict == "busy":
-        raise BeingPublished("this post is being published right now")
+        raise BeingPublished("this post is being published right now; try again in a minute")
     if verdict == "missing":
         return "none"
     return apply_one(pub_id)
