@@ -121,8 +121,9 @@ def holds(pub_id: str) -> bool:
 
 
 def send(pub_id: str, claimant: str | None = None) -> str:
-    """Claim the stage and send it. Returns the verdict: `published`, `failed`, `released`, `lookup` (the
-    outcome the write-back applies), or why nothing was done (`busy`, `early`, `late`, `missing`, `lost`)."""
+    """Claim the stage and send it. Returns the outcome recorded for the write-back (`published`, `failed`,
+    `release`: nothing was sent, `lookup`: it may have been), or why nothing was done here (`busy`, `pending`:
+    the stage never became ready, `early`, `late`, `missing`, `lost`: the stage was taken before sending)."""
     from shared.publishing.adapters import get_adapter
     from shared.publishing.adapters.http import shared_client
     from shared.publishing.engine import ratelimit
