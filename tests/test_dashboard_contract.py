@@ -166,3 +166,31 @@ def test_automation_status_from_the_meter(client, auth, clean_state, db):
     get_redis().hset(dispatch.META_KEY, values={switch.SWITCH_FIELD: json.dumps(
         {"platforms": [], "waiting": [], "intervalMinutes": 10, "checkedAt": now})})
     assert next_runs() == {"rss": check, "tmdb": post, "comments": None}
+
+
+def test_automation_next_runs_are_kept_a_minute_but_never_past_the_earliest(client, auth, clean_state, db):
+    """The status's 15 s cache expiring does not read Redis again: the next runs are kept NEXT_SECONDS, and read
+    again as soon as the earliest of them is due (it has run; the dispatcher armed the next)."""
+    import time
+
+    from shared.dashboard import automation, stats
+    from shared.scheduling import dispatch
+
+    db.execute("INSERT INTO rss_feeds (name, url, next_run_at) VALUES ('A', 'https://a.example/f', now())")
+    now = clock.time()
+    dispatch.arm([("tmdb.post", "p1", now + 3600)], wake=False)
+
+    def next_tmdb() -> float:
+        stats.clear_cache("automation")  # what a poll after the status's 15 s pays
+        run = client.get("/api/automation/status", headers=auth).json()["data"]["tmdb"]["nextRun"]
+        return datetime.fromisoformat(run.replace("Z", "+00:00")).timestamp()
+
+    assert abs(next_tmdb() - (now + 3600)) < 0.01
+    dispatch.arm([("tmdb.post", "p2", now + 1.5)], wake=False)
+    assert abs(next_tmdb() - (now + 3600)) < 0.01  # kept: read less than a minute ago, nothing due yet
+    stats.clear_cache()
+    assert abs(next_tmdb() - (now + 1.5)) < 0.01  # every cache emptied: read again
+    time.sleep(max(0.0, now + 1.6 - time.time()))
+    dispatch.disarm("tmdb.post", ["p2"])
+    assert abs(next_tmdb() - (now + 3600)) < 0.01  # the earliest was due: read again at once
+    assert automation.NEXT_SECONDS <= 60

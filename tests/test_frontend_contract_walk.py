@@ -68,6 +68,8 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
                 ("POST", "/api/design-studio/upload-asset"), ("GET", "/api/video-studio/backblaze/videos"),
                 ("GET", "/api/video-studio/backblaze/subtitles"),
                 ("GET", "/api/design-studio/backblaze/templates")],
+    "create": [("GET", "/api/create/state"), ("PUT", "/api/create/state"),
+               ("POST", "/api/ai/generate/compose-metadata")],
 }
 # rows of the table the real app does not call (Src D) that the backend serves anyway
 DESIGN_ONLY_SERVED = [("GET", "/api/automation/status")]
@@ -479,6 +481,27 @@ def test_storage(walker, clean_bucket):
     w.check(len(videos) == 1, "the uploaded trailer is listed")
     w.call("GET", "/api/video-studio/backblaze/subtitles", [C.BACKBLAZE_FILE])
     w.call("GET", "/api/design-studio/backblaze/templates", [C.BACKBLAZE_FILE])
+    w.finish()
+
+
+# --- §1.10, §3.7 the Create page's workspace -------------------------------------------------------------------------
+def test_create_state(walker):
+    w = walker("create")
+    empty = w.call("GET", "/api/create/state", C.CREATE_STATE)
+    w.check(empty == {"items": [], "updatedAt": None}, "a new workspace is empty")
+    draft = {"id": "c1", "status": "draft", "caption": "Opening night", "updatedAt": "2026-11-30T09:00:00.000Z",
+             "platforms": ["x", "threads"]}
+    saved = w.call("PUT", "/api/create/state", C.CREATE_STATE,
+                   json_body={"items": [draft], "lastModifiedAt": "2026-11-30T09:00:00.000Z"})
+    w.check(saved["items"] == [draft] and saved["updatedAt"], "the draft is stored as the frontend wrote it")
+    again = w.call("GET", "/api/create/state", C.CREATE_STATE)
+    w.check(again == saved, "a reload reads back what was saved")
+    filled = w.call("POST", "/api/ai/generate/compose-metadata", C.COMPOSE_METADATA, json_body={
+        "metadataText": "Dune: Part Three | Official Trailer\nIn theaters December 18.", "model": "gpt-5.4-nano",
+        "selectedPlatforms": ["x", "youtube"], "availablePlaylists": [{"id": "PL1", "title": "Official Trailers"},
+                                                                      {"id": "PL2", "title": "Dune"}]})
+    w.check(filled["youtubeTitle"] == "Dune: Part Three | Official Trailer", "the first line is the title")
+    w.check(filled["playlistSelection"]["playlistId"] == "PL2", "the playlist named in the text is chosen")
     w.finish()
 
 

@@ -110,6 +110,67 @@ def test_quarter_size_blur_looks_like_the_full_size_blur(tmp_path):
     assert float(ssim.split("All:")[1].split()[0]) > 0.98, ssim[-300:]
 
 
+@pytest.mark.parametrize("rotated", [False, True])
+def test_shared_downscale_writes_the_same_renditions_as_separate_runs(tmp_path, rotated):
+    """From a source larger than every rendition, the combined run scales each frame once (to 1280x720 here)
+    and both renditions start from that: same facts as separate runs from the full frame, and the same
+    pictures (SSIM against the separate run's file). A phone clip stored 1080x1920 with a 90 degree display
+    matrix is rotated before the shared scale, like every other graph's input."""
+    src = make_clip(tmp_path / "big.mp4", seconds=0.5, size="1080x1920" if rotated else "1920x1080", rate=24)
+    if rotated:
+        turned = tmp_path / "turned.mp4"
+        subprocess.run([ffmpeg(), "-loglevel", "error", "-y", "-display_rotation:v:0", "90", "-i", str(src), "-c",
+                        "copy", str(turned)], check=True)
+        src = turned
+    info = probe(str(src))
+    assert (info.video.display_width, info.video.display_height) == (1920, 1080)
+    wanted = ["landscape_720p", "vertical_9x16"]
+    exe = ffmpeg()
+    for p in wanted:
+        subprocess.run(presets.build_video_command(exe, p, info, str(src), str(tmp_path / f"alone-{p}.mp4"),
+                                                   max_seconds=600), check=True, stdout=subprocess.DEVNULL)
+    outs = [combined.VideoOutput(p, str(tmp_path / f"together-{p}.mp4")) for p in wanted]
+    cmd = combined.build_combined_command(exe, info, str(src), outs, max_seconds=600, cpus=2)
+    assert "[0:v:0]scale=1280:720,setsar=1,split=2[sv0][sv1]" in cmd
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    for p in wanted:
+        alone, together = tmp_path / f"alone-{p}.mp4", tmp_path / f"together-{p}.mp4"
+        facts = _facts(together)
+        assert facts["faststart"] and facts["audio"] == ("aac", 48000, "stereo")
+        _same(_facts(alone), facts)
+        ssim = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(alone), "-i", str(together), "-lavfi",
+                               "[0:v][1:v]ssim", "-f", "null", "-"], capture_output=True, text=True).stderr
+        assert float(ssim.split("All:")[1].split()[0]) > 0.98, ssim[-300:]
+
+
+def test_shared_downscale_run_reports_progress_and_stops_on_request(tmp_path):
+    """The worker's control of a combined run (progress from `-progress`, a cancel that stops ffmpeg) works the
+    same when the renditions' graphs read a shared downscale."""
+    from media_support import ffmpeg_processes_using
+
+    from shared.media.ffmpeg.process import FfmpegStopped, run_ffmpeg
+
+    short = make_clip(tmp_path / "short.mp4", seconds=0.5, size="1920x1080", rate=24)
+    src = tmp_path / "long.mp4"  # 10.5 s without encoding it: the same half second, copied 21 times
+    subprocess.run([ffmpeg(), "-loglevel", "error", "-y", "-stream_loop", "20", "-i", str(short), "-c", "copy",
+                    str(src)], check=True)
+    info = probe(str(src))
+    outs = [combined.VideoOutput(p, str(tmp_path / f"{p}.mp4")) for p in ("landscape_720p", "vertical_9x16")]
+    cmd = combined.build_combined_command(ffmpeg(), info, str(src), outs, max_seconds=600, cpus=2)
+    assert combined.shared_frame_size(info, outs) == (1280, 720)
+    seen: list[float] = []
+
+    def control(percent, _parser):
+        seen.append(percent)
+        return "cancelled" if 0 < percent < 100 else None
+
+    with pytest.raises(FfmpegStopped) as stopped:
+        run_ffmpeg(cmd, duration=info.duration, timeout=120, stderr_path=str(tmp_path / "err.log"),
+                   control=control, tick=0.1)
+    assert stopped.value.reason == "cancelled" and 0 < seen[-1] < 100
+    assert ffmpeg_processes_using(str(tmp_path)) == []
+
+
 def _mean_luma(path) -> float:
     gray = subprocess.run([ffmpeg(), "-loglevel", "error", "-i", str(path), "-vf", "scale=32:18,format=gray",
                            "-f", "rawvideo", "pipe:1"], check=True, capture_output=True).stdout
@@ -132,14 +193,37 @@ def test_combined_command_keeps_each_output_apart():
     cmd = combined.build_combined_command("ffmpeg", _info(), "/w/src.mp4", outs,
                                           combined.ThumbnailOutput((1.0, 2.5), "/w/t"), cpus=2)
     graphs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-filter_complex"]
-    labels = [g.rsplit("[", 1)[-1] for g in graphs[:2]]
-    assert labels == ["v0]", "v1]"]  # two blur graphs, each with its own pad names
+    # the shared 1280x720 downscale, then one graph per rendition reading its own pad of it
+    assert graphs[0] == "[0:v:0]scale=1280:720,setsar=1,split=3[sv0][sv1][sv2]"
+    assert [(g[:5], g.rsplit("[", 1)[-1]) for g in graphs[1:4]] == [("[sv0]", "v0]"), ("[sv1]", "v1]"),
+                                                                    ("[sv2]", "v2]")]
     assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "-f" and cmd[i + 2].endswith(".mp4")] == ["mp4"] * 3
     assert cmd.count("-threads:v") == 3 and cmd[cmd.index("-threads:v") + 1] == "1"  # 2 cores, 3 encoders
     assert cmd.count("-progress") == 1 and cmd.index("-progress") < cmd.index("-i")
-    assert "gte(t,2.500)" in graphs[2] and cmd.count("-frames:v") == 4  # 2 candidates: JPEG + grey sample each
+    assert "gte(t,2.500)" in graphs[4] and cmd.count("-frames:v") == 4  # 2 candidates: JPEG + grey sample each
     with pytest.raises(ValueError):
         combined.build_combined_command("ffmpeg", _info(), "/w/src.mp4", [])
+
+
+def _sized(w: int, h: int, rotation: int = 0) -> MediaInfo:
+    return MediaInfo("mp4", 10.0, 1000, VideoStream("h264", w, h, 24.0, "yuv420p", 8, rotation), None)
+
+
+@pytest.mark.parametrize("size, wanted, options, shared", [
+    ((3840, 2160), ["landscape_1080p", "vertical_9x16", "square_1x1"], {}, (1920, 1080)),
+    ((3840, 2160), ["landscape_720p", "vertical_9x16"], {}, (1280, 720)),  # blur: its foreground is small
+    ((3840, 2160), ["landscape_720p", "vertical_9x16"], {"verticalMode": "crop"}, None),  # 1920 of 2160 rows
+    ((3840, 2160), ["landscape_1080p", "portrait_3x4"], {}, (2560, 1440)),  # 3:4 keeps 1440 of 2160 rows
+    ((2160, 3840, 90), ["landscape_1080p", "square_1x1"], {}, (1920, 1080)),  # planned on the displayed size
+    ((1920, 1080), ["landscape_1080p", "vertical_9x16", "square_1x1"], {}, None),  # 1080p needs full frames
+    ((1920, 1080), ["landscape_720p", "vertical_9x16"], {}, (1280, 720)),
+    ((1920, 1080), ["landscape_720p", "square_1x1"], {}, None),
+    ((3840, 2160), ["landscape_1080p"], {}, None),                      # one rendition: nothing to share
+    ((1000, 3000), ["landscape_720p", "vertical_9x16"], {}, None),      # the blur box follows the frame's width
+])
+def test_shared_downscale_only_when_every_rendition_plans_the_same(size, wanted, options, shared):
+    outs = [combined.VideoOutput(p, f"/w/{p}.mp4", options) for p in wanted]
+    assert combined.shared_frame_size(_sized(*size), outs) == shared
 
 
 @pytest.mark.parametrize("wanted, cap, runs", [

@@ -107,3 +107,32 @@ def test_the_route_sends_the_sql_built_list_in_the_envelope(client, auth, clean_
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     body = r.json()
     assert body["success"] is True and body["data"] == _python_built(db, 5)
+
+
+def test_a_poll_builds_only_the_jobs_whose_row_changed_and_answers_like_a_fresh_build(clean_state, db):
+    """The poll keeps each job's text by row version: any write to a row (even one that leaves updated_at alone)
+    is seen on the next poll; unchanged jobs are not built again; new and deleted jobs come and go."""
+    from shared.media.jobs import queue, service
+
+    _seed_varied(db)
+    service.clear_job_texts()
+    assert json.loads(service.list_jobs_json(50)) == _python_built(db, 50)
+    known = service.known_job_versions(service._MARKER)
+    assert len(known) == 8
+    rows = queue.list_jobs_json(db, 50, service.LIST_EVENTS, service._MARKER, known)
+    assert all(r["body"] is None for r in rows)  # nothing changed: nothing built
+
+    running = db.execute("SELECT id FROM media_jobs WHERE state = 'running'").fetchone()["id"]
+    db.execute("UPDATE media_jobs SET progress = 77, events = events || '[{\"stage\": \"encoding\", \"m\": 1}]' "
+               "WHERE id = %s", (running,))  # no updated_at: the row version still changes
+    db.execute("DELETE FROM media_jobs WHERE state = 'cancelled'")
+    db.execute("INSERT INTO media_jobs (source_key, preset, file_name, created_at) VALUES ('t/new.mp4', 'thumbnail', "
+               "'new.mp4', %s)", (T0 + timedelta(days=1),))
+    rows = queue.list_jobs_json(db, 50, service.LIST_EVENTS, service._MARKER, known)
+    built = {r["id"] for r in rows if r["body"] is not None}
+    assert str(running) in built and len(built) == 2  # the changed job and the new one
+    answer = json.loads(service.list_jobs_json(50))
+    assert answer == _python_built(db, 50)
+    assert next(j for j in answer if j["id"] == str(running))["progress"] == 77
+    service.clear_job_texts()
+    assert json.loads(service.list_jobs_json(50)) == answer  # a fresh build answers the same

@@ -194,3 +194,37 @@ def test_rotation_odd_size_no_audio_10bit_vfr(client, auth, backing, clean_state
     rotated_vertical = finished[0]["outputs"][0]
     # the rotated 321x181 source displays as 181x321: the 9:16 crop keeps its width (180 even)
     assert rotated_vertical["width"] == 180 and rotated_vertical["height"] == 320
+
+
+def test_worker_renders_a_group_from_one_shared_downscale(client, auth, backing, clean_state, clean_bucket,
+                                                          tmp_path):
+    """A source larger than every rendition asked for: the worker's combined run (streamed uploads, moov
+    composed by the worker) starts each rendition from one shared 1280x720 downscale; every job still ends on its
+    own with its own size, audio, faststart file and progress."""
+    from shared.media.ffmpeg import combined
+    from shared.media.ffmpeg.atoms import file_is_faststart
+    from shared.media.ffmpeg.probe import probe
+
+    src = make_clip(tmp_path / "wide.mp4", seconds=1, size="1920x1080", rate=24)
+    wanted = ["landscape_720p", "vertical_9x16", "thumbnail"]
+    videos = [combined.VideoOutput(p, p) for p in wanted if p != "thumbnail"]
+    assert combined.shared_frame_size(probe(str(src)), videos) == (1280, 720)
+    stored = upload(client, auth, src)
+    worker = WorkerProcess(worker_env(backing, tmp_path / "scratch"), tmp_path / "worker.log").wait_ready()
+    try:
+        r = client.post("/api/jobs", headers=auth, json={"sourceKey": stored["key"], "presets": wanted})
+        done = {j["preset"]: poll_job(client, auth, j["id"], timeout=60) for j in r.json()["data"]}
+    finally:
+        assert worker.stop() == 0, worker.log()
+    assert "Traceback" not in worker.log()
+    sizes = {"landscape_720p": (1280, 720), "vertical_9x16": (1080, 1920)}
+    for preset, job in done.items():
+        assert job["status"] == "completed" and job["progress"] == 100, (preset, job["error"], worker.log()[-3000:])
+        assert any("from one decode" in e["message"] for e in job["events"]), job["events"]
+        info = probe(str(_download(job["resultUrls"][0], tmp_path / f"out-{preset}")), own_output=True)
+        if preset == "thumbnail":
+            assert info.video.codec == "mjpeg"
+            continue
+        assert (info.video.width, info.video.height) == sizes[preset]
+        assert info.audio.codec == "aac" and abs(info.duration - 1.0) <= 1 / 24 + 1e-6
+        assert file_is_faststart(str(tmp_path / f"out-{preset}")) and job["outputs"][0]["faststart"] is True

@@ -31,10 +31,13 @@ def _base() -> str:
     return get_config().openai_base_url.rstrip("/")
 
 
-def _body(model: str, messages: list[dict], temperature: float | None, max_tokens: int) -> dict:
-    body = {"model": model, "messages": messages, "max_completion_tokens": max_tokens}
+def _body(model: str, messages: list[dict], temperature: float | None, max_tokens: int,
+          json_object: bool = False) -> dict:
+    body: dict = {"model": model, "messages": messages, "max_completion_tokens": max_tokens}
     if temperature is not None:
         body["temperature"] = temperature
+    if json_object:  # JSON mode: https://platform.openai.com/docs/guides/structured-outputs#json-mode
+        body["response_format"] = {"type": "json_object"}
     return body
 
 
@@ -67,15 +70,16 @@ def _temperature_rejected(resp: httpx.Response) -> bool:
 
 
 async def chat(client: httpx.AsyncClient, api_key: str, *, model: str, messages: list[dict],
-               temperature: float | None = None, max_tokens: int = 400, timeout: float = 30.0) -> ChatResult:
+               temperature: float | None = None, max_tokens: int = 400, timeout: float = 30.0,
+               json_object: bool = False) -> ChatResult:
     headers = {"Authorization": f"Bearer {api_key}"}
     url = f"{_base()}/chat/completions"
     try:
-        resp = await client.post(url, json=_body(model, messages, temperature, max_tokens), headers=headers,
-                                 timeout=timeout)
+        resp = await client.post(url, json=_body(model, messages, temperature, max_tokens, json_object),
+                                 headers=headers, timeout=timeout)
         if temperature is not None and _temperature_rejected(resp):
-            resp = await client.post(url, json=_body(model, messages, None, max_tokens), headers=headers,
-                                     timeout=timeout)
+            resp = await client.post(url, json=_body(model, messages, None, max_tokens, json_object),
+                                     headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise OpenAIError(f"OpenAI unreachable: {type(exc).__name__}") from exc
     if resp.status_code >= 400:

@@ -39,6 +39,8 @@ ROUTER_GROUPS: dict[str, list[str]] = {
         "shared.api.routes.media_uploads",
         "shared.api.routes.media_jobs",
         "shared.api.routes.media_assets",
+        "shared.api.routes.compose",
+        "shared.api.routes.ai_compose",
     ],
     "rss": [
         "shared.api.routes.rss",
@@ -78,6 +80,8 @@ ROUTER_PREFIXES: dict[str, tuple[str, ...]] = {
     "shared.api.routes.media_uploads": ("/api/uploads",),
     "shared.api.routes.media_jobs": ("/api/jobs",),
     "shared.api.routes.media_assets": ("/api/create/upload-asset", "/api/design-studio", "/api/video-studio"),
+    "shared.api.routes.compose": ("/api/create/state",),
+    "shared.api.routes.ai_compose": ("/api/ai/generate/compose-metadata",),
     "shared.api.routes.rss": ("/api/rss",),
     "shared.api.routes.rss_internal": ("/api/internal/rss",),
     "shared.api.routes.ai_rss": ("/api/ai/generate/rss-caption",),

@@ -62,7 +62,15 @@ def create_channel(name: str | None, channel_input: str, interval: int | None) -
         if row is None:
             raise Conflict("this channel is already monitored", details={"channelId": resolved.channel_id})
         activity.log("youtube", "info", f"channel added: {row['name']}", {"channelId": row["channel_id"]}, conn=conn)
-        return channel_json(row)
+    _channels_changed(str(row["id"]))
+    return channel_json(row)
+
+
+def _channels_changed(*ids: str) -> None:
+    """The checks' Redis copy follows the table (shared/channels/timing.py)."""
+    from shared.channels.timing import channels_changed
+
+    channels_changed(list(ids))
 
 
 def update_channel(cid: str, data: dict) -> dict:
@@ -97,13 +105,16 @@ def update_channel(cid: str, data: dict) -> dict:
             row = conn.execute("SELECT * FROM yt_channels WHERE id = %s", (cid,)).fetchone()
         if row is None:
             raise NotFound("channel not found")
-        return channel_json(row)
+    if cols:
+        _channels_changed(cid)
+    return channel_json(row)
 
 
 def delete_channel(cid: str) -> None:
     with connection() as conn:
         if conn.execute("DELETE FROM yt_channels WHERE id = %s RETURNING id", (cid,)).fetchone() is None:
             raise NotFound("channel not found")
+    _channels_changed(cid)
 
 
 def detections(limit: int) -> list[dict]:

@@ -6,6 +6,12 @@ run. `nextRun` is read from the dispatcher's armed items (shared/scheduling/disp
 RSS's next feed check or processing window, TMDb's next scheduled post, the comment poll's next run (none while
 no platform is ready for it or the governor paused it: its hourly look is not a poll). An automation that has
 not reported anything answers `inactive` with zeros.
+
+The next runs are kept NEXT_SECONDS (60 s) in the instance, and never past the earliest of them (once a run is
+due, it has run or is running, and the next one is armed): the status's own 15 s cache alone would read Redis on
+every uncached poll. Redis holds them because the dispatcher arms items without waking Postgres; keeping a copy
+in Postgres would cost a database write (a Neon wake-up) for every arm. A next run armed by another instance
+shows up to NEXT_SECONDS late.
 """
 
 from __future__ import annotations
@@ -46,6 +52,22 @@ def status() -> dict[str, Any]:
 NEXT_KINDS = {"rss": ("rss.probe", "rss.process"), "tmdb": ("tmdb.post",), "comments": ("comments.poll",)}
 
 
+NEXT_SECONDS = 60.0
+
+
+def _none_due(runs: dict[str, float | None]) -> bool:
+    import time
+
+    times = [t for t in runs.values() if t is not None]
+    return not times or time.time() < min(times)  # epochs: the wall clock
+
+
+def cached_next_runs() -> dict[str, float | None]:
+    from shared.dashboard.stats import cached
+
+    return cached("automation.next", next_runs, NEXT_SECONDS, _none_due)
+
+
 def next_runs() -> dict[str, float | None]:
     """Each automation's next run from the dispatcher's armed items (one Redis command)."""
     import json
@@ -80,7 +102,7 @@ def _status() -> dict[str, Any]:
     with connection() as conn:
         row = one(conn.execute(_SQL, {"gauges": gauges, "counters": counters}).fetchone())  # aggregates
     try:
-        nxt = next_runs()
+        nxt = cached_next_runs()
     except Exception:  # Redis unreachable: the page still shows the rest
         nxt = {}
     g, runs = row["gauges"] or {}, row["runs"] or {}

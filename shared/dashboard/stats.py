@@ -5,6 +5,10 @@ briefly, because the dashboard polls them.
 (`_STATS_SQL`); blocks for capabilities that are not built (Design/Video Studio) answer zeros in the contract's
 shape. The usage block comes from the usage report (shared/usage/report.py, cached on its own).
 
+The day's counts, the 7-day trend and the success rate come from per-hour counters (`dashboard_count()`,
+migration 1200) rather than from counting the day's rows: the statement costs the same on a quiet day and a busy
+one, and equals the counting it replaced in any timezone (tests/test_dashboard_counts.py).
+
 - `tmdb`: `readyCount` TMDb posts scheduled to go out (status `scheduled`, time still ahead); `coverageDays`
   how many of the owner's calendar days, today included, the schedule reaches (0 with nothing ready);
   `upcoming` the next five, each with the owner-local `dateLabel` ("Today", "Tomorrow", "Thu, Dec 3") and
@@ -29,10 +33,11 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[float, Any]] = {}
 
 
-def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS) -> Any:
+def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS,
+           still_valid: Callable[[Any], bool] | None = None) -> Any:
     with _lock:
         hit = _cache.get(key)
-        if hit and time.monotonic() - hit[0] < ttl:
+        if hit and time.monotonic() - hit[0] < ttl and (still_valid is None or still_valid(hit[1])):
             return hit[1]
     value = fn()
     with _lock:
@@ -40,9 +45,13 @@ def cached(key: str, fn: Callable[[], Any], ttl: float = CACHE_SECONDS) -> Any:
     return value
 
 
-def clear_cache() -> None:
+def clear_cache(*keys: str) -> None:
+    """Every cached value, or only those named."""
     with _lock:
-        _cache.clear()
+        if not keys:
+            _cache.clear()
+        for key in keys:
+            _cache.pop(key, None)
 
 
 # The owner's day start, from the timezone setting (a JSON string), falling back to the inventory default
@@ -57,16 +66,11 @@ WITH tz AS (
 
 _SYSTEM = """
   'system', json_build_object(
-    -- each count a bare index-only count on its own partial index (migration 1101)
-    'cacheHitRate', COALESCE(round(100.0 * (SELECT count(*) FROM rss_items WHERE caption_source = 'ai_cached'
-                                                AND updated_at >= day.start)
-                                   / NULLIF((SELECT count(*) FROM rss_items WHERE caption_source IN ('ai', 'ai_cached')
-                                             AND updated_at >= day.start), 0), 1), 0),
-    'systemErrors', (SELECT count(*) FROM activity_logs, day WHERE level = 'error' AND created_at >= day.start),
-    'dailyFailures', (SELECT count(*) FROM publications, day WHERE state IN ('failed', 'unconfirmed')
-                      AND updated_at >= day.start),
-    'dailySuccess', (SELECT count(*) FROM publications, day WHERE state IN ('published', 'dry_run')
-                     AND published_at >= day.start))
+    'cacheHitRate', COALESCE(round(100.0 * dashboard_count('ai_cached', day.start)
+                                   / NULLIF(dashboard_count('ai_captions', day.start), 0), 1), 0),
+    'systemErrors', dashboard_count('errors', day.start),
+    'dailyFailures', dashboard_count('publish_failed', day.start),
+    'dailySuccess', dashboard_count('publish_success', day.start))
 """
 
 _STATS_SQL = _DAY_START + """
@@ -74,12 +78,11 @@ SELECT json_build_object(
 """ + _SYSTEM + """,
   'video', json_build_object(
     'activeChannels', (SELECT count(*) FROM yt_channels WHERE status = 'active'),
-    'dailyVideos', (SELECT count(*) FROM yt_videos, day WHERE detected AND created_at >= day.start),
-    -- per local day, a range count on the detected index between that day's local midnights (index-only)
+    'dailyVideos', dashboard_count('videos', day.start),
+    -- per local day, between that day's local midnights
     'trends', (SELECT COALESCE(json_agg(json_build_object('date', t.d, 'videos', t.n) ORDER BY t.d), '[]'::json)
-               FROM (SELECT g::date AS d, (SELECT count(*) FROM yt_videos v WHERE v.detected
-                                           AND v.created_at >= g::date AT TIME ZONE day.tz
-                                           AND v.created_at < (g::date + 1) AT TIME ZONE day.tz) AS n
+               FROM (SELECT g::date AS d, dashboard_count('videos', g::date AT TIME ZONE day.tz,
+                                                          (g::date + 1) AT TIME ZONE day.tz) AS n
                      FROM generate_series((day.start AT TIME ZONE day.tz)::date - 6,
                                           (day.start AT TIME ZONE day.tz)::date, interval '1 day') g) t),
     'recentActivity', (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'title', v.title,
@@ -90,8 +93,7 @@ SELECT json_build_object(
                        JOIN yt_channels c ON c.id = v.channel_ref)),
   'rss', json_build_object(
     'activeFeeds', (SELECT count(*) FROM rss_feeds WHERE enabled AND status <> 'paused'),
-    'dailyPosted', (SELECT count(*) FROM rss_planned_posts, day WHERE status IN ('posted', 'dry_run')
-                    AND updated_at >= day.start),
+    'dailyPosted', dashboard_count('rss_posted', day.start),
     'recentFeeds', (SELECT COALESCE(json_agg(json_build_object('id', f.id, 'name', f.name, 'status', f.status,
                                     'lastProcessedAt', f.last_processed_at, 'nextRunAt', f.next_due)
                                     ORDER BY f.last_processed_at DESC NULLS LAST), '[]'::json)
@@ -101,8 +103,7 @@ SELECT json_build_object(
                           FROM rss_feeds ORDER BY last_processed_at DESC NULLS LAST LIMIT 5) f)),
   'uploads', json_build_object(
     'activeUploads', (SELECT count(*) FROM media_jobs WHERE state IN ('queued', 'running')),
-    'completedToday', (SELECT count(*) FROM media_jobs, day WHERE state = 'succeeded'
-                       AND finished_at >= day.start),
+    'completedToday', dashboard_count('jobs_done', day.start),
     'pipeline', (SELECT COALESCE(json_agg(json_build_object('id', j.id, 'fileName', j.file_name,
                                  'stage', j.stage, 'progress', j.progress,
                                  'status', CASE j.state WHEN 'queued' THEN 'pending'
@@ -134,13 +135,12 @@ SELECT json_build_object(
                          WHERE status = 'scheduled' AND scheduled_at >= now() ORDER BY scheduled_at LIMIT 5) u))
     FROM tmdb_posts t WHERE t.status = 'scheduled' AND t.scheduled_at >= now()),
   'comments', json_build_object(
-    'repliesToday', (SELECT count(*) FROM comments WHERE status = 'replied' AND replied_at >= day.start),
-    'successRate', (SELECT COALESCE(round(100.0 * count(*) FILTER (WHERE status = 'replied') / NULLIF(count(*), 0), 1),
-                                    100.0)
-                    FROM comments WHERE status IN ('replied', 'failed', 'unconfirmed')
-                    AND updated_at >= now() - GREATEST(24, COALESCE(
+    'repliesToday', dashboard_count('replies', day.start),
+    'successRate', (SELECT COALESCE(round(100.0 * dashboard_count('attempts_replied', w.start)
+                                          / NULLIF(dashboard_count('attempts', w.start), 0), 1), 100.0)
+                    FROM (SELECT now() - GREATEST(24, COALESCE(
                         (SELECT CASE WHEN value #>> '{}' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (value #>> '{}')::float8 END
-                         FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour'),
+                         FROM settings WHERE key = 'commentRetention'), 168)) * interval '1 hour' AS start) w),
     'recentReplies', (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'comment', r.text,
                                       'reply', r.reply_text, 'platform', r.platform, 'repliedAt', r.replied_at)
                                       ORDER BY r.replied_at DESC), '[]'::json)

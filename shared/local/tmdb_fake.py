@@ -21,6 +21,7 @@ with anniversaries today, plus titles each rule of the filter rejects. Images ar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -319,6 +320,29 @@ def png(width: int = 4, height: int = 6) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
+_NATIVE = {"p": (1000, 1500), "b": (1920, 1080), "l": (800, 300)}  # what Title.images() says each kind measures
+
+
+@functools.lru_cache(maxsize=64)
+def _png_of(width: int, height: int) -> bytes:
+    return png(width, height)
+
+
+def sized_png(size: str, file: str) -> bytes:
+    """An image as large as TMDb's would be at that size (https://developer.themoviedb.org/docs/image-basics:
+    `w<N>` scales to N pixels wide, `h<N>` to N high, `original` is the upload), so size checks downstream see
+    real dimensions. Unknown kinds (profiles) stay tiny."""
+    native = _NATIVE.get(file[:1])
+    if native is None:
+        return _png_of(4, 6)
+    w, h = native
+    if size.startswith("w") and size[1:].isdigit():
+        w, h = int(size[1:]), round(h * int(size[1:]) / w)
+    elif size.startswith("h") and size[1:].isdigit():
+        w, h = round(w * int(size[1:]) / h), int(size[1:])
+    return _png_of(w, h)
+
+
 class FakeTMDb:
     def __init__(self, today: date, *, key: str = FAKE_KEY, token: str = FAKE_TOKEN, rate_limit: int | None = None,
                  rate_window: float = 10.0):
@@ -391,7 +415,7 @@ class FakeTMDb:
         return self._refuse(request, 404, 34, "The resource you requested could not be found.")
 
     async def _image(self, request: Request):
-        return Response(png(), media_type="image/png")
+        return Response(sized_png(request.path_params["size"], request.path_params["file"]), media_type="image/png")
 
     # --- answers ---
     def _page(self, items: list[dict], query: dict[str, str], extra: dict | None = None) -> dict:

@@ -28,6 +28,7 @@ STEP_MODULES: list[str] = [
     "shared.tmdb.retention",
     "shared.comments.cleanup",
     "shared.usage.cleanup_steps",
+    "shared.dashboard.cleanup_steps",  # after the deletes above, so it folds what they subtracted
 ]
 
 

@@ -1,7 +1,10 @@
-"""Images for an item: candidates from the feed, the article page, Serper; checked by their real header bytes.
+"""Images for an item: candidates from the feed, the article page, TMDb, Serper; checked by their real header bytes.
 
 Order of candidates (first good ones win): enclosure, media:content, media:thumbnail, itunes:image, the first
-<img> of the content, then the article page's og:image / twitter:image, then (optional) Serper image search.
+<img> of the content, then the article page's og:image / twitter:image, then (optional, the feed's `tmdbEnabled`)
+the backdrop and poster of the film the headline names (rss/tmdb_lookup.py), then (optional) Serper image search.
+TMDb comes before the feed when the feed's `imageSourcePriority` is `tmdb_first`; Serper comes first when the
+feed prefers it and carries no image of its own. TMDb before Serper otherwise: it is free and names the film.
 Each candidate is fetched through the same guarded fetcher, reading only the first 64 KB: type and size come
 from the header bytes (PNG/JPEG/GIF/WebP), never from the extension. Too small or not an image: skipped with a
 reason. Optionally re-hosted to B2 under a content-hash key (same image stored once).
@@ -78,7 +81,7 @@ def wanted_count(image_count: str, seed: str) -> int:
 @dataclass
 class SelectedImage:
     url: str
-    source: str  # feed | serper
+    source: str  # feed | tmdb | serper (the contract's `imageSource`)
     reason: str
     width: int | None = None
     height: int | None = None
@@ -98,6 +101,7 @@ _SOURCE_REASON = {
     "og_image": "article page og:image", "twitter_image": "article page twitter:image",
     "serper": "Serper image search",
 }
+_CONTRACT_SOURCE = {"serper": "serper", "tmdb": "tmdb"}
 
 
 async def check_image(client, url: str) -> tuple[ImageInfo | None, str]:
@@ -119,14 +123,15 @@ async def check_image(client, url: str) -> tuple[ImageInfo | None, str]:
 
 async def select_images(client, *, entry, count: int, article_html: str | None = None,
                         fetch_article: bool = True, serper_key: str | None = None, serper_query: str | None = None,
-                        serper_first: bool = False) -> ImageSelection:
+                        serper_first: bool = False, tmdb_key: str | None = None,
+                        tmdb_first: bool = False) -> ImageSelection:
     """Walk the candidates in order and keep the first `count` that pass the header checks."""
     from shared.net.fetch import FetchError, FetchLimits, fetch
 
     sel = ImageSelection()
     seen: set[str] = set()
 
-    async def consider(url: str, source: str) -> None:
+    async def consider(url: str, source: str, reason: str | None = None) -> None:
         if len(sel.selected) >= count or url in seen:
             return
         seen.add(url)
@@ -134,9 +139,19 @@ async def select_images(client, *, entry, count: int, article_html: str | None =
         if info is None:
             sel.rejected.append({"url": url, "source": source, "reason": why})
             return
-        sel.selected.append(SelectedImage(url=url, source="serper" if source == "serper" else "feed",
-                                          reason=_SOURCE_REASON.get(source, source), width=info.width,
+        sel.selected.append(SelectedImage(url=url, source=_CONTRACT_SOURCE.get(source, "feed"),
+                                          reason=reason or _SOURCE_REASON.get(source, source), width=info.width,
                                           height=info.height, mime=info.mime))
+
+    async def from_tmdb() -> None:
+        if tmdb_key and len(sel.selected) < count:
+            from shared.rss.tmdb_lookup import tmdb_images
+
+            found, why = await tmdb_images(client, tmdb_key, entry.title, count)
+            if why:
+                sel.rejected.append({"url": None, "source": "tmdb", "reason": why})
+            for url, reason in found:
+                await consider(url, "tmdb", reason)
 
     async def from_serper() -> None:
         if serper_key and serper_query and len(sel.selected) < count:
@@ -152,6 +167,8 @@ async def select_images(client, *, entry, count: int, article_html: str | None =
                     continue
                 await consider(r.url, "serper")
 
+    if tmdb_first:
+        await from_tmdb()
     if serper_first:
         await from_serper()
     for ref in entry.images:
@@ -172,6 +189,8 @@ async def select_images(client, *, entry, count: int, article_html: str | None =
                 html = ""
         for url, source in page_images(html, entry.link):
             await consider(url, source)
+    if not tmdb_first:
+        await from_tmdb()
     if not serper_first:
         await from_serper()
     return sel

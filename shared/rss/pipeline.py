@@ -343,14 +343,22 @@ async def handle_item(ctx: RunContext, feed: dict, item: dict, entry: Entry) -> 
     return status
 
 
+def image_sources(settings: RunSettings, feed: dict, entry: Entry) -> dict[str, Any]:
+    """The feed's optional image sources (Serper, TMDb) and their order, as select_images takes them."""
+    serper_key = settings.serper_key if feed.get("serper_enabled", True) else ""
+    tmdb_key = settings.tmdb_key if feed.get("tmdb_enabled") else ""
+    return {"serper_key": serper_key or None, "serper_query": entry.title if serper_key else None,
+            "serper_first": bool(serper_key and feed.get("serper_priority") and not entry.images),
+            "tmdb_key": tmdb_key or None,
+            "tmdb_first": bool(tmdb_key and feed.get("image_source_priority") == "tmdb_first")}
+
+
 async def choose_images(ctx: RunContext, feed: dict, item_id: str, entry: Entry) -> list[dict]:
     from shared.rss.images import rehost, select_images, wanted_count
 
     count = wanted_count(str(feed.get("image_count") or "1"), item_id)
-    serper_key = ctx.settings.serper_key if feed.get("serper_enabled", True) else ""
     sel = await select_images(ctx.client, entry=entry, count=count, fetch_article=ctx.fetch_article_pages,
-                              serper_key=serper_key or None, serper_query=entry.title if serper_key else None,
-                              serper_first=bool(serper_key and feed.get("serper_priority") and not entry.images))
+                              **image_sources(ctx.settings, feed, entry))
     chosen = sel.selected
     if feed.get("rehost_images") and chosen:
         rehosted = []

@@ -257,7 +257,7 @@ async def _dry_run(feed: dict) -> dict:
     from shared.net.fetch import make_client
     from shared.rss.config import load_run_settings
     from shared.rss.images import select_images, wanted_count
-    from shared.rss.pipeline import RunContext, make_caption
+    from shared.rss.pipeline import RunContext, image_sources, make_caption
     from shared.rss.textlength import caption_length
     from shared.rss.textutil import strip_html, summarize
 
@@ -269,9 +269,8 @@ async def _dry_run(feed: dict) -> dict:
     settings = await asyncio.to_thread(load_run_settings)
     async with make_client(8) as client:
         ctx = RunContext(client=client, settings=settings)
-        serper_key = settings.serper_key if feed["serper_enabled"] else ""
         sel = await select_images(client, entry=latest, count=wanted_count(feed["image_count"], latest.link or ""),
-                                  serper_key=serper_key or None, serper_query=latest.title if serper_key else None)
+                                  **image_sources(settings, feed, latest))
         caption, source = await make_caption(ctx, feed, latest)
     platform = "x" if (feed["platforms_enabled"] or {}).get("x", True) else "threads"
     return {"title": latest.title, "link": latest.link, "pubDate": _iso(latest.published_at),

@@ -216,6 +216,10 @@ AI_CONTENT = {"content": STR}
 CREATE_ASSET = {"url": STR, "fileId?": STR, "fileName": STR, "previewUrl?": STR}
 VIDEO_STUDIO_ASSET = {"url": STR, "fileName": STR, "originalName": STR, "contentType": STR, "size": int}
 DESIGN_STUDIO_ASSET = {"url": STR, "fileName": STR}
+COMPOSE_METADATA = {"sharedCaption": STR, "youtubeTitle": STR, "youtubeDescription": STR,  # §1.9
+                    "playlistSelection": Nullable({"playlistId": STR, "playlistName": STR, "reason": STR,
+                                                   "confidence": NUM})}
+CREATE_STATE = {"items": [MapOf(ANY)], "updatedAt": Nullable(STR)}  # §1.10: `{items, updatedAt}`
 BACKBLAZE_FILE = {"fileId": STR, "fileName": STR, "contentType": STR, "contentLength": int, "uploadTimestamp": NUM,
                   "lastModified?": (STR, int, float), "url": STR}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-MODULES = ("system", "media", "rss", "channels", "tmdb", "platforms", "comments", "dashboard")
+MODULES = ("system", "media", "rss", "channels", "tmdb", "platforms", "comments", "dashboard", "compose")
 
 
 def responses() -> dict[str, Any]:

@@ -114,9 +114,11 @@ def plan_geometry(preset: VideoPreset, src_w: int, src_h: int, mode: str | None 
     return Geometry(even(out_h * target), even(out_h), crop=(cw, ch))
 
 
-def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None, label: str = "") -> tuple[str, bool]:
+def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None, label: str = "",
+                 source: str = "0:v:0") -> tuple[str, bool]:
     """(filter, is_complex). The final format=yuv420p turns 10-bit or 4:4:4 input into 8-bit 4:2:0.
-    `label` keeps the pad names of a complex graph unique when several outputs share one command."""
+    `label` keeps the pad names of a complex graph unique when several outputs share one command; `source` is
+    the pad a complex graph reads (another graph's output when a combined run shares one downscale)."""
     w, h = geo.width, geo.height
     fit = mode or preset.fit
     if fit == "pad":
@@ -135,10 +137,25 @@ def video_filter(preset: VideoPreset, geo: Geometry, mode: str | None = None, la
                       f"boxblur={max(1, radius // 4)}:2,scale={w}:{h}")
     else:
         background = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},boxblur={radius}:2"
-    return ((f"[0:v:0]split=2[bg{n}][fg{n}];"
+    return ((f"[{source}]split=2[bg{n}][fg{n}];"
             f"[bg{n}]{background}[bgb{n}];"
             f"[fg{n}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2[fgs{n}];"
             f"[bgb{n}][fgs{n}]overlay=(W-w)/2:(H-h)/2,setsar=1,format=yuv420p[v{n}]"), True)
+
+
+def fit_mode(preset_name: str, options: dict | None) -> str | None:
+    """The job's override of the preset's fit (only the vertical preset has one: `verticalMode`)."""
+    mode = (options or {}).get("verticalMode")
+    return mode if preset_name == "vertical_9x16" and mode in ("crop", "blur") else None
+
+
+def content_scale(preset: VideoPreset, geo: Geometry, src_w: int, src_h: int, mode: str | None = None) -> float:
+    """How much the rendition shrinks the source's pixels (1.0 = full resolution, never more). A blurred
+    background is smaller still and does not count."""
+    if (mode or preset.fit) == "crop":
+        cw, ch = geo.crop or (geo.width, geo.height)
+        return max(geo.width / cw, geo.height / ch)
+    return min(geo.width / src_w, geo.height / src_h)
 
 
 def source_input_args(info: MediaInfo, src: str) -> list[str]:
@@ -156,8 +173,12 @@ def source_input_args(info: MediaInfo, src: str) -> list[str]:
 def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_preset: str = "veryfast",
                       max_seconds: float | None = None, options: dict | None = None, label: str = "",
                       encoder_threads: int | None = None, trailer: list[str] | None = None,
-                      faststart: bool = True) -> list[str]:
+                      faststart: bool = True, source: str | None = None,
+                      frame_size: tuple[int, int] | None = None) -> list[str]:
     """Everything after the inputs for one rendition: filter, maps, codecs, container, destination.
+    `source` + `frame_size`: the filter reads that pad of another graph (frames of that size, already scaled
+    down from the source) instead of the decoded source, and is planned on those frames (crops in their pixels);
+    combined.shared_frame_size only shares when that plans the same rendition size as the source does.
     `trailer` goes just before `-f mp4 dst` (the single command puts its global progress options there).
     `faststart=False`: moov stays at the end; the worker composes the faststart file itself while uploading
     (shared/media/ffmpeg/faststart.py), which yields the same bytes."""
@@ -165,13 +186,12 @@ def video_output_args(preset_name: str, info: MediaInfo, dst: str, *, x264_prese
     assert isinstance(preset, VideoPreset)
     if info.video is None:
         raise UnsupportedSource("the file has no video stream")
-    opts = options or {}
-    mode = None
-    if preset.name == "vertical_9x16" and opts.get("verticalMode") in ("crop", "blur"):
-        mode = opts["verticalMode"]
-    geo = plan_geometry(preset, info.video.display_width, info.video.display_height, mode)
+    mode = fit_mode(preset_name, options)
+    geo = plan_geometry(preset, *(frame_size or (info.video.display_width, info.video.display_height)), mode)
     fps = output_fps(info.video.fps)
-    vf, is_complex = video_filter(preset, geo, mode, label)
+    vf, is_complex = video_filter(preset, geo, mode, label, source or "0:v:0")
+    if source and not is_complex:
+        vf, is_complex = f"[{source}]{vf}[v{label}]", True
 
     args: list[str] = []
     if is_complex:

@@ -9,6 +9,7 @@ back on shutdown). A running job whose lease expires is claimed again by any wor
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from shared.media.jobs.views import STATUS
@@ -87,12 +88,16 @@ def _status_sql() -> str:
     return f"CASE j.state {cases} END"
 
 
-def list_json_query(limit: int, max_events: int, url_prefix: str) -> tuple[str, dict]:
-    """The newest jobs as the JSON text of a list of UploadJob (views.upload_job with `max_events`), one
-    statement: building the 3 s poll's ~100 KB answer in Postgres skips decoding 50 rows of JSON columns and
-    encoding them again in Python. Output URLs are `url_prefix || key` (see _url_sql)."""
+def list_json_query(limit: int, max_events: int, url_prefix: str, known: Sequence[str] = ()) -> tuple[str, dict]:
+    """The newest jobs, one row each: `id`, `version` (the row version, `xmin`: any write to the row changes it)
+    and `body`, the job's JSON text as UploadJob (views.upload_job with `max_events`), NULL for a job whose
+    "id:version" is in `known` (the caller holds that text already). One statement: building the answer in
+    Postgres skips decoding rows of JSON columns and encoding them again, and building only the jobs that changed
+    skips most of the 3 s poll's ~100 KB (a poll mostly sees finished jobs). Output URLs are `url_prefix || key`
+    (see _url_sql)."""
     sql = f"""
-SELECT COALESCE(json_agg(json_build_object(
+SELECT j.id::text AS id, j.version,
+  CASE WHEN NOT j.known THEN json_build_object(
     'id', j.id::text, 'fileName', j.file_name, 'fileSize', j.file_size, 'sourceKey', j.source_key,
     'preset', j.preset, 'status', {_status_sql()}, 'state', j.state, 'stage', j.stage, 'progress', j.progress,
     'cancelRequested', j.cancel_requested, 'waitingForFile', j.state = 'awaiting_source',
@@ -105,23 +110,26 @@ SELECT COALESCE(json_agg(json_build_object(
                         ELSE '{{}}'::jsonb END,
     'backendUsed', 'ffmpeg',
     'createdAt', {_iso_sql("j.created_at")}, 'updatedAt', {_iso_sql("j.updated_at")},
-    'startedAt', {_iso_sql("j.started_at")}, 'completedAt', {_iso_sql("j.finished_at")})
-  ORDER BY j.created_at DESC, j.id DESC), '[]'::json)::text AS jobs
-FROM (SELECT * FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %(limit)s) j
+    'startedAt', {_iso_sql("j.started_at")}, 'completedAt', {_iso_sql("j.finished_at")})::text END AS body
+FROM (SELECT *, xmin::text AS version, (id::text || ':' || xmin::text) = ANY(%(known)s::text[]) AS known
+      FROM media_jobs ORDER BY created_at DESC, id DESC LIMIT %(limit)s) j
 LEFT JOIN LATERAL (
   SELECT jsonb_agg(out || jsonb_build_object('url', u.url) ORDER BY i) AS outputs,
          jsonb_agg(u.url ORDER BY i) AS urls
-  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.result->'outputs') = 'array' THEN j.result->'outputs'
-                                 ELSE '[]'::jsonb END) WITH ORDINALITY t(out, i),
+  FROM jsonb_array_elements(CASE WHEN NOT j.known AND jsonb_typeof(j.result->'outputs') = 'array'
+                                 THEN j.result->'outputs' ELSE '[]'::jsonb END) WITH ORDINALITY t(out, i),
        LATERAL (SELECT {_url_sql("out->>'key'")} AS url) u) o ON true
+ORDER BY j.created_at DESC, j.id DESC
 """
     # lax mode: "$[last-9 to last]" of a shorter array is the whole array
-    return sql, {"newest": f"$[last-{max_events - 1} to last]", "limit": limit, "url_prefix": url_prefix}
+    return sql, {"newest": f"$[last-{max_events - 1} to last]", "limit": limit, "url_prefix": url_prefix,
+                 "known": list(known)}
 
 
-def list_jobs_json(conn, limit: int, max_events: int, url_prefix: str) -> str:
-    sql, params = list_json_query(limit, max_events, url_prefix)
-    return conn.execute(sql, params).fetchone()["jobs"]
+def list_jobs_json(conn, limit: int, max_events: int, url_prefix: str, known: Sequence[str] = ()) -> list[dict]:
+    """Rows of (id, version, body or NULL when known): see list_json_query."""
+    sql, params = list_json_query(limit, max_events, url_prefix, known)
+    return conn.execute(sql, params).fetchall()
 
 
 def list_jobs(conn, limit: int = 50, max_events: int | None = None) -> list[dict]:

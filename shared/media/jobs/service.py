@@ -113,11 +113,24 @@ def _source_size(key: str) -> tuple[int, str | None]:
     return upload["actual_size"], upload["file_name"]
 
 
+# written by the worker once it made the thumbnail; the list presigns thumbnailKey, so a client must not name one
+WORKER_METADATA_KEYS = ("thumbnailKey",)
+
+
+def client_metadata(metadata: dict | None) -> dict | None:
+    """A job's metadata as a client may write it: the worker's own keys dropped (else any bucket key a client
+    named would be presigned in the jobs list)."""
+    if not metadata:
+        return metadata
+    return {k: v for k, v in metadata.items() if k not in WORKER_METADATA_KEYS}
+
+
 def create_jobs(*, source_key: str | None, source_url: str | None, presets: Sequence[str] | None,
                 file_name: str | None, file_size: int | None, metadata: dict | None,
                 options: dict | None) -> list[tuple[dict, bool]]:
     key = source_key_from(source_key, source_url)
     wanted = _wanted_presets(presets)
+    metadata = client_metadata(metadata)
     cfg = get_config()
     if key is None:
         if not file_name:
@@ -200,26 +213,73 @@ def views(rows: list[dict], max_events: int | None = None) -> list[dict]:
 _MARKER = f"presign-{secrets.token_hex(16)}:"
 _MARKED_URL = re.compile('"' + re.escape(_MARKER) + r'((?:[^"\\]|\\.)*)"')
 
+# Each job's UploadJob text as the 3 s poll last built it, by (URL prefix, id) -> (row version, text, built at).
+# The poll sends the versions it holds and the statement builds only the jobs whose row changed since (a write
+# to a row always changes its version, xmin), so a poll over finished jobs builds nothing. A text is reused for
+# an hour at most: presigned URLs in it were signed at most a day earlier and live 7 days.
+_JOB_TEXT_SECONDS = 3600.0
+_JOB_TEXT_MAX = 1000
+_job_texts: dict[tuple[str, str], tuple[str, str, float]] = {}
+_job_texts_lock = threading.Lock()
+
+
+def known_job_versions(prefix: str) -> list[str]:
+    """The "id:version" of every job text held for `prefix` and still fresh."""
+    now = time.time()
+    return [f"{job_id}:{version}" for (p, job_id), (version, _, at) in list(_job_texts.items())
+            if p == prefix and now - at < _JOB_TEXT_SECONDS]
+
+
+def clear_job_texts() -> None:
+    with _job_texts_lock:
+        _job_texts.clear()
+
 
 def list_jobs_json(limit: int) -> str:
     """GET /api/jobs: the JSON text of the newest jobs as UploadJob (views.upload_job with LIST_EVENTS events),
-    built by the statement itself; equal to `views(queue.list_jobs(conn, limit, LIST_EVENTS), LIST_EVENTS)`."""
+    built by the statement itself (only for jobs that changed since this process last built them); equal to
+    `views(queue.list_jobs(conn, limit, LIST_EVENTS), LIST_EVENTS)`."""
     base = get_config().b2_public_base_url
+    prefix = base.rstrip("/") + "/" if base else _MARKER
+    limit = max(1, min(limit, 200))
+    text = _list_text(limit, prefix, known_job_versions(prefix))
+    # a text held when the statement ran was dropped since (the cache was full and cleared): ask for every job
+    return text if text is not None else str(_list_text(limit, prefix, []))
+
+
+def _list_text(limit: int, prefix: str, known: list[str]) -> str | None:
     with connection() as conn:
-        text = queue.list_jobs_json(conn, max(1, min(limit, 200)), LIST_EVENTS,
-                                    base.rstrip("/") + "/" if base else _MARKER)
-    if not base and _MARKER in text:
-        url_for = _url_for()
-        done: dict[str, str] = {}  # each output's URL appears twice (outputs[].url, resultUrls)
+        rows = queue.list_jobs_json(conn, limit, LIST_EVENTS, prefix, known)
+    texts: list[str] = []
+    fresh: dict[tuple[str, str], tuple[str, str, float]] = {}
+    done: dict[str, str] = {}  # each output's URL appears twice (outputs[].url, resultUrls)
+    url_for: Any = None
 
-        def signed(m: re.Match[str]) -> str:
-            key = m.group(1)
-            if key not in done:
-                done[key] = json.dumps(url_for(json.loads(f'"{key}"') if "\\" in key else key), ensure_ascii=False)
-            return done[key]
+    def signed(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in done:
+            done[key] = json.dumps(url_for(json.loads(f'"{key}"') if "\\" in key else key), ensure_ascii=False)
+        return done[key]
 
-        text = _MARKED_URL.sub(signed, text)
-    return text
+    for row in rows:
+        body = row["body"]
+        if body is None:
+            held = _job_texts.get((prefix, row["id"]))
+            if held is None or held[0] != row["version"]:
+                return None
+            texts.append(held[1])
+            continue
+        if prefix == _MARKER and _MARKER in body:
+            url_for = url_for or _url_for()
+            body = _MARKED_URL.sub(signed, body)
+        fresh[(prefix, row["id"])] = (row["version"], body, time.time())
+        texts.append(body)
+    if fresh:
+        with _job_texts_lock:
+            if len(_job_texts) + len(fresh) > _JOB_TEXT_MAX:
+                _job_texts.clear()
+            _job_texts.update(fresh)
+    return "[" + ",".join(texts) + "]"
 
 
 def get_job(job_id: str) -> dict:

@@ -1,0 +1,1 @@
+"""The Create (compose) page's workspace: drafts and scheduled posts, stored for the frontend and merged by item."""

@@ -1,0 +1,63 @@
+"""What the Create page's state routes do: read the workspace, merge a device's copy into it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.compose import store
+from shared.compose.merge import BadWorkspace
+from shared.errors import ValidationFailed
+
+MAX_ITEMS = 1000  # a workspace is a few dozen drafts; the cap bounds one row and one merge
+
+
+def workspace() -> dict[str, Any]:
+    return store.read()
+
+
+def save_workspace(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
+    if len(items) > MAX_ITEMS:
+        raise ValidationFailed(f"a workspace holds at most {MAX_ITEMS} items", details={"items": len(items)})
+    try:
+        return store.save(items, last_modified_at)
+    except BadWorkspace as exc:
+        raise ValidationFailed(str(exc), details={"field": "items"}) from exc
+
+
+DEFAULT_MODEL = "gpt-5.4-nano"  # the contract's caption default (§4)
+
+
+def compose_metadata(req: dict[str, Any]) -> dict[str, Any]:
+    """Caption, YouTube title/description and playlist for the Create page. The model writes them when the owner
+    has an OpenAI key; an unusable answer falls back to the text (said in `source`); a refused key is a 502."""
+    import asyncio
+
+    from shared.compose import metadata
+    from shared.errors import UpstreamError
+    from shared.settings.store import read_settings
+
+    playlists = metadata.playlists_of(req.get("availablePlaylists") or [])
+    platforms = [str(p) for p in req.get("selectedPlatforms") or []]
+    key = str(read_settings(["openaiKey"]).get("openaiKey") or "")
+    if not key:
+        return {**metadata.from_text(req["metadataText"], platforms, playlists), "source": "template"}
+    model = str(req.get("model") or DEFAULT_MODEL)
+
+    async def _ask() -> str:
+        import httpx
+
+        from shared.ai.openai_chat import OpenAIError, chat
+
+        async with httpx.AsyncClient() as client:
+            try:
+                result = await chat(client, key, model=model, messages=metadata.messages(req, playlists),
+                                    max_tokens=1500, json_object=True)
+            except OpenAIError as exc:
+                raise UpstreamError(str(exc), details={"status": exc.status_code}) from exc
+        return result.content
+
+    written = metadata.from_model(asyncio.run(_ask()), req, playlists)
+    if written is None:
+        return {**metadata.from_text(req["metadataText"], platforms, playlists), "source": "template",
+                "model": model, "note": "the model's answer was not the JSON asked for: built from the text"}
+    return {**written, "source": "ai", "model": model}

@@ -1,0 +1,134 @@
+"""YouTube channels are checked on their own interval by the dispatcher (the local YouTube stand-in on a real
+port, real Redis and Postgres): a check that finds no new upload never touches the database, a new upload is
+recorded in the same tick, an added channel is checked at once, a deleted one no longer."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from budget_helpers import no_database
+from rss_helpers import set_settings
+
+from shared import clock
+from shared.local import youtube
+from shared.scheduling import dispatch
+
+
+class StandInClock:
+    def __init__(self):
+        self.now = datetime(2026, 3, 1, 13, 0, tzinfo=timezone.utc)  # the newest upload is an hour old
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def standin():
+    at = StandInClock()
+    server, yt = youtube.start(clock=at)
+    yield yt, at
+    server.stop()
+
+
+@pytest.fixture
+def youtube_base(standin, monkeypatch):
+    from shared.config import get_config
+
+    # these tests drive the ticks themselves: a wake-up the QStash emulator delivered to a live API (started by
+    # an earlier test of the session) would run a tick of its own in between
+    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
+    monkeypatch.setenv("YOUTUBE_BASE_URL", standin[0].base)
+    get_config.cache_clear()
+    yield standin
+    monkeypatch.delenv("YOUTUBE_BASE_URL")
+    get_config.cache_clear()
+
+
+@pytest.fixture
+def at_clock():
+    yield lambda t: clock.set_offset(t - time.time())
+    clock.set_offset(None)
+
+
+def _recorded(cid: str) -> set[str]:
+    from shared.db import connection
+
+    with connection() as conn:
+        return {r["video_id"] for r in conn.execute(
+            "SELECT v.video_id FROM yt_videos v JOIN yt_channels c ON c.id = v.channel_ref WHERE c.id = %s",
+            (cid,)).fetchall()}
+
+
+def test_a_channel_is_checked_on_its_interval_and_only_a_new_upload_wakes_the_database(
+        client, auth, clean_state, youtube_base, at_clock, monkeypatch):
+    from shared.channels.timing import STATE_KEY
+    from shared.redis_client import get_redis
+
+    yt, standin_now = youtube_base
+    set_settings(advancedFilters="trailer, official, teaser", excludeShorts=True, regionFilter="")
+    created = client.post("/api/channels", headers=auth, json={"channelId": "@ParamountPics", "interval": 10})
+    assert created.status_code == 201, created.text
+    cid = created.json()["data"]["id"]
+    assert f"channels.process|{cid}" in dispatch.pending()  # a new channel is checked at once
+    assert get_redis().hget(STATE_KEY, cid)
+
+    first = dispatch.tick()  # the first check records what exists (nothing announced: it is all old)
+    assert first["channels.processed"] == 1
+    seen = _recorded(cid)
+    assert len(seen) == youtube.FEED_SIZE
+    due = dispatch.pending()[f"channels.probe|{cid}"]
+    assert due % 600 == 0  # on the channel's 10-minute grid
+    dispatch.arm([("rss.housekeeping", "all", due + 7200), ("usage.housekeeping", "all", due + 7200)], wake=False)
+
+    with monkeypatch.context() as m:  # nothing uploaded: the check never reaches Postgres
+        no_database(m)
+        at_clock(due + 5)
+        quiet = dispatch.tick()
+    assert quiet["channels.unchanged"] == 1 and quiet["window"] is False
+    assert dispatch.pending()[f"channels.probe|{cid}"] == due + 600
+
+    standin_now.now += timedelta(hours=3)  # the channel uploads one video
+    at_clock(due + 605)
+    found = dispatch.tick()
+    assert found["channels.uploads"] == 1 and found["window"] is True and found["channels.processed"] == 1
+    new = _recorded(cid) - seen
+    assert new == {youtube.uploads(youtube.channel_id_for("@ParamountPics"), standin_now.now, yt.every)[0][0]}
+
+    with monkeypatch.context() as m:  # recorded: the next check is quiet again
+        no_database(m)
+        at_clock(due + 1205)
+        assert dispatch.tick()["channels.unchanged"] == 1
+
+    assert client.delete(f"/api/channels/{cid}", headers=auth).status_code in (200, 204)
+    assert f"channels.probe|{cid}" not in dispatch.pending() and not get_redis().hget(STATE_KEY, cid)
+
+
+def test_a_paused_channel_leaves_the_checks_and_a_resumed_one_is_checked_again(client, auth, clean_state,
+                                                                                youtube_base):
+    from shared.channels.timing import STATE_KEY
+    from shared.redis_client import get_redis
+
+    cid = client.post("/api/channels", headers=auth, json={"channelId": "@A24", "interval": 15}).json()["data"]["id"]
+    dispatch.tick()
+    assert f"channels.probe|{cid}" in dispatch.pending()
+    assert client.patch(f"/api/channels/{cid}", headers=auth, json={"status": "inactive"}).status_code == 200
+    assert f"channels.probe|{cid}" not in dispatch.pending() and not get_redis().hget(STATE_KEY, cid)
+    assert client.patch(f"/api/channels/{cid}", headers=auth, json={"status": "active"}).status_code == 200
+    assert f"channels.probe|{cid}" in dispatch.pending() and get_redis().hget(STATE_KEY, cid)
+
+
+def test_a_lost_copy_is_rebuilt_in_the_housekeeping_window(client, auth, clean_state, youtube_base):
+    from shared.channels.timing import STATE_KEY
+    from shared.redis_client import get_redis
+
+    cid = client.post("/api/channels", headers=auth, json={"channelId": "@NeonRated", "interval": 10}).json()[
+        "data"]["id"]
+    dispatch.tick()
+    get_redis().hdel(STATE_KEY, cid)
+    dispatch.disarm("channels.probe", [cid])
+    dispatch.arm([("rss.housekeeping", "all", clock.time())], wake=False)
+    report = dispatch.tick()
+    assert report["channels.mirrored"] == 1
+    assert get_redis().hget(STATE_KEY, cid) and f"channels.probe|{cid}" in dispatch.pending()
