@@ -251,3 +251,41 @@ def test_a_window_stages_what_is_due_within_the_horizon_and_nothing_else(world, 
     assert report["staged"] == {"staged": 1, "skipped": 0}, report  # Instagram is never a candidate
     assert pubs.get(str(near["id"]))["state"] == "staged"
     assert pubs.get(str(far["id"]))["state"] == "planned" and pubs.get(str(video["id"]))["state"] == "planned"
+
+
+def test_a_token_refresh_between_record_create_and_row_stage_puts_the_row_back_to_planned(world, db, staging,
+                                                                                          monkeypatch):
+    """From the review: stage_one writes the record (pending), then another process refreshes the X token, whose
+    drop_account cancels the pending record and writes it back while the row is still planned (stale, then
+    forgotten); then the row is staged and ready() finds no record. The stage must give the row back to the
+    database path at once, not leave a staged row no sender can claim (after the grace the write-back would
+    hand it to the look-up: the owner told a never-sent post may have been posted)."""
+    from shared.publishing.connections import store
+    from shared.publishing.engine.runner import run
+    from shared.scheduling import dispatch
+
+    world.connect("x", expires_in=timedelta(days=2))
+    real_stage = pubs.stage
+
+    def stage_with_a_refresh_landing_first(pub_id, token, lead):
+        conn = store.get("x")
+        fresh = world.x.issue_tokens("owner", scopes=conn.scopes)["access_token"]  # one the fake accepts
+        store.update_tokens("x", conn.account_id, store.Tokens(access_token=fresh, refresh_token=None,
+                                                              expires_at=conn.expires_at, scopes=conn.scopes))
+        return real_stage(pub_id, token, lead)
+
+    monkeypatch.setattr(pubs, "stage", stage_with_a_refresh_landing_first)
+    at = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    row, how = submit(key="race1", platform="x", content={"text": "race one", "scheduledAt": at},
+                      source="compose")
+    monkeypatch.setattr(pubs, "stage", real_stage)
+    assert how == "scheduled"
+    pub_id = str(row["id"])
+    now_row = pubs.get(pub_id)
+    assert now_row["state"] == "planned" and now_row["stage_token"] is None
+    assert not record.exists(pub_id) and f"publishing.send|{pub_id}" not in dispatch.pending("publishing.send")
+    pass_grace(pub_id)
+    write_back()
+    assert pubs.get(pub_id)["state"] == "planned" and not world.x.posts  # nothing was ever sent
+    res = run(pub_id)
+    assert res.state == "published" and len(world.x.posts) == 1, pubs.get(pub_id)["last_error"]  # database path, once

@@ -129,7 +129,14 @@ def stage_one(row: dict) -> str | None:
     if pubs.stage(pub_id, token, MIN_LEAD_SECONDS) is None:  # no longer planned (or due too soon)
         record.drop_pending(pub_id, token)
         return "no longer planned"
-    record.ready(pub_id, token)
+    if not record.ready(pub_id, token):
+        # the pending record was cancelled meanwhile (a connection change's drop_account wrote it back while the
+        # row was still planned): no sender can ever claim this stage, so the row goes back to the database
+        # path now. Row first: killed between the two, the cancelled record is the write-back's (back to
+        # planned), whereas a staged row without a record would be handed to the look-up as possibly sent.
+        pubs.unstage_to_planned(pub_id, token, None)
+        record.forget(pub_id, token)
+        return "the stage was cancelled before it was ready"
     _arm(pub_id, slot)
     return None
 
