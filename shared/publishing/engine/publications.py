@@ -311,3 +311,13 @@ def staged_past(grace_seconds: float, limit: int = 100) -> list[dict]:
             """SELECT id, stage_token, not_before FROM publications WHERE state='staged'
                    AND not_before < now() - make_interval(secs => %s) ORDER BY not_before LIMIT %s""",
             (grace_seconds, limit)).fetchall()
+
+
+def any_staged(family: str | None = None) -> bool:
+    """Whether any row (of this account's family; None: any) is staged. One look into the partial index
+    publications_staged_idx: with staging off and nothing left to drain, this is all the staging costs."""
+    with connection() as c:
+        return bool(c.execute(
+            """SELECT EXISTS (SELECT 1 FROM publications WHERE state='staged'
+                                  AND (%(family)s::text IS NULL OR family = %(family)s)) AS any""",
+            {"family": family}).fetchone()["any"])

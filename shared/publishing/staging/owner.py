@@ -40,10 +40,17 @@ def unstage(pub_id: str) -> str:
 def drop_account(family: str | None) -> int:
     """Cancel the stages of one account (None: of every account; those being sent go on) and write them back
     now. Best effort: a stage left over is still refused by the platform or written back by the next window."""
+    from shared.config import get_config
+    from shared.publishing.engine import publications as pubs
     from shared.publishing.staging.writeback import apply_one
 
     dropped = 0
     try:
+        # off: no stage is being made, so a stage worth dropping has its row staged (a drain after the flag went
+        # off); none staged for this account, no Redis command. On, a stage being made has a pending record
+        # whose row is not staged yet: only Redis knows it, so Redis is always asked.
+        if not get_config().publish_staging and not pubs.any_staged(family):
+            return 0
         ids = record.all_ids()
         if not ids:  # the common case: one Redis command
             return 0
