@@ -25,6 +25,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from shared.db import connection
+from shared.db.rows import one
 
 TERMINAL = ("published", "failed", "unconfirmed", "dry_run")
 PROOFS = ("not_sent", "refused", "platform_state")
@@ -317,7 +318,7 @@ def any_staged(family: str | None = None) -> bool:
     """Whether any row (of this account's family; None: any) is staged. One look into the partial index
     publications_staged_idx: with staging off and nothing left to drain, this is all the staging costs."""
     with connection() as c:
-        return bool(c.execute(
+        return bool(one(c.execute(
             """SELECT EXISTS (SELECT 1 FROM publications WHERE state='staged'
                                   AND (%(family)s::text IS NULL OR family = %(family)s)) AS any""",
-            {"family": family}).fetchone()["any"])
+            {"family": family}).fetchone())["any"])
