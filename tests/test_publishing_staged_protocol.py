@@ -11,6 +11,7 @@ import uuid
 import pytest
 from publishing_mp.staged import _redis_now
 
+from shared.publishing.adapters.base import Content
 from shared.publishing.engine.errors import BadContent, OutcomeUnknown, RateLimitedError, TransientBeforeSend
 from shared.publishing.staging import eligibility, record
 from shared.publishing.staging.send import outcome_of_error
@@ -180,3 +181,23 @@ def test_the_resolved_content_survives_the_record():
     c = Content(text="t", title="T", link="https://l", image_urls=("https://i/1.jpg", "https://i/2.jpg"),
                 board_id="b1", tags=("a",), options={"tier": "free"})
     assert content_from_json(json.loads(json.dumps(content_to_json(c)))) == c
+
+
+@pytest.mark.parametrize("target,content,text,kind", [
+    ("x", Content(text="Dune trailer", link="https://t.co/d"), "Dune trailer\nhttps://t.co/d", None),
+    ("threads", Content(text="Dune", image_urls=("https://i/1.jpg",)), "Dune", None),
+    ("facebook", Content(text="Dune", image_urls=("https://i/1.jpg",), link="https://l/d"), "Dune\nhttps://l/d",
+     "photo"),
+    ("facebook_feed", Content(text="Dune", link="https://l/d"), "Dune", "feed"),
+    ("pinterest", Content(text="t", title="Dune", image_urls=("https://i/1.jpg",)), "Dune", None),
+    ("pinterest", Content(text="t", description="About Dune", image_urls=("https://i/1.jpg",)), "About Dune", None),
+])
+def test_the_lookup_hints_saved_at_the_stage_are_what_the_adapters_search_for(target, content, text, kind):
+    """A lost record is looked up from these: the text key the adapter saves when it sends, and the slot's window
+    (slot .. end of grace), which widens the look-up's time range."""
+    from shared.publishing.adapters.base import text_key, window
+    from shared.publishing.staging.lookup_hints import lookup_hints
+
+    hints = lookup_hints(target, content, 1_000_000.0, 1_000_600.0)
+    assert hints["text_key"] == text_key(text) and hints.get("kind") == kind
+    assert window(hints) == (1_000_000.0 - 120, 1_000_600.0 + 900)

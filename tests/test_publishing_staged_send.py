@@ -156,6 +156,29 @@ def test_a_lost_stage_record_is_settled_by_lookup(world, db, staging):
     assert pubs.get(pub_id)["state"] == "unconfirmed" and not world.x.posts
 
 
+def test_a_lost_record_of_a_sent_post_is_found_by_the_lookup_from_what_the_stage_saved(world, db, staging):
+    """Redis lost the record after the staged sender posted: the row still has what the look-up needs (the text
+    and the slot's window, saved when it was staged), so the post is found, not left unconfirmed."""
+    from shared.redis_client import get_redis
+
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "l2")
+    pub_id = str(row["id"])
+    hints = row["progress"]["staged_lookup"]
+    assert hints["text_key"] == "news l2" and hints["commit_by"] > hints["commit_at"]
+    bring_slot(pub_id)
+    with no_database():
+        assert send(pub_id) == "published"
+    get_redis().delete(record.key(pub_id), record.OUTCOMES_KEY)  # the record and its outcome are gone
+    with db.cursor() as cur:  # the grace has passed (the record is gone, so only the row's time moves)
+        cur.execute("UPDATE publications SET not_before = now() - interval '1 hour' WHERE id = %s", (pub_id,))
+    counts = write_back()
+    assert counts == {"lost:published": 1}, counts
+    settled = pubs.get(pub_id)
+    assert settled["platform_post_id"] == str(world.x.posts[0]["id"]) and len(world.x.posts) == 1
+    assert "staged_lookup" not in settled["progress"]
+
+
 def test_owner_changes_cancel_the_stage_first_and_wait_while_it_is_sent(world, db, staging):
     world.connect("x", expires_in=timedelta(days=2))
     a, b = _scheduled(world, "o1"), _scheduled(world, "o2")
@@ -267,12 +290,12 @@ def test_a_token_refresh_between_record_create_and_row_stage_puts_the_row_back_t
     world.connect("x", expires_in=timedelta(days=2))
     real_stage = pubs.stage
 
-    def stage_with_a_refresh_landing_first(pub_id, token, lead):
+    def stage_with_a_refresh_landing_first(pub_id, token, *args):
         conn = store.get("x")
         fresh = world.x.issue_tokens("owner", scopes=conn.scopes)["access_token"]  # one the fake accepts
         store.update_tokens("x", conn.account_id, store.Tokens(access_token=fresh, refresh_token=None,
                                                               expires_at=conn.expires_at, scopes=conn.scopes))
-        return real_stage(pub_id, token, lead)
+        return real_stage(pub_id, token, *args)
 
     monkeypatch.setattr(pubs, "stage", stage_with_a_refresh_landing_first)
     at = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()

@@ -26,8 +26,12 @@ def bring_slot(pub_id: str, seconds_ago: float = 0.5, grace: float | None = None
     grace = get_config().publish_stage_grace_seconds if grace is None else grace
     get_redis().hset(record.key(pub_id), values={"slot": repr(slot), "grace_until": repr(slot + grace)})
     get_redis().zadd(record.INDEX_KEY, {pub_id: slot})
-    with connection() as c:
-        c.execute("UPDATE publications SET not_before = to_timestamp(%s) WHERE id = %s", (slot, pub_id))
+    with connection() as c:  # the look-up hints saved at the stage move with the slot they were taken from
+        c.execute("""UPDATE publications SET not_before = to_timestamp(%(slot)s),
+                         progress = CASE WHEN progress ? 'staged_lookup' THEN jsonb_set(jsonb_set(progress,
+                             '{staged_lookup,commit_at}', to_jsonb(%(slot)s::float8)),
+                             '{staged_lookup,commit_by}', to_jsonb(%(until)s::float8)) ELSE progress END
+                     WHERE id = %(id)s""", {"slot": slot, "until": slot + grace, "id": pub_id})
     return slot
 
 

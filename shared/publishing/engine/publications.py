@@ -254,15 +254,18 @@ def overdue_planned(grace_seconds: float, limit: int = 20) -> list[dict]:
 
 # --- pre-staged posts (shared/publishing/staging) -----------------------------------------------------
 
-def stage(pub_id: str, stage_token: str, min_lead_seconds: float) -> dict | None:
+def stage(pub_id: str, stage_token: str, min_lead_seconds: float,
+          lookup_hints: dict[str, Any] | None = None) -> dict | None:
     """planned -> staged under `stage_token`, only while the row is still planned and not due within
-    `min_lead_seconds`. From here only the holder of that token (the staging write-back) moves the row."""
+    `min_lead_seconds`. From here only the holder of that token (the staging write-back) moves the row.
+    `lookup_hints` (progress.staged_lookup) is what a look-up needs if the stage's Redis record is lost."""
     with connection() as c:
         return c.execute(
-            """UPDATE publications SET state='staged', stage_token=%s, updated_at=now()
+            """UPDATE publications SET state='staged', stage_token=%s, updated_at=now(),
+                   progress = progress || jsonb_build_object('staged_lookup', %s::jsonb)
                WHERE id=%s AND state='planned' AND NOT dry_run
                    AND not_before > now() + make_interval(secs => %s) RETURNING *""",
-            (stage_token, pub_id, min_lead_seconds)).fetchone()
+            (stage_token, Jsonb(lookup_hints or {}), pub_id, min_lead_seconds)).fetchone()
 
 
 def unstage_to_planned(pub_id: str, stage_token: str, not_before: datetime | None) -> dict | None:
@@ -270,7 +273,7 @@ def unstage_to_planned(pub_id: str, stage_token: str, not_before: datetime | Non
     with connection() as c:
         return c.execute(
             """UPDATE publications SET state='planned', stage_token=NULL, not_before=COALESCE(%s, not_before),
-                   updated_at=now()
+                   progress = progress - 'staged_lookup', updated_at=now()
                WHERE id=%s AND state='staged' AND stage_token=%s RETURNING *""",
             (not_before, pub_id, stage_token)).fetchone()
 
@@ -286,7 +289,7 @@ def unstage_to_publishing(pub_id: str, stage_token: str, lease_seconds: float, p
         return c.execute(
             """UPDATE publications SET state='publishing', stage_token=NULL, attempts=attempts+1, claimed_at=now(),
                    claim_token=gen_random_uuid(), lease_until=now() + make_interval(secs => %s),
-                   next_check_at=NULL, updated_at=now(), progress = progress || %s,
+                   next_check_at=NULL, updated_at=now(), progress = (progress - 'staged_lookup') || %s,
                    late_results = late_results || %s
                WHERE id=%s AND state='staged' AND stage_token=%s RETURNING *""",
             (lease_seconds, Jsonb(progress), Jsonb([evidence] if evidence else []), pub_id,
@@ -309,7 +312,8 @@ def staged_past(grace_seconds: float, limit: int = 100) -> list[dict]:
     """Staged rows whose slot and grace have passed (the write-back settles those whose stage is gone)."""
     with connection() as c:
         return c.execute(
-            """SELECT id, stage_token, not_before FROM publications WHERE state='staged'
+            """SELECT id, stage_token, not_before, progress->'staged_lookup' AS staged_lookup
+               FROM publications WHERE state='staged'
                    AND not_before < now() - make_interval(secs => %s) ORDER BY not_before LIMIT %s""",
             (grace_seconds, limit)).fetchall()
 

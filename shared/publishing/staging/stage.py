@@ -21,6 +21,7 @@ from typing import Any
 from shared.config import get_config
 from shared.publishing.adapters.base import Content
 from shared.publishing.staging import eligibility, record
+from shared.publishing.staging.lookup_hints import lookup_hints
 
 log = logging.getLogger("screndly.publishing.staging")
 
@@ -126,7 +127,8 @@ def stage_one(row: dict) -> str | None:
     }
     if not record.create(pub_id, slot, fields):
         return "a stage of this publication is not written back yet"
-    if pubs.stage(pub_id, token, MIN_LEAD_SECONDS) is None:  # no longer planned (or due too soon)
+    hints = lookup_hints(row["platform"], content, slot, slot + cfg.publish_stage_grace_seconds)
+    if pubs.stage(pub_id, token, MIN_LEAD_SECONDS, hints) is None:  # no longer planned (or due too soon)
         record.drop_pending(pub_id, token)
         return "no longer planned"
     if not record.ready(pub_id, token):

@@ -47,7 +47,9 @@ def write_back(limit: int = 200) -> dict[str, int]:
         pub_id = str(row["id"])
         if pub_id in seen or record.exists(pub_id):
             continue
-        verdict = _settle_by_lookup(pub_id, str(row["stage_token"]), {}, "the staged post's record was lost")
+        # what the stage saved on the row for this case: the text and the time range a look-up searches
+        verdict = _settle_by_lookup(pub_id, str(row["stage_token"]), dict(row["staged_lookup"] or {}),
+                                    "the staged post's record was lost")
         counts[f"lost:{verdict}"] = counts.get(f"lost:{verdict}", 0) + 1
     return counts
 
