@@ -91,30 +91,42 @@ def test_the_run_route_does_not_load_the_staged_sender_when_off(world, db, monke
 
 
 def test_rows_staged_before_the_flag_went_off_are_drained(world, db, monkeypatch):
+    from shared import clock
     from shared.publishing import maintenance
     from shared.publishing.connections import store
     from shared.publishing.staging.send import send
+    from shared.scheduling import dispatch
 
     _flag(monkeypatch, True)
     world.connect("x", "facebook", expires_in=timedelta(days=2))
-    sent, later = _scheduled("drain1"), _scheduled("drain2", in_seconds=7200)
+    sent, later, x2 = _scheduled("drain1"), _scheduled("drain2"), _scheduled("drain5", in_seconds=7200)
     fb = _scheduled("drain3", platform="facebook")
-    assert {r["state"] for r in (sent, later, fb)} == {"staged"}
+    assert {r["state"] for r in (sent, later, x2, fb)} == {"staged"}
     bring_slot(str(sent["id"]))
     assert send(str(sent["id"])) == "published"
-    _flag(monkeypatch, False)  # turned off with three stages made: one sent, two not yet due
+    _flag(monkeypatch, False)  # turned off with four stages made: one sent, three not yet due
     assert pubs.any_staged() and pubs.any_staged("x") and not pubs.any_staged("threads")
     out = maintenance.run()
     assert out["staging"] == {"written_back": {"published": 1}}, out  # the others' slots have not come
     assert pubs.get(str(sent["id"]))["state"] == "published"
+    # the write-back window a finished send arms drains too (and, off, is not armed again)
+    dispatch.tick()  # every capability's first tick: not what is looked at
+    bring_slot(str(later["id"]))
+    assert send(str(later["id"])) == "published"  # it arms the write-back window within two hours
+    dispatch.arm([("publishing.staging", "all", clock.time() - 1)], wake=False)
+    report = dispatch.tick(now=clock.time())
+    assert report["staging"] == {"written_back": {"published": 1}}, report
+    assert "publishing.staging|all" not in dispatch.pending("publishing.staging")
+    assert _scheduled("drain4")["state"] == "planned"  # off: a new post is not staged
     conn = store.get("x")
     store.update_tokens("x", conn.account_id, store.Tokens(access_token=conn.access_token, refresh_token=None,
                                                           expires_at=conn.expires_at, scopes=conn.scopes))
-    assert pubs.get(str(later["id"]))["state"] == "planned" and not record.exists(str(later["id"]))
+    assert pubs.get(str(later["id"]))["state"] == "published"
+    assert pubs.get(str(x2["id"]))["state"] == "planned" and not record.exists(str(x2["id"]))
     assert pubs.get(str(fb["id"]))["state"] == "staged"  # another account's stage: its token did not change
     assert store.delete("facebook")
     assert pubs.get(str(fb["id"]))["state"] == "planned" and not pubs.any_staged()
-    assert len(world.x.posts) == 1 and not world.meta.posts
+    assert len(world.x.posts) == 2 and not world.meta.posts
 
 
 def test_a_failing_staging_step_runs_after_the_engines_sweeps_and_stops_none(world, db, monkeypatch):

@@ -55,10 +55,13 @@ def send_due(t: Tick, refs: list[str]) -> None:
 
 
 def in_window(t: Tick, refs: list[str]) -> None:
-    if not enabled():  # turned off: stages already made are still written back by the maintenance tick
-        return
-    t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
-    t.report["staging"] = window()
+    """On: write back and stage, and stay armed. Off (the drain): write back what is still staged, if anything
+    is (one indexed SELECT otherwise), and do not re-arm."""
+    from shared.publishing.maintenance import staging_step
+
+    if enabled():
+        t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
+    t.report["staging"] = staging_step()
 
 
 def window() -> dict[str, dict[str, int]]:
