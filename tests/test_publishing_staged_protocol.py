@@ -87,6 +87,22 @@ def test_a_pending_stage_is_not_claimable_and_ready_needs_its_token(backing, cle
     assert record.create(pub_id, 0, {"token": "x"}) is False  # one stage per publication until written back
 
 
+def test_the_scripts_keep_the_dispatchers_clock(backing, clean_state):
+    """The slot is armed and comes due on shared.clock (shifted in the day simulation); the scripts judge it by
+    the same clock, so the item that fires at the slot finds the stage claimable."""
+    from shared import clock
+
+    pub_id, token = _stage(slot_in=3600)
+    record.ready(pub_id, token)
+    assert record.claim(pub_id, "a", 60)[0] == "early"
+    clock.set_offset(3600.0)
+    try:
+        verdict, until = record.claim(pub_id, "a", 60)
+    finally:
+        clock.set_offset(None)
+    assert verdict == "ok" and float(until) > _redis_now() + 3600
+
+
 def test_one_claimant_at_a_time_and_none_before_the_slot_or_after_the_grace(backing, clean_state):
     early, t1 = _stage(slot_in=30)
     record.ready(early, t1)

@@ -276,6 +276,26 @@ def test_a_window_stages_what_is_due_within_the_horizon_and_nothing_else(world, 
     assert pubs.get(str(far["id"]))["state"] == "planned" and pubs.get(str(video["id"]))["state"] == "planned"
 
 
+def test_a_post_moved_to_another_time_while_being_staged_is_not_staged(world, db, staging, monkeypatch):
+    """The record is written for the slot the row had when it was read; if the row's time changes before it is
+    staged, the stage is dropped (the record would send it at the old time)."""
+    world.connect("x", expires_in=timedelta(days=2))
+    real_stage = pubs.stage
+    calls: list[str] = []
+
+    def moved_first(pub_id, *args):
+        calls.append(pub_id)
+        db.execute("UPDATE publications SET not_before = not_before + interval '10 minutes' WHERE id = %s",
+                   (pub_id,))
+        return real_stage(pub_id, *args)
+
+    monkeypatch.setattr(pubs, "stage", moved_first)
+    row = _scheduled(world, "m1")
+    monkeypatch.setattr(pubs, "stage", real_stage)
+    assert calls == [str(row["id"])]  # it got as far as staging the row
+    assert row["state"] == "planned" and row["stage_token"] is None and not record.exists(str(row["id"]))
+
+
 def test_a_token_refresh_between_record_create_and_row_stage_puts_the_row_back_to_planned(world, db, staging,
                                                                                           monkeypatch):
     """From the review: stage_one writes the record (pending), then another process refreshes the X token, whose

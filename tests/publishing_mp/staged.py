@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 
 def _redis_now() -> float:
-    """The clock the stage scripts are given (the callers' own)."""
-    import time
+    """The clock the stage scripts are given (shared.clock, the dispatcher's)."""
+    from shared import clock
 
-    return time.time()
+    return clock.time()
 
 
 def bring_slot(pub_id: str, seconds_ago: float = 0.5, grace: float | None = None) -> float:

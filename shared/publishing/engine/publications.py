@@ -254,18 +254,19 @@ def overdue_planned(grace_seconds: float, limit: int = 20) -> list[dict]:
 
 # --- pre-staged posts (shared/publishing/staging) -----------------------------------------------------
 
-def stage(pub_id: str, stage_token: str, min_lead_seconds: float,
+def stage(pub_id: str, stage_token: str, min_lead_seconds: float, slot: datetime,
           lookup_hints: dict[str, Any] | None = None) -> dict | None:
-    """planned -> staged under `stage_token`, only while the row is still planned and not due within
-    `min_lead_seconds`. From here only the holder of that token (the staging write-back) moves the row.
-    `lookup_hints` (progress.staged_lookup) is what a look-up needs if the stage's Redis record is lost."""
+    """planned -> staged under `stage_token`, only while the row is still planned, still due at `slot` (the
+    time the stage record was written for) and not due within `min_lead_seconds`. From here only the holder of
+    that token (the staging write-back) moves the row. `lookup_hints` (progress.staged_lookup) is what a look-up
+    needs if the stage's Redis record is lost."""
     with connection() as c:
         return c.execute(
             """UPDATE publications SET state='staged', stage_token=%s, updated_at=now(),
                    progress = progress || jsonb_build_object('staged_lookup', %s::jsonb)
-               WHERE id=%s AND state='planned' AND NOT dry_run
+               WHERE id=%s AND state='planned' AND NOT dry_run AND not_before = %s
                    AND not_before > now() + make_interval(secs => %s) RETURNING *""",
-            (stage_token, Jsonb(lookup_hints or {}), pub_id, min_lead_seconds)).fetchone()
+            (stage_token, Jsonb(lookup_hints or {}), pub_id, slot, min_lead_seconds)).fetchone()
 
 
 def unstage_to_planned(pub_id: str, stage_token: str, not_before: datetime | None) -> dict | None:

@@ -17,17 +17,18 @@ sender after its stage was frozen is kept in `late` (evidence for the write-back
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
+
+from shared import clock
 
 PREFIX = "pub:stage:"
 INDEX_KEY = "pub:stages"  # pub id -> slot, every live stage record
 OUTCOMES_KEY = "pub:stage:outcomes"  # pub ids whose sender finished, oldest first
 RECORD_TTL = 14 * 86400  # a record nobody wrote back (Redis keeps it; a lost one is settled by look-up)
 
-# the caller's clock, always the last argument: scripts stay deterministic (Upstash asks for that, and the
-# dispatcher's scripts do the same). Clocks only decide when a take-over may happen; safety rests on the
-# claimant fencing every write, whatever the clocks say.
+# the caller's clock (shared.clock, the dispatcher's), always the last argument: scripts stay deterministic
+# (Upstash asks for that, and the dispatcher's scripts do the same). Clocks only decide when a take-over may
+# happen; safety rests on the claimant fencing every write, whatever the clocks say.
 _NOW = """
 local now = tonumber(ARGV[#ARGV])
 """
@@ -187,7 +188,7 @@ def _redis():
 
 
 def _now() -> str:
-    return repr(time.time())
+    return repr(clock.time())  # the dispatcher's clock: slots are armed and due by it
 
 
 def _s(v: Any) -> str:

@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from shared import clock
 from shared.config import get_config
 from shared.publishing.adapters.base import Account, PostResult, PublishContext
 from shared.publishing.adapters.http import PlatformHttp
@@ -48,7 +49,7 @@ class StageLease:
         self.seconds = float(seconds)
         self._margin = min(float(margin), self.seconds / 2)
         # our idea of the expiry, on the local clock, never later than Redis's: measured from before the claim
-        self._deadline = time.monotonic() + max(0.0, lease_until - time.time())
+        self._deadline = time.monotonic() + max(0.0, lease_until - clock.time())
         self.lost = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,7 +144,7 @@ def send(pub_id: str, claimant: str | None = None) -> str:
         if record.finish(pub_id, claimant, outcome, progress):
             from shared.publishing.staging.timing import want_write_back
 
-            want_write_back(time.time())
+            want_write_back(clock.time())
             return outcome["kind"]
         return "lost"
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from dataclasses import asdict
 from typing import Any
 
+from shared import clock
 from shared.config import get_config
 from shared.publishing.adapters.base import Content
 from shared.publishing.staging import eligibility, record
@@ -26,7 +26,6 @@ from shared.publishing.staging.lookup_hints import lookup_hints
 log = logging.getLogger("screndly.publishing.staging")
 
 MIN_LEAD_SECONDS = 60.0  # a post due sooner than this is not worth staging: the database path runs it now
-SEND_KIND = "publishing.send"
 
 
 def limits() -> eligibility.Limits:
@@ -95,7 +94,7 @@ def stage_one(row: dict) -> str | None:
     pub_id = str(row["id"])
     raw = dict(row["content"] or {})
     slot = row["not_before"].timestamp()
-    now = time.time()
+    now = clock.time()
     try:
         conn = ensure_fresh(row["family"])
     except PublishError as exc:  # not connected, needs reconnecting: the database path records that
@@ -128,9 +127,10 @@ def stage_one(row: dict) -> str | None:
     if not record.create(pub_id, slot, fields):
         return "a stage of this publication is not written back yet"
     hints = lookup_hints(row["platform"], content, slot, slot + cfg.publish_stage_grace_seconds)
-    if pubs.stage(pub_id, token, MIN_LEAD_SECONDS, hints) is None:  # no longer planned (or due too soon)
+    # no longer planned, moved to another time meanwhile (the record was written for this slot), or due too soon
+    if pubs.stage(pub_id, token, MIN_LEAD_SECONDS, row["not_before"], hints) is None:
         record.drop_pending(pub_id, token)
-        return "no longer planned"
+        return "no longer planned at this time"
     if not record.ready(pub_id, token):
         # the pending record was cancelled meanwhile (a connection change's drop_account wrote it back while the
         # row was still planned): no sender can ever claim this stage, so the row goes back to the database
@@ -146,6 +146,7 @@ def stage_one(row: dict) -> str | None:
 def _arm(pub_id: str, slot: float) -> None:
     """The send at the slot (a Redis-only dispatcher item). If arming fails, the row's own QStash run message
     still reaches the stage at its time (the run route sends staged rows from Redis)."""
+    from shared.publishing.staging.timing import SEND_KIND
     from shared.scheduling import dispatch
 
     try:

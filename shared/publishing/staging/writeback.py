@@ -24,6 +24,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared import clock
 from shared.config import get_config
 from shared.publishing.staging import record
 
@@ -36,7 +37,7 @@ def write_back(limit: int = 200) -> dict[str, int]:
 
     counts: dict[str, int] = {}
     seen = set()
-    for pub_id in record.candidates(time.time(), limit):
+    for pub_id in record.candidates(clock.time(), limit):
         verdict = apply_one(pub_id)
         if verdict == "missing":  # an index entry without its record: the row decides below
             record.forget(pub_id, "")
