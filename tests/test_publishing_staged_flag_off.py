@@ -148,3 +148,20 @@ def test_a_failing_staging_step_runs_after_the_engines_sweeps_and_stops_none(wor
     out = maintenance.run()
     assert seen == ["published"] and out["overdue"] == 1 and "error" in out["staging"]
     assert len(world.threads.posts) == 1
+
+
+def test_the_window_is_armed_again_when_staging_is_turned_back_on(world, db, monkeypatch):
+    from shared import clock
+    from shared.scheduling import dispatch
+
+    item = "publishing.staging|all"
+    _flag(monkeypatch, True)
+    dispatch.tick()
+    assert item in dispatch.pending("publishing.staging")
+    _flag(monkeypatch, False)
+    dispatch.arm([("publishing.staging", "all", clock.time() - 1)], wake=False)  # its window comes, off
+    assert dispatch.tick(now=clock.time())["staging"] == {}
+    assert item not in dispatch.pending("publishing.staging")
+    _flag(monkeypatch, True)
+    dispatch.tick()
+    assert item in dispatch.pending("publishing.staging")

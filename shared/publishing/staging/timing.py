@@ -36,9 +36,12 @@ def enabled() -> bool:
 
 @hook
 def _bootstrap(t: Tick) -> None:
-    if enabled() and not t.meta.get(META):
-        t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
-        t.set_meta(META, repr(t.now))
+    if enabled():
+        if not t.meta.get(META):
+            t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
+            t.set_meta(META, repr(t.now))
+    elif t.meta.get(META):  # turned off (the window item is not re-armed): turned on again, it is armed again
+        t.set_meta(META, None)
 
 
 def send_due(t: Tick, refs: list[str]) -> None:
