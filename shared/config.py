@@ -233,6 +233,17 @@ class Config:
     # how long one run may poll a platform's processing before handing over to a delayed settle message
     publish_poll_budget_seconds: float = 120.0
     publish_poll_interval_seconds: float = 5.0
+    # pre-staged posts (shared/publishing/staging): a planned single-request post due within the horizon is
+    # prepared in Redis in an awake window and sent at its time without Postgres; results are written back in
+    # the next window. Off by default (see docs/architecture/usage.md, "Pre-staging posts").
+    publish_staging: bool = False
+    publish_stage_horizon_seconds: float = 6 * 3600.0
+    # a stage not sent this long after its slot goes back to the database path (never sent late from Redis)
+    publish_stage_grace_seconds: float = 600.0
+    # the staged sender's lease (Redis): claimed -> sending only while it outlasts the HTTP timeout
+    publish_stage_lease_seconds: float = 180.0
+    # the account's token must outlive the slot's grace by this much, or the post is not staged
+    publish_stage_token_margin_seconds: float = 900.0
 
     # --- browser access ------------------------------------------------------------------------
     # comma-separated origins allowed by CORS; production serves the SPA same-origin and needs none

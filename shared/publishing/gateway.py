@@ -72,7 +72,7 @@ def outcome_of(row: dict, platform: str, how: str = "existing") -> PublishOutcom
             details["nextCheckAt"] = row["next_check_at"].astimezone(timezone.utc).isoformat()
         return PublishOutcome("unconfirmed", platform, error=row.get("last_error") or "outcome unknown",
                               details=details)
-    if state == "planned":
+    if state in ("planned", "staged"):  # staged: prepared in Redis to go out at its time (publishing/staging)
         if row.get("not_before"):
             details["scheduledAt"] = row["not_before"].astimezone(timezone.utc).isoformat()
         return PublishOutcome("scheduled", platform, error=row.get("last_error"), details=details)

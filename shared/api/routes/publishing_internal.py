@@ -1,5 +1,6 @@
 """QStash-called publishing routes: run a due publication, check on one the platform is processing, and the
-maintenance sweep (stuck claims -> settled, overdue planned rows -> run, tokens near expiry -> refreshed)."""
+maintenance sweep (shared/publishing/maintenance.py: stuck claims -> settled, overdue planned rows -> run, tokens
+near expiry -> refreshed, then the pre-staged posts' write-back)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,25 @@ def run(delivery: Delivery = Depends(verify_qstash)):
     if not pid:
         return ok({"ignored": "no publicationId"})
     # a stale or repeated message finds the row claimed, settled or not yet due: the claim refuses it
-    res = run_once(delivery, lambda: {"state": run_publication(pid).state})
+    res = run_once(delivery, lambda: _run(pid, run_publication))
     return ok(res)
+
+
+def _run(pid: str, run_publication) -> dict:
+    """A staged publication is sent from Redis (no database statement); one without a stage, or whose stage
+    never became ready, runs on the database path (whose claim refuses a row that is still staged)."""
+    from shared.config import get_config
+
+    # off: neither the staged sender's import nor a Redis look-up; a stage made before it was turned off is still
+    # sent by its dispatcher item (the drain, docs/architecture/usage.md)
+    if get_config().publish_staging:
+        from shared.publishing.staging.send import holds, send
+
+        if holds(pid):
+            verdict = send(pid)
+            if verdict not in ("missing", "pending"):
+                return {"state": "staged", "staged": verdict}
+    return {"state": run_publication(pid).state}
 
 
 @router.post("/settle")
@@ -41,13 +59,6 @@ def settle(delivery: Delivery = Depends(verify_qstash)):
 
 @router.post("/maintenance")
 def maintenance(delivery: Delivery = Depends(verify_qstash)):
-    from shared.publishing.connections.graph_version import check_and_notify
-    from shared.publishing.connections.refresh import refresh_due
-    from shared.publishing.connections.store import rotate_keys
-    from shared.publishing.engine.runner import run_overdue, sweep_stuck
+    from shared.publishing.maintenance import run as run_maintenance
 
-    def effect():
-        return {"stuck": sweep_stuck(), "overdue": run_overdue(), "tokens": refresh_due(),
-                "reencrypted": rotate_keys(), "graphVersion": check_and_notify()}
-
-    return ok(run_once(delivery, effect))
+    return ok(run_once(delivery, run_maintenance))

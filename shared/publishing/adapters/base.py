@@ -117,9 +117,13 @@ Lookup = "PostResult | NotPublished | None"
 
 
 def window(progress: dict[str, Any], before: float = 120, after: float = 900) -> tuple[float, float] | None:
-    """The time range a post sent at `commit_at` can carry on the platform."""
+    """The time range a post sent at `commit_at` can carry on the platform. `commit_by`, when known instead of
+    the moment itself (a pre-staged post whose record was lost: sent at most by its slot's grace), widens it."""
     at = progress.get("commit_at")
-    return (float(at) - before, float(at) + after) if at else None
+    if not at:
+        return None
+    until = max(float(at), float(progress.get("commit_by") or at))
+    return float(at) - before, until + after
 
 
 def graph_pages(ctx: PublishContext, url: str, params: dict[str, str], pages: int = 5):

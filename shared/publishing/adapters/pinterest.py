@@ -6,7 +6,7 @@ registered with POST /v5/media, uploaded to the returned URL with its form param
 from __future__ import annotations
 
 from shared.config import get_config
-from shared.publishing.adapters.base import NotPublished, PostResult, PublishContext, text_key
+from shared.publishing.adapters.base import Content, NotPublished, PostResult, PublishContext, text_key
 from shared.publishing.engine.errors import BadContent
 
 
@@ -69,7 +69,7 @@ class PinterestAdapter:
         else:
             body["media_source"] = {"source_type": "image_url", "url": c.image_urls[0]}
         body = {k: v for k, v in body.items() if v is not None}
-        ctx.save(commit_sent=True, text_key=text_key(body.get("title") or body.get("description")))
+        ctx.save(commit_sent=True, text_key=text_key(pin_text(c)))
         res = ctx.http.json("POST", f"{_base()}/v5/pins", phase="commit", json=body)
         return PostResult(str(res["id"]), _url(str(res["id"])))
 
@@ -84,6 +84,11 @@ class PinterestAdapter:
             if text_key(pin.get("title") or pin.get("description")) == ctx.progress.get("text_key"):
                 return PostResult(str(pin["id"]), _url(str(pin["id"])), {"settledBy": "lookup"})
         return None
+
+
+def pin_text(c: Content) -> str:
+    """The text a pin is found by in a look-up: its title as sent, else its description as sent."""
+    return (c.title or "")[:100] or (c.description if c.description is not None else c.text)[:800]
 
 
 ADAPTER = PinterestAdapter()

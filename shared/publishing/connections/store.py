@@ -77,10 +77,13 @@ def save(platform: str, account_id: str, tokens: Tokens, *, username: str | None
 
 
 def _changed(platform: str | None) -> None:
-    """A new token (or every token re-encrypted): the comment poll's Redis copy of the old one goes now."""
+    """A new token (or every token re-encrypted): the comment poll's Redis copy of the old one goes now, and so
+    do the staged posts sealed with it (shared/publishing/staging/owner.py; they go back to planned)."""
     from shared.comments.mirror import forget
+    from shared.publishing.staging.owner import drop_account
 
     forget(platform)
+    drop_account(platform)
 
 
 def update_tokens(platform: str, account_id: str, tokens: Tokens) -> None:
@@ -95,6 +98,9 @@ def update_tokens(platform: str, account_id: str, tokens: Tokens) -> None:
             (box.encrypt(tokens.access_token, _aad(platform, account_id, "access")),
              box.encrypt(tokens.refresh_token, _aad(platform, account_id, "refresh")) if tokens.refresh_token
              else None, tokens.expires_at, tokens.refresh_expires_at, platform, account_id))
+    from shared.publishing.staging.owner import drop_account
+
+    drop_account(platform)  # stages sealed the old token
 
 
 def _row_to_connection(r: dict) -> Connection:
@@ -153,6 +159,10 @@ def touch_last_post(platform: str) -> None:
 def delete(platform: str) -> bool:
     with connection() as c:
         r = c.execute("DELETE FROM platform_connections WHERE platform=%s RETURNING platform", (platform,)).fetchone()
+    if r is not None:
+        from shared.publishing.staging.owner import drop_account
+
+        drop_account(platform)
     return r is not None
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from shared.db import connection
+from shared.db.rows import one
 
 TERMINAL = ("published", "failed", "unconfirmed", "dry_run")
 PROOFS = ("not_sent", "refused", "platform_state")
@@ -249,3 +250,80 @@ def overdue_planned(grace_seconds: float, limit: int = 20) -> list[dict]:
             """SELECT id FROM publications WHERE state='planned'
                    AND COALESCE(not_before, created_at) < now() - make_interval(secs => %s)
                ORDER BY COALESCE(not_before, created_at) LIMIT %s""", (grace_seconds, limit)).fetchall()
+
+
+# --- pre-staged posts (shared/publishing/staging) -----------------------------------------------------
+
+def stage(pub_id: str, stage_token: str, min_lead_seconds: float, slot: datetime,
+          lookup_hints: dict[str, Any] | None = None) -> dict | None:
+    """planned -> staged under `stage_token`, only while the row is still planned, still due at `slot` (the
+    time the stage record was written for) and not due within `min_lead_seconds`. From here only the holder of
+    that token (the staging write-back) moves the row. `lookup_hints` (progress.staged_lookup) is what a look-up
+    needs if the stage's Redis record is lost."""
+    with connection() as c:
+        return c.execute(
+            """UPDATE publications SET state='staged', stage_token=%s, updated_at=now(),
+                   progress = progress || jsonb_build_object('staged_lookup', %s::jsonb)
+               WHERE id=%s AND state='planned' AND NOT dry_run AND not_before = %s
+                   AND not_before > now() + make_interval(secs => %s) RETURNING *""",
+            (stage_token, Jsonb(lookup_hints or {}), pub_id, slot, min_lead_seconds)).fetchone()
+
+
+def unstage_to_planned(pub_id: str, stage_token: str, not_before: datetime | None) -> dict | None:
+    """staged -> planned (nothing was sent from the stage): the database path runs it at `not_before`."""
+    with connection() as c:
+        return c.execute(
+            """UPDATE publications SET state='planned', stage_token=NULL, not_before=COALESCE(%s, not_before),
+                   progress = progress - 'staged_lookup', updated_at=now()
+               WHERE id=%s AND state='staged' AND stage_token=%s RETURNING *""",
+            (not_before, pub_id, stage_token)).fetchone()
+
+
+def unstage_to_publishing(pub_id: str, stage_token: str, lease_seconds: float, progress: dict[str, Any],
+                          evidence: dict[str, Any] | None = None) -> dict | None:
+    """staged -> publishing with a fresh claim (returned in `claim_token`), carrying what the staged sender
+    recorded: its progress (commit_sent, text_key, ...) and, when the platform answered, its post id as
+    evidence (`late_results`), so whoever settles the row — this claim, or a checker taking it over after a
+    crash — finds the post without sending anything. `lease_seconds` <= 0 leaves the lease already expired: a
+    checker's take-over (look-up only) settles it."""
+    with connection() as c:
+        return c.execute(
+            """UPDATE publications SET state='publishing', stage_token=NULL, attempts=attempts+1, claimed_at=now(),
+                   claim_token=gen_random_uuid(), lease_until=now() + make_interval(secs => %s),
+                   next_check_at=NULL, updated_at=now(), progress = (progress - 'staged_lookup') || %s,
+                   late_results = late_results || %s
+               WHERE id=%s AND state='staged' AND stage_token=%s RETURNING *""",
+            (lease_seconds, Jsonb(progress), Jsonb([evidence] if evidence else []), pub_id,
+             stage_token)).fetchone()
+
+
+def stageable(horizon_seconds: float, min_lead_seconds: float, targets: tuple[str, ...],
+              limit: int = 100) -> list[dict]:
+    """Planned live rows due within the horizon (not sooner than the lead) on the given targets."""
+    with connection() as c:
+        return c.execute(
+            """SELECT * FROM publications WHERE state='planned' AND NOT dry_run AND platform = ANY(%s)
+                   AND not_before > now() + make_interval(secs => %s)
+                   AND not_before <= now() + make_interval(secs => %s)
+               ORDER BY not_before LIMIT %s""",
+            (list(targets), min_lead_seconds, horizon_seconds, limit)).fetchall()
+
+
+def staged_past(grace_seconds: float, limit: int = 100) -> list[dict]:
+    """Staged rows whose slot and grace have passed (the write-back settles those whose stage is gone)."""
+    with connection() as c:
+        return c.execute(
+            """SELECT id, stage_token, not_before, progress->'staged_lookup' AS staged_lookup
+               FROM publications WHERE state='staged'
+                   AND not_before < now() - make_interval(secs => %s) ORDER BY not_before LIMIT %s""",
+            (grace_seconds, limit)).fetchall()
+
+
+def any_staged(family: str | None = None) -> bool:
+    """Whether any row (of this account's family; None: any) is staged. One look into the partial index
+    publications_staged_idx: with staging off and nothing left to drain, this is all the staging costs."""
+    with connection() as c:
+        return bool(one(c.execute(
+            """SELECT EXISTS (SELECT 1 FROM publications WHERE state='staged'
+                                  AND (%(family)s::text IS NULL OR family = %(family)s)) AS any""",
+            {"family": family}).fetchone())["any"])

@@ -11,6 +11,7 @@ from shared.db.rows import one
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine import runner
 from shared.publishing.platforms import TARGETS, normalize_target
+from shared.publishing.staging.eligibility import TARGETS as STAGEABLE
 
 
 def publish_mode(settings: dict[str, Any] | None = None) -> str:
@@ -60,12 +61,32 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
         if nb is not None and nb > datetime.now(timezone.utc):
             if created:
                 runner.schedule_run(row, nb, "scheduled")
+                _stage_if_due(row)
             return row, "scheduled"
         res = runner.run(str(row["id"]), settings)
         if res.details.get("claimed") is False:
             return res.publication, "busy" if res.publication.get("state") == "publishing" else "existing"
         return res.publication, "ran"
     return row, ("busy" if row["state"] == "publishing" else "existing")
+
+
+def _stage_if_due(row: dict) -> None:
+    """The database is awake for this request: pre-stage the post now if it is due within the horizon
+    (shared/publishing/staging); otherwise a later window stages it, or it runs on the database path."""
+    cfg = get_config()
+    if not cfg.publish_staging or row["platform"] not in STAGEABLE:
+        return
+    nb = row["not_before"]
+    if (nb - datetime.now(timezone.utc)).total_seconds() > cfg.publish_stage_horizon_seconds:
+        return
+    from shared.publishing.staging.stage import stage_one
+
+    try:
+        stage_one(row)
+    except Exception:  # it stays planned: the database path runs it at its time
+        import logging
+
+        logging.getLogger("screndly.publishing").exception("staging publication %s failed", row["id"])
 
 
 def rearm(row: dict, by: str) -> bool:
