@@ -47,7 +47,8 @@ META_KEY = "dispatch:meta"
 DISPATCH_PATH = "/api/internal/dispatch"
 LEASE_KEY = "dispatch:leases"  # member -> the lease's end (the leased score) while a tick holds the item
 # A tick commits all its items at its end, so every lease must outlast the longest invocation: Vercel stops a
-# function at 300 s (a full comment poll alone may take 200 s). One lease for every kind, with a margin.
+# function at 300 s (a full comment poll alone may take 200 s). One lease for every kind, with a margin. The
+# default of `DISPATCH_LEASE_SECONDS` (config): the multi-process test shortens it to seconds.
 LEASE_SECONDS = 360
 RETRY_SECONDS = 300  # a handler that raised: its items come back after this
 SAFETY_PERIOD = 3600  # the safety-net schedule fires at every full hour (shared/messaging/schedules.py)
@@ -157,10 +158,11 @@ return out
 
 # early: KEYS = due zset, leases hash; ARGV = now, lease until, then (member prefix, horizon) pairs. Leases and
 # returns the members of those kinds due before their horizon (a window is opening: they join it), except those
-# another tick holds (a live lease: e.g. a full comment poll still running).
+# another tick holds (a live lease: e.g. a full comment poll still running). Nothing once this tick's lease ran out.
 _EARLY = """
 local now = tonumber(ARGV[1])
 local out, lease, rec = {}, {}, {}
+if tonumber(ARGV[2]) <= now then return out end
 for i = 3, #ARGV, 2 do
   local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[i + 1])
   for _, m in ipairs(items) do
@@ -179,13 +181,23 @@ end
 # claim: KEYS = due zset, leases hash; ARGV = now, lease until, member*. Leases the given members (a handler of
 # this tick armed them for now: they run in this tick) unless another tick holds one (a live lease that is not
 # ours); returns those leased. The leased score makes the commit's compare-and-set apply to them as to popped ones.
+# One this tick holds already is taken again only while its score is still the lease (the commit's test): one the
+# owner moved or dropped meanwhile keeps that change. A tick whose lease ran out (a stalled process) takes
+# nothing: its lease would free the item at once, and a lease in the past would expire the whole hash.
 _CLAIM = """
 local now = tonumber(ARGV[1])
 local out, lease, rec = {}, {}, {}
+if tonumber(ARGV[2]) <= now then return out end
 for i = 3, #ARGV do
   local m = ARGV[i]
   local l = redis.call('HGET', KEYS[2], m)
-  if not (l and tonumber(l) > now and l ~= ARGV[2]) then
+  local free
+  if l == ARGV[2] then
+    free = tonumber(redis.call('ZSCORE', KEYS[1], m)) == tonumber(ARGV[2])
+  else
+    free = not (l and tonumber(l) > now)
+  end
+  if free then
     table.insert(out, m)
     table.insert(lease, ARGV[2]); table.insert(lease, m)
     table.insert(rec, m); table.insert(rec, ARGV[2])
@@ -282,6 +294,12 @@ def _redis():
     from shared.redis_client import get_redis
 
     return get_redis()
+
+
+def _lease_seconds() -> float:
+    from shared.config import get_config
+
+    return float(get_config().dispatch_lease_seconds)
 
 
 def next_safety_fire(now: float) -> float:
@@ -405,7 +423,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     ks = kinds()
     pkeys = _payload_keys(ks)
     redis = _redis()
-    lease = now + LEASE_SECONDS
+    lease = now + _lease_seconds()
     res = redis.eval(_POP, keys=[DUE_KEY, META_KEY, LEASE_KEY, *[k for k, _ in pkeys]],
                      args=[repr(now), repr(lease), "5000", *[p for _, p in pkeys]])
     due_members = [str(m) for m in res[0] or []]
@@ -441,7 +459,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
                                     "due: " + ", ".join(sorted({*db_due, *new_due})))
         early = [(k.name + "|", now + k.early) for k in ks.values() if k.needs_db and k.early > 0]
         if early:
-            args = [repr(now), repr(lease)]
+            args = [repr(max(now, clock.time())), repr(lease)]  # the lease checks at the time of the pick
             for prefix, horizon in early:
                 args += [prefix, repr(horizon)]
             for m in redis.eval(_EARLY, keys=[DUE_KEY, LEASE_KEY], args=args) or []:
@@ -461,7 +479,9 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
                         t.arm(kind, ref, now + 60)
                     continue
                 _run(t, ks[kind], db_due[kind])
-            db_due = _newly_due(t, ks, now, only_db=True)
+            # items armed for now in the last round are not claimed: they would never run (the commit would
+            # remove them); they stay armed and the next tick runs them
+            db_due = _newly_due(t, ks, now, only_db=True) if rounds < MAX_ROUNDS else {}
         t.set_meta("last_window", repr(now))
     # the next wake-up: the earliest item that the hourly schedule would not reach in time
     later = [first_after[1]] if first_after and first_after[0] not in t.removes | set(t.adds) else []
