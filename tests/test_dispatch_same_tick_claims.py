@@ -34,19 +34,8 @@ def again_after_a_move(t, refs):
         t.arm("test.again", ref, clock.time())
 
 
-def arms_a_sibling(t, refs):
-    RAN.extend(refs)
-    t.arm("test.claimed", "s", clock.time())
-
-
-def claimed(t, refs):
-    RAN.extend(f"claimed {r}" for r in refs)
-
-
 dispatch.register(Kind("test.chain", f"{__name__}:chain", needs_db=True, order=1))
 dispatch.register(Kind("test.again", f"{__name__}:again_after_a_move", needs_db=True, order=1))
-dispatch.register(Kind("test.lapsed", f"{__name__}:arms_a_sibling", needs_db=True, order=1))
-dispatch.register(Kind("test.claimed", f"{__name__}:claimed", needs_db=True, order=2))
 
 
 @pytest.fixture
@@ -81,19 +70,3 @@ def test_a_handler_arming_its_own_item_for_now_does_not_undo_the_owners_move(qui
     assert RAN == ["moved"], "ran again in this tick although the owner had moved it"
     at = dispatch.pending("test.again").get("test.again|moved")
     assert at is not None and at > time.time() + 7000, f"the owner's move was undone: armed at {at}"
-
-
-def test_a_tick_past_its_lease_claims_nothing_and_leaves_other_ticks_leases_alone(quiet):
-    """A tick that outlived its lease (a stalled process) must not lease anything more: its lease would be
-    in the past (the item free for anyone at once), and writing it must not expire the leases hash, which holds
-    every other tick's live leases."""
-    now = time.time()
-    dispatch.arm([("test.claimed", "held", now - 1)], wake=False)
-    quiet.eval(dispatch._POP, 3, dispatch.DUE_KEY, dispatch.META_KEY, dispatch.LEASE_KEY,
-               repr(now), repr(now + 300), "100")  # another tick, running
-    stale = now - dispatch.LEASE_SECONDS - 5  # this tick started so long ago that its lease has run out
-    dispatch.arm([("test.lapsed", "a", stale - 1)], wake=False)
-    dispatch.tick(stale)
-    assert RAN == ["a"]
-    assert quiet.hget(dispatch.LEASE_KEY, "test.claimed|held") == repr(now + 300), "another tick's lease vanished"
-    assert "test.claimed|s" in dispatch.pending("test.claimed")  # armed for now: the next tick runs it

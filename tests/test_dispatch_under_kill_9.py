@@ -24,7 +24,7 @@ def test_real_ticks_under_kill_9_never_run_an_item_twice_at_once_and_lose_nothin
     assert report.worker_errors == 0, report.error_samples
     # the run really went through what it claims
     assert set(report.kills) >= {"random_moment", "freeze_past_lease"}, report.kills
-    assert len(set(report.kills) & {"after_lease", "in_handler", "before_commit", "after_commit"}) >= 2, report.kills
+    assert set(report.kills) >= {"after_lease", "in_handler", "before_commit", "after_commit"}, report.kills
     assert report.reruns_after_a_dead_runner > 0 and report.taken_over_after_lease > 0
     assert report.ops["moved_to_now_while_held"] > 0 and report.ops["moved_far"] > 0 and report.ops["dropped"] > 0
     assert report.early_picks > 0 and report.same_tick_claims > 0

@@ -539,6 +539,9 @@ def _newly_due(t: Tick, ks: dict[str, Kind], now: float, only_db: bool = False) 
 
 
 def _run(t: Tick, kind: Kind, refs: list[str]) -> None:
+    if clock.time() >= t.lease:  # stalled past its lease: another tick may hold these now; they come back
+        t.count(f"lapsed.{kind.name}", len(refs))
+        return
     mod, _, fn = kind.handler.partition(":")
     for ref in refs:  # done unless the handler re-arms it
         t.done(kind.name, ref)

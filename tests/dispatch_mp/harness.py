@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch_mp import kinds
-from dispatch_mp.worker import GO
+from dispatch_mp.worker import BUSY, GO
 from shared.scheduling import dispatch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ class Config:
     random_kill_every: float = 0.9  # mean seconds between random-moment kills (0: none)
     freeze_every: float = 1.0  # mean seconds between freezes past the lease (0: none)
     kill_odds: dict[str, float] = field(default_factory=lambda: {
-        "after_lease": 0.03, "in_handler": 0.03, "before_commit": 0.03, "after_commit": 0.03})
+        "after_lease": 0.02, "in_handler": 0.02, "before_commit": 0.02, "after_commit": 0.02})
     settle_timeout: float = 30.0
     verbose: bool = bool(os.environ.get("HARNESS_VERBOSE"))
 
@@ -80,6 +80,8 @@ class Report:
     stuck: list[str]
     reruns_after_a_dead_runner: int
     stale_starts: int
+    stale_after_commit: int
+    stale_overlaps: int
     overruns: int
     overruns_unexplained: int
     early_picks: int
@@ -108,7 +110,8 @@ class Report:
             line("owner's changes", dict(sorted(self.ops.items()))),
             line("runs again after a dead/stalled runner", self.reruns_after_a_dead_runner),
             line("items taken over after a lease ran out", self.taken_over_after_lease),
-            line("runs started by a tick past its lease", self.stale_starts),
+            line("runs started by a tick past its lease", f"{self.stale_starts} ({self.stale_after_commit} of a "
+                 f"due time committed meanwhile, {self.stale_overlaps} while another tick held the item)"),
             line("runs past their lease (frozen/killed)", f"{self.overruns} ({self.overruns_unexplained} "
                  "neither frozen nor killed)"),
             line("early picks / same-tick claims", f"{self.early_picks} / {self.same_tick_claims}"),
@@ -169,6 +172,8 @@ class Harness:
         self.procs: dict[int, Worker] = {}
         self.zygote: subprocess.Popen | None = None
         self.starts = 0
+        self.doomed = 0
+        self.doomed_pids: set[int] = set()  # spared by the random kills and freezes: they die at their point
         self.kills: Counter = Counter()
         self.ops: Counter = Counter()
         self.last: dict[str, Op] = {}
@@ -196,11 +201,19 @@ class Harness:
                                            cwd=str(ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                            stderr=None if self.cfg.verbose else subprocess.DEVNULL)
         assert self.zygote.stdin is not None and self.zygote.stdout is not None
-        self.zygote.stdin.write("spawn\n")
+        # the first workers, then every other one started before the calm, die at a chosen point, in turn: each
+        # point gets hit
+        doomed = ""
+        if (self.starts < len(KILL_POINTS) or self.starts % 2 == 0) and not self.calm.is_set():
+            doomed = KILL_POINTS[self.doomed % len(KILL_POINTS)]
+            self.doomed += 1
+        self.zygote.stdin.write(f"spawn {doomed}\n")
         self.zygote.stdin.flush()
         pid = int(self.zygote.stdout.readline())
         with self.procs_lock:
             self.procs[pid] = Worker(pid)
+            if doomed:
+                self.doomed_pids.add(pid)
         self.starts += 1
 
     def _arm(self, op: Op, payload_extra: dict[str, Any] | None = None) -> None:
@@ -327,12 +340,17 @@ class Harness:
             time.sleep(0.05)
 
     def _victims(self, every: float):
+        """A live worker now and then (mean `every` seconds apart) until the calm begins: one in a tick if any
+        (between ticks a worker holds nothing), else any."""
         while every > 0 and not self.calm.is_set():
             time.sleep(self.rng.uniform(0.3 * every, 1.7 * every))
+            busy = {int(p) for p in self.redis.smembers(BUSY)}
             with self.procs_lock:
-                live = [p for p in self.procs.values() if p.alive() and p.pid not in self.frozen]
+                live = [p for p in self.procs.values()
+                        if p.alive() and p.pid not in self.frozen and p.pid not in self.doomed_pids]
+            in_tick = [p for p in live if p.pid in busy]
             if live and not self.calm.is_set():
-                yield self.rng.choice(live)
+                yield self.rng.choice(in_tick or live)
 
     def _killer(self) -> None:
         for victim in self._victims(self.cfg.random_kill_every):
@@ -406,10 +424,13 @@ class Harness:
             by_member[r["member"]].append(r)
 
         overlaps: list[str] = []
+        stale_overlaps = 0  # a run started by a tick past its lease (it holds nothing) while another holds the item
         for m, rs in by_member.items():
             held_until, holder = -math.inf, None
             for r in rs:  # in order of start
-                if r["started"] < held_until and holder is not None:
+                if r["started"] < held_until and holder is not None and r["started"] >= r["lease"]:
+                    stale_overlaps += 1
+                elif r["started"] < held_until and holder is not None:
                     overlaps.append(f"{m}: tick {r['tick']} started {r['started'] - holder['started']:.3f}s after "
                                     f"tick {holder['tick']}, which held it until {held_until:.3f} "
                                     f"(lease {holder['lease']:.3f}, ended {holder['ended']})")
@@ -429,6 +450,8 @@ class Harness:
                                for r in runs if (k := (r["member"], r["v"])) in consumed and r["started"] > consumed[k]
                                and r["started"] < r["lease"]]
         stale = [r for r in runs if r["started"] >= r["lease"]]
+        stale_after_commit = [r for r in stale
+                              if (k := (r["member"], r["v"])) in consumed and r["started"] > consumed[k]]
 
         ran_versions = {(r["member"], r["v"]) for r in runs}
         pending = dict(self.redis.zrange(dispatch.DUE_KEY, 0, -1, withscores=True))
@@ -477,7 +500,9 @@ class Harness:
             runs=len(runs), ticks_committed=len(commits), kills=kills, ops=self.ops, overlaps=overlaps,
             reruns_after_commit=reruns_after_commit, losses=losses, moved_wrong=moved_wrong, stuck=stuck,
             reruns_after_a_dead_runner=sum(n - 1 for n in per_version.values() if n > 1),
-            stale_starts=len(stale), overruns=len(overruns), overruns_unexplained=len(unexplained),
+            stale_starts=len(stale), stale_after_commit=len(stale_after_commit), stale_overlaps=stale_overlaps,
+            overruns=len(overruns),
+            overruns_unexplained=len(unexplained),
             early_picks=early_picks,
             same_tick_claims=same_tick_claims, taken_over_after_lease=taken_over,
             not_yet=sum(1 for e in events if e["event"] == "not_yet"), worker_errors=errors,

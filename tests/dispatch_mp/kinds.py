@@ -58,6 +58,7 @@ class _State:
     redis: Any = None
     rng = random.Random()
     odds: dict[str, float] = {}  # noqa: RUF012  (one instance per process, set once by the worker)
+    doomed = ""  # the kill point this process dies at, the first time it gets there (every point gets hit)
     work = (0.0, 0.2)  # seconds a handler call sleeps (uniform), to widen the races
     stall = (0.1, 0.8)  # odds and seconds of a longer stall inside a handler
 
@@ -66,8 +67,9 @@ STATE = _State()
 
 
 def maybe_die(point: str) -> None:
-    """SIGKILL this process at `point` with the configured odds (never once the settle phase began)."""
-    p = STATE.odds.get(point, 0.0)
+    """SIGKILL this process at `point`: the first time if it was started doomed to die there, else with the
+    configured odds (never once the settle phase began)."""
+    p = 1.0 if STATE.doomed == point else STATE.odds.get(point, 0.0)
     if p > 0 and STATE.rng.random() < p and not STATE.redis.exists(CALM):
         STATE.redis.hincrby(KILLS, point, 1)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -182,12 +184,14 @@ def _install_commit_wrapper() -> None:
     real = dispatch._commit
 
     def commit(redis, t: dispatch.Tick, pkeys):
-        maybe_die("before_commit")
+        if t.leased:
+            maybe_die("before_commit")
         moved = real(redis, t, pkeys)
         with _db() as c:  # after the commit script returned: the commit happened no later than `at`
             c.execute("INSERT INTO dmp.commits (tick, pid, lease, at, moved) VALUES (%s, %s, %s, %s, %s)",
                       (STATE.tick, STATE.pid, t.lease, time.time(), sorted(moved)))
-        maybe_die("after_commit")
+        if t.leased:
+            maybe_die("after_commit")
         return moved
 
     dispatch._commit = commit  # type: ignore[assignment]

@@ -8,7 +8,8 @@ What is not production here, and why:
   before the commit and right after it. Random-moment kills and freezes come from the orchestrator;
 - no QStash wake-ups (the ticks come from the loop below).
 
-    python tests/dispatch_mp/worker.py --zygote   (configuration in HARNESS_* and DISPATCH_LEASE_SECONDS)
+    python tests/dispatch_mp/worker.py --zygote   (configuration in HARNESS_* and DISPATCH_LEASE_SECONDS;
+    then one line per worker on stdin: `spawn [kill point it dies at]`)
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 GO = "harness:dmp:go"
 READY = "harness:dmp:ready"
+BUSY = "harness:dmp:busy"
 
 
-def main() -> None:
+def main(doomed: str = "") -> None:
     import redis as redis_lib
 
     from dispatch_mp import kinds
@@ -40,6 +42,7 @@ def main() -> None:
     st.pid, st.redis, st.rng = os.getpid(), r, random.Random(os.getpid() ^ int(env.get("HARNESS_SEED", "0")))
     st.odds = {p: float(env.get(f"HARNESS_KILL_{p.upper()}", "0"))
                for p in ("after_lease", "in_handler", "before_commit", "after_commit")}
+    st.doomed = doomed
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     r.sadd(READY, st.pid)
@@ -50,11 +53,13 @@ def main() -> None:
             break
         seq += 1
         st.tick = f"{st.pid}.{seq}"
+        r.sadd(BUSY, st.pid)  # the orchestrator's freezes and kills aim at ticks in flight
         try:
             dispatch.tick()
         except Exception:
             r.hincrby(kinds.ERRORS, "tick", 1)
             r.rpush(kinds.ERRORS + ":log", traceback.format_exc()[-1500:])
+        r.srem(BUSY, st.pid)
     from shared.db import close_pool
 
     close_pool()
@@ -75,14 +80,15 @@ def zygote() -> None:
     dispatch.kinds()  # the real kinds and their hooks, as a tick imports them
     kinds.install()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps dead workers
-    for line in sys.stdin:
-        if line.strip() != "spawn":
+    for line in sys.stdin:  # "spawn [kill point]"
+        words = line.split()
+        if not words or words[0] != "spawn":
             continue
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             try:
-                main()
+                main(words[1] if len(words) > 1 else "")
             finally:
                 os._exit(0)
         sys.stdout.write(f"{pid}\n")
