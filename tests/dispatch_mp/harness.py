@@ -56,7 +56,7 @@ class Config:
     lease_seconds: float = 2.0
     items: int = 36
     early_items: int = 12
-    siblings: int = 3
+    siblings: int = 4  # few: ticks running at once arm the same one for now (the claim's lease check)
     chaos_seconds: float = 6.0
     op_every: float = 0.06  # mean seconds between the owner's changes
     random_kill_every: float = 0.9  # mean seconds between random-moment kills (0: none)
@@ -234,14 +234,34 @@ class Harness:
         self.last[op.member] = op
         self.history.append((time.time(), op))
 
-    def _new_version(self, member: str, due: float) -> None:
+    def _new_version(self, member: str, due: float, sib: str | None = None) -> None:
         self.seq += 1
         kind, _ = dispatch.split(member)
-        n = self.rng.choice((0, 0, 1, 2)) if kind == kinds.KIND_ITEM else 0
+        n = self.rng.choice((0, 0, 1, 2)) if kind == kinds.KIND_ITEM and sib is None else 0
         extra = {}
-        if kind == kinds.KIND_ITEM and self.cfg.siblings and self.rng.random() < 0.4:
+        if sib is not None:
+            extra["sib"] = sib
+        elif kind == kinds.KIND_ITEM and self.cfg.siblings and self.rng.random() < 0.4:
             extra["sib"] = f"s{self.rng.randrange(self.cfg.siblings)}"
         self._arm(Op(member, f"{member}@{self.seq}", due, n), extra)
+
+    def _sibling_race(self) -> None:
+        """Items due now, one per tick a few milliseconds apart, whose handlers all arm one sibling for now: the
+        first tick to finish its round claims it; the others popped before that claim (their snapshot of the
+        leases cannot know it), so only the claim script's lease check keeps them off it."""
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:  # ticks running already would pop the items together, later
+            busy = {int(p) for p in self.redis.smembers(BUSY)}
+            with self.procs_lock:
+                idle = [p for p in self.procs.values() if p.pid not in busy and p.pid not in self.frozen]
+            if len(idle) >= 2:
+                break
+            time.sleep(0.02)
+        sib = f"s{self.rng.randrange(self.cfg.siblings)}"
+        for m in self.rng.sample([m for m in self.last if m.startswith(kinds.KIND_ITEM)], 3):
+            self._new_version(m, time.time(), sib)
+            self.redis.lpush(GO, "go")
+            time.sleep(0.03)
 
     def _setup(self) -> None:
         from shared.db import connection
@@ -312,18 +332,21 @@ class Harness:
                     self.ops["moved_to_now_while_held"] += 1
                 self.redis.lpush(GO, *["go"] * cfg.workers)
                 self.ops["bursts"] += 1
-            elif roll < 0.7:  # moved earlier or later
+            elif roll < 0.6:  # moved earlier or later
                 m = self.rng.choice(members)
                 self._new_version(m, now + self.rng.uniform(-0.5, 3.0))
                 self.ops["moved"] += 1
-            elif roll < 0.8:  # moved far ahead: it must stay exactly there
+            elif roll < 0.7:  # moved far ahead: it must stay exactly there
                 m = self.rng.choice(members)
                 self._new_version(m, now + FAR + self.rng.uniform(0, 100))
                 self.ops["moved_far"] += 1
-            elif roll < 0.9:
+            elif roll < 0.78:
                 m = self.rng.choice(members)
                 self._arm(Op(m, None, None))
                 self.ops["dropped"] += 1
+            elif roll < 0.93:
+                self._sibling_race()
+                self.ops["sibling_races"] += 1
             else:
                 self.redis.lpush(GO, *["go"] * cfg.workers)
                 self.ops["bursts"] += 1

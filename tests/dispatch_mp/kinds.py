@@ -61,6 +61,7 @@ class _State:
     doomed = ""  # the kill point this process dies at, the first time it gets there (every point gets hit)
     work = (0.0, 0.2)  # seconds a handler call sleeps (uniform), to widen the races
     stall = (0.1, 0.8)  # odds and seconds of a longer stall inside a handler
+    sibling_work = (0.3, 0.8)
 
 
 STATE = _State()
@@ -122,9 +123,9 @@ def _event(event: str, member: str, info: str = "") -> None:
                   (event, member, STATE.tick, time.time(), info))
 
 
-def _work_and_end(ids: list[int]) -> None:
+def _work_and_end(ids: list[int], work: tuple[float, float] | None = None) -> None:
     maybe_die("in_handler")
-    lo, hi = STATE.work
+    lo, hi = work or STATE.work
     pause = STATE.rng.uniform(lo, hi)
     if STATE.rng.random() < STATE.stall[0]:
         pause += STATE.stall[1]
@@ -171,7 +172,8 @@ def run_early(t: dispatch.Tick, refs: list[str]) -> None:
 
 
 def run_siblings(t: dispatch.Tick, refs: list[str]) -> None:
-    _work_and_end(_start(t, [(dispatch.member(KIND_SIB, ref), None, None) for ref in refs]))
+    # longer than the others: another tick's handler arms the sibling for now while this one runs it
+    _work_and_end(_start(t, [(dispatch.member(KIND_SIB, ref), None, None) for ref in refs]), STATE.sibling_work)
 
 
 def _after_lease(t: dispatch.Tick) -> None:
