@@ -79,6 +79,7 @@ class Report:
     moved_wrong: list[str]
     stuck: list[str]
     reruns_after_a_dead_runner: int
+    last_changes: Counter
     stale_starts: int
     stale_after_commit: int
     stale_overlaps: int
@@ -108,6 +109,7 @@ class Report:
             line("worker processes started", self.worker_starts),
             line("kills (SIGKILL) and freezes", dict(sorted(self.kills.items()))),
             line("owner's changes", dict(sorted(self.ops.items()))),
+            line("  last ones per item (checked)", dict(sorted(self.last_changes.items()))),
             line("runs again after a dead/stalled runner", self.reruns_after_a_dead_runner),
             line("items taken over after a lease ran out", self.taken_over_after_lease),
             line("runs started by a tick past its lease", f"{self.stale_starts} ({self.stale_after_commit} of a "
@@ -320,10 +322,21 @@ class Harness:
         """The owner's changes while ticks run, die and stall."""
         cfg = self.cfg
         members = list(self.last)
+        # every kind of change at least once, whatever the dice say (the far move and the drop stay the last
+        # change of their item: the random changes leave those two alone), then a sibling race once items are
+        # due (the first ones come after a second)
+        self._new_version(members.pop(), time.time() + FAR + self.rng.uniform(0, 100))
+        self.ops["moved_far"] += 1
+        self._arm(Op(members.pop(), None, None))
+        self.ops["dropped"] += 1
+        forced = [(1.5, 0.8)]
+        started = time.monotonic()
         while time.monotonic() < until:
             time.sleep(self.rng.uniform(0, 2 * cfg.op_every))
             now = time.time()
             roll = self.rng.random()
+            if forced and time.monotonic() - started >= forced[0][0]:
+                roll = forced.pop(0)[1]
             if roll < 0.3:  # an item a tick holds right now is moved to now, then every worker ticks
                 live = [m for m, until_ in self.redis.hgetall(dispatch.LEASE_KEY).items()
                         if float(until_) > now and dispatch.split(m)[0] in kinds.PAYLOAD_KEYS]
@@ -479,7 +492,9 @@ class Harness:
         ran_versions = {(r["member"], r["v"]) for r in runs}
         pending = dict(self.redis.zrange(dispatch.DUE_KEY, 0, -1, withscores=True))
         losses, moved_wrong = [], []
+        checked: Counter = Counter()  # the last changes the count checks, by kind
         for m, op in self.last.items():
+            checked["dropped" if op.due is None else "far" if op.due - time.time() > FAR / 2 else "due"] += 1
             if op.due is None:
                 if m in pending:
                     losses.append(f"{m}: dropped but armed at {pending[m]}")
@@ -526,7 +541,7 @@ class Harness:
             stale_starts=len(stale), stale_after_commit=len(stale_after_commit), stale_overlaps=stale_overlaps,
             overruns=len(overruns),
             overruns_unexplained=len(unexplained),
-            early_picks=early_picks,
+            early_picks=early_picks, last_changes=checked,
             same_tick_claims=same_tick_claims, taken_over_after_lease=taken_over,
             not_yet=sum(1 for e in events if e["event"] == "not_yet"), worker_errors=errors,
             error_samples=self.redis.lrange(kinds.ERRORS + ":log", 0, 2), worker_starts=self.starts, seconds=0.0)
