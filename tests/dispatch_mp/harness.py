@@ -240,15 +240,15 @@ class Harness:
         self.seq += 1
         kind, _ = dispatch.split(member)
         n = self.rng.choice((0, 0, 1, 2)) if kind == kinds.KIND_ITEM and sib is None else 0
-        extra = {}
+        extra: dict[str, Any] = {}
         if sib is not None:
-            extra["sib"] = sib
+            extra.update(sib=sib, w=0.3)
         elif kind == kinds.KIND_ITEM and self.cfg.siblings and self.rng.random() < 0.4:
             extra["sib"] = f"s{self.rng.randrange(self.cfg.siblings)}"
-        self._arm(Op(member, f"{member}@{self.seq}", due, n), extra)
+        self._arm(Op(member, f"{member}@{self.seq}" + ("/race" if sib else ""), due, n), extra)
 
     def _sibling_race(self) -> None:
-        """Items due now, one per tick a few milliseconds apart, whose handlers all arm one sibling for now: the
+        """Items due now, one per tick 80 ms apart, whose handlers (300 ms each) all arm one sibling for now: the
         first tick to finish its round claims it; the others popped before that claim (their snapshot of the
         leases cannot know it), so only the claim script's lease check keeps them off it."""
         deadline = time.monotonic() + 0.5
@@ -263,7 +263,7 @@ class Harness:
         for m in self.rng.sample([m for m in self.last if m.startswith(kinds.KIND_ITEM)], 3):
             self._new_version(m, time.time(), sib)
             self.redis.lpush(GO, "go")
-            time.sleep(0.03)
+            time.sleep(0.08)
 
     def _setup(self) -> None:
         from shared.db import connection

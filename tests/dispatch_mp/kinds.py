@@ -4,9 +4,9 @@ in Postgres (schema `dmp`) with the item, the version of its due time it ran for
 Three kinds, one per way a tick takes an item:
 - `dmp.item`: popped when due. Its payload (`P_ITEM`, written with its score in one transaction by whoever arms
   it, read by the pop atomically with the lease) names the version: `{"v": id, "due": epoch, "n": re-arms left,
-  "sib": sibling ref or absent}`. A run with `n > 0` re-arms its item once more for `due + STEP` (a deterministic
-  child version, `v + ".r"`, so two runs of one version propose the same child); a run with `sib` arms that
-  sibling for now.
+  "sib": sibling ref or absent, "w": seconds the run lasts at least, or absent}`. A run with `n > 0` re-arms its
+  item once more for `due + STEP` (a deterministic child version, `v + ".r"`, so two runs of one version propose
+  the same child); a run with `sib` arms that sibling for now.
 - `dmp.early`: joins any window up to `EARLY` seconds before its time (the early pick), a window that a due
   `dmp.item` opens. `EARLY` is longer than the test's lease: a running tick's leased score is within every other
   window's horizon, so only the lease record keeps a second window off it.
@@ -137,6 +137,7 @@ def _work_and_end(ids: list[int], work: tuple[float, float] | None = None) -> No
 
 def run_items(t: dispatch.Tick, refs: list[str]) -> None:
     rows: list[tuple[str, str | None, float | None]] = []
+    least = 0.0  # a version may ask its run to last at least this long ("w": the orchestrator's sibling races)
     for ref in refs:
         m = dispatch.member(KIND_ITEM, ref)
         raw, p = _payload(t, KIND_ITEM, ref)
@@ -148,6 +149,7 @@ def run_items(t: dispatch.Tick, refs: list[str]) -> None:
             _event("not_yet", m, p["v"])
             continue
         rows.append((m, p["v"], float(p["due"])))
+        least = max(least, float(p.get("w") or 0))
         if int(p.get("n") or 0) > 0:
             child = {"v": p["v"] + ".r", "due": float(p["due"]) + STEP, "n": int(p["n"]) - 1}
             if p.get("sib"):
@@ -157,7 +159,7 @@ def run_items(t: dispatch.Tick, refs: list[str]) -> None:
         if p.get("sib"):
             t.arm(KIND_SIB, str(p["sib"]), time.time())
             _event("sib_arm", dispatch.member(KIND_SIB, str(p["sib"])), p["v"])
-    _work_and_end(_start(t, rows))
+    _work_and_end(_start(t, rows), (least, least + 0.05) if least else None)
 
 
 def run_early(t: dispatch.Tick, refs: list[str]) -> None:
