@@ -20,7 +20,21 @@ def records(t, refs):
     RAN.extend(refs)
 
 
-dispatch.register(Kind("test.lapsing", f"{__name__}:records", needs_db=True, order=1))
+def arms_two_for_now(t, refs):
+    RAN.extend(refs)
+    t.arm("test.stalls", "x", clock.time())
+    t.arm("test.lapsing", "claimed", clock.time())
+
+
+def stalls(t, refs):
+    """The process stalls (a frozen VM) until past the tick's lease."""
+    RAN.extend(f"stalled {r}" for r in refs)
+    clock.set_offset(t.lease - time.time() + 1)
+
+
+dispatch.register(Kind("test.lapsing", f"{__name__}:records", needs_db=True, order=3))
+dispatch.register(Kind("test.arms_two", f"{__name__}:arms_two_for_now", needs_db=True, order=1))
+dispatch.register(Kind("test.stalls", f"{__name__}:stalls", needs_db=True, order=2))
 
 
 @pytest.fixture
@@ -70,3 +84,14 @@ def test_a_lease_taking_script_past_the_lease_takes_nothing_and_leaves_other_tic
     assert taken == []
     assert quiet.hget(dispatch.LEASE_KEY, "test.lapsing|held") == repr(now + 300), "another tick's lease vanished"
     assert dispatch.pending("test.lapsing")["test.lapsing|free"] == pytest.approx(now - 1)
+
+
+def test_an_item_claimed_before_the_lease_ran_out_but_not_run_is_not_removed(quiet):
+    """Claimed (leased, and marked done in advance) at the end of a round, then the process stalls past the lease
+    before the item's handler: the item is neither run nor removed; it comes back."""
+    dispatch.arm([("test.arms_two", "a", time.time() - 1)], wake=False)
+    report = dispatch.tick()
+    assert RAN == ["a", "stalled x"] and report.get("lapsed.test.lapsing") == 1
+    assert "test.lapsing|claimed" in dispatch.pending("test.lapsing"), "a claimed item was removed unrun"
+    dispatch.tick()  # still on the stalled process's clock: past the lease, the item is due again
+    assert RAN[-1] == "claimed"
