@@ -25,7 +25,9 @@ Leases and changes from outside: while a tick holds an item, the owner may move 
 and another tick's handler may arm it. The commit only changes an item whose score is still the lease this tick
 set (compare-and-set in the script): a moved item keeps its new time, a dropped one stays dropped, whatever the
 tick's handler decided from what it read before. And a leased item is never taken by another tick while the lease
-lives (`LEASE_KEY`, checked by the pop and the early join), so no two ticks run the same item at once.
+lives (`LEASE_KEY`, checked by the pop and the early join), so no two ticks run the same item at once. A tick
+that outlived its lease (a stalled process) holds nothing: it runs no further handler and leases nothing new.
+tests/test_dispatch_under_kill_9.py proves this with worker processes under SIGKILL and SIGSTOP.
 """
 
 from __future__ import annotations
