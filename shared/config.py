@@ -156,6 +156,9 @@ class Config:
     rss_auto_pause_failures: int = 10  # consecutive failures before a feed is paused (0 = never)
     rss_fetch_timeout_seconds: float = 20.0  # total time one feed fetch may take (connect 5 s, read 10 s)
     rss_item_limit_per_fetch: int = 100  # newest entries considered per fetch (bounds a 10 MB feed's work)
+    # the dispatcher's lease on the items a tick runs: it must outlast the longest invocation (Vercel stops a
+    # function at 300 s); tests shorten it to prove crash recovery with real processes in seconds
+    dispatch_lease_seconds: float = 360.0
 
     # --- third-party APIs (overridable for local fakes) ----------------------------------------------
     openai_base_url: str = "https://api.openai.com/v1"

@@ -25,7 +25,9 @@ Leases and changes from outside: while a tick holds an item, the owner may move 
 and another tick's handler may arm it. The commit only changes an item whose score is still the lease this tick
 set (compare-and-set in the script): a moved item keeps its new time, a dropped one stays dropped, whatever the
 tick's handler decided from what it read before. And a leased item is never taken by another tick while the lease
-lives (`LEASE_KEY`, checked by the pop and the early join), so no two ticks run the same item at once.
+lives (`LEASE_KEY`, checked by the pop and the early join), so no two ticks run the same item at once. A tick
+that outlived its lease (a stalled process) holds nothing: it runs no further handler and leases nothing new.
+tests/test_dispatch_under_kill_9.py proves this with worker processes under SIGKILL and SIGSTOP.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ META_KEY = "dispatch:meta"
 DISPATCH_PATH = "/api/internal/dispatch"
 LEASE_KEY = "dispatch:leases"  # member -> the lease's end (the leased score) while a tick holds the item
 # A tick commits all its items at its end, so every lease must outlast the longest invocation: Vercel stops a
-# function at 300 s (a full comment poll alone may take 200 s). One lease for every kind, with a margin.
+# function at 300 s (a full comment poll alone may take 200 s). One lease for every kind, with a margin. The
+# default of `DISPATCH_LEASE_SECONDS` (config): the multi-process test shortens it to seconds.
 LEASE_SECONDS = 360
 RETRY_SECONDS = 300  # a handler that raised: its items come back after this
 SAFETY_PERIOD = 3600  # the safety-net schedule fires at every full hour (shared/messaging/schedules.py)
@@ -157,10 +160,11 @@ return out
 
 # early: KEYS = due zset, leases hash; ARGV = now, lease until, then (member prefix, horizon) pairs. Leases and
 # returns the members of those kinds due before their horizon (a window is opening: they join it), except those
-# another tick holds (a live lease: e.g. a full comment poll still running).
+# another tick holds (a live lease: e.g. a full comment poll still running). Nothing once this tick's lease ran out.
 _EARLY = """
 local now = tonumber(ARGV[1])
 local out, lease, rec = {}, {}, {}
+if tonumber(ARGV[2]) <= now then return out end
 for i = 3, #ARGV, 2 do
   local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[i + 1])
   for _, m in ipairs(items) do
@@ -179,13 +183,23 @@ end
 # claim: KEYS = due zset, leases hash; ARGV = now, lease until, member*. Leases the given members (a handler of
 # this tick armed them for now: they run in this tick) unless another tick holds one (a live lease that is not
 # ours); returns those leased. The leased score makes the commit's compare-and-set apply to them as to popped ones.
+# One this tick holds already is taken again only while its score is still the lease (the commit's test): one the
+# owner moved or dropped meanwhile keeps that change. A tick whose lease ran out (a stalled process) takes
+# nothing: its lease would free the item at once, and a lease in the past would expire the whole hash.
 _CLAIM = """
 local now = tonumber(ARGV[1])
 local out, lease, rec = {}, {}, {}
+if tonumber(ARGV[2]) <= now then return out end
 for i = 3, #ARGV do
   local m = ARGV[i]
   local l = redis.call('HGET', KEYS[2], m)
-  if not (l and tonumber(l) > now and l ~= ARGV[2]) then
+  local free
+  if l == ARGV[2] then
+    free = tonumber(redis.call('ZSCORE', KEYS[1], m)) == tonumber(ARGV[2])
+  else
+    free = not (l and tonumber(l) > now)
+  end
+  if free then
     table.insert(out, m)
     table.insert(lease, ARGV[2]); table.insert(lease, m)
     table.insert(rec, m); table.insert(rec, ARGV[2])
@@ -282,6 +296,12 @@ def _redis():
     from shared.redis_client import get_redis
 
     return get_redis()
+
+
+def _lease_seconds() -> float:
+    from shared.config import get_config
+
+    return float(get_config().dispatch_lease_seconds)
 
 
 def next_safety_fire(now: float) -> float:
@@ -405,7 +425,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
     ks = kinds()
     pkeys = _payload_keys(ks)
     redis = _redis()
-    lease = now + LEASE_SECONDS
+    lease = now + _lease_seconds()
     res = redis.eval(_POP, keys=[DUE_KEY, META_KEY, LEASE_KEY, *[k for k, _ in pkeys]],
                      args=[repr(now), repr(lease), "5000", *[p for _, p in pkeys]])
     due_members = [str(m) for m in res[0] or []]
@@ -441,7 +461,7 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
                                     "due: " + ", ".join(sorted({*db_due, *new_due})))
         early = [(k.name + "|", now + k.early) for k in ks.values() if k.needs_db and k.early > 0]
         if early:
-            args = [repr(now), repr(lease)]
+            args = [repr(max(now, clock.time())), repr(lease)]  # the lease checks at the time of the pick
             for prefix, horizon in early:
                 args += [prefix, repr(horizon)]
             for m in redis.eval(_EARLY, keys=[DUE_KEY, LEASE_KEY], args=args) or []:
@@ -461,7 +481,9 @@ def tick(now: float | None = None, *, budget: float = 45.0) -> dict[str, Any]:
                         t.arm(kind, ref, now + 60)
                     continue
                 _run(t, ks[kind], db_due[kind])
-            db_due = _newly_due(t, ks, now, only_db=True)
+            # items armed for now in the last round are not claimed: they would never run (the commit would
+            # remove them); they stay armed and the next tick runs them
+            db_due = _newly_due(t, ks, now, only_db=True) if rounds < MAX_ROUNDS else {}
         t.set_meta("last_window", repr(now))
     # the next wake-up: the earliest item that the hourly schedule would not reach in time
     later = [first_after[1]] if first_after and first_after[0] not in t.removes | set(t.adds) else []
@@ -519,6 +541,11 @@ def _newly_due(t: Tick, ks: dict[str, Kind], now: float, only_db: bool = False) 
 
 
 def _run(t: Tick, kind: Kind, refs: list[str]) -> None:
+    if clock.time() >= t.lease:  # stalled past its lease: another tick may hold these now; they come back
+        for ref in refs:  # a claimed one was marked done in advance: the commit leaves it as it is instead
+            t.removes.discard(member(kind.name, ref))
+        t.count(f"lapsed.{kind.name}", len(refs))
+        return
     mod, _, fn = kind.handler.partition(":")
     for ref in refs:  # done unless the handler re-arms it
         t.done(kind.name, ref)
