@@ -10,23 +10,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from budget_helpers import no_database
 from rss_helpers import set_settings
+from youtube_support import StandInClock, pointed_at
 
 from shared import clock
 from shared.local import youtube
 from shared.scheduling import dispatch
 
 
-class StandInClock:
-    def __init__(self):
-        self.now = datetime(2026, 3, 1, 13, 0, tzinfo=timezone.utc)  # the newest upload is an hour old
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def standin():
-    at = StandInClock()
+    at = StandInClock(datetime(2026, 3, 1, 13, 0, tzinfo=timezone.utc))  # the newest upload is an hour old
     server, yt = youtube.start(clock=at)
     yield yt, at
     server.stop()
@@ -34,16 +27,11 @@ def standin():
 
 @pytest.fixture
 def youtube_base(standin, monkeypatch):
-    from shared.config import get_config
-
     # these tests drive the ticks themselves: a wake-up the QStash emulator delivered to a live API (started by
     # an earlier test of the session) would run a tick of its own in between
     monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
-    monkeypatch.setenv("YOUTUBE_BASE_URL", standin[0].base)
-    get_config.cache_clear()
-    yield standin
-    monkeypatch.delenv("YOUTUBE_BASE_URL")
-    get_config.cache_clear()
+    with pointed_at(standin[0], monkeypatch):
+        yield standin
 
 
 @pytest.fixture

@@ -10,21 +10,14 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 from rss_helpers import set_settings
+from youtube_support import StandInClock, pointed_at
 
 from shared.local import youtube
 
 
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def standin():
-    clock = Clock()
+    clock = StandInClock()
     server, yt = youtube.start(clock=clock)
     yield yt, clock
     server.stop()
@@ -32,13 +25,8 @@ def standin():
 
 @pytest.fixture
 def youtube_base(standin, monkeypatch):
-    from shared.config import get_config
-
-    monkeypatch.setenv("YOUTUBE_BASE_URL", standin[0].base)
-    get_config.cache_clear()
-    yield standin
-    monkeypatch.delenv("YOUTUBE_BASE_URL")
-    get_config.cache_clear()
+    with pointed_at(standin[0], monkeypatch):
+        yield standin
 
 
 def test_pages_and_feed_have_youtubes_shapes(standin):
