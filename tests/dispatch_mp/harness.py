@@ -86,7 +86,9 @@ class Report:
     overruns: int
     overruns_unexplained: int
     early_picks: int
+    early_picked: int
     same_tick_claims: int
+    timelines: list[str]
     taken_over_after_lease: int
     not_yet: int
     worker_errors: int
@@ -116,7 +118,8 @@ class Report:
                  f"due time committed meanwhile, {self.stale_overlaps} while another tick held the item)"),
             line("runs past their lease (frozen/killed)", f"{self.overruns} ({self.overruns_unexplained} "
                  "neither frozen nor killed)"),
-            line("early picks / same-tick claims", f"{self.early_picks} / {self.same_tick_claims}"),
+            line("early picks (taken / ran before due) / same-tick claims",
+                 f"{self.early_picked} / {self.early_picks} / {self.same_tick_claims}"),
             line("payloads not yet due (re-armed)", self.not_yet),
             line("overlapping runs (two holders)", len(self.overlaps)),
             line("runs of a committed due time", len(self.reruns_after_commit)),
@@ -186,6 +189,7 @@ class Harness:
         self.procs_lock = threading.Lock()
         self.seq = 0
         self.history: list[tuple[float, Op]] = []
+        self.signals: list[tuple[float, int, str]] = []  # (at, pid, what): random kills, freezes, thaws
 
     # --- setup ------------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -391,6 +395,7 @@ class Harness:
     def _killer(self) -> None:
         for victim in self._victims(self.cfg.random_kill_every):
             victim.signal(signal.SIGKILL)
+            self.signals.append((time.time(), victim.pid, "SIGKILL (random moment)"))
             self.killed.add(victim.pid)
             self.kills["random_moment"] += 1
 
@@ -401,13 +406,53 @@ class Harness:
         for victim in self._victims(self.cfg.freeze_every):
             self.frozen.add(victim.pid)
             victim.signal(signal.SIGSTOP)
+            self.signals.append((time.time(), victim.pid, "SIGSTOP"))
             self.kills["freeze_past_lease"] += 1
-            thaw = threading.Timer(self.cfg.lease_seconds + self.rng.uniform(0.3, 1.5), victim.signal,
-                                   args=(signal.SIGCONT,))
+            thaw = threading.Timer(self.cfg.lease_seconds + self.rng.uniform(0.3, 1.5), self._thaw, args=(victim,))
             thaw.start()
             thaws.append(thaw)
         for thaw in thaws:
             thaw.join()
+
+    def _thaw(self, victim: Worker) -> None:
+        self.signals.append((time.time(), victim.pid, "SIGCONT"))
+        victim.signal(signal.SIGCONT)
+
+    def _timeline(self, m: str, runs: list[dict], events: list[dict], commits: dict[str, dict]) -> str:
+        """Everything that touched one item, and what the ticks holding it did, in time order: a failure's story
+        (runs, pops, claims and early picks with their leases, the lease hash's EXPIRE any tick set meanwhile,
+        commits, kills, freezes, the owner's changes)."""
+        rs = [r for r in runs if r["member"] == m]
+        ticks = {r["tick"] for r in rs} | {e["tick"] for e in events if e["member"] == m}
+        pids = {int(t.split(".")[0]) for t in ticks}
+        lo = min(r["started"] for r in rs) - 3 * self.cfg.lease_seconds
+        hi = max(r["started"] for r in rs) + self.cfg.lease_seconds
+        rows: list[tuple[float, str]] = []
+        for r in rs:
+            ended = r["ended"] if r["ended"] is None else round(r["ended"], 3)
+            run = f"run   {r['tick']:>10} v={r['v']} due={r['due']} lease={r['lease']:.3f} ended={ended}"
+            rows.append((r["started"], run))
+            if r["ended"] is not None:
+                rows.append((r["ended"], f"ended {r['tick']:>10} v={r['v']}"))
+        for e in events:
+            if e["member"] == m or (e["event"] == "kill" and e["tick"] in ticks):
+                rows.append((e["at"], f"{e['event']:<5} {e['tick']:>10} {e['info'] or ''}"))
+            elif e["event"] in ("claim", "early") and lo <= e["at"] <= hi and json.loads(e["info"])["expire"] < (
+                    2 * self.cfg.lease_seconds):  # another item, taken late in its tick's lease
+                late = f"{e['event']:<5} {e['tick']:>10} {e['member']} with little lease left {e['info']}"
+                rows.append((e["at"], late))
+        for t in ticks:
+            if t in commits:
+                c = commits[t]
+                rows.append((c["at"], f"commit {t:>9} lease={c['lease']:.3f} moved={c['moved']}"))
+        for at, pid, what in self.signals:
+            if pid in pids:
+                rows.append((at, f"{what} pid {pid}"))
+        for at, op in self.history:
+            if op.member == m:
+                rows.append((at, f"owner  v={op.v} due={'dropped' if op.due is None else f'{op.due:.3f}'}"))
+        rows.sort()
+        return f"timeline of {m}:\n" + "\n".join(f"  {at:.3f} {text}" for at, text in rows)
 
     def _settle(self, deadline: float) -> list[str]:
         """Wait until no test item is due before the far horizon, no test lease lives, and every frozen worker
@@ -474,6 +519,9 @@ class Harness:
                 if end > held_until:
                     held_until, holder = end, r
 
+        overlapping = sorted({o.split(":")[0] for o in overlaps})
+        timelines = [self._timeline(m, runs, events, commits) for m in overlapping[:3]]
+
         consumed: dict[tuple[str, str], float] = {}
         for r in runs:
             c = commits.get(r["tick"])
@@ -533,6 +581,17 @@ class Harness:
                                and any(r["tick"] == e["tick"] for r in by_member.get(e["member"], [])))
         early_picks = sum(1 for r in runs if r["member"].startswith(kinds.KIND_EARLY) and r["due"] is not None
                           and r["started"] < r["due"])
+        # taken by the early pick before the due time the owner had armed: the script's work, whatever happened to
+        # the tick after (on a loaded machine the ticks holding every early item may all die or stall until past
+        # their due times: then no run is early, though the early pick ran and its lease check was exercised)
+        armed: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
+        for at, op in self.history:
+            armed[op.member].append((at, op.due))
+        early_picked = 0
+        for e in events:
+            if e["event"] == "early":
+                before = [due for at, due in armed.get(e["member"], []) if at <= e["at"]]
+                early_picked += bool(before and before[-1] is not None and json.loads(e["info"])["now"] < before[-1])
         errors = int(sum(int(v) for v in self.redis.hgetall(kinds.ERRORS).values()))
         return Report(
             runs=len(runs), ticks_committed=len(commits), kills=kills, ops=self.ops, overlaps=overlaps,
@@ -541,8 +600,8 @@ class Harness:
             stale_starts=len(stale), stale_after_commit=len(stale_after_commit), stale_overlaps=stale_overlaps,
             overruns=len(overruns),
             overruns_unexplained=len(unexplained),
-            early_picks=early_picks, last_changes=checked,
-            same_tick_claims=same_tick_claims, taken_over_after_lease=taken_over,
+            early_picks=early_picks, early_picked=early_picked, last_changes=checked,
+            same_tick_claims=same_tick_claims, timelines=timelines, taken_over_after_lease=taken_over,
             not_yet=sum(1 for e in events if e["event"] == "not_yet"), worker_errors=errors,
             error_samples=self.redis.lrange(kinds.ERRORS + ":log", 0, 2), worker_starts=self.starts, seconds=0.0)
 

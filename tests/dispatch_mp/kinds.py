@@ -20,6 +20,7 @@ real handlers re-check their state the same way: a TMDb post moved later is neve
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import signal
@@ -73,6 +74,7 @@ def maybe_die(point: str) -> None:
     p = 1.0 if STATE.doomed == point else STATE.odds.get(point, 0.0)
     if p > 0 and STATE.rng.random() < p and not STATE.redis.exists(CALM):
         STATE.redis.hincrby(KILLS, point, 1)
+        _event("kill", "", point)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -178,10 +180,42 @@ def run_siblings(t: dispatch.Tick, refs: list[str]) -> None:
     _work_and_end(_start(t, [(dispatch.member(KIND_SIB, ref), None, None) for ref in refs]), STATE.sibling_work)
 
 
+def _events(rows: list[tuple[str, str, str]]) -> None:
+    if rows:
+        with _db() as c:
+            c.execute("INSERT INTO dmp.events (event, member, tick, at, info) "
+                      "SELECT e, m, %s, %s, i FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(e, m, i)",
+                      (STATE.tick, time.time(), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
+
+
 def _after_lease(t: dispatch.Tick) -> None:
     # hooks run right after the pop: the tick holds its leases and has run nothing yet
     if t.leased:
+        # the timeline of a failure: what this tick leased, for when, and which live leases the pop saw
+        info = json.dumps({"now": t.now, "lease": t.lease, "held_elsewhere": sorted(t.held_elsewhere)})
+        _events([("pop", m, info) for m in sorted(t.leased)])
         maybe_die("after_lease")
+
+
+class _TracedRedis:
+    """The app's Redis client, recording what the two mid-tick lease-taking scripts (claim, early pick) took and
+    the lease they wrote (with it, the lease hash's EXPIRE): the timeline of a failure."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def eval(self, script: str, *args: Any, **kw: Any) -> Any:
+        res = self._inner.eval(script, *args, **kw)
+        name = {dispatch._CLAIM: "claim", dispatch._EARLY: "early"}.get(script)
+        if name and res:
+            argv = kw.get("args") or []
+            now, lease = float(argv[0]), float(argv[1])
+            info = json.dumps({"now": now, "lease": lease, "expire": math.ceil(2 * (lease - now))})
+            _events([(name, str(m), info) for m in res])
+        return res
 
 
 def _install_commit_wrapper() -> None:
@@ -212,3 +246,5 @@ def install() -> None:
     _install_commit_wrapper()
     # QStash wake-ups are not under test (the workers tick on their own); none leave this process
     dispatch._publish_wakeup = lambda at: None  # type: ignore[assignment]
+    real_redis = dispatch._redis
+    dispatch._redis = lambda: _TracedRedis(real_redis())  # type: ignore[assignment]
