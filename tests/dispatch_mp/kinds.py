@@ -4,9 +4,10 @@ in Postgres (schema `dmp`) with the item, the version of its due time it ran for
 Three kinds, one per way a tick takes an item:
 - `dmp.item`: popped when due. Its payload (`P_ITEM`, written with its score in one transaction by whoever arms
   it, read by the pop atomically with the lease) names the version: `{"v": id, "due": epoch, "n": re-arms left,
-  "sib": sibling ref or absent, "w": seconds the run lasts at least, or absent}`. A run with `n > 0` re-arms its
-  item once more for `due + STEP` (a deterministic child version, `v + ".r"`, so two runs of one version propose
-  the same child); a run with `sib` arms that sibling for now.
+  "sib": sibling ref or absent, "w": seconds the run lasts at least, or absent, "left": the run lasts until this
+  many seconds before its tick's lease ends, or absent, "once": w and left apply to the version's first run only,
+  or absent}`. A run with `n > 0` re-arms its item once more for `due + STEP` (a deterministic child version,
+  `v + ".r"`, so two runs of one version propose the same child); a run with `sib` arms that sibling for now.
 - `dmp.early`: joins any window up to `EARLY` seconds before its time (the early pick), a window that a due
   `dmp.item` opens. `EARLY` is longer than the test's lease: a running tick's leased score is within every other
   window's horizon, so only the lease record keeps a second window off it.
@@ -151,7 +152,12 @@ def run_items(t: dispatch.Tick, refs: list[str]) -> None:
             _event("not_yet", m, p["v"])
             continue
         rows.append((m, p["v"], float(p["due"])))
-        least = max(least, float(p.get("w") or 0))
+        # "once": only the version's first run is slow (a tick that takes it over after the lease runs it briefly;
+        # else each run of a batch popped with it would outlive its lease again, and again)
+        if not p.get("once") or STATE.redis.set(f"harness:dmp:once:{p['v']}", 1, nx=True):
+            least = max(least, float(p.get("w") or 0))
+            if p.get("left") is not None:  # until this long before the tick's lease ends (a late claim follows)
+                least = max(least, t.lease - float(p["left"]) - time.time())
         if int(p.get("n") or 0) > 0:
             child = {"v": p["v"] + ".r", "due": float(p["due"]) + STEP, "n": int(p["n"]) - 1}
             if p.get("sib"):
@@ -194,12 +200,30 @@ def _after_lease(t: dispatch.Tick) -> None:
         # the timeline of a failure: what this tick leased, for when, and which live leases the pop saw
         info = json.dumps({"now": t.now, "lease": t.lease, "held_elsewhere": sorted(t.held_elsewhere)})
         _events([("pop", m, info) for m in sorted(t.leased)])
+        _check_lease_hash("pop")
         maybe_die("after_lease")
+
+
+def _check_lease_hash(script: str) -> None:
+    """Right after a script wrote leases: no live lease may outlive the lease hash (its expiry would take the record
+    with it, and a pop would take the item from under its holder). Read atomically; the hash's real expiry is no
+    later than the time after the read plus its PTTL."""
+    pipe = STATE.redis.pipeline(transaction=True)
+    pipe.pttl(dispatch.LEASE_KEY)
+    pipe.hgetall(dispatch.LEASE_KEY)
+    pttl, held = pipe.execute()
+    now = time.time()
+    if pttl > 0:
+        gone = now + pttl / 1000
+        cut = [(m, float(u)) for m, u in held.items() if float(u) > gone + 0.01]
+        _events([("lease_cut", m, f"after a {script}: leased until {u:.3f}, the hash expires at {gone:.3f}")
+                 for m, u in cut])
 
 
 class _TracedRedis:
     """The app's Redis client, recording what the two mid-tick lease-taking scripts (claim, early pick) took and
-    the lease they wrote (with it, the lease hash's EXPIRE): the timeline of a failure."""
+    the lease they wrote (with it, the lease hash's expiry), and checking the lease hash after them: the timeline
+    of a failure."""
 
     def __init__(self, inner: Any):
         self._inner = inner
@@ -215,6 +239,7 @@ class _TracedRedis:
             now, lease = float(argv[0]), float(argv[1])
             info = json.dumps({"now": now, "lease": lease, "expire": math.ceil(2 * (lease - now))})
             _events([(name, str(m), info) for m in res])
+            _check_lease_hash(name)
         return res
 
 
