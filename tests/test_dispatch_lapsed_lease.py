@@ -95,3 +95,29 @@ def test_an_item_claimed_before_the_lease_ran_out_but_not_run_is_not_removed(qui
     assert "test.lapsing|claimed" in dispatch.pending("test.lapsing"), "a claimed item was removed unrun"
     dispatch.tick()  # still on the stalled process's clock: past the lease, the item is due again
     assert RAN[-1] == "claimed"
+
+
+@pytest.mark.parametrize("script", ["claim", "early"])
+def test_a_lease_taken_near_the_end_of_a_tick_keeps_every_longer_lease_alive(quiet, script):
+    """A tick with little of its lease left (a long window) claims or picks an item early. The lease hash's EXPIRE
+    (twice the lease left: one second here) must not cut short the hash while another tick's lease (300 s)
+    lives: its record would vanish with it, and a pop would take that tick's item, moved to now by the owner,
+    from under it. Found by the multi-process harness under load (an overlap of two live holders)."""
+    now = time.time()
+    dispatch.arm([("test.lapsing", "held", now - 2), ("test.lapsing", "late", now - 1)], wake=False)
+    quiet.eval(dispatch._POP, 3, dispatch.DUE_KEY, dispatch.META_KEY, dispatch.LEASE_KEY,
+               repr(now), repr(now + 300), "1")  # tick A holds "held" for 300 s
+    nearly_out = repr(time.time() + 0.4)  # tick B: 0.4 s of its lease left
+    if script == "claim":
+        taken = quiet.eval(dispatch._CLAIM, 2, dispatch.DUE_KEY, dispatch.LEASE_KEY, repr(time.time()), nearly_out,
+                           "test.lapsing|late")
+    else:
+        taken = quiet.eval(dispatch._EARLY, 2, dispatch.DUE_KEY, dispatch.LEASE_KEY, repr(time.time()), nearly_out,
+                           "test.lapsing|", repr(now + 3600))
+    assert taken == ["test.lapsing|late"]
+    time.sleep(1.1)  # past the EXPIRE that twice 0.4 s would set
+    dispatch.arm([("test.lapsing", "held", time.time() - 0.1)], wake=False)  # the owner moves it to now
+    popped = quiet.eval(dispatch._POP, 3, dispatch.DUE_KEY, dispatch.META_KEY, dispatch.LEASE_KEY,
+                        repr(time.time()), repr(time.time() + 300), "10")[0]
+    assert "test.lapsing|held" not in popped, "a pop took an item another tick holds (its lease record expired)"
+    assert quiet.hget(dispatch.LEASE_KEY, "test.lapsing|held") == repr(now + 300)

@@ -131,7 +131,9 @@ end
 if #due > 0 then
   redis.call('ZADD', KEYS[1], unpack(lease))
   redis.call('HSET', KEYS[3], unpack(rec))
-  redis.call('EXPIRE', KEYS[3], math.ceil(2 * (tonumber(ARGV[2]) - now)))
+  -- the hash's expiry is only lengthened (see _WRITE_LEASES)
+  local ttl = math.ceil(2000 * (tonumber(ARGV[2]) - now))
+  if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
 end
 local out = {due, redis.call('HGETALL', KEYS[2])}
 for i = 4, #KEYS do
@@ -148,12 +150,16 @@ return out
 """
 
 # the tail both lease-taking scripts share: KEYS[1] due zset, KEYS[2] leases hash, ARGV[2] the lease's end; the
-# members to lease are in `lease` (score, member pairs) and `rec` (member, lease pairs); returns `out`
+# members to lease are in `lease` (score, member pairs) and `rec` (member, lease pairs); returns `out`.
+# The hash's expiry (twice the lease left, as the pop sets it) is only ever lengthened: a tick near the end of its
+# lease (a long window) would otherwise cut it short while other ticks' fresh leases live, and the hash would take
+# their records with it: a pop would then take their items (moved to now by the owner) from under them.
 _WRITE_LEASES = """
 if #lease > 0 then
   redis.call('ZADD', KEYS[1], unpack(lease))
   redis.call('HSET', KEYS[2], unpack(rec))
-  redis.call('EXPIRE', KEYS[2], math.ceil(2 * (tonumber(ARGV[2]) - now)))
+  local ttl = math.ceil(2000 * (tonumber(ARGV[2]) - now))
+  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
 return out
 """

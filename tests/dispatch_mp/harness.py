@@ -74,6 +74,7 @@ class Report:
     kills: Counter
     ops: Counter
     overlaps: list[str]
+    lease_cuts: list[str]
     reruns_after_commit: list[str]
     losses: list[str]
     moved_wrong: list[str]
@@ -86,7 +87,9 @@ class Report:
     overruns: int
     overruns_unexplained: int
     early_picks: int
+    early_picked: int
     same_tick_claims: int
+    timelines: list[str]
     taken_over_after_lease: int
     not_yet: int
     worker_errors: int
@@ -97,8 +100,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not (self.overlaps or self.reruns_after_commit or self.losses or self.moved_wrong or self.stuck
-                    or self.worker_errors)
+        return not (self.overlaps or self.lease_cuts or self.reruns_after_commit or self.losses or self.moved_wrong
+                    or self.stuck or self.worker_errors)
 
     def table(self) -> str:
         def line(name: str, value: Any) -> str:
@@ -116,9 +119,11 @@ class Report:
                  f"due time committed meanwhile, {self.stale_overlaps} while another tick held the item)"),
             line("runs past their lease (frozen/killed)", f"{self.overruns} ({self.overruns_unexplained} "
                  "neither frozen nor killed)"),
-            line("early picks / same-tick claims", f"{self.early_picks} / {self.same_tick_claims}"),
+            line("early picks (taken / ran before due) / same-tick claims",
+                 f"{self.early_picked} / {self.early_picks} / {self.same_tick_claims}"),
             line("payloads not yet due (re-armed)", self.not_yet),
             line("overlapping runs (two holders)", len(self.overlaps)),
+            line("live leases the lease hash would not outlive", len(self.lease_cuts)),
             line("runs of a committed due time", len(self.reruns_after_commit)),
             line("losses", len(self.losses)),
             line("moved items not at their new time", len(self.moved_wrong)),
@@ -186,6 +191,7 @@ class Harness:
         self.procs_lock = threading.Lock()
         self.seq = 0
         self.history: list[tuple[float, Op]] = []
+        self.signals: list[tuple[float, int, str]] = []  # (at, pid, what): random kills, freezes, thaws
 
     # --- setup ------------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -236,13 +242,15 @@ class Harness:
         self.last[op.member] = op
         self.history.append((time.time(), op))
 
-    def _new_version(self, member: str, due: float, sib: str | None = None) -> None:
+    def _new_version(self, member: str, due: float, sib: str | None = None,
+                     run: dict[str, float] | None = None, n: int | None = None) -> None:
         self.seq += 1
         kind, _ = dispatch.split(member)
-        n = self.rng.choice((0, 0, 1, 2)) if kind == kinds.KIND_ITEM and sib is None else 0
-        extra: dict[str, Any] = {}
+        if n is None:
+            n = self.rng.choice((0, 0, 1, 2)) if kind == kinds.KIND_ITEM and sib is None and run is None else 0
+        extra: dict[str, Any] = dict(run or {})
         if sib is not None:
-            extra.update(sib=sib, w=0.3)
+            extra.update(sib=sib, **(run or {"w": 0.3}))
         elif kind == kinds.KIND_ITEM and self.cfg.siblings and self.rng.random() < 0.4:
             extra["sib"] = f"s{self.rng.randrange(self.cfg.siblings)}"
         self._arm(Op(member, f"{member}@{self.seq}" + ("/race" if sib else ""), due, n), extra)
@@ -264,6 +272,31 @@ class Harness:
             self._new_version(m, time.time(), sib)
             self.redis.lpush(GO, "go")
             time.sleep(0.08)
+
+    def _late_claim(self, members: list[str]) -> None:
+        """A tick takes a lease with little of its own left (a long window claims an item at its end) while another
+        tick has just taken a fresh one: the lease hash must outlive the fresh lease (checked by the worker right
+        after each lease-taking script). An item whose run lasts until 0.35 s before its tick's lease ends re-arms
+        itself (its child is due already): its tick claims it then; a second item, popped just before that claim,
+        runs on past it, and the owner moves it to now a second after the claim (a pop must leave it to its holder).
+        In a thread of its own: the owner's other changes go on meanwhile."""
+        items = [m for m in members if m.startswith(kinds.KIND_ITEM)]
+        first, second = self.rng.sample(items, 2)
+        lease = self.cfg.lease_seconds
+        self._new_version(first, time.time(), run={"left": 0.35, "once": 1}, n=1)
+        self.redis.lpush(GO, "go")
+        deadline = time.monotonic() + lease
+        while time.monotonic() < deadline:  # the first item's lease tells when its tick started
+            until = self.redis.hget(dispatch.LEASE_KEY, first)
+            if until is not None and float(until) > time.time():
+                time.sleep(max(0.0, float(until) - 0.7 - time.time()))
+                self._new_version(second, time.time(), run={"w": 1.8, "once": 1})
+                self.redis.lpush(GO, "go")
+                time.sleep(max(0.0, float(until) + 0.75 - time.time()))
+                self._new_version(second, time.time())
+                self.redis.lpush(GO, *["go"] * self.cfg.workers)
+                return
+            time.sleep(0.01)
 
     def _setup(self) -> None:
         from shared.db import connection
@@ -324,12 +357,13 @@ class Harness:
         members = list(self.last)
         # every kind of change at least once, whatever the dice say (the far move and the drop stay the last
         # change of their item: the random changes leave those two alone), then a sibling race once items are
-        # due (the first ones come after a second)
+        # due (the first ones come after a second) and a late claim
         self._new_version(members.pop(), time.time() + FAR + self.rng.uniform(0, 100))
         self.ops["moved_far"] += 1
         self._arm(Op(members.pop(), None, None))
         self.ops["dropped"] += 1
-        forced = [(1.5, 0.8)]
+        forced = [(1.5, 0.8), (2.5, 0.94), (4.5, 0.94)]
+        late: list[threading.Thread] = []
         started = time.monotonic()
         while time.monotonic() < until:
             time.sleep(self.rng.uniform(0, 2 * cfg.op_every))
@@ -360,9 +394,15 @@ class Harness:
             elif roll < 0.93:
                 self._sibling_race()
                 self.ops["sibling_races"] += 1
+            elif roll < 0.96:
+                late.append(threading.Thread(target=self._late_claim, args=(members,), daemon=True))
+                late[-1].start()
+                self.ops["late_claims"] += 1
             else:
                 self.redis.lpush(GO, *["go"] * cfg.workers)
                 self.ops["bursts"] += 1
+        for t in late:
+            t.join()
 
     def _supervisor(self) -> None:
         while not self.done.is_set():
@@ -391,6 +431,7 @@ class Harness:
     def _killer(self) -> None:
         for victim in self._victims(self.cfg.random_kill_every):
             victim.signal(signal.SIGKILL)
+            self.signals.append((time.time(), victim.pid, "SIGKILL (random moment)"))
             self.killed.add(victim.pid)
             self.kills["random_moment"] += 1
 
@@ -401,13 +442,53 @@ class Harness:
         for victim in self._victims(self.cfg.freeze_every):
             self.frozen.add(victim.pid)
             victim.signal(signal.SIGSTOP)
+            self.signals.append((time.time(), victim.pid, "SIGSTOP"))
             self.kills["freeze_past_lease"] += 1
-            thaw = threading.Timer(self.cfg.lease_seconds + self.rng.uniform(0.3, 1.5), victim.signal,
-                                   args=(signal.SIGCONT,))
+            thaw = threading.Timer(self.cfg.lease_seconds + self.rng.uniform(0.3, 1.5), self._thaw, args=(victim,))
             thaw.start()
             thaws.append(thaw)
         for thaw in thaws:
             thaw.join()
+
+    def _thaw(self, victim: Worker) -> None:
+        self.signals.append((time.time(), victim.pid, "SIGCONT"))
+        victim.signal(signal.SIGCONT)
+
+    def _timeline(self, m: str, runs: list[dict], events: list[dict], commits: dict[str, dict]) -> str:
+        """Everything that touched one item, and what the ticks holding it did, in time order: a failure's story
+        (runs, pops, claims and early picks with their leases, the lease hash's EXPIRE any tick set meanwhile,
+        commits, kills, freezes, the owner's changes)."""
+        rs = [r for r in runs if r["member"] == m]
+        ticks = {r["tick"] for r in rs} | {e["tick"] for e in events if e["member"] == m}
+        pids = {int(t.split(".")[0]) for t in ticks}
+        seen = [r["started"] for r in rs] + [e["at"] for e in events if e["member"] == m]
+        lo, hi = min(seen) - 3 * self.cfg.lease_seconds, max(seen) + self.cfg.lease_seconds
+        rows: list[tuple[float, str]] = []
+        for r in rs:
+            ended = r["ended"] if r["ended"] is None else round(r["ended"], 3)
+            run = f"run   {r['tick']:>10} v={r['v']} due={r['due']} lease={r['lease']:.3f} ended={ended}"
+            rows.append((r["started"], run))
+            if r["ended"] is not None:
+                rows.append((r["ended"], f"ended {r['tick']:>10} v={r['v']}"))
+        for e in events:
+            if e["member"] == m or (e["event"] == "kill" and e["tick"] in ticks):
+                rows.append((e["at"], f"{e['event']:<5} {e['tick']:>10} {e['info'] or ''}"))
+            elif e["event"] in ("claim", "early") and lo <= e["at"] <= hi and json.loads(e["info"])["expire"] < (
+                    self.cfg.lease_seconds):  # another item, taken so late that twice the lease left is < a lease
+                late = f"{e['event']:<5} {e['tick']:>10} {e['member']} with little lease left {e['info']}"
+                rows.append((e["at"], late))
+        for t in ticks:
+            if t in commits:
+                c = commits[t]
+                rows.append((c["at"], f"commit {t:>9} lease={c['lease']:.3f} moved={c['moved']}"))
+        for at, pid, what in self.signals:
+            if pid in pids:
+                rows.append((at, f"{what} pid {pid}"))
+        for at, op in self.history:
+            if op.member == m:
+                rows.append((at, f"owner  v={op.v} due={'dropped' if op.due is None else f'{op.due:.3f}'}"))
+        rows.sort()
+        return f"timeline of {m}:\n" + "\n".join(f"  {at:.3f} {text}" for at, text in rows)
 
     def _settle(self, deadline: float) -> list[str]:
         """Wait until no test item is due before the far horizon, no test lease lives, and every frozen worker
@@ -474,6 +555,11 @@ class Harness:
                 if end > held_until:
                     held_until, holder = end, r
 
+        # the story of the first items that failed (overlapping runs, a live lease the lease hash would not outlive)
+        failed = sorted({o.split(":")[0] for o in overlaps}) + sorted(
+            {e["member"] for e in events if e["event"] == "lease_cut"})
+        timelines = [self._timeline(m, runs, events, commits) for m in failed[:2]]
+
         consumed: dict[tuple[str, str], float] = {}
         for r in runs:
             c = commits.get(r["tick"])
@@ -533,16 +619,28 @@ class Harness:
                                and any(r["tick"] == e["tick"] for r in by_member.get(e["member"], [])))
         early_picks = sum(1 for r in runs if r["member"].startswith(kinds.KIND_EARLY) and r["due"] is not None
                           and r["started"] < r["due"])
+        # taken by the early pick before the due time the owner had armed: the script's work, whatever happened to
+        # the tick after (on a loaded machine the ticks holding every early item may all die or stall until past
+        # their due times: then no run is early, though the early pick ran and its lease check was exercised)
+        armed: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
+        for at, op in self.history:
+            armed[op.member].append((at, op.due))
+        early_picked = 0
+        for e in events:
+            if e["event"] == "early":
+                before = [due for at, due in armed.get(e["member"], []) if at <= e["at"]]
+                early_picked += bool(before and before[-1] is not None and json.loads(e["info"])["now"] < before[-1])
         errors = int(sum(int(v) for v in self.redis.hgetall(kinds.ERRORS).values()))
         return Report(
             runs=len(runs), ticks_committed=len(commits), kills=kills, ops=self.ops, overlaps=overlaps,
+            lease_cuts=[f"{e['member']} (tick {e['tick']}): {e['info']}" for e in events if e["event"] == "lease_cut"],
             reruns_after_commit=reruns_after_commit, losses=losses, moved_wrong=moved_wrong, stuck=stuck,
             reruns_after_a_dead_runner=sum(n - 1 for n in per_version.values() if n > 1),
             stale_starts=len(stale), stale_after_commit=len(stale_after_commit), stale_overlaps=stale_overlaps,
             overruns=len(overruns),
             overruns_unexplained=len(unexplained),
-            early_picks=early_picks, last_changes=checked,
-            same_tick_claims=same_tick_claims, taken_over_after_lease=taken_over,
+            early_picks=early_picks, early_picked=early_picked, last_changes=checked,
+            same_tick_claims=same_tick_claims, timelines=timelines, taken_over_after_lease=taken_over,
             not_yet=sum(1 for e in events if e["event"] == "not_yet"), worker_errors=errors,
             error_samples=self.redis.lrange(kinds.ERRORS + ":log", 0, 2), worker_starts=self.starts, seconds=0.0)
 

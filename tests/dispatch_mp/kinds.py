@@ -4,9 +4,10 @@ in Postgres (schema `dmp`) with the item, the version of its due time it ran for
 Three kinds, one per way a tick takes an item:
 - `dmp.item`: popped when due. Its payload (`P_ITEM`, written with its score in one transaction by whoever arms
   it, read by the pop atomically with the lease) names the version: `{"v": id, "due": epoch, "n": re-arms left,
-  "sib": sibling ref or absent, "w": seconds the run lasts at least, or absent}`. A run with `n > 0` re-arms its
-  item once more for `due + STEP` (a deterministic child version, `v + ".r"`, so two runs of one version propose
-  the same child); a run with `sib` arms that sibling for now.
+  "sib": sibling ref or absent, "w": seconds the run lasts at least, or absent, "left": the run lasts until this
+  many seconds before its tick's lease ends, or absent, "once": w and left apply to the version's first run only,
+  or absent}`. A run with `n > 0` re-arms its item once more for `due + STEP` (a deterministic child version,
+  `v + ".r"`, so two runs of one version propose the same child); a run with `sib` arms that sibling for now.
 - `dmp.early`: joins any window up to `EARLY` seconds before its time (the early pick), a window that a due
   `dmp.item` opens. `EARLY` is longer than the test's lease: a running tick's leased score is within every other
   window's horizon, so only the lease record keeps a second window off it.
@@ -20,6 +21,7 @@ real handlers re-check their state the same way: a TMDb post moved later is neve
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import signal
@@ -73,6 +75,7 @@ def maybe_die(point: str) -> None:
     p = 1.0 if STATE.doomed == point else STATE.odds.get(point, 0.0)
     if p > 0 and STATE.rng.random() < p and not STATE.redis.exists(CALM):
         STATE.redis.hincrby(KILLS, point, 1)
+        _event("kill", "", point)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -149,7 +152,12 @@ def run_items(t: dispatch.Tick, refs: list[str]) -> None:
             _event("not_yet", m, p["v"])
             continue
         rows.append((m, p["v"], float(p["due"])))
-        least = max(least, float(p.get("w") or 0))
+        # "once": only the version's first run is slow (a tick that takes it over after the lease runs it briefly;
+        # else each run of a batch popped with it would outlive its lease again, and again)
+        if not p.get("once") or STATE.redis.set(f"harness:dmp:once:{p['v']}", 1, nx=True):
+            least = max(least, float(p.get("w") or 0))
+            if p.get("left") is not None:  # until this long before the tick's lease ends (a late claim follows)
+                least = max(least, t.lease - float(p["left"]) - time.time())
         if int(p.get("n") or 0) > 0:
             child = {"v": p["v"] + ".r", "due": float(p["due"]) + STEP, "n": int(p["n"]) - 1}
             if p.get("sib"):
@@ -178,10 +186,61 @@ def run_siblings(t: dispatch.Tick, refs: list[str]) -> None:
     _work_and_end(_start(t, [(dispatch.member(KIND_SIB, ref), None, None) for ref in refs]), STATE.sibling_work)
 
 
+def _events(rows: list[tuple[str, str, str]]) -> None:
+    if rows:
+        with _db() as c:
+            c.execute("INSERT INTO dmp.events (event, member, tick, at, info) "
+                      "SELECT e, m, %s, %s, i FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(e, m, i)",
+                      (STATE.tick, time.time(), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
+
+
 def _after_lease(t: dispatch.Tick) -> None:
     # hooks run right after the pop: the tick holds its leases and has run nothing yet
     if t.leased:
+        # the timeline of a failure: what this tick leased, for when, and which live leases the pop saw
+        info = json.dumps({"now": t.now, "lease": t.lease, "held_elsewhere": sorted(t.held_elsewhere)})
+        _events([("pop", m, info) for m in sorted(t.leased)])
+        _check_lease_hash("pop")
         maybe_die("after_lease")
+
+
+def _check_lease_hash(script: str) -> None:
+    """Right after a script wrote leases: no live lease may outlive the lease hash (its expiry would take the record
+    with it, and a pop would take the item from under its holder). Read atomically; the hash's real expiry is no
+    later than the time after the read plus its PTTL."""
+    pipe = STATE.redis.pipeline(transaction=True)
+    pipe.pttl(dispatch.LEASE_KEY)
+    pipe.hgetall(dispatch.LEASE_KEY)
+    pttl, held = pipe.execute()
+    now = time.time()
+    if pttl > 0:
+        gone = now + pttl / 1000
+        cut = [(m, float(u)) for m, u in held.items() if float(u) > gone + 0.01]
+        _events([("lease_cut", m, f"after a {script}: leased until {u:.3f}, the hash expires at {gone:.3f}")
+                 for m, u in cut])
+
+
+class _TracedRedis:
+    """The app's Redis client, recording what the two mid-tick lease-taking scripts (claim, early pick) took and
+    the lease they wrote (with it, the lease hash's expiry), and checking the lease hash after them: the timeline
+    of a failure."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def eval(self, script: str, *args: Any, **kw: Any) -> Any:
+        res = self._inner.eval(script, *args, **kw)
+        name = {dispatch._CLAIM: "claim", dispatch._EARLY: "early"}.get(script)
+        if name and res:
+            argv = kw.get("args") or []
+            now, lease = float(argv[0]), float(argv[1])
+            info = json.dumps({"now": now, "lease": lease, "expire": math.ceil(2 * (lease - now))})
+            _events([(name, str(m), info) for m in res])
+            _check_lease_hash(name)
+        return res
 
 
 def _install_commit_wrapper() -> None:
@@ -212,3 +271,5 @@ def install() -> None:
     _install_commit_wrapper()
     # QStash wake-ups are not under test (the workers tick on their own); none leave this process
     dispatch._publish_wakeup = lambda at: None  # type: ignore[assignment]
+    real_redis = dispatch._redis
+    dispatch._redis = lambda: _TracedRedis(real_redis())  # type: ignore[assignment]
