@@ -27,9 +27,7 @@ def standin():
 
 @pytest.fixture
 def youtube_base(standin, monkeypatch):
-    # these tests drive the ticks themselves: a wake-up the QStash emulator delivered to a live API (started by
-    # an earlier test of the session) would run a tick of its own in between
-    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
+    # these tests drive the ticks themselves (pointed_at sends no QStash wake-up a live API would run a tick for)
     with pointed_at(standin[0], monkeypatch):
         yield standin
 

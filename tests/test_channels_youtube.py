@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rss_helpers import set_settings
+from youtube_support import pointed_at
 
 from shared.channels.detect import decide, parse_keywords, parse_regions, title_regions
 from shared.local.feed_server import FeedServer
@@ -55,13 +56,8 @@ def yt(backing):
 
 @pytest.fixture
 def youtube_base(yt, monkeypatch):
-    from shared.config import get_config
-
-    monkeypatch.setenv("YOUTUBE_BASE_URL", yt.base)
-    get_config.cache_clear()
-    yield yt
-    monkeypatch.delenv("YOUTUBE_BASE_URL")
-    get_config.cache_clear()
+    with pointed_at(yt, monkeypatch):
+        yield yt
 
 
 KW = parse_keywords(None)

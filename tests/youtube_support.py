@@ -19,9 +19,13 @@ class StandInClock:
 
 @contextmanager
 def pointed_at(yt, monkeypatch):
-    """YOUTUBE_BASE_URL set to the stand-in for the test, the config re-read on both sides."""
+    """YOUTUBE_BASE_URL set to the stand-in for the test, the config re-read on both sides. Adding a channel arms
+    its first check for now with a QStash wake-up; a live API an earlier test started would receive it and check
+    the channel in a tick of its own, beside the test's own checks: the wake-ups are not sent here."""
     from shared.config import get_config
+    from shared.scheduling import dispatch
 
+    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
     monkeypatch.setenv("YOUTUBE_BASE_URL", yt.base)
     get_config.cache_clear()
     try:
