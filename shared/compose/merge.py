@@ -6,9 +6,13 @@ deletions, which a plain merge would undo:
 - an item in both: the copy with the later `updatedAt` wins (a tie goes to the incoming copy: it is the owner's
   latest action);
 - an item only in the incoming list: added;
-- an item only in the store: the device deleted it if the store's copy is no newer than the device's
-  `lastModifiedAt` (the device's list reflects a moment after that item's last change), else another device
-  changed or added it after this device last edited, so it is kept.
+- an item only in the store: the device deleted it if the server stored that item's current copy no later than
+  the device's `lastModifiedAt` (the device's list reflects a moment after it), else another tab or device
+  stored it after this device last saw the workspace, so it is kept. The comparison uses the server's own
+  stamps (`stored_at`), never the `updatedAt` devices write into items: a tab's clock or a stale tab must not
+  delete what another tab saved. When `lastModifiedAt` is the `updatedAt` the device last read from us, this is
+  exact; when it is the device's own clock, a tab that never reloaded can still delete a draft another tab saved
+  before that tab's last change (the contract carries no read version: docs/ARCHITECTURE.md);
 Order follows the incoming list, then kept stored items in their stored order.
 """
 
@@ -49,14 +53,18 @@ def item_id(item: Any, where: int) -> str:
     return str(value)
 
 
-def merge(stored: list[dict[str, Any]], incoming: list[Any], last_modified_at: Any) -> list[dict[str, Any]]:
+def merge(stored: list[dict[str, Any]], incoming: list[Any], last_modified_at: Any,
+          stored_at: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], set[str]]:
+    """(the merged list, the ids whose incoming copy was taken: the caller stamps them with the server's time)."""
     ids = [item_id(item, n) for n, item in enumerate(incoming)]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise BadWorkspace(f"items has the id {dup!r} twice")
     by_id = {item_id(item, n): item for n, item in enumerate(stored)}
     device_seen = instant(last_modified_at)
+    stamps = stored_at or {}
     out: list[dict[str, Any]] = []
+    taken: set[str] = set()
     for i, item in zip(ids, incoming, strict=True):
         kept = by_id.get(i)
         if kept is not None:
@@ -65,12 +73,14 @@ def merge(stored: list[dict[str, Any]], incoming: list[Any], last_modified_at: A
                 out.append(kept)
                 continue
         out.append(item)
+        taken.add(i)
     incoming_ids = set(ids)
     for i, item in by_id.items():
         if i in incoming_ids:
             continue
-        changed = instant(item.get("updatedAt"))
-        deleted_by_device = device_seen is not None and (changed is None or changed <= device_seen)
+        # rows stored before stamps existed fall back to the item's own time
+        changed = instant(stamps.get(i)) or instant(item.get("updatedAt"))
+        deleted_by_device = device_seen is not None and changed is not None and changed <= device_seen
         if not deleted_by_device:
             out.append(item)
-    return out
+    return out, taken

@@ -28,8 +28,12 @@ def save(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
 
     with transaction() as conn:
         conn.execute("INSERT INTO compose_state (id) VALUES (true) ON CONFLICT (id) DO NOTHING")
-        row = conn.execute("SELECT items FROM compose_state WHERE id FOR UPDATE").fetchone()
-        merged = merge(list(row["items"] if row else []), items, last_modified_at)
-        saved = one(conn.execute("UPDATE compose_state SET items = %s, updated_at = clock_timestamp() WHERE id "
-                                 "RETURNING items, updated_at", (Jsonb(merged),)).fetchone())
+        row = one(conn.execute("SELECT items, stored_at, clock_timestamp() AS now FROM compose_state WHERE id "
+                               "FOR UPDATE").fetchone())
+        merged, taken = merge(list(row["items"]), items, last_modified_at, dict(row["stored_at"]))
+        now = _iso(row["now"])
+        kept_ids = {str(i.get("id")) for i in merged}
+        stamps = {k: v for k, v in dict(row["stored_at"]).items() if k in kept_ids} | dict.fromkeys(taken, now)
+        saved = one(conn.execute("UPDATE compose_state SET items = %s, stored_at = %s, updated_at = %s WHERE id "
+                                 "RETURNING items, updated_at", (Jsonb(merged), Jsonb(stamps), row["now"])).fetchone())
     return {"items": saved["items"], "updatedAt": _iso(saved["updated_at"])}
