@@ -25,6 +25,12 @@ def test_headline_subjects_quoted_first_then_before_a_marker_word():
     # two titles quoted: both, in order; the marker prefix repeats one of them and is not added twice
     assert subject_queries("'Wicked' and 'Gladiator II' Trailers") == ["Wicked", "Gladiator II"]
     assert subject_queries("Studios report a quiet weekend") == []
+    # labels, studios and verbs before the marker are not titles (some are also real films' titles)
+    for headline in ("Weekend Box Office: Moana 2 Tops Again", "Film Review: Anora", "Exclusive Clip: Nosferatu",
+                     "Netflix Drops Trailer for Stranger Things 5", "Sony Reveals Its Summer Slate",
+                     "Apple Lands F1 Sequel", "Dune Gets Third Film Release Date"):
+        assert subject_queries(headline) == [], headline
+    assert subject_queries("Exclusive: The Batman Part II First Look") == ["The Batman Part II"]
     assert subject_queries("") == []
 
 

@@ -1,9 +1,10 @@
 """The film or show an RSS headline is about, found on TMDb, for its backdrop and poster (a feed's `tmdbEnabled`).
 
-Headlines name their title in quotes ("'Dune: Part Three' Gets Its First Trailer") or before a word like
-Trailer or Review ("Dune: Part Three Trailer Reveals ..."). Only a TMDb movie or series whose title equals the
-named one (case, punctuation and "&"/"and" aside) is used: a near match would put another film's poster on the
-owner's post, which is worse than the feed's own image. TMDb's search answers carry `backdrop_path` and
+Headlines name their title in quotes ("'Dune: Part Three' Gets Its First Trailer") or just before Trailer,
+Teaser, First Look or Season N ("Dune: Part Three Trailer Reveals ..."), once a section label in front
+("Exclusive: ...") is set aside and only when no verb precedes it ("Netflix Drops Trailer for ..."). Only a
+TMDb movie or series whose title equals the named one (case, punctuation and "&"/"and" aside) is used: a near
+match would put another film's poster on the owner's post, which is worse than the feed's own image. TMDb's search answers carry `backdrop_path` and
 `poster_path`, so one call usually suffices; a third image costs one `/images` call.
 """
 
@@ -18,10 +19,18 @@ MAX_QUERY_CHARS = 80
 
 # an opening quote at a word's start, a closing one at a word's end: "Marvel's 'Blade'" names Blade, not "s "
 _QUOTED = re.compile(r"(?<!\w)[\"'\u2018\u201c]([^\"'\u2018\u2019\u201c\u201d]{2,80}?)[\"'\u2019\u201d](?!\w)")
+# Only words that follow a title in a headline: section labels and verbs ("Weekend Box Office:", "Film Review:",
+# "Netflix Drops Trailer ...", "Sony Reveals ...") come after studios, people and labels just as often, and a
+# label that is also a film's title ("Weekend", "Film") would pass the exact-match rule with the wrong poster.
 _MARKER = re.compile(
-    r"\s*(?:[-\u2013\u2014:|]\s*)?\b(?:official\s+|final\s+|new\s+|first\s+|latest\s+)?"
-    r"(?:trailers?|teasers?|first look|review|clip|featurette|posters?|box office|release date|season \d+|"
-    r"gets|reveals|drops|lands)\b", re.IGNORECASE)
+    r"\s+(?:official\s+|final\s+|new\s+|first\s+|latest\s+)?(?:trailers?|teasers?|first look|season \d+)\b",
+    re.IGNORECASE)
+# a section label in front of the headline ("Exclusive: ...", "Weekend Box Office: ...") is not part of a title
+_LABEL = re.compile(r"^(?:exclusive|watch|breaking|report|video|update|interview|(?:film |tv |movie )?review|"
+                    r"(?:weekend )?box office|(?:exclusive )?clip|first look|trailer|teaser)\s*:\s*", re.IGNORECASE)
+# a verb before the marker means the words before it are a studio or a person ("Netflix Drops Trailer for ...")
+_VERB = re.compile(r"\b(?:drops|releases|reveals|unveils|shares|debuts|gets|lands|launches|shows)\b",
+                   re.IGNORECASE)
 _SEPARATORS = re.compile(r"\s+[|\u2013\u2014-]\s+")
 
 
@@ -41,9 +50,12 @@ def subject_queries(headline: str) -> list[str]:
     if out:  # quoted titles are the headline's own say: a guess from the word order would only add noise
         return out[:3]
     first_segment = _SEPARATORS.split(text, maxsplit=1)[0]
+    first_segment = _LABEL.sub("", first_segment)
     marker = _MARKER.search(first_segment)
     if marker and marker.start() > 0:
-        add(first_segment[:marker.start()])
+        candidate = first_segment[:marker.start()]
+        if not _VERB.search(candidate):
+            add(candidate)
     return out[:3]
 
 
