@@ -4,8 +4,9 @@ Headlines name their title in quotes ("'Dune: Part Three' Gets Its First Trailer
 Teaser, First Look or Season N ("Dune: Part Three Trailer Reveals ..."), once a section label in front
 ("Exclusive: ...") is set aside and only when no verb precedes it ("Netflix Drops Trailer for ..."). Only a
 TMDb movie or series whose title equals the named one (case, punctuation and "&"/"and" aside) is used: a near
-match would put another film's poster on the owner's post, which is worse than the feed's own image. TMDb's search answers carry `backdrop_path` and
-`poster_path`, so one call usually suffices; a third image costs one `/images` call.
+match would put another film's poster on the owner's post, which is worse than the feed's own image. TMDb's
+search answers carry `backdrop_path` and `poster_path`, so one call usually suffices; a third image costs one
+`/images` call.
 """
 
 from __future__ import annotations
