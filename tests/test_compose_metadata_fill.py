@@ -34,6 +34,9 @@ def test_without_a_model_the_first_line_is_the_title_and_youtube_limits_hold():
     out = from_text(text, ["x", "YouTubeLongform"], playlists_of(PLAYLISTS))
     assert out["youtubeTitle"] == "Alien: ‹Earth› Season 2 Teaser"
     assert len(out["youtubeDescription"]) <= 5000 and "<" not in out["youtubeDescription"]
+    # YouTube's description limit is 5000 bytes: accented and CJK text is cut by its UTF-8 size
+    wide = from_text("Trailer\n" + "é映画 " * 2000, ["youtube"], [])["youtubeDescription"]
+    assert len(wide.encode("utf-8")) <= 5000 and len(wide.encode("utf-8")) > 4000 and wide.endswith("…")
     assert len(out["sharedCaption"]) <= 280
     assert out["playlistSelection"] is None  # no offered playlist shares a word (teaser is not a name word)
     picked = from_text("Dune Part Three first look", ["x"], playlists_of(PLAYLISTS))["playlistSelection"]

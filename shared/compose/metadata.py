@@ -5,7 +5,7 @@ With an OpenAI key, one chat call in JSON mode writes them (the owner's prompts 
 field); without one, or when the answer is unusable, the text itself is shaped into them. Either way the
 platforms' own limits are applied here, not trusted to the model: the caption fits the strictest selected
 platform (X 280, Threads 500, Instagram 2,200, ...), a YouTube title is at most 100 characters and a description
-at most 5,000, neither with `<` or `>` (YouTube refuses both: https://developers.google.com/youtube/v3/docs/videos
+at most 5,000 bytes, neither with `<` or `>` (YouTube refuses both: https://developers.google.com/youtube/v3/docs/videos
 #snippet.title), and the playlist is one the owner offered or none.
 """
 
@@ -77,6 +77,16 @@ def youtube_text(text: str, limit: int) -> str:
     return fit(clean, limit, "youtube")
 
 
+def youtube_description(text: str) -> str:
+    """YouTube counts a description's limit in UTF-8 bytes (https://developers.google.com/youtube/v3/docs/videos
+    #snippet.description: 5000 bytes), so accents, emoji and CJK text are cut sooner than characters say."""
+    out = youtube_text(text, YOUTUBE_DESCRIPTION_MAX)
+    while len(out.encode("utf-8")) > YOUTUBE_DESCRIPTION_MAX:
+        keep = len(out) - max(1, (len(out.encode("utf-8")) - YOUTUBE_DESCRIPTION_MAX) // 4)
+        out = fit(out[:keep].rstrip("…"), keep - 1, "youtube")
+    return out
+
+
 def choose_playlist(text: str, playlists: list[Playlist]) -> dict[str, Any] | None:
     """The offered playlist whose name shares the most words with the text (ties: the first offered)."""
     words = _words(text)
@@ -101,7 +111,7 @@ def from_text(metadata_text: str, platforms: list[str], playlists: list[Playlist
     strictest = min(((caption_limit([p]), family(p)) for p in platforms), default=(280, "x"))
     return {"sharedCaption": fit(" ".join(lines), caption_limit(platforms), strictest[1]),
             "youtubeTitle": youtube_text(title, YOUTUBE_TITLE_MAX),
-            "youtubeDescription": youtube_text(body, YOUTUBE_DESCRIPTION_MAX),
+            "youtubeDescription": youtube_description(body),
             "playlistSelection": choose_playlist(metadata_text, playlists)}
 
 
@@ -150,5 +160,5 @@ def from_model(content: str, req: dict[str, Any], playlists: list[Playlist]) -> 
                      if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) else 0.5}
     return {"sharedCaption": fit(data["sharedCaption"], caption_limit(platforms), strictest[1]),
             "youtubeTitle": youtube_text(data["youtubeTitle"], YOUTUBE_TITLE_MAX),
-            "youtubeDescription": youtube_text(data["youtubeDescription"], YOUTUBE_DESCRIPTION_MAX),
+            "youtubeDescription": youtube_description(data["youtubeDescription"]),
             "playlistSelection": selection}
