@@ -118,3 +118,16 @@ def test_a_lost_copy_is_rebuilt_in_the_housekeeping_window(client, auth, clean_s
     report = dispatch.tick()
     assert report["channels.mirrored"] == 1
     assert get_redis().hget(STATE_KEY, cid) and f"channels.probe|{cid}" in dispatch.pending()
+
+
+def test_editing_a_failing_channel_keeps_its_back_off(client, auth, clean_state, youtube_base):
+    from shared.db import connection
+
+    cid = client.post("/api/channels", headers=auth, json={"channelId": "@FocusFeatures", "interval": 10}).json()[
+        "data"]["id"]
+    dispatch.tick()  # seeded
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    with connection() as conn:  # three failed checks: the next one waits two hours
+        conn.execute("UPDATE yt_channels SET consecutive_failures = 3, next_run_at = %s WHERE id = %s", (later, cid))
+    assert client.patch(f"/api/channels/{cid}", headers=auth, json={"name": "Focus"}).status_code == 200
+    assert dispatch.pending()[f"channels.probe|{cid}"] == pytest.approx(later.timestamp())

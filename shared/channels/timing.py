@@ -73,6 +73,13 @@ def _period(row_or_state_minutes: int, t: Tick | None = None) -> float:
     return max(1, int(row_or_state_minutes)) * 60 * mult
 
 
+def _next_probe(row: dict[str, Any], on_grid: float) -> float:
+    """A failing channel keeps its back-off (shared/rss/backoff.py) whatever re-arms it: an edit, a rebuild."""
+    if row["consecutive_failures"] and row["next_run_at"] and row["next_run_at"].timestamp() > on_grid:
+        return row["next_run_at"].timestamp()
+    return on_grid
+
+
 def channels_changed(ids: list[str]) -> None:
     """Channels were added, edited (status, interval) or deleted: write their Redis entries and arm their next
     check now (a new channel's first check records what exists, announcing only fresh uploads)."""
@@ -92,7 +99,8 @@ def channels_changed(ids: list[str]) -> None:
             dispatch.disarm("channels.process", gone)
         now = clock.time()
         dispatch.arm([("channels.process", cid, now) if not row["seeded"] else
-                      ("channels.probe", cid, feedstate.grid_at_or_after(now + 60, _period(row["interval_minutes"])))
+                      ("channels.probe", cid, _next_probe(row, feedstate.grid_at_or_after(
+                          now + 60, _period(row["interval_minutes"]))))
                       for cid, row in rows.items()])
     except Exception:  # Redis down: the next rebuild (at the latest the housekeeping window) catches up
         log.warning("could not update the channel checks' copy of %d channel(s)", len(ids), exc_info=True)
@@ -109,10 +117,8 @@ def rebuild(t: Tick, refs: list[str]) -> None:
         if not row["seeded"]:
             t.arm("channels.process", cid, t.now)
             continue
-        at = feedstate.grid_at_or_after(t.now, _period(row["interval_minutes"], t))
-        if row["consecutive_failures"] and row["next_run_at"] and row["next_run_at"].timestamp() > at:
-            at = row["next_run_at"].timestamp()  # backing off after failures
-        t.arm("channels.probe", cid, at)
+        t.arm("channels.probe", cid, _next_probe(row, feedstate.grid_at_or_after(t.now, _period(
+            row["interval_minutes"], t))))
     t.set_meta(MIRROR_META, repr(t.now))
     t.count("channels.mirrored", len(rows))
 
@@ -202,8 +208,6 @@ def process(t: Tick, refs: list[str]) -> None:
             t.done("channels.probe", cid)
             continue
         t.set_payload(STATE_KEY, cid, state_of(row))
-        at = feedstate.next_on_grid(t.now, _period(row["interval_minutes"], t))
-        if row["consecutive_failures"] and row["next_run_at"] and row["next_run_at"].timestamp() > at:
-            at = row["next_run_at"].timestamp()
-        t.arm("channels.probe", cid, at)
+        t.arm("channels.probe", cid, _next_probe(row, feedstate.next_on_grid(t.now, _period(
+            row["interval_minutes"], t))))
     t.count("channels.processed", len(refs))
