@@ -72,6 +72,12 @@ def fit(text: str, limit: int, platform: str = "x") -> str:
     return (cut.rstrip(" ,.;:-") + "…") if cut else ""
 
 
+def shared_caption(text: str, platforms: list[str]) -> str:
+    """One caption for every selected platform: cut to the strictest limit, counted as that platform counts."""
+    strictest = min(((caption_limit([p]), family(p)) for p in platforms), default=(280, "x"))
+    return fit(text, caption_limit(platforms), strictest[1])
+
+
 def youtube_text(text: str, limit: int) -> str:
     clean = (text or "").replace("<", "‹").replace(">", "›")
     return fit(clean, limit, "youtube")
@@ -108,8 +114,7 @@ def from_text(metadata_text: str, platforms: list[str], playlists: list[Playlist
     lines = [line.strip() for line in (metadata_text or "").splitlines() if line.strip()]
     title = lines[0] if lines else ""
     body = "\n".join(lines)
-    strictest = min(((caption_limit([p]), family(p)) for p in platforms), default=(280, "x"))
-    return {"sharedCaption": fit(" ".join(lines), caption_limit(platforms), strictest[1]),
+    return {"sharedCaption": shared_caption(" ".join(lines), platforms),
             "youtubeTitle": youtube_text(title, YOUTUBE_TITLE_MAX),
             "youtubeDescription": youtube_description(body),
             "playlistSelection": choose_playlist(metadata_text, playlists)}
@@ -149,7 +154,6 @@ def from_model(content: str, req: dict[str, Any], playlists: list[Playlist]) -> 
                                              for k in ("sharedCaption", "youtubeTitle", "youtubeDescription")):
         return None
     platforms = [str(p) for p in req.get("selectedPlatforms") or []]
-    strictest = min(((caption_limit([p]), family(p)) for p in platforms), default=(280, "x"))
     chosen = next((p for p in playlists if p.id == str(data.get("playlistId") or "")), None)
     confidence = data.get("playlistConfidence")
     selection = None
@@ -158,7 +162,7 @@ def from_model(content: str, req: dict[str, Any], playlists: list[Playlist]) -> 
                      "reason": str(data.get("playlistReason") or "chosen by the model")[:500],
                      "confidence": round(min(1.0, max(0.0, float(confidence))), 2)
                      if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) else 0.5}
-    return {"sharedCaption": fit(data["sharedCaption"], caption_limit(platforms), strictest[1]),
+    return {"sharedCaption": shared_caption(data["sharedCaption"], platforms),
             "youtubeTitle": youtube_text(data["youtubeTitle"], YOUTUBE_TITLE_MAX),
             "youtubeDescription": youtube_description(data["youtubeDescription"]),
             "playlistSelection": selection}

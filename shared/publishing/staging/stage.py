@@ -11,6 +11,7 @@ write-back; the row runs on the database path either way).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -75,10 +76,8 @@ def _refresh_first(families: set[str]) -> None:
     from shared.publishing.connections.refresh import ensure_fresh
 
     for family in sorted(families):
-        try:
+        with contextlib.suppress(Exception):  # not connected and the like: stage_one says so per post
             ensure_fresh(family)
-        except Exception:  # not connected and the like: stage_one says so per post
-            pass
 
 
 def stage_one(row: dict) -> str | None:
