@@ -247,6 +247,12 @@ class Config:
     publish_stage_lease_seconds: float = 180.0
     # the account's token must outlive the slot's grace by this much, or the post is not staged
     publish_stage_token_margin_seconds: float = 900.0
+    # what must confirm the `sending` checkpoint before a staged post's request goes out (staging/durability.py):
+    # `waitaof:<local>:<replicas>` (default: on disk here and on one replica), `wait:<replicas>`, or `none` (only
+    # for a Redis that keeps nothing on disk and has no replica, where a loss is total and the write-back's
+    # look-up covers it). A stage whose checkpoint is not confirmed in time is released unsent.
+    publish_stage_durability: str = "waitaof:1:1"
+    publish_stage_durability_timeout_ms: int = 1000
 
     # --- browser access ------------------------------------------------------------------------
     # comma-separated origins allowed by CORS; production serves the SPA same-origin and needs none

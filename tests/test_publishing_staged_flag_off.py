@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-from publishing_mp.staged import bring_slot
+from publishing_mp.staged import NO_DURABILITY_GATE, bring_slot
 
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine.service import submit
@@ -22,6 +22,7 @@ def _flag(monkeypatch, on: bool) -> None:
     from shared.config import get_config
 
     monkeypatch.setenv("PUBLISH_STAGING", "1" if on else "0")
+    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", NO_DURABILITY_GATE)
     monkeypatch.setenv("PUBLISH_STAGE_LEASE_SECONDS", "30")
     monkeypatch.setenv("PUBLISH_HTTP_TIMEOUT_SECONDS", "5")
     get_config.cache_clear()

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-from publishing_mp.staged import bring_slot, expire_stage_lease, no_database, pass_grace
+from publishing_mp.staged import NO_DURABILITY_GATE, bring_slot, expire_stage_lease, no_database, pass_grace
 
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine.service import submit
@@ -25,6 +25,7 @@ def staging(monkeypatch):
     from shared.config import get_config
 
     monkeypatch.setenv("PUBLISH_STAGING", "1")
+    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", NO_DURABILITY_GATE)
     monkeypatch.setenv("PUBLISH_STAGE_LEASE_SECONDS", "30")
     monkeypatch.setenv("PUBLISH_HTTP_TIMEOUT_SECONDS", "5")
     get_config.cache_clear()
@@ -266,6 +267,7 @@ def test_a_window_stages_what_is_due_within_the_horizon_and_nothing_else(world, 
                                                                           "image/jpeg")})
     assert {r["state"] for r in (near, far, video)} == {"planned"}
     monkeypatch.setenv("PUBLISH_STAGING", "1")
+    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", NO_DURABILITY_GATE)
     get_config.cache_clear()
     try:
         report = window()

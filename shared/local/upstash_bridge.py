@@ -11,6 +11,13 @@ Errors read as Upstash's do (upstash/docs @ ef0ce43, `redis/features/restapi.mdx
 text), HTTP 400 for a single command or a discarded transaction, inside the array for a pipeline or
 transaction; a body that is not a command (not JSON, not an array of strings and numbers) is a JSON 400 too,
 never a server error.
+
+`WAIT` and `WAITAOF` wait, as Upstash documents them (https://upstash.com/docs/redis/commands/generic/wait,
+.../waitaof), for every write enqueued before them from any connection: a REST call has no connection of its
+own. Redis itself waits only for the calling connection's last write, and the bridge's pool would hand the
+command a connection that wrote nothing (an immediate, meaningless answer). So the bridge first writes a fence
+key on the connection it waits on: Redis runs commands one at a time, so that write's replication offset is
+past every write already applied, whichever connection made it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+WAITS = ("WAIT", "WAITAOF")
+WAIT_FENCE_KEY = "upstash-bridge:wait-fence"
 
 
 class CommandCounter:
@@ -103,9 +113,18 @@ def create_bridge(redis_url: str, token: str, counter: CommandCounter | None = N
     async def run(cmd: list, b64: bool) -> dict:
         counter.add(cmd)
         try:
+            if str(cmd[0]).upper() in WAITS:
+                return {"result": _encode(await _wait_for_all_writes(cmd), b64)}
             return {"result": _encode(await client.execute_command(*cmd), b64)}
         except ResponseError as exc:
             return {"error": redis_error_text(exc)}
+
+    async def _wait_for_all_writes(cmd: list) -> Any:
+        async with client.pipeline(transaction=False) as p:  # one connection for the fence and the wait
+            p.execute_command("SET", WAIT_FENCE_KEY, "1", "PX", "60000")
+            p.execute_command(*cmd)
+            _, reply = await p.execute(raise_on_error=True)
+        return reply
 
     def commands(body: Any) -> list[list] | None:
         if not isinstance(body, list) or not body:

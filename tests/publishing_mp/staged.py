@@ -7,6 +7,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+# The tests' Redis is a private process that keeps nothing on disk and has no replica: whatever it loses it
+# loses whole, which the write-back's look-up covers, so these tests ask for no durability gate. The gate itself
+# is proven against a real primary and replica in test_publishing_staged_durability_gate.py.
+NO_DURABILITY_GATE = "none"
+
 
 def _redis_now() -> float:
     """The clock the stage scripts are given (shared.clock, the dispatcher's)."""

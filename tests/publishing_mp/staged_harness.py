@@ -19,7 +19,7 @@ from pathlib import Path
 
 from publishing_mp.harness import Worker
 from publishing_mp.socket_fakes import FakeServer, FaultPlan
-from publishing_mp.staged import bring_slot
+from publishing_mp.staged import NO_DURABILITY_GATE, bring_slot
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = Path(__file__).resolve().parent / "staged_worker.py"
@@ -84,7 +84,8 @@ class StagedHarness:
         env = dict(os.environ)
         env.update(self.world.env())
         env.update({
-            "PUBLISH_MODE": "live", "PUBLISH_STAGING": "1", "PUBLISH_STAGE_LEASE_SECONDS": str(LEASE),
+            "PUBLISH_MODE": "live", "PUBLISH_STAGING": "1", "PUBLISH_STAGE_DURABILITY": NO_DURABILITY_GATE,
+            "PUBLISH_STAGE_LEASE_SECONDS": str(LEASE),
             "PUBLISH_LEASE_SECONDS": str(LEASE), "PUBLISH_HTTP_TIMEOUT_SECONDS": str(self.cfg.faults.client_timeout),
             "PUBLISH_RETRY_BASE_SECONDS": "0.01", "PUBLISH_RECHECK_BASE_SECONDS": "0.3",
             "PUBLISH_SETTLE_DELAY_SECONDS": "0.3",

@@ -79,10 +79,11 @@ def _stage_if_due(row: dict) -> None:
     nb = row["not_before"]
     if (nb - datetime.now(timezone.utc)).total_seconds() > cfg.publish_stage_horizon_seconds:
         return
-    from shared.publishing.staging.stage import stage_one
+    from shared.publishing.staging.stage import durable_here, stage_one
 
     try:
-        stage_one(row)
+        if durable_here():
+            stage_one(row)
     except Exception:  # it stays planned: the database path runs it at its time
         import logging
 

@@ -32,7 +32,7 @@ from shared.publishing.engine.errors import (
     StillProcessing,
     TransientBeforeSend,
 )
-from shared.publishing.staging import record
+from shared.publishing.staging import durability, record
 from shared.publishing.staging.stage import content_from_json, secret_aad
 
 log = logging.getLogger("screndly.publishing.staging")
@@ -51,6 +51,7 @@ class StageLease:
         # our idea of the expiry, on the local clock, never later than Redis's: measured from before the claim
         self._deadline = time.monotonic() + max(0.0, lease_until - clock.time())
         self.lost = False
+        self.not_durable = ""  # why the `sending` checkpoint was not confirmed durable (then nothing is sent)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -92,6 +93,10 @@ class StageLease:
             ok = record.to_sending(self.pub_id, self.claimant, self._margin, merged)
             if not ok and self._extend():  # the lease was short: extend once, then ask again
                 ok = record.to_sending(self.pub_id, self.claimant, self._margin, merged)
+            if ok:  # the checkpoint must survive a failover or a restart before the request may go out
+                confirmed, why = durability.confirm()
+                if not confirmed:
+                    self.not_durable, ok = why, False
         else:
             ok = record.save_progress(self.pub_id, self.claimant, merged)
         if not ok and not progress.get("commit_sent"):
@@ -140,11 +145,11 @@ def send(pub_id: str, claimant: str | None = None) -> str:
     rec = record.read(pub_id)
     progress: dict[str, Any] = record.decode(rec.get("progress"), {}) or {}
 
-    def finish(outcome: dict[str, Any]) -> str:
+    def finish(outcome: dict[str, Any], *, write_back_now: bool = False) -> str:
         if record.finish(pub_id, claimant, outcome, progress):
             from shared.publishing.staging.timing import want_write_back
 
-            want_write_back(clock.time())
+            want_write_back(clock.time(), within=0.0 if write_back_now else None)
             return outcome["kind"]
         return "lost"
 
@@ -181,6 +186,10 @@ def send(pub_id: str, claimant: str | None = None) -> str:
         with lease:
             result = get_adapter(family).publish(ctx)
     except ClaimLost:
+        if lease.not_durable and not ctx.progress.get("commit_sent"):
+            # nothing was sent; the database path publishes it now rather than at the next window
+            return finish({"kind": "release", "reason": lease.not_durable, "errorKind": "not_durable"},
+                          write_back_now=True)
         if ctx.progress.get("commit_sent"):  # our request may be out: a look-up decides (if the stage is ours)
             return finish({"kind": "lookup", "reason": "the stage lease was lost after the post was sent"})
         return "lost"

@@ -59,6 +59,8 @@ def stage_due(limit: int = 50) -> dict[str, int]:
     cfg = get_config()
     counts = {"staged": 0, "skipped": 0}
     rows = pubs.stageable(cfg.publish_stage_horizon_seconds, MIN_LEAD_SECONDS, eligibility.TARGETS, limit)
+    if rows and not durable_here():
+        return {"staged": 0, "skipped": len(rows), "not_durable": len(rows)}
     _refresh_first({r["family"] for r in rows})
     for row in rows:
         try:
@@ -68,6 +70,18 @@ def stage_due(limit: int = 50) -> dict[str, int]:
             why = "error"
         counts["staged" if why is None else "skipped"] += 1
     return counts
+
+
+def durable_here() -> bool:
+    """Can this Redis confirm a checkpoint as PUBLISH_STAGE_DURABILITY asks (one command per window that has
+    something to stage)? If not, staging would only release every post at its slot: the posts stay on the
+    database path, on time, and the log says why."""
+    from shared.publishing.staging import durability
+
+    confirmed, why = durability.confirm()
+    if not confirmed:
+        log.warning("not staging: %s (PUBLISH_STAGE_DURABILITY=%s)", why, get_config().publish_stage_durability)
+    return confirmed
 
 
 def _refresh_first(families: set[str]) -> None:

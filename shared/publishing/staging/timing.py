@@ -75,12 +75,13 @@ def window() -> dict[str, dict[str, int]]:
     return {"written_back": write_back(), "staged": stage_due()}
 
 
-def want_write_back(now: float) -> None:
-    """A staged sender finished: make sure a window comes within WRITEBACK_WITHIN_SECONDS (two Redis commands;
-    a QStash message only if nothing earlier is armed and the hourly schedule does not reach it)."""
+def want_write_back(now: float, within: float | None = None) -> None:
+    """A staged sender finished: make sure a window comes within WRITEBACK_WITHIN_SECONDS, or `within` (0: a
+    post released unsent that must go out on time) (two Redis commands; a QStash message only if nothing
+    earlier is armed and the hourly schedule does not reach it)."""
     from shared.scheduling import dispatch
 
-    by = now + WRITEBACK_WITHIN_SECONDS
+    by = now + (WRITEBACK_WITHIN_SECONDS if within is None else within)
     try:
         armed, _ = dispatch.next_armed([WINDOW_KIND])
         if armed.get(WINDOW_KIND) is None or float(armed[WINDOW_KIND] or 0) > by:

@@ -86,7 +86,8 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
         mark_needs_reconnect(rec.get("family", ""), str(outcome["auth"]))
     if kind == "release":
         at = datetime.fromtimestamp(float(outcome["at"]), timezone.utc) if outcome.get("at") else None
-        return _back_to_planned(pub_id, token, at, str(outcome.get("reason") or "released"))
+        return _back_to_planned(pub_id, token, at, str(outcome.get("reason") or "released"),
+                                warn=outcome.get("errorKind") == "not_durable")
     if kind == "lookup":
         return _settle_by_lookup(pub_id, token, {**progress, "commit_sent": True}, str(outcome.get("reason") or
                                                                                           "no answer"))
@@ -114,9 +115,10 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
     return outcomes.unconfirmed(row, lease, f"unknown staged outcome {kind!r}")["state"]
 
 
-def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str) -> str:
+def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str, warn: bool = False) -> str:
     """Nothing was sent from the stage: the database path runs it (at `at`, or its own time, or now). The
-    record is forgotten before the run message goes out, so the run route finds no stage and runs the row."""
+    record is forgotten before the run message goes out, so the run route finds no stage and runs the row.
+    `warn`: the owner should hear why (Redis could not confirm the checkpoint: staging saves nothing so)."""
     from shared.publishing.engine import publications as pubs
     from shared.publishing.engine.runner import schedule_run
 
@@ -126,6 +128,11 @@ def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str) 
         return "stale"
     when = max(row["not_before"] or _now(), _now() + timedelta(seconds=1))
     schedule_run(row, when, f"back from a stage: {reason}")
+    if warn:
+        from shared import activity
+
+        activity.log("publishing", "warn", f"a staged {row['platform']} post was not sent from Redis ({reason}); "
+                     "it is published the usual way instead", {"publicationId": pub_id, "platform": row["platform"]})
     return "planned"
 
 
