@@ -112,12 +112,26 @@ def _scheduled(key: str, in_seconds: int = 3600) -> dict:
 
 
 def test_the_bridges_wait_covers_writes_made_on_other_connections(replicated):
+    import redis as redis_py
+
     from shared.redis_client import get_redis
 
-    _, replica = replicated
+    primary, replica = replicated
     r = get_redis()
-    r.set("gate:probe", "1")  # one REST call (a pooled connection) ...
-    assert r.execute(["WAIT", "1", "1000"]) == 1  # ... confirmed by another one
+    r.set("gate:probe", "1")
+    assert r.execute(["WAIT", "1", "1000"]) == 1
+    # a replica still connected but not acknowledging (SIGSTOP), and a write made on another connection (as
+    # another REST call may be): plain Redis would answer 1 at once, since the waiting connection's own writes
+    # were all acknowledged; the bridge, like Upstash, waits for that write too: 0 after the timeout
+    os.kill(replica.proc.pid, signal.SIGSTOP)
+    try:
+        redis_py.Redis.from_url(primary.url).set("gate:probe", "stalled")
+        started = time.monotonic()
+        assert r.execute(["WAIT", "1", "300"]) == 0
+        assert time.monotonic() - started >= 0.25
+    finally:
+        os.kill(replica.proc.pid, signal.SIGCONT)
+    assert r.execute(["WAIT", "1", "2000"]) == 1  # it catches up and acknowledges
     replica.kill()
     r.set("gate:probe", "2")
     started = time.monotonic()
