@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import httpx
 from psycopg.types.json import Jsonb
@@ -27,8 +28,9 @@ def _deliver(live_api, path, body, message_id):
 
 
 def test_maintenance_settles_stuck_runs_overdue_and_refreshes(world, live_api, db):
-    world.connect("x", "threads", expires_in=timedelta(hours=6))
-    world.connect("tiktok", expires_in=timedelta(minutes=30))  # inside the 45 min refresh window
+    world.connect("x", "threads", expires_in=timedelta(hours=8))  # beyond the next tick and its hour of slack
+    # expiring before the next 6-hourly tick: refreshed now (a lapsed Meta/Threads long-lived token could not be)
+    world.connect("tiktok", expires_in=timedelta(hours=5))
     from shared.publishing.engine import publications as pubs
 
     # a claim whose worker vanished after sending the post (the post exists on X)
@@ -123,3 +125,18 @@ def test_b2_video_is_read_through_presigned_get(world):
                                                      "videoDurationSeconds": 20}, "media"))
     assert out.status == "published", out
     assert world.tiktok.posts[0]["chunks"] == [len(data)]
+
+
+def test_the_token_refresh_reaches_past_the_next_maintenance_tick():
+    """A token expiring between two ticks would lapse (Meta and Threads long-lived tokens cannot be refreshed
+    once expired): the refresh window is longer than the registered schedule's period, whatever it is."""
+    from croniter import croniter
+
+    from shared.messaging.schedules import get
+    from shared.publishing.connections.refresh import refresh_margin
+
+    cron = get("publishing-maintenance").cron
+    fires = croniter(cron, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    times = [fires.get_next(datetime) for _ in range(9)]
+    longest_gap = max(later - earlier for earlier, later in pairwise(times))
+    assert refresh_margin() > longest_gap >= timedelta(hours=1)

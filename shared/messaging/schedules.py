@@ -21,6 +21,11 @@ ID_PREFIX = "screndly-"
 FREE_TIER_SCHEDULES = 10  # QStash free plan: at most 10 active schedules
 
 
+# the publishing maintenance tick's period: its token refresh reaches further ahead than this
+# (shared/publishing/connections/refresh.py), so no token lapses between two ticks
+PUBLISHING_MAINTENANCE_HOURS = 6
+
+
 @dataclass(frozen=True)
 class Schedule:
     id: str  # without ID_PREFIX
@@ -47,7 +52,8 @@ SCHEDULES: list[Schedule] = [
     # publishing: settle stuck claims, run overdue posts, refresh tokens before they expire. On the hour, like
     # the dispatcher's windows, so it shares their database wake-up; every 6 h because the engine settles its
     # own work with delayed messages and a token is refreshed on use anyway                   (4/day)
-    Schedule("publishing-maintenance", "/api/internal/publishing/maintenance", "0 */6 * * *"),
+    Schedule("publishing-maintenance", "/api/internal/publishing/maintenance",
+             f"0 */{PUBLISHING_MAINTENANCE_HOURS} * * *"),
     # TMDb: the daily refresh at `tmdbDailyRefreshTime` and a midday catch-up, both in the owner's `timezone`;
     # shared.tmdb.schedules rewrites these two crons from the settings (at sync and when they change)  (2/day)
     Schedule("tmdb-refresh", "/api/internal/tmdb/refresh", "CRON_TZ=Africa/Lagos 0 7 * * *", {"trigger": "daily"}),

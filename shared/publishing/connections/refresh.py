@@ -84,9 +84,19 @@ def refresh(conn: store.Connection, margin: timedelta = REFRESH_MARGIN) -> store
     return fresh
 
 
-def refresh_due(margin: timedelta = timedelta(minutes=45)) -> dict[str, str]:
-    """Refresh every connection expiring within `margin` (the 30-minute maintenance tick): more than one tick,
-    so a token never lapses between ticks, and not so much that 1-hour tokens are refreshed on every tick."""
+def refresh_margin() -> timedelta:
+    """How far ahead the maintenance tick refreshes: one tick period and an hour more, so a token never lapses
+    between two ticks. A lapsed Meta or Threads long-lived token cannot be refreshed at all (the owner must
+    reconnect), and posting refreshes only within its own 15 minutes. Short tokens (X's 2 h) are therefore
+    refreshed on every tick: 4 refreshes a day."""
+    from shared.messaging.schedules import PUBLISHING_MAINTENANCE_HOURS
+
+    return timedelta(hours=PUBLISHING_MAINTENANCE_HOURS + 1)
+
+
+def refresh_due(margin: timedelta | None = None) -> dict[str, str]:
+    """Refresh every connection expiring within `margin` (default `refresh_margin()`, for the maintenance tick)."""
+    margin = refresh_margin() if margin is None else margin
     out: dict[str, str] = {}
     for row in store.summaries():
         if row["status"] != "connected" or row["expires_at"] is None:
