@@ -27,7 +27,8 @@ def _seed_varied(db) -> None:
         ("running", _events(14), None, {"thumbnailKey": ""}, 1, False),
         ("succeeded", _events(40), {"outputs": [
             {"key": "renditions/a b/1080p.mp4", "width": 1920, "height": 1080, "bytes": 12345678, "fps": 23.976},
-            {"key": "renditions/weird \"name\"\\x.mp4", "width": 1080, "height": 1920, "bytes": 1}],
+            {"key": "renditions/weird \"name\"\\x.mp4", "width": 1080, "height": 1920, "bytes": 1},
+            {"key": "thumbnails/a.jpg", "preset": "thumbnail", "width": 1280, "height": 720}],
             "durationSeconds": 120.0},
          {"thumbnailKey": "thumbnails/a.jpg", "thumbnailAvailable": True, "extra": {"nested": [1, 2, None]}},
          999999, True),
@@ -35,6 +36,9 @@ def _seed_varied(db) -> None:
         ("succeeded", _events(11), {"other": 1}, {"thumbnailKey": None}, 0, True),
         ("failed", _events(2), None, {"thumbnailKey": 5}, 42, True),  # client-written: only a string is a key
         ("cancelled", _events(1), None, {"thumbnailKey": "thumbnails/ü.jpg"}, 7, True),
+        # written by a client before clients were kept from it: not an output of the job, never presigned
+        ("succeeded", _events(3), {"outputs": [{"key": "renditions/z/720p.mp4"}]},
+         {"thumbnailKey": "private/ledger.csv"}, 3, True),
     ]
     for i, (state, events, result, metadata, micros, finished) in enumerate(rows):
         created = T0 + timedelta(minutes=i, microseconds=micros)
@@ -66,9 +70,9 @@ def test_sql_built_list_equals_the_python_view_with_presigned_urls(clean_state, 
     expected = _python_built(db, limit)
     answer = json.loads(service.list_jobs_json(limit))
     assert answer == expected
-    assert len(answer) == min(limit, 8)
+    assert len(answer) == min(limit, 9)
     signed = [o["url"] for j in answer for o in j["outputs"]]
-    assert (limit < 8 or signed) and all("X-Amz-Signature" in u or "Signature" in u for u in signed)
+    assert (limit < 9 or signed) and all("X-Amz-Signature" in u or "Signature" in u for u in signed)
 
 
 def test_sql_built_list_equals_the_python_view_with_a_public_base(clean_state, db, monkeypatch):
@@ -81,9 +85,11 @@ def test_sql_built_list_equals_the_python_view_with_a_public_base(clean_state, d
         _seed_varied(db)
         answer = json.loads(service.list_jobs_json(50))
         assert answer == _python_built(db, 50)
-        done = next(j for j in answer if j["outputs"])
+        done = next(j for j in answer if j["outputs"] and "a b" in j["outputs"][0]["key"])
         assert done["resultUrls"][0] == "https://cdn.example/bucket/renditions/a b/1080p.mp4"
         assert done["metadata"]["thumbnailUrl"] == "https://cdn.example/bucket/thumbnails/a.jpg"
+        assert [j for j in answer if "cdn.example" in str(j["metadata"].get("thumbnailUrl"))] == [done]
+        assert "private/ledger.csv" not in json.dumps([j["metadata"].get("thumbnailUrl") for j in answer])
     finally:
         monkeypatch.delenv("B2_PUBLIC_BASE_URL")
         get_config.cache_clear()
@@ -118,7 +124,7 @@ def test_a_poll_builds_only_the_jobs_whose_row_changed_and_answers_like_a_fresh_
     service.clear_job_texts()
     assert json.loads(service.list_jobs_json(50)) == _python_built(db, 50)
     known = service.known_job_versions(service._MARKER)
-    assert len(known) == 8
+    assert len(known) == 9
     rows = queue.list_jobs_json(db, 50, service.LIST_EVENTS, service._MARKER, known)
     assert all(r["body"] is None for r in rows)  # nothing changed: nothing built
 

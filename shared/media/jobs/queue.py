@@ -106,6 +106,8 @@ SELECT j.id::text AS id, j.version,
     'outputs', COALESCE(o.outputs, '[]'::jsonb), 'resultUrls', COALESCE(o.urls, '[]'::jsonb),
     'metadata', jsonb_build_object('thumbnailAvailable', false) || j.metadata
                 || CASE WHEN jsonb_typeof(j.metadata->'thumbnailKey') = 'string' AND j.metadata->>'thumbnailKey' <> ''
+                             AND COALESCE(j.result->'outputs', '[]'::jsonb)
+                                 @> jsonb_build_array(jsonb_build_object('key', j.metadata->>'thumbnailKey'))
                         THEN jsonb_build_object('thumbnailUrl', {_url_sql("j.metadata->>'thumbnailKey'")})
                         ELSE '{{}}'::jsonb END,
     'backendUsed', 'ffmpeg',

@@ -23,8 +23,11 @@ def upload_job(row: dict, url_for: Callable[[str], str], max_events: int | None 
     for out in result.get("outputs", []):
         outputs.append({**out, "url": url_for(out["key"])})
     metadata = dict(row.get("metadata") or {})
-    if isinstance(metadata.get("thumbnailKey"), str) and metadata["thumbnailKey"]:  # metadata is client-written
-        metadata["thumbnailUrl"] = url_for(metadata["thumbnailKey"])
+    # presigned only when it is an output the worker wrote for this job: rows from before clients were kept
+    # from writing it could name any object of the bucket
+    thumb = metadata.get("thumbnailKey")
+    if isinstance(thumb, str) and thumb and any(out.get("key") == thumb for out in result.get("outputs", [])):
+        metadata["thumbnailUrl"] = url_for(thumb)
     metadata.setdefault("thumbnailAvailable", False)
     return {
         "id": str(row["id"]),
