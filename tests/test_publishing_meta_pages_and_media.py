@@ -220,3 +220,42 @@ def test_facebook_video_must_be_mp4_for_the_resumable_upload(world):
     out = pub("facebook", {"text": "a mov", "videoUrl": mov}, "fb-mov")
     assert out.status == "failed" and "facebook.video_type" in out.error
     assert not any(n == "upload_start" for n, _ in world.meta.calls)
+
+
+def _callback(world, client, auth, platform):
+    url = client.get(f"/api/platforms/auth/{platform}", params={"redirectUri": REDIRECT},
+                     headers=auth).json()["data"]["url"]
+    code, state = world.meta.consent(url)
+    return client.post("/api/platforms/callback", headers=auth,
+                       json={"platform": platform, "code": code, "state": state, "redirectUri": REDIRECT})
+
+
+def test_a_posting_permission_unticked_on_the_dialog_fails_the_connection_by_name(world, client, auth, db):
+    """Facebook Login lets the owner untick permissions: the token then holds less than we asked for, and every
+    post would fail at its time. The connection fails now instead, naming what is missing; nothing is stored."""
+    world.meta.declining = {"pages_manage_posts"}
+    r = _callback(world, client, auth, "Facebook")
+    assert r.status_code >= 400, r.text
+    assert "pages_manage_posts" in r.json()["error"]["message"]
+    assert db.execute("SELECT count(*) AS n FROM platform_connections WHERE platform='facebook'").fetchone()["n"] == 0
+    world.meta.declining = {"instagram_content_publish"}
+    r = _callback(world, client, auth, "Instagram")
+    assert r.status_code >= 400 and "instagram_content_publish" in r.json()["error"]["message"]
+    world.meta.declining = set()
+    assert _callback(world, client, auth, "Facebook").status_code == 200
+    assert not world.violations()
+
+
+def test_an_unticked_comment_permission_is_stored_as_missing_and_readiness_says_reconnect(world, client, auth):
+    from publishing_fakes.comments_world import comment_settings, save_settings
+
+    from shared.publishing.connections import store
+
+    save_settings(**comment_settings())
+    world.meta.declining = {"instagram_manage_comments"}
+    assert _callback(world, client, auth, "Instagram").status_code == 200  # posting works: connected
+    scopes = set(store.get("instagram").scopes)
+    assert "instagram_content_publish" in scopes and "instagram_manage_comments" not in scopes
+    ready = {r["key"]: r for r in client.get("/api/comments/automation/readiness", headers=auth).json()["data"]}
+    assert any("instagram_manage_comments" in r and "reconnect" in r for r in ready["instagram"]["reasons"])
+    assert not world.violations()

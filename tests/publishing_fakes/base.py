@@ -49,6 +49,7 @@ class Fake:
         self.refresh_tokens: dict[str, str] = {}  # refresh -> account
         self.refresh_scopes: dict[str, frozenset[str]] = {}
         self.codes: dict[str, dict] = {}
+        self.declining: set[str] = set()  # scopes the owner unticks on the next consent pages
         self.ids = itertools.count(1000)
         self.client_id = f"{self.name}-client"
         self.client_secret = f"{self.name}-secret"
@@ -227,8 +228,9 @@ class Fake:
             self.codes[code] = {"challenge": q.get("code_challenge"), "method": q.get("code_challenge_method"),
                                 "redirect_uri": q.get("redirect_uri"), "account": account,
                                 "client": q.get("client_id") or q.get("client_key"),
-                                # the owner agrees to what the consent page asked for
-                                "scopes": self.requested_scopes(authorize_url)}
+                                # the owner agrees to what the consent page asked for, less what they untick
+                                "scopes": [s for s in self.requested_scopes(authorize_url)
+                                           if s not in self.declining]}
         return code, q["state"]
 
     def redeem(self, code: str, redirect_uri: str | None, verifier: str | None, pkce: bool = True) -> dict | None:

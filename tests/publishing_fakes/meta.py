@@ -46,6 +46,7 @@ class MetaFake(Fake):
         self.route("GET", V + r"/oauth/access_token", "token", self._token)
         self.route("POST", V + r"/oauth/access_token", "token", self._token)  # Graph takes params as a form
         self.route("GET", V + r"/me/accounts", "accounts", self._accounts)
+        self.route("GET", V + r"/me/permissions", "permissions", self._permissions)
         self.route("POST", V + r"/(?P<app>\d+)/uploads", "upload_start", self._upload_start)
         self.route("POST", V + r"/upload:(?P<sid>[\w-]+)", "upload", self._upload)
         self.route("GET", V + r"/upload:(?P<sid>[\w-]+)", "upload_status", self._upload_status)
@@ -162,6 +163,16 @@ class MetaFake(Fake):
                 entry["instagram_business_account"] = ig
             data.append(entry)
         return self.json({"data": data, "paging": {"cursors": {"before": "MA", "after": "MQ"}}})
+
+    def _permissions(self, request):
+        """https://developers.facebook.com/docs/graph-api/reference/user/permissions/: each permission the app
+        asked for, `granted` or `declined` on the consent dialog."""
+        if not self.authed(request):
+            return self.unauthorized()
+        granted = self.grants.get(request.headers["authorization"][7:], frozenset())
+        data = [{"permission": p, "status": "granted"} for p in sorted(granted)]
+        data += [{"permission": p, "status": "declined"} for p in sorted(self.declining - granted)]
+        return self.json({"data": data})
 
     def _not_page_token(self, request, page):
         """Publishing as a Page needs that Page's access token (https://developers.facebook.com/docs/pages-api/

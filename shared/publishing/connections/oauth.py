@@ -203,18 +203,34 @@ def _connect_meta(p: Provider, body: dict) -> None:
                                             "client_secret": p.client_secret,
                                             "fb_exchange_token": body["access_token"]})
     user_token = long["access_token"]
+    scopes = _granted_meta_scopes(p, pages.granted_permissions(user_token))
     found = pages.list_pages(user_token)
     user_expiry = _expiry(long.get("expires_in"))
     if p.platform == "facebook":
         if not found:
             raise OAuthError("no Facebook Page is available to this login (pages_show_list)")
         page = pages.pick_page(found, pages.chosen_page_id())
-        pages.save_facebook(page, user_token, user_expiry, list(p.scopes), found)
+        pages.save_facebook(page, user_token, user_expiry, scopes, found)
         return
     ig_page = pages.pick_instagram_page(found, pages.chosen_page_id())
     if ig_page is None:
         raise OAuthError("no Instagram business account is linked to the Pages of this login")
-    pages.save_instagram(ig_page, user_token, user_expiry, list(p.scopes))
+    pages.save_instagram(ig_page, user_token, user_expiry, scopes)
+
+
+def _granted_meta_scopes(p: Provider, granted: set[str]) -> list[str]:
+    """The scopes to store: those asked for that were granted. A publishing permission the owner unticked fails
+    the connection now, with its name, instead of every post at its time; a missing comment permission is only
+    stored as missing (comment readiness then says "reconnect to grant ...")."""
+    from shared.publishing.connections.providers import _provider
+
+    needed = _provider(p.platform, get_config()).scopes
+    declined = [s for s in needed if s not in granted]
+    if declined:
+        name = "Facebook" if p.platform == "facebook" else "Instagram"
+        raise OAuthError(f"{name} did not grant {', '.join(declined)}, which posting needs: reconnect and allow "
+                         "every permission Screndly asks for")
+    return [s for s in p.scopes if s in granted]
 
 
 def _connect_threads(p: Provider, body: dict) -> None:

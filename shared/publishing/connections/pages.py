@@ -26,6 +26,16 @@ def _call(url: str, token: str, params: dict[str, str]) -> dict:
     return call("GET", url, params=params, headers={"Authorization": f"Bearer {token}"})
 
 
+def granted_permissions(user_token: str) -> set[str]:
+    """What the owner actually granted: Facebook Login lets them untick permissions on the consent dialog, so
+    the token may hold less than we asked for (GET /me/permissions, status `granted` or `declined`:
+    https://developers.facebook.com/docs/graph-api/reference/user/permissions/)."""
+    from shared.publishing.connections.graph_version import graph_url
+
+    res = _call(graph_url("me/permissions"), user_token, {"limit": "100"})
+    return {str(p.get("permission")) for p in res.get("data") or [] if p.get("status") == "granted"}
+
+
 def list_pages(user_token: str) -> list[dict[str, Any]]:
     """Every Page the user token can manage, following the listing's pages (an owner may manage many)."""
     from shared.publishing.connections.graph_version import graph_url
