@@ -199,3 +199,33 @@ def test_pinterest_refresh_sends_continuous_refresh_and_nothing_undocumented(wor
     assert after.access_token != before and after.access_token in world.pinterest.tokens
     # the fake held the refresh to the v5 OpenAPI plus the guide's continuous_refresh (World fails otherwise)
     assert world.pinterest.violations == [] and any(n == "token" for n, _ in world.pinterest.calls)
+
+
+@pytest.mark.parametrize("platform,unticked", [("TikTok", "video.publish"),
+                                               ("YouTube", "https://www.googleapis.com/auth/youtube.upload")])
+def test_a_posting_scope_unticked_on_the_consent_page_fails_the_connection_by_name(world, client, auth, db,
+                                                                                   platform, unticked):
+    """TikTok's consent page and Google's granular consent let the owner untick scopes; the token answer lists
+    what was granted. Without the posting scope every post would fail at its time: the connection fails now."""
+    fake = _fake_for(world, platform)
+    fake.declining = {unticked}
+    url = _start(client, auth, platform)
+    code, state = fake.consent(url)
+    claims = jwt.decode(state, options={"verify_signature": False})
+    r = _callback(client, auth, platform, code, state, claims["codeVerifier"])
+    assert r.status_code >= 400 and unticked in r.json()["error"]["message"], r.text
+    assert db.execute("SELECT count(*) AS n FROM platform_connections WHERE platform=%s",
+                      (platform.lower(),)).fetchone()["n"] == 0
+
+
+def test_an_unticked_scope_posting_does_without_is_stored_as_missing_and_logged(world, client, auth, db):
+    from shared.publishing.connections import store
+
+    world.tiktok.declining = {"user.info.profile"}
+    url = _start(client, auth, "TikTok")
+    code, state = world.tiktok.consent(url)
+    assert _callback(client, auth, "TikTok", code, state).status_code == 200
+    assert set(store.get("tiktok").scopes) == {"user.info.basic", "video.publish"}
+    logged = db.execute("SELECT message FROM activity_logs WHERE message LIKE 'tiktok connected without%'").fetchall()
+    assert len(logged) == 1 and "user.info.profile" in logged[0]["message"]
+    assert not world.violations()  # and /v2/user/info/ asked only for the fields the granted scopes open

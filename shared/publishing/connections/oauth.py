@@ -123,6 +123,15 @@ def _tokens(body: dict) -> store.Tokens:
                         scopes=[s for s in scope.replace(",", " ").split() if s])
 
 
+def _granted_only(p: Provider, t: store.Tokens) -> store.Tokens:
+    """A token answer that lists its scopes (TikTok, Google) is held to what posting needs."""
+    if not t.scopes:
+        return t
+    from dataclasses import replace
+
+    return replace(t, scopes=_granted_scopes(p, set(t.scopes)))
+
+
 def _exchange_code(p: Provider, code: str, redirect_uri: str, verifier: str) -> dict:
     """Exactly the parameters each platform documents for the code exchange, no more."""
     if p.platform in ("facebook", "instagram"):
@@ -162,7 +171,7 @@ _TIKTOK_FIELDS = {"user.info.basic": ("open_id", "display_name"),
 
 
 def _connect_tiktok(p: Provider, body: dict) -> None:
-    t = _tokens(body)
+    t = _granted_only(p, _tokens(body))
     # the owner may untick a scope on TikTok's consent page: ask only for fields the granted scopes open
     granted = set(t.scopes) or {"user.info.basic"}
     fields = [f for scope, names in _TIKTOK_FIELDS.items() if scope in granted for f in names]
@@ -174,7 +183,7 @@ def _connect_tiktok(p: Provider, body: dict) -> None:
 
 
 def _connect_youtube(p: Provider, body: dict) -> None:
-    t = _tokens(body)
+    t = _granted_only(p, _tokens(body))
     res = _call("GET", get_config().youtube_api_base.rstrip("/") + "/youtube/v3/channels",
                 params={"part": "snippet", "mine": "true"}, headers=_bearer(t.access_token))
     items = res.get("items") or []
@@ -203,7 +212,7 @@ def _connect_meta(p: Provider, body: dict) -> None:
                                             "client_secret": p.client_secret,
                                             "fb_exchange_token": body["access_token"]})
     user_token = long["access_token"]
-    scopes = _granted_meta_scopes(p, pages.granted_permissions(user_token))
+    scopes = _granted_scopes(p, pages.granted_permissions(user_token))
     found = pages.list_pages(user_token)
     user_expiry = _expiry(long.get("expires_in"))
     if p.platform == "facebook":
@@ -218,18 +227,36 @@ def _connect_meta(p: Provider, body: dict) -> None:
     pages.save_instagram(ig_page, user_token, user_expiry, scopes)
 
 
-def _granted_meta_scopes(p: Provider, granted: set[str]) -> list[str]:
-    """The scopes to store: those asked for that were granted. A publishing permission the owner unticked fails
-    the connection now, with its name, instead of every post at its time; a missing comment permission is only
-    stored as missing (comment readiness then says "reconnect to grant ...")."""
-    from shared.publishing.connections.providers import _provider
+# What posting itself cannot do without, where the consent page lets the owner untick scopes (Facebook Login,
+# TikTok, Google's granular consent): left unticked, the connection fails now, by name, instead of every post at
+# its time. Other scopes asked for (usernames, playlists, comment replies) are stored as missing and logged.
+POSTING_SCOPES: dict[str, tuple[str, ...]] = {
+    # https://developers.facebook.com/docs/pages-api/posts (pages_manage_posts, pages_read_engagement) and
+    # /me/accounts (pages_show_list)
+    "facebook": ("pages_show_list", "pages_manage_posts", "pages_read_engagement"),
+    # https://developers.facebook.com/docs/instagram-platform/content-publishing
+    "instagram": ("instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement"),
+    # https://developers.tiktok.com/doc/content-posting-api-get-started
+    "tiktok": ("video.publish",),
+    # videos.insert in the YouTube discovery document accepts youtube.upload
+    "youtube": ("https://www.googleapis.com/auth/youtube.upload",),
+}
+DISPLAY = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok", "youtube": "Google"}
 
-    needed = _provider(p.platform, get_config()).scopes
-    declined = [s for s in needed if s not in granted]
+
+def _granted_scopes(p: Provider, granted: set[str]) -> list[str]:
+    """The scopes to store: those asked for that were granted (never the request as if it were the grant)."""
+    from shared import activity
+
+    declined = [s for s in POSTING_SCOPES.get(p.platform, ()) if s not in granted]
     if declined:
-        name = "Facebook" if p.platform == "facebook" else "Instagram"
-        raise OAuthError(f"{name} did not grant {', '.join(declined)}, which posting needs: reconnect and allow "
-                         "every permission Screndly asks for")
+        raise OAuthError(f"{DISPLAY.get(p.platform, p.platform)} did not grant {', '.join(declined)}, which "
+                         "posting needs: reconnect and allow every permission Screndly asks for")
+    missing = [s for s in p.scopes if s not in granted]
+    if missing:
+        activity.log("platforms", "warn", f"{p.platform} connected without {', '.join(missing)}: what needs them "
+                     "(usernames, playlists, comment replies) will not work until you reconnect and allow them",
+                     {"platform": p.platform, "missingScopes": missing})
     return [s for s in p.scopes if s in granted]
 
 
