@@ -131,3 +131,51 @@ def test_editing_a_failing_channel_keeps_its_back_off(client, auth, clean_state,
         conn.execute("UPDATE yt_channels SET consecutive_failures = 3, next_run_at = %s WHERE id = %s", (later, cid))
     assert client.patch(f"/api/channels/{cid}", headers=auth, json={"name": "Focus"}).status_code == 200
     assert dispatch.pending()[f"channels.probe|{cid}"] == pytest.approx(later.timestamp())
+
+
+def test_a_failing_check_backs_off_without_the_database_and_its_window_records_it(client, auth, clean_state,
+                                                                                youtube_base, at_clock):
+    """YouTube's feed answering 503: the probe (Redis only) counts the failure, waits longer than the grid, and
+    arms one database check in the next window, which records the failure; once the feed answers again the
+    channel is back on its grid with its failures forgotten."""
+    import json
+
+    from budget_helpers import no_database
+
+    from shared.channels.timing import STATE_KEY
+    from shared.db import connection
+    from shared.redis_client import get_redis
+    from shared.rss.backoff import retry_delay
+
+    yt, _ = youtube_base
+    cid = client.post("/api/channels", headers=auth, json={"channelId": "@NeonRated", "interval": 10}).json()[
+        "data"]["id"]
+    dispatch.tick()  # seeded
+    due = dispatch.pending()[f"channels.probe|{cid}"]
+    dispatch.arm([("rss.housekeeping", "all", due + 7200), ("usage.housekeeping", "all", due + 7200)], wake=False)
+    yt.feed_failure = 503
+    try:
+        with pytest.MonkeyPatch.context() as m:
+            no_database(m)
+            at_clock(due + 5)
+            failed = dispatch.tick()
+        assert failed["channels.check_failed"] == 1 and failed["window"] is False
+        assert json.loads(get_redis().hget(STATE_KEY, cid))["x"] == 1
+        retry_at = dispatch.pending()[f"channels.probe|{cid}"]
+        assert retry_at >= max(due + 600, due + 5 + retry_delay(1).total_seconds())  # never sooner than either
+        window_at = dispatch.pending()[f"channels.process|{cid}"]
+        assert due + 5 <= window_at <= due + 5 + 3600
+
+        at_clock(window_at + 1)  # the window: the channel's own check records the failure
+        assert dispatch.tick()["channels.processed"] == 1
+        with connection() as conn:
+            row = conn.execute("SELECT consecutive_failures, next_run_at FROM yt_channels WHERE id = %s",
+                               (cid,)).fetchone()
+        assert row["consecutive_failures"] >= 1
+        assert dispatch.pending()[f"channels.probe|{cid}"] >= row["next_run_at"].timestamp() - 1  # kept
+    finally:
+        yt.feed_failure = None
+    at_clock(dispatch.pending()[f"channels.probe|{cid}"] + 1)
+    back = dispatch.tick()
+    assert back.get("channels.check_failed") is None and back["channels.checked"] == 1
+    assert json.loads(get_redis().hget(STATE_KEY, cid))["x"] == 0

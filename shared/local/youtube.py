@@ -89,6 +89,7 @@ class LocalYouTube:
             Route("/{handle}", self._handle_page),
         ])
         self.base = ""  # set by the stack once the server has a port: absolute links in pages and feeds
+        self.feed_failure: int | None = None  # an HTTP status every feed answers with (an outage), for tests
 
     def _channel(self, channel_id: str) -> tuple[str | None, str]:
         handle, title = self.names.get(channel_id, (None, f"Channel {channel_id[2:8]}"))
@@ -126,6 +127,8 @@ class LocalYouTube:
 
     async def _feed(self, req: Request):
         cid = req.query_params.get("channel_id", "")
+        if self.feed_failure:
+            return Response("Service Unavailable", status_code=self.feed_failure)
         if not _CHANNEL_ID.match(cid):
             return Response("Bad Request", status_code=400)
         _handle, title = self._channel(cid)
