@@ -121,3 +121,43 @@ def test_a_lease_taken_near_the_end_of_a_tick_keeps_every_longer_lease_alive(qui
                         repr(time.time()), repr(time.time() + 300), "10")[0]
     assert "test.lapsing|held" not in popped, "a pop took an item another tick holds (its lease record expired)"
     assert quiet.hget(dispatch.LEASE_KEY, "test.lapsing|held") == repr(now + 300)
+
+
+PAYLOAD_KEY = "test:stale-payload"
+
+
+def probes_then_stalls_while_another_tick_takes_over(t, refs):
+    """Reads its payload, stalls past its lease, and meanwhile another tick takes the item over and writes newer
+    state (as its pop and commit would: its own lease record, then its payload); then this tick writes its own."""
+    for ref in refs:
+        RAN.append(f"probe {ref} saw {t.payloads['test.stale_probe'][ref]}")
+        t.set_payload(PAYLOAD_KEY, ref, {"v": "stale"})
+    from shared.redis_client import get_redis
+
+    r = get_redis()
+    for ref in refs:
+        r.hset(dispatch.LEASE_KEY, values={f"test.stale_probe|{ref}": repr(time.time() + 300)})
+        r.hset(PAYLOAD_KEY, values={ref: '{"v":"newer"}'})
+
+
+def probes(t, refs):
+    RAN.extend(f"fresh {r}" for r in refs)
+    for ref in refs:
+        t.set_payload(PAYLOAD_KEY + ":2", ref, {"v": f"probed {ref}"})
+
+
+dispatch.register(Kind("test.stale_probe", f"{__name__}:probes_then_stalls_while_another_tick_takes_over",
+                       needs_db=False, payload_key=PAYLOAD_KEY, order=4))
+dispatch.register(Kind("test.fresh_probe", f"{__name__}:probes", needs_db=False, payload_key=PAYLOAD_KEY + ":2",
+                       order=5))
+
+
+def test_a_tick_that_lost_its_item_does_not_overwrite_the_newer_payload_the_new_holder_wrote(quiet):
+    quiet.hset(PAYLOAD_KEY, "a", '{"v":"old"}')
+    quiet.hset(PAYLOAD_KEY + ":2", "b", '{"v":"old"}')
+    now = time.time()
+    dispatch.arm([("test.stale_probe", "a", now - 1), ("test.fresh_probe", "b", now - 1)], wake=False)
+    report = dispatch.tick(now)
+    assert RAN == ["probe a saw {'v': 'old'}", "fresh b"], report
+    assert quiet.hget(PAYLOAD_KEY, "a") == '{"v":"newer"}'  # the new holder's state stands
+    assert quiet.hget(PAYLOAD_KEY + ":2", "b") == '{"v":"probed b"}'  # a tick that still holds its item writes

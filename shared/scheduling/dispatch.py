@@ -215,7 +215,11 @@ end
 
 # commit: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = lease until, n_leased, member*,
 # n_add, (score, member)*, n_rem, member*, n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash:
-# ttl (seconds, 0: keep the key's own), n_set, (field, value)*, n_del, field*, n_cas, (field, expected, value)*.
+# member prefix ("kind|", "" for none), ttl (seconds, 0: keep the key's own), n_set, (field, value)*, n_del,
+# field*, n_cas, (field, expected, value)*.
+# A payload field whose item this tick leased is written only while the tick still holds that item: its lease
+# record still ours and its score untouched. A tick that stalled past its lease (another tick took the item and
+# wrote newer state) or whose item the owner moved meanwhile (the owner's change wrote its state) leaves it.
 # A compare-and-set field is written only if it still holds what the pop read (a window may have rebuilt it
 # meanwhile: the rebuild wins). The ttl is applied when the hash is written.
 # A member this tick leased is only changed while its score is still that lease: one moved (`arm`) or dropped
@@ -233,7 +237,7 @@ local function take(count)  -- the next `count` arguments, as one table (one var
 end
 local lease = tonumber(ARGV[1]); i = 2
 local n = tonumber(ARGV[i]); i = i + 1
-local changed, moved, ours = {}, {}, {}
+local changed, moved, ours, lost = {}, {}, {}, {}
 for _, m in ipairs(take(n)) do
   local s = redis.call('ZSCORE', KEYS[1], m)
   if not (s and tonumber(s) == lease) then
@@ -241,7 +245,7 @@ for _, m in ipairs(take(n)) do
     if s then table.insert(moved, m); table.insert(moved, s) end
   end
   local l = redis.call('HGET', KEYS[3], m)
-  if l and tonumber(l) == lease then table.insert(ours, m) end
+  if l and tonumber(l) == lease then table.insert(ours, m) else lost[m] = true end
 end
 if #ours > 0 then redis.call('HDEL', KEYS[3], unpack(ours)) end
 n = tonumber(ARGV[i]); i = i + 1
@@ -261,19 +265,28 @@ if n > 0 then redis.call('HSET', KEYS[2], unpack(take(2 * n))) end
 n = tonumber(ARGV[i]); i = i + 1
 if n > 0 then redis.call('HDEL', KEYS[2], unpack(take(n))) end
 for k = 4, #KEYS do
+  local prefix = ARGV[i]; i = i + 1
+  local function held(f) local m = prefix .. f; return prefix == '' or not (changed[m] or lost[m]) end
   local ttl = tonumber(ARGV[i]); i = i + 1
   n = tonumber(ARGV[i]); i = i + 1
-  if n > 0 then
-    redis.call('HSET', KEYS[k], unpack(take(2 * n)))
+  local sets = {}
+  local pairs_ = take(2 * n)
+  for j = 1, #pairs_, 2 do
+    if held(pairs_[j]) then table.insert(sets, pairs_[j]); table.insert(sets, pairs_[j + 1]) end
+  end
+  if #sets > 0 then
+    redis.call('HSET', KEYS[k], unpack(sets))
     if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
   end
   n = tonumber(ARGV[i]); i = i + 1
-  if n > 0 then redis.call('HDEL', KEYS[k], unpack(take(n))) end
+  local dels = {}
+  for _, f in ipairs(take(n)) do if held(f) then table.insert(dels, f) end end
+  if #dels > 0 then redis.call('HDEL', KEYS[k], unpack(dels)) end
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
     local f, expected, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     i = i + 3
-    if redis.call('HGET', KEYS[k], f) == expected then redis.call('HSET', KEYS[k], f, v) end
+    if held(f) and redis.call('HGET', KEYS[k], f) == expected then redis.call('HSET', KEYS[k], f, v) end
   end
 end
 return moved
@@ -583,6 +596,7 @@ def _commit(redis, t: Tick, pkeys: list[tuple[str, str]]) -> dict[str, float]:
         args += [k, v]
     args += [str(len(meta_dels)), *meta_dels]
     hashes = [k for k, _ in pkeys]
+    prefixes = dict(pkeys)
     extra = [h for h in t.payload_writes if h not in hashes]
     for h in hashes + extra:
         writes = t.payload_writes.get(h, {})
@@ -590,7 +604,7 @@ def _commit(redis, t: Tick, pkeys: list[tuple[str, str]]) -> dict[str, float]:
         sets = [(f, v) for f, v in writes.items() if v is not None and f not in expect]
         dels = [f for f, v in writes.items() if v is None]
         cas = [(f, expect[f], v) for f, v in writes.items() if v is not None and f in expect]
-        args += [str(t.payload_ttl.get(h, 0)), str(len(sets))]
+        args += [prefixes.get(h, ""), str(t.payload_ttl.get(h, 0)), str(len(sets))]
         for f, v in sets:
             args += [f, v]
         args += [str(len(dels)), *dels, str(len(cas))]
