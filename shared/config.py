@@ -320,6 +320,13 @@ class Config:
             # bearer checks are not rate limited: a static key must be unguessable on its own
             raise ConfigError("API_KEY must be at least 32 characters (or empty to disable it)")
         self.encryption_key_list()
+        if self.publish_staging:
+            from shared.publishing.staging.durability import parse
+
+            try:
+                parse(self.publish_stage_durability)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
         try:
             from shared.auth.client_ip import parse_networks
 

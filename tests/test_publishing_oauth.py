@@ -201,19 +201,24 @@ def test_pinterest_refresh_sends_continuous_refresh_and_nothing_undocumented(wor
     assert world.pinterest.violations == [] and any(n == "token" for n, _ in world.pinterest.calls)
 
 
-@pytest.mark.parametrize("platform,unticked", [("TikTok", "video.publish"),
-                                               ("YouTube", "https://www.googleapis.com/auth/youtube.upload")])
+YT = "https://www.googleapis.com/auth/"
+
+
+@pytest.mark.parametrize("platform,unticked,named", [
+    ("TikTok", {"video.publish"}, "video.publish"),
+    ("YouTube", {YT + "youtube.upload", YT + "youtube"}, YT + "youtube.upload")])
 def test_a_posting_scope_unticked_on_the_consent_page_fails_the_connection_by_name(world, client, auth, db,
-                                                                                   platform, unticked):
+                                                                                   platform, unticked, named):
     """TikTok's consent page and Google's granular consent let the owner untick scopes; the token answer lists
-    what was granted. Without the posting scope every post would fail at its time: the connection fails now."""
+    what was granted. Without a scope videos.insert accepts every post would fail at its time: the connection
+    fails now (for YouTube either youtube.upload or youtube will do, as the discovery document says)."""
     fake = _fake_for(world, platform)
-    fake.declining = {unticked}
+    fake.declining = set(unticked)
     url = _start(client, auth, platform)
     code, state = fake.consent(url)
     claims = jwt.decode(state, options={"verify_signature": False})
     r = _callback(client, auth, platform, code, state, claims["codeVerifier"])
-    assert r.status_code >= 400 and unticked in r.json()["error"]["message"], r.text
+    assert r.status_code >= 400 and named in r.json()["error"]["message"], r.text
     assert db.execute("SELECT count(*) AS n FROM platform_connections WHERE platform=%s",
                       (platform.lower(),)).fetchone()["n"] == 0
 
@@ -229,3 +234,14 @@ def test_an_unticked_scope_posting_does_without_is_stored_as_missing_and_logged(
     logged = db.execute("SELECT message FROM activity_logs WHERE message LIKE 'tiktok connected without%'").fetchall()
     assert len(logged) == 1 and "user.info.profile" in logged[0]["message"]
     assert not world.violations()  # and /v2/user/info/ asked only for the fields the granted scopes open
+
+
+def test_youtube_connects_with_either_scope_videos_insert_accepts(world, client, auth):
+    from shared.publishing.connections import store
+
+    world.youtube.declining = {YT + "youtube.upload"}  # the owner kept "manage your YouTube account"
+    url = _start(client, auth, "YouTube")
+    code, state = world.youtube.consent(url)
+    claims = jwt.decode(state, options={"verify_signature": False})
+    assert _callback(client, auth, "YouTube", code, state, claims["codeVerifier"]).status_code == 200
+    assert store.get("youtube").scopes == [YT + "youtube"]

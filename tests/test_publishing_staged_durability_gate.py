@@ -38,6 +38,11 @@ def test_the_requirement_is_read_from_the_setting_and_judges_redis_replies():
     for bad in ("wait:0", "waitaof:0:0", "waitaof:2:1", "waitaof:1", "wait", "fsync", "wait:x", ""):
         with pytest.raises(ValueError, match="PUBLISH_STAGE_DURABILITY"):
             parse(bad)
+    assert parse("waitaof:0:2") == Requirement("WAITAOF", 0, 2) and parse("waitaof:1:0") == Requirement("WAITAOF", 1, 0)
+    replicas_only, local_only = Requirement("WAITAOF", 0, 2), Requirement("WAITAOF", 1, 0)
+    assert replicas_only.args(500) == ["WAITAOF", "0", "2", "500"] and local_only.args(500)[1:3] == ["1", "0"]
+    assert replicas_only.met([0, 2]) and not replicas_only.met([1, 1]) and not replicas_only.met([2, 0])
+    assert local_only.met([1, 0]) and not local_only.met([0, 3])
     both = Requirement("WAITAOF", 1, 1)
     assert both.args(1000) == ["WAITAOF", "1", "1", "1000"]
     assert both.met([1, 1]) and both.met([1, 2])
@@ -104,9 +109,10 @@ def replicated(monkeypatch, tmp_path: Path):
         primary.kill()
 
 
-def _scheduled(key: str, in_seconds: int = 3600) -> dict:
+def _scheduled(key: str, in_seconds: int = 3600, platform: str = "x") -> dict:
     at = (datetime.now(timezone.utc) + timedelta(seconds=in_seconds)).isoformat()
-    row, how = submit(key=key, platform="x", content={"text": f"news {key}", "scheduledAt": at}, source="compose")
+    row, how = submit(key=key, platform=platform, content={"text": f"news {key}", "scheduledAt": at},
+                      source="compose")
     assert how == "scheduled"
     return pubs.get(str(row["id"]))
 
@@ -114,12 +120,13 @@ def _scheduled(key: str, in_seconds: int = 3600) -> dict:
 def test_the_bridges_wait_covers_writes_made_on_other_connections(replicated):
     import redis as redis_py
 
+    from shared.publishing.staging.durability import _ask
     from shared.redis_client import get_redis
 
     primary, replica = replicated
     r = get_redis()
     r.set("gate:probe", "1")
-    assert r.execute(["WAIT", "1", "1000"]) == 1
+    assert _ask(["WAIT", "1", "1000"], 1.0) == 1
     # a replica still connected but not acknowledging (SIGSTOP), and a write made on another connection (as
     # another REST call may be): plain Redis would answer 1 at once, since the waiting connection's own writes
     # were all acknowledged; the bridge, like Upstash, waits for that write too: 0 after the timeout
@@ -127,15 +134,15 @@ def test_the_bridges_wait_covers_writes_made_on_other_connections(replicated):
     try:
         redis_py.Redis.from_url(primary.url).set("gate:probe", "stalled")
         started = time.monotonic()
-        assert r.execute(["WAIT", "1", "300"]) == 0
+        assert _ask(["WAIT", "1", "300"], 0.3) == 0
         assert time.monotonic() - started >= 0.25
     finally:
         os.kill(replica.proc.pid, signal.SIGCONT)
-    assert r.execute(["WAIT", "1", "2000"]) == 1  # it catches up and acknowledges
+    assert _ask(["WAIT", "1", "2000"], 2.0) == 1  # it catches up and acknowledges
     replica.kill()
     r.set("gate:probe", "2")
     started = time.monotonic()
-    assert r.execute(["WAIT", "1", "300"]) == 0  # nobody acknowledges now: the timeout, then 0
+    assert _ask(["WAIT", "1", "300"], 0.3) == 0  # nobody acknowledges now: the timeout, then 0
     assert time.monotonic() - started >= 0.25
 
 
@@ -167,7 +174,10 @@ def test_a_post_is_sent_from_its_stage_only_while_a_replica_confirms_the_checkpo
     assert back["state"] == "planned" and back["stage_token"] is None
     from shared.publishing.engine.runner import run
 
-    assert run(str(second["id"])).state == "published"  # the database path publishes it, once
+    # Redis cannot confirm the release either: the database path waits for the grace (the next test says why)
+    assert back["not_before"].timestamp() > time.time() + 500
+    db.execute("UPDATE publications SET not_before = now() - interval '1 second' WHERE id = %s", (second["id"],))
+    assert run(str(second["id"])).state == "published"  # the grace is over: the database path publishes it, once
     assert len(world.x.posts) == 2
     assert {p["text"] for p in world.x.posts} == {"news g1", "news g2"}
     assert any("not confirmed durable" in r["message"] or "WAIT 1" in r["message"] for r in db.execute(
@@ -191,3 +201,40 @@ def test_a_redis_that_cannot_confirm_is_found_in_the_window_and_nothing_is_stage
     monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", "wait:1")  # the replica confirms: staged
     get_config.cache_clear()
     assert stage_due()["staged"] == 1 and pubs.get(str(row["id"]))["state"] == "staged"
+
+
+def test_a_post_released_unconfirmed_is_run_by_the_database_only_after_its_grace(world, db, replicated):
+    """The replica stops acknowledging at the slot: the post is released unsent. Should the primary now fail
+    over to that lagging replica, the stage would read `ready` again and a Redis sender could claim it within
+    its grace. So unless Redis confirms the release, the database path runs the post only after the grace
+    (no claim is taken then, whatever Redis lost): one post, never two."""
+    from shared.publishing.engine.runner import run
+    from shared.redis_client import get_redis
+
+    _, replica = replicated
+    world.connect("facebook")
+    row = _scheduled("g4", platform="facebook")
+    assert row["state"] == "staged"
+    pub_id = str(row["id"])
+    slot = bring_slot(pub_id)
+    snapshot = get_redis().hgetall(record.key(pub_id))  # what the lagging replica holds: the stage `ready`
+    replica.kill()
+    assert send(pub_id) == "release" and not world.meta.posts
+    assert write_back() == {"planned": 1}
+    back = pubs.get(pub_id)
+    grace_until = float(snapshot["grace_until"])
+    assert back["state"] == "planned" and back["not_before"].timestamp() == pytest.approx(grace_until + 1, abs=1)
+    assert run(pub_id).details == {"claimed": False} and not world.meta.posts  # not before the grace is over
+    # the failover: the claim, `sending`, `done(release)` and the forget are lost; the stage reads `ready`
+    get_redis().hset(record.key(pub_id), values=snapshot)
+    get_redis().zadd(record.INDEX_KEY, {pub_id: float(snapshot["slot"])})
+    from publishing_mp.staged import pass_grace
+
+    pass_grace(pub_id)  # the grace is over: a Redis sender refuses it ...
+    assert send(pub_id) == "late" and not world.meta.posts
+    from shared.api.routes.publishing_internal import _run
+
+    # ... and the run message that comes then finds the stage late and runs the database path: once
+    assert _run(pub_id, run) == {"state": "published"}
+    assert len(world.meta.posts) == 1 and slot
+    assert not world.violations()

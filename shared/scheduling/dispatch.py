@@ -217,9 +217,10 @@ end
 # n_add, (score, member)*, n_rem, member*, n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash:
 # member prefix ("kind|", "" for none), ttl (seconds, 0: keep the key's own), n_set, (field, value)*, n_del,
 # field*, n_cas, (field, expected, value)*.
-# A payload field whose item this tick leased is written only while the tick still holds that item: its lease
-# record still ours and its score untouched. A tick that stalled past its lease (another tick took the item and
-# wrote newer state) or whose item the owner moved meanwhile (the owner's change wrote its state) leaves it.
+# A payload field whose item this tick leased is written only while the tick still holds that item (its lease
+# record still ours): a tick that stalled past its lease, whose item another tick took over and wrote newer state
+# for, leaves it. (An owner's move of the item does not fence it: a window's rebuild deletes and rewrites the
+# whole hash in the same tick, and must not leave a field out.)
 # A compare-and-set field is written only if it still holds what the pop read (a window may have rebuilt it
 # meanwhile: the rebuild wins). The ttl is applied when the hash is written.
 # A member this tick leased is only changed while its score is still that lease: one moved (`arm`) or dropped
@@ -266,7 +267,7 @@ n = tonumber(ARGV[i]); i = i + 1
 if n > 0 then redis.call('HDEL', KEYS[2], unpack(take(n))) end
 for k = 4, #KEYS do
   local prefix = ARGV[i]; i = i + 1
-  local function held(f) local m = prefix .. f; return prefix == '' or not (changed[m] or lost[m]) end
+  local function held(f) return prefix == '' or not lost[prefix .. f] end
   local ttl = tonumber(ARGV[i]); i = i + 1
   n = tonumber(ARGV[i]); i = i + 1
   local sets = {}

@@ -42,7 +42,9 @@ def _run(pid: str, run_publication) -> dict:
 
         if holds(pid):
             verdict = send(pid)
-            if verdict not in ("missing", "pending"):
+            # past its grace ("late") a stage is never sent from Redis: the database path may run the row now (its
+            # claim refuses a row that is still staged)
+            if verdict not in ("missing", "pending", "late"):
                 return {"state": "staged", "staged": verdict}
     return {"state": run_publication(pid).state}
 

@@ -123,9 +123,11 @@ def _tokens(body: dict) -> store.Tokens:
                         scopes=[s for s in scope.replace(",", " ").split() if s])
 
 
-def _granted_only(p: Provider, t: store.Tokens) -> store.Tokens:
-    """A token answer that lists its scopes (TikTok, Google) is held to what posting needs."""
-    if not t.scopes:
+def _granted_only(p: Provider, body: dict, t: store.Tokens) -> store.Tokens:
+    """A token answer that lists its scopes (TikTok, Google: `scope`, even empty) is held to what posting needs."""
+    inner = body.get("data")
+    data: dict = inner if isinstance(inner, dict) and "access_token" in inner else body
+    if "scope" not in data:
         return t
     from dataclasses import replace
 
@@ -171,7 +173,7 @@ _TIKTOK_FIELDS = {"user.info.basic": ("open_id", "display_name"),
 
 
 def _connect_tiktok(p: Provider, body: dict) -> None:
-    t = _granted_only(p, _tokens(body))
+    t = _granted_only(p, body, _tokens(body))
     # the owner may untick a scope on TikTok's consent page: ask only for fields the granted scopes open
     granted = set(t.scopes) or {"user.info.basic"}
     fields = [f for scope, names in _TIKTOK_FIELDS.items() if scope in granted for f in names]
@@ -183,7 +185,7 @@ def _connect_tiktok(p: Provider, body: dict) -> None:
 
 
 def _connect_youtube(p: Provider, body: dict) -> None:
-    t = _granted_only(p, _tokens(body))
+    t = _granted_only(p, body, _tokens(body))
     res = _call("GET", get_config().youtube_api_base.rstrip("/") + "/youtube/v3/channels",
                 params={"part": "snippet", "mine": "true"}, headers=_bearer(t.access_token))
     items = res.get("items") or []
@@ -230,16 +232,20 @@ def _connect_meta(p: Provider, body: dict) -> None:
 # What posting itself cannot do without, where the consent page lets the owner untick scopes (Facebook Login,
 # TikTok, Google's granular consent): left unticked, the connection fails now, by name, instead of every post at
 # its time. Other scopes asked for (usernames, playlists, comment replies) are stored as missing and logged.
-POSTING_SCOPES: dict[str, tuple[str, ...]] = {
+# Each entry: the scopes posting needs, each given as its alternatives (any one of them will do).
+_YT = "https://www.googleapis.com/auth/"
+POSTING_SCOPES: dict[str, tuple[tuple[str, ...], ...]] = {
     # https://developers.facebook.com/docs/pages-api/posts (pages_manage_posts, pages_read_engagement) and
     # /me/accounts (pages_show_list)
-    "facebook": ("pages_show_list", "pages_manage_posts", "pages_read_engagement"),
+    "facebook": (("pages_show_list",), ("pages_manage_posts",), ("pages_read_engagement",)),
     # https://developers.facebook.com/docs/instagram-platform/content-publishing
-    "instagram": ("instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement"),
+    "instagram": (("instagram_basic",), ("instagram_content_publish",), ("pages_show_list",),
+                  ("pages_read_engagement",)),
     # https://developers.tiktok.com/doc/content-posting-api-get-started
-    "tiktok": ("video.publish",),
-    # videos.insert in the YouTube discovery document accepts youtube.upload
-    "youtube": ("https://www.googleapis.com/auth/youtube.upload",),
+    "tiktok": (("video.publish",),),
+    # videos.insert in the YouTube discovery document (platform-specs/youtube-v3-discovery.json) accepts any of
+    # these (and youtubepartner, which we never ask for)
+    "youtube": ((_YT + "youtube.upload", _YT + "youtube", _YT + "youtube.force-ssl"),),
 }
 DISPLAY = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok", "youtube": "Google"}
 
@@ -248,11 +254,12 @@ def _granted_scopes(p: Provider, granted: set[str]) -> list[str]:
     """The scopes to store: those asked for that were granted (never the request as if it were the grant)."""
     from shared import activity
 
-    declined = [s for s in POSTING_SCOPES.get(p.platform, ()) if s not in granted]
+    declined = [alternatives[0] for alternatives in POSTING_SCOPES.get(p.platform, ())
+                if not any(s in granted for s in alternatives)]
     if declined:
         raise OAuthError(f"{DISPLAY.get(p.platform, p.platform)} did not grant {', '.join(declined)}, which "
                          "posting needs: reconnect and allow every permission Screndly asks for")
-    missing = [s for s in p.scopes if s not in granted]
+    missing = [s for s in p.scopes if s not in granted]  # what posting can do without (else refused above)
     if missing:
         activity.log("platforms", "warn", f"{p.platform} connected without {', '.join(missing)}: what needs them "
                      "(usernames, playlists, comment replies) will not work until you reconnect and allow them",

@@ -90,15 +90,55 @@ def requirement() -> Requirement:
 def confirm(req: Requirement | None = None) -> tuple[bool, str]:
     """Ask Redis to confirm every write so far (one command). -> (confirmed, why not)."""
     from shared.config import get_config
-    from shared.redis_client import get_redis
 
-    req = req or requirement()
+    try:
+        req = req or requirement()
+    except ValueError as exc:  # checked at startup; a setting changed under a running process is a no
+        return False, str(exc)
     if not req.command:
         return True, ""
+    timeout_ms = get_config().publish_stage_durability_timeout_ms
     try:
-        reply = get_redis().execute(req.args(get_config().publish_stage_durability_timeout_ms))
+        reply = _ask(req.args(timeout_ms), timeout_ms / 1000.0)
     except Exception as exc:  # unknown command, no append-only file, Redis away: not confirmed
         return False, f"{req.describe()} failed: {exc}"
     if req.met(reply):
         return True, ""
     return False, f"{req.describe()} answered {reply!r}: the checkpoint is not confirmed durable"
+
+
+def _ask(command: list[str], wait_seconds: float) -> Any:
+    """One REST call (https://upstash.com/docs/redis/features/restapi: POST / with the command as a JSON
+    array) with room for the wait itself: the shared client gives a call 1 s and retries once, which would cut a
+    1 s WAIT short and bill it twice. No retry: a lost answer is a no."""
+    import httpx
+
+    from shared.config import get_config
+    from shared.usage import meter
+
+    cfg = get_config()
+    meter.count("redis.commands", 1)
+    resp = httpx.post(cfg.upstash_redis_rest_url, json=command, timeout=wait_seconds + 1.0,
+                      headers={"Authorization": f"Bearer {cfg.upstash_redis_rest_token}"})
+    body = resp.json()
+    if "error" in body:
+        raise RuntimeError(body["error"])
+    return body.get("result")
+
+
+_NO_UNTIL: dict[str, float] = {}  # setting -> until when its last "no" stands (monotonic clock)
+NO_REMEMBERED_SECONDS = 600.0  # a Redis that could not confirm is asked again after this long, not per request
+
+
+def can_confirm(now: float) -> tuple[bool, str]:
+    """`confirm` for the staging step, whose "no" is remembered in the process for a while: a Redis that cannot
+    confirm (no replica, no append-only file) would otherwise cost every scheduling request the full timeout."""
+    from shared.config import get_config
+
+    setting = get_config().publish_stage_durability
+    if now < _NO_UNTIL.get(setting, 0.0):
+        return False, "the last durability check said no"
+    ok, why = confirm()
+    if not ok:
+        _NO_UNTIL[setting] = now + NO_REMEMBERED_SECONDS
+    return ok, why

@@ -76,9 +76,11 @@ def durable_here() -> bool:
     """Can this Redis confirm a checkpoint as PUBLISH_STAGE_DURABILITY asks (one command per window that has
     something to stage)? If not, staging would only release every post at its slot: the posts stay on the
     database path, on time, and the log says why."""
+    import time
+
     from shared.publishing.staging import durability
 
-    confirmed, why = durability.confirm()
+    confirmed, why = durability.can_confirm(time.monotonic())
     if not confirmed:
         log.warning("not staging: %s (PUBLISH_STAGE_DURABILITY=%s)", why, get_config().publish_stage_durability)
     return confirmed

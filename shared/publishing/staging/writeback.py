@@ -62,7 +62,7 @@ def apply_one(pub_id: str) -> str:
     token = rec.get("token", "")
     progress = record.decode(rec.get("progress"), {}) or {}
     if state in ("expired", "cancelled"):
-        return _back_to_planned(pub_id, token, None, f"stage {state}")
+        return _back_to_planned(pub_id, token, None, f"stage {state}", grace_until=_float(rec.get("grace_until")))
     if state == "settling":
         verdict = _settle_by_lookup(pub_id, token, {**progress, "commit_sent": True},
                                     "the staged sender stopped after sending the post", rec.get("late"))
@@ -87,7 +87,8 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
     if kind == "release":
         at = datetime.fromtimestamp(float(outcome["at"]), timezone.utc) if outcome.get("at") else None
         return _back_to_planned(pub_id, token, at, str(outcome.get("reason") or "released"),
-                                warn=outcome.get("errorKind") == "not_durable")
+                                warn=outcome.get("errorKind") == "not_durable",
+                                grace_until=_float(rec.get("grace_until")))
     if kind == "lookup":
         return _settle_by_lookup(pub_id, token, {**progress, "commit_sent": True}, str(outcome.get("reason") or
                                                                                           "no answer"))
@@ -115,13 +116,24 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
     return outcomes.unconfirmed(row, lease, f"unknown staged outcome {kind!r}")["state"]
 
 
-def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str, warn: bool = False) -> str:
+def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str, warn: bool = False,
+                     grace_until: float | None = None) -> str:
     """Nothing was sent from the stage: the database path runs it (at `at`, or its own time, or now). The
     record is forgotten before the run message goes out, so the run route finds no stage and runs the row.
-    `warn`: the owner should hear why (Redis could not confirm the checkpoint: staging saves nothing so)."""
+    `warn`: the owner should hear why (Redis could not confirm the checkpoint: staging saves nothing so).
+
+    Before the stage's grace is over a Redis sender could still claim it, should Redis lose the record's final
+    state (a failover to a replica that missed it would bring back `ready`): the database path may run it
+    before then only if Redis confirms that final state durable; otherwise it runs just after the grace, when no
+    claim is taken any more, whatever Redis lost."""
     from shared.publishing.engine import publications as pubs
     from shared.publishing.engine.runner import schedule_run
+    from shared.publishing.staging import durability
 
+    if grace_until is not None and clock.time() < grace_until:
+        after_grace = datetime.fromtimestamp(grace_until + 1.0, timezone.utc)
+        if (at is None or at < after_grace) and not durability.confirm()[0]:
+            at = after_grace
     row = pubs.unstage_to_planned(pub_id, token, at)
     record.forget(pub_id, token)
     if row is None:
@@ -154,6 +166,13 @@ def _settle_by_lookup(pub_id: str, token: str, progress: dict[str, Any], reason:
     activity.log("publishing", "warn", f"a staged {row['platform']} post may have been sent ({reason}); looking "
                  "it up, never re-sending it", {"publicationId": pub_id, "platform": row["platform"]})
     return check(pub_id).state
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _now() -> datetime:
