@@ -193,7 +193,8 @@ def test_a_redis_that_cannot_confirm_is_found_in_the_window_and_nothing_is_stage
     # this Redis (7.0, no append-only file) cannot answer WAITAOF: an error is a no, never a yes
     monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", "waitaof:1:0")
     get_config.cache_clear()
-    assert durability.confirm()[0] is False
+    confirmed, why = durability.confirm()
+    assert confirmed is False and "unknown command" in why.lower() and "pipeline" not in why  # Redis's own words
     row = _scheduled("g3")
     assert row["state"] == "planned" and not record.exists(str(row["id"]))  # the request that scheduled it
     assert stage_due() == {"staged": 0, "skipped": 1, "not_durable": 1}  # and the window

@@ -123,7 +123,9 @@ def create_bridge(redis_url: str, token: str, counter: CommandCounter | None = N
         async with client.pipeline(transaction=False) as p:  # one connection for the fence and the wait
             p.execute_command("SET", WAIT_FENCE_KEY, "1", "PX", "60000")
             p.execute_command(*cmd)
-            _, reply = await p.execute(raise_on_error=True)
+            _, reply = await p.execute(raise_on_error=False)
+        if isinstance(reply, ResponseError):
+            raise reply  # the command's own error text, as a single command answers it
         return reply
 
     def commands(body: Any) -> list[list] | None:
