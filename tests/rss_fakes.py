@@ -28,6 +28,7 @@ class FakeOpenAI:
         self.reject_temperature = reject_temperature
         self.requests: list[dict] = []
         self.reply = "A caption written by the model #Trailer"
+        self.finish_reason = "stop"  # "length": the answer stopped at max_completion_tokens
         self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
 
     async def _chat(self, request: Request):
@@ -44,7 +45,7 @@ class FakeOpenAI:
                                            "param": "temperature", "code": "unsupported_value"}}, status_code=400)
         return JSONResponse({"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
                              "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
-                                          "finish_reason": "stop"}],
+                                          "finish_reason": self.finish_reason}],
                              "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
 
 

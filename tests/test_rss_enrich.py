@@ -97,6 +97,33 @@ def test_ai_caption_retries_without_temperature_for_models_that_reject_it(clean_
         fake.reject_temperature = False
 
 
+def test_an_answer_cut_off_at_the_token_limit_is_never_used_as_a_caption(client, auth, clean_state, server,
+                                                                          openai_fake, point_apis, db):
+    """A reasoning model can spend max_completion_tokens thinking and stop mid-sentence (finish_reason "length"):
+    the owner's button says so, and the automatic path falls back to the template, never a cut caption."""
+    fake, _ = openai_fake
+    cut = "Dune Part Three is finally here and it looks like the"
+    fake.reply, fake.finish_reason = cut, "length"
+    try:
+        set_settings(openaiKey="sk-test")
+        body = {"articleTitle": "Dune Part Three trailer cut", "feedName": "Screen News", "summary": "It is here.",
+                "platform": "X", "model": "gpt-5.4-nano"}
+        r = client.post("/api/ai/generate/rss-caption", json=body, headers=auth)
+        assert r.status_code == 502 and "cut off" in r.json()["error"]["message"]
+        url = server.route("/cut.xml", S.rss_items("Cut", [("c0", "Seed", server.url("/plain/0"))]))
+        feed = client.post("/api/rss/feeds", json={"url": url}, headers=auth).json()["data"]
+        server.route("/cut.xml", S.rss_items("Cut", [("c1", "Dune Part Three trailer arrives", server.url("/plain/1")),
+                                                     ("c0", "Seed", server.url("/plain/0"))]))
+        client.post(f"/api/rss/feeds/{feed['id']}/refresh", json={}, headers=auth)
+        item = client.get("/api/rss/activity", headers=auth).json()["data"]["items"][0]
+        assert item["captionSource"] == "template" and cut not in item["caption"]
+        assert item["caption"].startswith("Dune Part Three trailer arrives")
+        assert db.execute("SELECT count(*) AS n FROM activity_logs WHERE message LIKE 'AI caption failed, template "
+                          "used: OpenAI''s answer was cut off%'").fetchone()["n"] == 1
+    finally:
+        fake.reply, fake.finish_reason = "A caption written by the model #Trailer", "stop"
+
+
 def test_pipeline_uses_ai_caption_serper_images_and_rehosts(client, auth, clean_state, server, openai_fake,
                                                               point_apis, monkeypatch, backing):
     from shared.config import get_config

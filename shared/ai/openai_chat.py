@@ -23,6 +23,7 @@ class ChatResult:
     model: str
     prompt_tokens: int
     completion_tokens: int
+    finish_reason: str = "stop"
 
 
 def _base() -> str:
@@ -44,13 +45,15 @@ def _body(model: str, messages: list[dict], temperature: float | None, max_token
 def _result(resp: httpx.Response) -> ChatResult:
     data = resp.json()
     try:
-        content = data["choices"][0]["message"]["content"] or ""
+        choice = data["choices"][0]
+        content = choice["message"]["content"] or ""
     except (KeyError, IndexError, TypeError) as exc:
         raise OpenAIError("OpenAI answered without a message") from exc
     usage = data.get("usage") or {}
     return ChatResult(content=content.strip(), model=data.get("model", ""),
                       prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                      completion_tokens=int(usage.get("completion_tokens", 0)))
+                      completion_tokens=int(usage.get("completion_tokens", 0)),
+                      finish_reason=str(choice.get("finish_reason") or "stop"))
 
 
 def _error(resp: httpx.Response) -> OpenAIError:
@@ -89,4 +92,11 @@ async def chat(client: httpx.AsyncClient, api_key: str, *, model: str, messages:
 
     meter.count("openai.tokens", result.prompt_tokens + result.completion_tokens)  # billed per token
     meter.count("openai.calls")
+    # https://platform.openai.com/docs/api-reference/chat/object (finish_reason): "length" is an answer cut at
+    # max_completion_tokens (a reasoning model may spend them all thinking), "content_filter" one with content
+    # left out. Neither may be posted as a caption or a reply: callers fall back as on any other failure.
+    if result.finish_reason == "length":
+        raise OpenAIError("OpenAI's answer was cut off at the token limit; nothing of it was used")
+    if result.finish_reason == "content_filter":
+        raise OpenAIError("OpenAI left content out of its answer (content filter); nothing of it was used")
     return result
