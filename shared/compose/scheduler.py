@@ -72,21 +72,22 @@ def _ref_ok(ref: str) -> bool:
 
 
 def schedule_changed(changed: dict[str, Any]) -> None:
-    """After a save committed: arm, move or drop the items whose status or scheduledAt it changed. Redis being
-    unreachable is logged, not raised (the save stands; the next sweep arms them)."""
-    if not changed:
-        return
+    """After a save committed: arm, move or drop the items whose status or scheduledAt it changed (id -> (before,
+    after) as (status, scheduledAt), None: absent). Drafts coming and going cost nothing. Redis being unreachable
+    is logged, not raised (the save stands; the next sweep arms them)."""
     from shared.scheduling import dispatch
 
     arms, drops = [], []
-    for ref, sched in changed.items():
+    for ref, (before, after) in changed.items():
         if not _ref_ok(ref):
             continue
-        at = due_at({"status": sched[0], "scheduledAt": sched[1]}) if sched is not None else None
-        if at is None:
-            drops.append(ref)
-        else:
+        at = due_at({"status": after[0], "scheduledAt": after[1]}) if after is not None else None
+        if at is not None:
             arms.append((KIND, ref, at))
+        elif before is not None and before[0] == "scheduled":  # it was armed (or could have been)
+            drops.append(ref)
+    if not arms and not drops:
+        return
     try:
         if drops:
             dispatch.disarm(KIND, drops)

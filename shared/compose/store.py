@@ -36,9 +36,12 @@ def save(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
     return save_tracked(items, last_modified_at)[0]
 
 
-def save_tracked(items: list[Any], last_modified_at: Any) -> tuple[dict[str, Any], dict[str, Schedule | None]]:
-    """(the workspace, the items whose status or scheduledAt this save changed: id -> (status, scheduledAt) now,
-    None when the item is gone). Computed under the row lock, so concurrent saves' changes chain."""
+Change = tuple[Schedule | None, Schedule | None]  # (before, after); None: the item is not there
+
+
+def save_tracked(items: list[Any], last_modified_at: Any) -> tuple[dict[str, Any], dict[str, Change]]:
+    """(the workspace, the items whose status or scheduledAt this save changed: id -> (before, after)). Computed
+    under the row lock, so concurrent saves' changes chain."""
     from psycopg.types.json import Jsonb
 
     with transaction() as conn:
@@ -52,8 +55,8 @@ def save_tracked(items: list[Any], last_modified_at: Any) -> tuple[dict[str, Any
         saved = one(conn.execute("UPDATE compose_state SET items = %s, stored_at = %s, updated_at = %s WHERE id "
                                  "RETURNING items, updated_at", (Jsonb(merged), Jsonb(stamps), row["now"])).fetchone())
     before, after = schedules(list(row["items"])), schedules(merged)
-    changed: dict[str, Schedule | None] = {i: after.get(i) for i in before.keys() | after.keys()
-                                           if before.get(i) != after.get(i)}
+    changed: dict[str, Change] = {i: (before.get(i), after.get(i)) for i in before.keys() | after.keys()
+                                  if before.get(i) != after.get(i)}
     return {"items": saved["items"], "updatedAt": _iso(saved["updated_at"])}, changed
 
 
