@@ -83,7 +83,9 @@ def schedule_changed(changed: dict[str, Any]) -> None:
             continue
         at = due_at({"status": after[0], "scheduledAt": after[1]}) if after is not None else None
         if at is not None:
-            arms.append((KIND, ref, at))
+            # the device saving it is open: an overdue slot is its to fire first (within 30 s), so the grace runs
+            # from now, not from a slot already past
+            arms.append((KIND, ref, max(at, clock.time() + GRACE_SECONDS)))
         elif before is not None and before[0] == "scheduled":  # it was armed (or could have been)
             drops.append(ref)
     if not arms and not drops:
