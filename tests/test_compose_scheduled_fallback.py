@@ -96,18 +96,34 @@ def _x_posts(world, caption: str) -> int:
     return sum(1 for p in world.x.posts if p.get("text") == caption)
 
 
-def test_with_no_client_a_scheduled_post_is_published_once_at_its_slot_plus_the_grace(quiet, client, auth, db):
+def test_with_no_client_a_scheduled_post_is_published_once_at_its_slot_plus_the_grace(quiet, client, auth, db,
+                                                                                      monkeypatch):
+    from shared.publishing import api_service
+
     world = quiet
     slot = time.time() + 600
     item = _item(world, "p1", slot, "  Dune: Part Three, the poster  ")
     _put(client, auth, [item], _iso(time.time()))
     assert dispatch.pending(KIND) == {f"{KIND}|p1": pytest.approx(slot + GRACE, abs=0.01)}
+    # what an open device pulling the workspace sees while the server is publishing: the lock, already committed
+    during: list[dict] = []
+    real = api_service.publish_now
+
+    def watched(*args, **kwargs):
+        during.append(_state(client, auth)["p1"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api_service, "publish_now", watched)
 
     early = _tick_at(slot + GRACE - 5)
     assert "ran.compose.publish" not in early and world.x.posts == []
     report = _tick_at(slot + GRACE + 1)
     assert report.get("compose.published") == 1, report
     assert _x_posts(world, "Dune: Part Three, the poster") == 1 and len(world.x.posts) == 1
+    assert len(during) == 1 and during[0]["status"] == "scheduled"
+    assert _ts(during[0]["publishLockExpiresAt"]) == pytest.approx(_ts(during[0]["lastPublishAttemptAt"]) + 600,
+                                                                  abs=1)
+    assert _ts(during[0]["updatedAt"]) > _ts(item["updatedAt"])  # a device's older copy loses to it in the merge
 
     stored = _state(client, auth)["p1"]
     assert stored["status"] == "published" and stored["publishRetryCount"] == 0

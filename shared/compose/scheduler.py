@@ -229,6 +229,10 @@ def _record(item: dict[str, Any], outcome: rules.Outcome, *, written: bool) -> N
             "failed": [{"platform": p, "error": e} for p, e in outcome.failed],
             "unconfirmed": outcome.unconfirmed, "written": written, "by": "server"}
     try:
+        if not written:  # rescheduled, published or failed by a device meanwhile: its own result stands
+            activity.log("compose", "info", f"scheduled post {outcome.status} by the server: {label[:120]}; the item "
+                         "had changed meanwhile, so its own state was kept", meta)
+            return
         if outcome.status == "published":
             activity.log("compose", "info" if not outcome.failed else "warn",
                          f"scheduled post published by the server: {label[:120]} on {', '.join(outcome.posted)}"
