@@ -283,3 +283,23 @@ def test_drafts_and_edits_that_do_not_change_a_schedule_cost_no_redis_command(qu
                            _iso(now + 3))
     assert backing.redis_counter.total - before == 1
     assert dispatch.tick()["window"] is False  # nothing due: the scheduled post wakes nothing until its time
+
+
+def test_an_unconfirmed_post_fails_the_item_with_check_before_retrying_and_is_never_sent_again(quiet, client, auth):
+    world = quiet
+    now = time.time()
+    world.x.fail_next("tweet", 503)  # X's answer is lost and the lookup finds nothing: it may or may not be up
+    item = _item(world, "p10", now - 120, "Maybe posted", updated=now - 100)
+    _put(client, auth, [item], _iso(now - 100))
+    assert _tick_at(now + GRACE + 1).get("compose.failed") == 1
+    stored = _state(client, auth)["p10"]
+    assert stored["status"] == "failed" and stored["publishRetryCount"] == 1
+    assert stored["error"].startswith("X: ") and "check your account before posting again" in stored["error"]
+    assert stored["scheduledAt"] == item["scheduledAt"]  # kept, as the browser keeps it on a failure
+    # the owner schedules it again as it is: the gateway answers with the same unconfirmed publication
+    later = _ts(stored["updatedAt"]) + 5  # the owner's edit comes after the server's write
+    again = {**stored, "status": "scheduled", "scheduledAt": _iso(later - 60), "updatedAt": _iso(later)}
+    _put(client, auth, [again], _iso(later))
+    assert _tick_at(clock.time() + GRACE + 1).get("compose.failed") == 1
+    assert _state(client, auth)["p10"]["publishRetryCount"] == 2
+    assert sum(1 for name, _ in world.x.calls if name == "tweet") == 1 and world.x.posts == []
