@@ -127,6 +127,10 @@ def test_the_summary_is_published_if_any_platform_posted_and_failed_otherwise_wi
     rules.add_results(none, [{"platform": "X", "status": "skipped"}, {"platform": "Pinterest", "status": "failed",
                                                                       "error": "not connected"}])
     assert none.status == "failed" and none.error == "X: Publish failed; Pinterest: not connected"
+    # a video the platform is still processing is not called a failure to publish (the browser says so; we do not)
+    processing = rules.Outcome()
+    rules.add_results(processing, [{"platform": "InstagramReels", "status": "skipped", "state": "scheduled"}])
+    assert processing.status == "failed" and processing.error == f"InstagramReels: {rules.PROCESSING}"
 
 
 def test_timestamps_are_written_as_the_browser_writes_them():

@@ -93,6 +93,8 @@ _RATIO_TOLERANCE = 0.03
 INTERRUPTED = ("Scheduled publish request was interrupted. Check whether the post already published before "
                "retrying.")  # ComposeScheduler.tsx, for a request that may or may not have reached a platform
 
+PROCESSING = ("accepted and still processing on the platform; it completes without being sent again. Check whether "
+              "it published before retrying.")
 # ECMAScript WhiteSpace and LineTerminator: what String.prototype.trim removes
 _JS_SPACE = ("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
              "\u2028\u2029\u202f\u205f\u3000\ufeff")
@@ -465,6 +467,9 @@ def add_results(out: Outcome, results: list[dict[str, Any]]) -> None:
             out.posted.append(name)
             continue
         error = r.get("error")
+        if not (isinstance(error, str) and error.strip()) and r.get("state") == "scheduled":
+            # accepted, still processing on the platform (the client says 'Publish failed'): it completes on its own
+            error = PROCESSING
         out.failed.append((name, error if isinstance(error, str) and error.strip() else "Publish failed"))
         if r.get("state") == "unconfirmed":
             out.unconfirmed.append(name)
