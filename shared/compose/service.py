@@ -19,9 +19,14 @@ def save_workspace(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
     if len(items) > MAX_ITEMS:
         raise ValidationFailed(f"a workspace holds at most {MAX_ITEMS} items", details={"items": len(items)})
     try:
-        return store.save(items, last_modified_at)
+        saved, changed = store.save_tracked(items, last_modified_at)
     except BadWorkspace as exc:
         raise ValidationFailed(str(exc), details={"field": "items"}) from exc
+    if changed:  # an item scheduled, moved, unscheduled or deleted: the server's fallback follows it
+        from shared.compose.scheduler import schedule_changed
+
+        schedule_changed(changed)
+    return saved
 
 
 DEFAULT_MODEL = "gpt-5.4-nano"  # the contract's caption default (§4)

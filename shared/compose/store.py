@@ -1,14 +1,19 @@
 """The compose workspace in Postgres: one row, read whole, merged under a row lock so two saves never lose
-each other's items."""
+each other's items. The server's own writes to one item (the scheduled-post fallback, shared/compose/scheduler.py)
+take the same row lock and stamp the item as a device's save does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from shared.compose.merge import merge
 from shared.db.connection import connection, transaction
 from shared.db.rows import one
+
+# what the scheduled-post fallback arms from: (status, scheduledAt) of an item
+Schedule = tuple[Any, Any]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -23,7 +28,20 @@ def read() -> dict[str, Any]:
     return {"items": row["items"], "updatedAt": _iso(row["updated_at"])}
 
 
+def schedules(items: list[Any]) -> dict[str, Schedule]:
+    return {str(i.get("id")): (i.get("status"), i.get("scheduledAt")) for i in items if isinstance(i, dict)}
+
+
 def save(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
+    return save_tracked(items, last_modified_at)[0]
+
+
+Change = tuple[Schedule | None, Schedule | None]  # (before, after); None: the item is not there
+
+
+def save_tracked(items: list[Any], last_modified_at: Any) -> tuple[dict[str, Any], dict[str, Change]]:
+    """(the workspace, the items whose status or scheduledAt this save changed: id -> (before, after)). Computed
+    under the row lock, so concurrent saves' changes chain."""
     from psycopg.types.json import Jsonb
 
     with transaction() as conn:
@@ -36,4 +54,35 @@ def save(items: list[Any], last_modified_at: Any) -> dict[str, Any]:
         stamps = {k: v for k, v in dict(row["stored_at"]).items() if k in kept_ids} | dict.fromkeys(taken, now)
         saved = one(conn.execute("UPDATE compose_state SET items = %s, stored_at = %s, updated_at = %s WHERE id "
                                  "RETURNING items, updated_at", (Jsonb(merged), Jsonb(stamps), row["now"])).fetchone())
-    return {"items": saved["items"], "updatedAt": _iso(saved["updated_at"])}
+    before, after = schedules(list(row["items"])), schedules(merged)
+    changed: dict[str, Change] = {i: (before.get(i), after.get(i)) for i in before.keys() | after.keys()
+                                  if before.get(i) != after.get(i)}
+    return {"items": saved["items"], "updatedAt": _iso(saved["updated_at"])}, changed
+
+
+def all_items() -> list[dict[str, Any]]:
+    with connection() as conn:
+        row = conn.execute("SELECT items FROM compose_state WHERE id").fetchone()
+    return [i for i in (row["items"] if row else []) if isinstance(i, dict)]
+
+
+def update_item(item_id: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> Any:
+    """Read one item under the row lock and store what `change(item)` returns in its place (None: leave the
+    workspace as it is). The write is stamped like a device's save (stored_at, updated_at: the server's clock),
+    so a device that last read an older version cannot delete or overwrite it by merge. Commits on return.
+    Returns what `change` returned."""
+    from psycopg.types.json import Jsonb
+
+    with transaction() as conn:
+        row = conn.execute("SELECT items, stored_at, clock_timestamp() AS now FROM compose_state WHERE id "
+                           "FOR UPDATE").fetchone()
+        items = list(row["items"]) if row else []
+        at = next((n for n, i in enumerate(items) if isinstance(i, dict) and str(i.get("id")) == item_id), None)
+        new = change(items[at] if at is not None else None)
+        if new is None or at is None or row is None:
+            return new
+        items[at] = new
+        stamps = dict(row["stored_at"]) | {item_id: _iso(row["now"])}
+        conn.execute("UPDATE compose_state SET items = %s, stored_at = %s, updated_at = %s WHERE id",
+                     (Jsonb(items), Jsonb(stamps), row["now"]))
+    return new

@@ -58,7 +58,8 @@ MAX_ROUNDS = 4  # items armed due-now by a handler run in the same tick, this ma
 
 # modules that register kinds and hooks (imported when a tick or an arm needs them, never at cold start)
 KIND_MODULES: list[str] = ["shared.rss.timing", "shared.usage.housekeeping", "shared.comments.timing",
-                            "shared.tmdb.dispatch", "shared.channels.timing", "shared.publishing.staging.timing"]
+                            "shared.tmdb.dispatch", "shared.channels.timing", "shared.publishing.staging.timing",
+                            "shared.compose.scheduler"]
 
 
 @dataclass(frozen=True)

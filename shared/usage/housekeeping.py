@@ -3,7 +3,8 @@ and in any window that opens at least 50 minutes after the last run, move the me
 Postgres (at most every 3 hours: a fold is two commands), run the governor (shared/usage/govern.py) and keep its
 decisions in the dispatcher's meta hash,
 where every tick reads them without a wake-up. It also re-sends a media wake-up when queued jobs wait (a lost
-token otherwise waits for the worker's rare safety poll).
+token otherwise waits for the worker's rare safety poll), and re-arms scheduled compose posts the dispatcher does
+not hold (shared/compose/scheduler.py `sweep`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def run(t: Tick, refs: list[str]) -> None:
             t.set_meta(FOLDED, repr(t.now))
     finally:
         _wake_media_if_waiting()
+        _compose_safety_net(t)
+
+
+def _compose_safety_net(t: Tick) -> None:
+    """Scheduled compose posts the dispatcher lost (Redis emptied, an arm failed) are armed again here, in a window
+    that is open anyway (shared/compose/scheduler.py)."""
+    try:
+        from shared.compose.scheduler import sweep
+
+        sweep(t)
+    except Exception:
+        log.warning("compose safety net failed", exc_info=True)
 
 
 def _wake_media_if_waiting() -> None:
