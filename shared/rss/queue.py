@@ -557,8 +557,11 @@ def carry_one(post_id: str) -> str | None:
                          {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": post["platform"],
                           "status": "waiting", "publicationId": pub_id}, conn=conn)
             handed = True
-    if not handed:  # the owner changed it meanwhile: their change wins
-        ahead.withdraw([pub_id])
+    if not handed:
+        if now_post is not None and now_post["status"] in ("waiting", "publishing"):
+            # another window handed it over, or its delivery ran and found this very publication: it is theirs
+            return "carried or delivered meanwhile"
+        ahead.withdraw([pub_id])  # the owner changed it meanwhile: their change wins
         return why or "changed meanwhile"
     from shared.scheduling import dispatch
 

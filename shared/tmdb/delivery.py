@@ -295,8 +295,11 @@ def carry_one(post_id: str) -> str | None:
             _log(conn, "info", f"pre-staged on {', '.join(post['platforms'])}: {post['title']} (goes out {slot})",
                  post, {"publicationIds": carried})
             handed = True
-    if not handed:  # the owner changed it meanwhile: their change wins
-        ahead.withdraw(list(carried.values()))
+    if not handed:
+        if now_post is not None and (now_post["status"] == "publishing" or now_post.get("carried_by")):
+            # another window handed it over, or its delivery ran and found these very publications: theirs now
+            return "carried or delivered meanwhile"
+        ahead.withdraw(list(carried.values()))  # the owner changed it meanwhile: their change wins
         return "changed meanwhile"
     from shared.tmdb import dispatch
 
