@@ -12,10 +12,20 @@ import sys
 
 
 def main() -> None:
+    import os
+
     import uvicorn
 
     from functions.api import app
     from shared.usage import flush
+
+    if os.environ.get("SIM_FAKE_PORT"):  # the live scenarios: the platforms' hostnames go to their fakes
+        from pathlib import Path
+
+        sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+        from publishing_mp.worker import install_transport
+
+        install_transport(set(os.environ["SIM_FAKE_HOSTS"].split(",")), int(os.environ["SIM_FAKE_PORT"]))
 
     atexit.register(flush.flush_now)
     import signal
