@@ -469,3 +469,27 @@ def test_with_staging_off_nothing_is_carried_and_the_delivery_publishes_at_the_s
     db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts["x"],))
     assert queue.deliver_due(posts["x"], datetime.now(timezone.utc))["status"] == "posted"
     assert len(world.x.posts) == 1
+
+
+def test_a_post_planned_and_carried_in_the_same_tick_leaves_no_item_for_its_slot(world, db, staging, monkeypatch):
+    """The planning step (rss.process) arms the post's rss.post item in its tick; the staging window that joins
+    the same tick carries it: the tick's commit must not arm that item again (it would wake the database at
+    the slot for nothing)."""
+    from shared.rss import timing
+    from shared.scheduling import dispatch
+
+    world.connect("x", expires_in=timedelta(days=2))
+    feed, _, posts = _rss_post(db)
+    dispatch.disarm("rss.post", [posts["x"]])
+    slot = _planned(db, posts["x"])["scheduled_at"].timestamp()
+
+    def planning_step(t, refs):  # what rss.process does for the post it plans
+        t.arm("rss.post", posts["x"], slot)
+
+    monkeypatch.setattr(timing, "process", planning_step)
+    dispatch.tick()  # the first tick arms the staging window a month ahead (it joins every window till then)
+    dispatch.arm([("rss.process", feed, datetime.now(timezone.utc).timestamp())], wake=False)
+    report = dispatch.tick()
+    assert report.get("errors") is None and report["ran.publishing.staging"] == 1, report
+    assert _planned(db, posts["x"])["status"] == "waiting"
+    assert posts["x"] not in _armed("rss.post")

@@ -563,12 +563,7 @@ def carry_one(post_id: str) -> str | None:
             return "carried or delivered meanwhile"
         ahead.withdraw([pub_id])  # the owner changed it meanwhile: their change wins
         return why or "changed meanwhile"
-    from shared.scheduling import dispatch
-
-    try:
-        dispatch.disarm(POST_KIND, [post_id])
-    except Exception:  # an item left behind finds the post waiting and does nothing
-        log.warning("could not disarm carried planned post %s", post_id, exc_info=True)
+    ahead.disarm(POST_KIND, post_id)  # an item left behind finds the post waiting and does nothing
     return None
 
 

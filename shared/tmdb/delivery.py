@@ -301,9 +301,9 @@ def carry_one(post_id: str) -> str | None:
             return "carried or delivered meanwhile"
         ahead.withdraw(list(carried.values()))  # the owner changed it meanwhile: their change wins
         return "changed meanwhile"
-    from shared.tmdb import dispatch
+    from shared.tmdb.dispatch import KIND
 
-    dispatch.disarm(post_id)  # an item left behind delivers it: every platform finds its publication by key
+    ahead.disarm(KIND, post_id)  # an item left behind delivers it: every platform finds its publication by key
     return None
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -40,7 +41,7 @@ log = logging.getLogger("screndly.publishing.staging")
 # up to 60 s early) and of staging's own minimum lead (60 s), so a delivery never runs while its post is carried
 LEAD_SECONDS = 180.0
 
-_refreshed: set[str] = set()
+_pass = threading.local()  # per window pass (ticks may run in threads): families refreshed, items disarmed
 
 
 def _resolve(ref: str) -> Callable[[float, float], dict[str, int]]:
@@ -53,7 +54,7 @@ def materialise() -> dict[str, dict[str, int]]:
     from shared.config import get_config
 
     horizon = float(get_config().publish_stage_horizon_seconds)
-    _refreshed.clear()
+    reset_pass()
     out: dict[str, dict[str, int]] = {}
     from shared.publishing.staging.carriers import providers
 
@@ -76,8 +77,9 @@ def carry(request: Any, slot: datetime) -> tuple[str | None, str | None]:
     from shared.publishing.staging.stage import _refresh_first, stage_one
 
     family = TARGETS[normalize_target(request.platform)]
-    if family not in _refreshed:  # a refresh drops the account's stages: never between two stages of one pass
-        _refreshed.add(family)
+    refreshed = _pass.__dict__.setdefault("refreshed", set())
+    if family not in refreshed:  # a refresh drops the account's stages: never between two stages of one pass
+        refreshed.add(family)
         _refresh_first({family})
     got = prepare(request, slot)
     if got is None:
@@ -101,6 +103,29 @@ def carry(request: Any, slot: datetime) -> tuple[str | None, str | None]:
     if created:
         drop_planned([pub_id])
     return None, why
+
+
+def disarm(kind: str, ref: str) -> None:
+    """A carried post's own dispatcher item goes: now (one Redis command), and from the tick this pass runs in,
+    if any (`disarmed()`: the staging window's handler drops them from its commit, which would otherwise arm
+    again an item the same tick's planning step armed). An item left behind finds its post carried and does
+    nothing (it only wakes the database once)."""
+    from shared.scheduling import dispatch
+
+    _pass.__dict__.setdefault("disarmed", []).append((kind, ref))
+    try:
+        dispatch.disarm(kind, [ref])
+    except Exception:
+        log.warning("could not disarm %s %s", kind, ref, exc_info=True)
+
+
+def disarmed() -> list[tuple[str, str]]:
+    """The items this thread's last pass disarmed."""
+    return list(_pass.__dict__.get("disarmed", []))
+
+
+def reset_pass() -> None:
+    _pass.refreshed, _pass.disarmed = set(), []
 
 
 def withdraw(pub_ids: list[str]) -> None:

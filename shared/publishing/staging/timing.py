@@ -62,10 +62,14 @@ def in_window(t: Tick, refs: list[str]) -> None:
     """On: write back and stage, and stay armed. Off (the drain): write back what is still staged, if anything
     is (one indexed SELECT otherwise), and do not re-arm."""
     from shared.publishing.maintenance import staging_step
+    from shared.publishing.staging import ahead
 
     if enabled():
         t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
+    ahead.reset_pass()
     t.report["staging"] = staging_step()
+    for kind, ref in ahead.disarmed():  # posts carried ahead in this pass: this tick must not arm them again
+        t.done(kind, ref)
 
 
 def window() -> dict[str, Any]:
