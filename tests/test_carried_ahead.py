@@ -42,6 +42,12 @@ def no_wakeups(monkeypatch):
     monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
 
 
+def _run_messages(backing, pub_id: str) -> list:
+    """QStash run messages still waiting for this publication (each would wake the database at its time)."""
+    return [m for m in list(backing.emulator.state.messages.values()) if m.state == "pending"
+            and m.url.endswith("/api/internal/publishing/run") and pub_id.encode() in m.body]
+
+
 def _window() -> dict:
     from shared.publishing.staging.timing import window
 
@@ -215,7 +221,8 @@ def test_a_post_the_delivery_would_cancel_or_one_without_a_stageable_platform_is
 @pytest.mark.parametrize("change", [{"enabled": False}, {"status": "paused"}, {"autoPost": False},
                                     {"platformsEnabled": {"x": False}}], ids=["disabled", "paused", "autopost-off",
                                                                               "platform-off"])
-def test_a_feed_change_gives_carried_posts_back_to_their_delivery_which_cancels_them(world, db, staging, change):
+def test_a_feed_change_gives_carried_posts_back_to_their_delivery_which_cancels_them(world, db, staging, change,
+                                                                                       backing):
     from shared.rss import queue
     from shared.rss.service import update_feed
 
@@ -227,6 +234,7 @@ def test_a_feed_change_gives_carried_posts_back_to_their_delivery_which_cancels_
     post = _planned(db, posts["x"])
     assert post["status"] == "planned" and post["carried_by"] is None
     assert pubs.get(pub_id) is None and not record.exists(pub_id)  # nothing left that could send it
+    assert _run_messages(backing, pub_id) == []  # and no run message for the deleted row
     assert posts["x"] in _armed("rss.post")  # back on its own delivery
     assert _window()["carried"]["rss"] == {"carried": 0, "left": 1}  # and not carried again
     db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts["x"],))
@@ -374,10 +382,13 @@ def test_a_tmdb_post_is_carried_on_every_platform_sent_without_the_database_and_
     assert len(world.x.posts) == 1
 
 
-def test_a_tmdb_post_with_a_platform_that_cannot_be_staged_is_not_carried(world, db, staging):
+def test_a_tmdb_post_with_a_platform_that_cannot_be_staged_is_not_carried(world, db, staging, backing):
     world.connect("x", expires_in=timedelta(days=2))  # Threads is not connected: its stage is refused
     post_id = _tmdb_post()
+    pending = {m.message_id for m in backing.emulator.state.messages.values() if m.state == "pending"}
     assert _window()["carried"]["tmdb"] == {"carried": 0, "left": 1}
+    assert not [m for m in backing.emulator.state.messages.values()  # withdrawing it sends no run message
+                if m.state == "pending" and m.message_id not in pending and "publishing/run" in m.url]
     assert _tmdb(db, post_id)["carried_by"] is None and post_id in _armed("tmdb.post")
     assert db.execute("SELECT count(*) AS n FROM publications").fetchone()["n"] == 0  # the X one was withdrawn
     assert not record.all_ids()

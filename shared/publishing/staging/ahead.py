@@ -138,7 +138,7 @@ def withdraw(pub_ids: list[str]) -> None:
 
     for pub_id in pub_ids:
         try:
-            unstage(pub_id)
+            unstage(pub_id, run_message=False)
             drop_planned([pub_id])
         except Exception:
             log.warning("could not withdraw the carried publication %s", pub_id, exc_info=True)
@@ -160,7 +160,7 @@ def release(pub_ids: list[str], source: str, what: str, meta: dict[str, Any]) ->
     done: list[str] = []
     for pub_id in pub_ids:
         try:
-            unstage(pub_id)
+            unstage(pub_id, run_message=False)
         except BeingPublished:
             keep_at_slot(done)
             _log_refusal(activity, source, what, meta, pub_id, "it is being published right now")

@@ -21,10 +21,11 @@ class BeingPublished(Conflict):
     """The staged post is being sent right now: the change must wait (a Conflict: the API answers 409)."""
 
 
-def unstage(pub_id: str) -> str:
+def unstage(pub_id: str, run_message: bool = True) -> str:
     """Before an owner's change to a publication: make sure no stage can send it. Returns `none` (no stage),
     `planned` (the stage was cancelled and the row is `planned` again), or the write-back's verdict for a
-    stage that had already finished; raises BeingPublished when it is being sent."""
+    stage that had already finished; raises BeingPublished when it is being sent. `run_message=False`: a row
+    back to `planned` gets no run message (the caller deletes it, or keeps it at its slot itself)."""
     from shared.publishing.staging.writeback import apply_one
 
     if not record.exists(pub_id):
@@ -34,7 +35,7 @@ def unstage(pub_id: str) -> str:
         raise BeingPublished("this post is being published right now; try again in a minute")
     if verdict == "missing":
         return "none"
-    return apply_one(pub_id)
+    return apply_one(pub_id, run_message)
 
 
 def drop_account(family: str | None) -> int:
