@@ -6,3 +6,5 @@
 -- status) with carried_by = {platform: publication id} for every one of its platforms.
 ALTER TABLE rss_planned_posts ADD COLUMN carried_by uuid;
 ALTER TABLE tmdb_posts ADD COLUMN carried_by jsonb;
+-- owner changes look for the carried posts of a feed, an item, or all of them (globalRSSPosting off)
+CREATE INDEX rss_planned_posts_carried_idx ON rss_planned_posts (item_id) WHERE carried_by IS NOT NULL;
