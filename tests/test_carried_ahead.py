@@ -504,3 +504,27 @@ def test_a_post_planned_and_carried_in_the_same_tick_leaves_no_item_for_its_slot
     assert report.get("errors") is None and report["ran.publishing.staging"] == 1, report
     assert _planned(db, posts["x"])["status"] == "waiting"
     assert posts["x"] not in _armed("rss.post")
+
+
+def test_switching_to_dry_run_gives_every_carried_post_back_so_nothing_is_sent(world, db, staging):
+    """Whether a post is sent or only recorded is decided at its delivery: a carried post is a live stage, so a
+    change of publishMode gives it back first (an echo of the same value changes nothing)."""
+    from shared.rss import queue
+    from shared.settings.service import update_settings
+
+    world.connect("x", expires_in=timedelta(days=2))
+    _, _, posts = _rss_post(db)
+    tmdb_id = _tmdb_post(platforms=("X",))
+    _window()
+    rss_pub = str(_planned(db, posts["x"])["carried_by"])
+    tmdb_pub = _tmdb(db, tmdb_id)["carried_by"]["x"]
+    update_settings({"publishMode": ""})  # unchanged: still carried
+    assert _planned(db, posts["x"])["status"] == "waiting" and _tmdb(db, tmdb_id)["carried_by"]
+    update_settings({"publishMode": "dry_run"})
+    assert _planned(db, posts["x"])["status"] == "planned" and _tmdb(db, tmdb_id)["carried_by"] is None
+    assert pubs.get(rss_pub) is None and pubs.get(tmdb_pub) is None and not record.all_ids()
+    assert posts["x"] in _armed("rss.post") and tmdb_id in _armed("tmdb.post")
+    assert _window()["carried"] == {}  # in dry-run mode nothing is carried
+    db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts["x"],))
+    assert queue.deliver_due(posts["x"], datetime.now(timezone.utc))["status"] == "dry_run"
+    assert not world.x.posts

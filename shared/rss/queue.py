@@ -635,8 +635,14 @@ def owner_change(scope: str, params: tuple, what: str, meta: dict) -> Iterator[A
 
 
 def settings_guard(patch: dict) -> OwnerChange | None:
-    """The settings save's guard: turning global RSS posting off cancels, at delivery, every post the owner did
-    not approve; the carried ones go back to their delivery first."""
-    if "globalRSSPosting" not in patch or patch["globalRSSPosting"]:
-        return None
-    return OwnerChange("NOT p.approved", (), "global RSS posting off", {})
+    """The settings save's guard. Turning global RSS posting off cancels, at delivery, every post the owner did
+    not approve; a change of publishMode decides, at delivery, whether a post is sent or only recorded (a dry
+    run is never carried): the carried posts concerned go back to their delivery first."""
+    from shared.settings.store import read_settings
+
+    now = read_settings(["publishMode", "globalRSSPosting"])  # a client echoing a value back changes nothing
+    if "publishMode" in patch and (patch["publishMode"] or "") != (now.get("publishMode") or ""):
+        return OwnerChange("true", (), "publish mode changed", {})
+    if "globalRSSPosting" in patch and not patch["globalRSSPosting"] and now.get("globalRSSPosting", True):
+        return OwnerChange("NOT p.approved", (), "global RSS posting off", {})
+    return None

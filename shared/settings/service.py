@@ -155,9 +155,11 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
 # "module:function" -> the keys it guards: called with the patch before a save, it returns None or a guard whose
 # `in_transaction(conn)` runs first in the save's transaction, then `after()` once it committed or `failed()`.
 # Constructing it may refuse the save (a Conflict). Used where a setting changes what is already carried ahead:
-# turning global RSS posting off gives carried posts back to their delivery (shared/rss/queue.py OwnerChange).
+# turning global RSS posting off, or changing publishMode, gives carried posts back to their delivery
+# (shared/rss/queue.py OwnerChange, shared/tmdb/delivery.py ModeChange).
 SAVE_GUARDS: dict[str, tuple[str, ...]] = {
-    "shared.rss.queue:settings_guard": ("globalRSSPosting",),
+    "shared.rss.queue:settings_guard": ("globalRSSPosting", "publishMode"),
+    "shared.tmdb.delivery:settings_guard": ("publishMode",),
 }
 
 

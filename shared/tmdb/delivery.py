@@ -331,3 +331,44 @@ def uncarry(conn, post: dict, what: str) -> bool:
     conn.execute("UPDATE tmdb_posts SET carried_by = NULL WHERE id = %s", (post["id"],))
     post["carried_by"] = None
     return True
+
+
+class ModeChange:
+    """The settings save's guard for publishMode (see shared/settings/service.py SAVE_GUARDS): whether a post is
+    sent or only recorded is decided at delivery, so every carried post goes back to its delivery first (its
+    stages released before the save: 409 while one is being sent)."""
+
+    def __init__(self):
+        from shared.db import connection
+
+        with connection() as conn:
+            self.posts = conn.execute("SELECT id, tmdb_id, carried_by FROM tmdb_posts WHERE status = 'scheduled' "
+                                      "AND carried_by IS NOT NULL ORDER BY id").fetchall()
+        self.released: list[str] = []
+        for post in self.posts:
+            self.released += release_carried(post, "publish mode changed")
+        self.back: list[dict] = []
+
+    def in_transaction(self, conn) -> None:
+        for post in self.posts:
+            row = repo.get(conn, str(post["id"]), for_update=True)
+            if row is not None and row["status"] == "scheduled" and uncarry(conn, row, "publish mode changed"):
+                self.back.append(row)
+
+    def failed(self) -> None:
+        from shared.publishing.staging import ahead
+
+        ahead.keep_at_slot(self.released)
+
+    def after(self) -> None:
+        from shared.tmdb import dispatch
+
+        dispatch.arm(self.back)
+
+
+def settings_guard(patch: dict) -> ModeChange | None:
+    from shared.settings.store import read_setting
+
+    if (patch.get("publishMode") or "") == (read_setting("publishMode") or ""):
+        return None  # not changed (a client echoing it back)
+    return ModeChange()

@@ -52,9 +52,12 @@ def _resolve(ref: str) -> Callable[[float, float], dict[str, int]]:
 def materialise() -> dict[str, dict[str, int]]:
     """Every provider, each in its own try (one capability's surprise never holds the other's posts)."""
     from shared.config import get_config
+    from shared.publishing.engine.service import publish_mode
 
     horizon = float(get_config().publish_stage_horizon_seconds)
     reset_pass()
+    if publish_mode() == "dry_run":  # dry runs are recorded at their time, never ahead: nothing to carry
+        return {}
     out: dict[str, dict[str, int]] = {}
     from shared.publishing.staging.carriers import providers
 
