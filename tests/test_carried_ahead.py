@@ -528,3 +528,28 @@ def test_switching_to_dry_run_gives_every_carried_post_back_so_nothing_is_sent(w
     db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts["x"],))
     assert queue.deliver_due(posts["x"], datetime.now(timezone.utc))["status"] == "dry_run"
     assert not world.x.posts
+
+
+def test_a_carry_stopped_after_creating_the_publication_is_run_once_by_the_delivery_or_the_next_window(world, db,
+                                                                                                    staging):
+    """Killed between `gateway.prepare` and the stage: a planned publication nobody stages, its post still
+    planned and armed. The next window adopts it (stages it, hands the post over); had none come, the delivery
+    at the slot would find it by key and run it. Either way: one publication, one post."""
+    from shared.publishing.gateway import prepare
+    from shared.rss import queue
+
+    world.connect("x", expires_in=timedelta(days=2))
+    _, item, posts = _rss_post(db)
+    _, item2, posts2 = _rss_post(db)
+    for pid, it in ((posts["x"], item), (posts2["x"], item2)):
+        post = _planned(db, pid)
+        assert prepare(queue.publish_request(post, _item(db, it), None, {}), post["scheduled_at"]) is not None
+    # the first: the next window adopts it
+    assert queue.carry_one(posts["x"]) is None
+    [pub] = _by_key(db, f"rss:{item}:x")
+    assert pub["state"] == "staged" and str(_planned(db, posts["x"])["carried_by"]) == str(pub["id"])
+    # the second: no window came; its delivery at the slot runs the same row
+    db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts2["x"],))
+    db.execute("UPDATE publications SET not_before = now() WHERE idempotency_key = %s", (f"rss:{item2}:x",))
+    assert queue.deliver_due(posts2["x"], datetime.now(timezone.utc))["status"] == "posted"
+    assert len(_by_key(db, f"rss:{item2}:x")) == 1 and len(world.x.posts) == 1
