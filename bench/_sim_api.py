@@ -40,6 +40,9 @@ def main() -> None:
     # the dispatcher says why each window woke the database: the simulation reads it back from this log
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
     logging.getLogger("screndly.dispatch").setLevel(logging.INFO)
+    if os.environ.get("SIM_DEBUG"):  # why a post was not carried ahead (shared/publishing/staging/ahead.py)
+        for name in ("screndly.rss.queue", "screndly.tmdb.delivery", "screndly.publishing.staging"):
+            logging.getLogger(name).setLevel(logging.INFO)
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 
 

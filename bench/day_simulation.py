@@ -256,6 +256,9 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
         posts = dict(conn.execute("SELECT status, count(*) FROM rss_planned_posts GROUP BY status").fetchall())
         comments = dict(conn.execute("SELECT status, count(*) FROM comments GROUP BY status").fetchall())
         tmdb_posts = dict(conn.execute("SELECT status, count(*) FROM tmdb_posts GROUP BY status").fetchall())
+        carried = {"rss planned posts": conn.execute(
+            "SELECT count(*) FROM rss_planned_posts WHERE carried_by IS NOT NULL").fetchone()[0],
+            "tmdb posts": conn.execute("SELECT count(*) FROM tmdb_posts WHERE carried_by IS NOT NULL").fetchone()[0]}
         items = dict(conn.execute("SELECT status, count(*) FROM rss_items WHERE status <> 'seen' "
                                   "GROUP BY status").fetchall())
         jobs = dict(conn.execute("SELECT state, count(*) FROM media_jobs GROUP BY state").fetchall())
@@ -321,7 +324,7 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "deliveries by route": dict(sorted(by_path.items(), key=lambda kv: -kv[1])),
             "redis top-level commands": dict(sorted(by_cmd.items(), key=lambda kv: -kv[1])[:8]),
             "planned posts": posts, "items": items, "media jobs": jobs, "comments": comments,
-            "tmdb posts": tmdb_posts,
+            "tmdb posts": tmdb_posts, "carried ahead (staging/ahead.py)": carried,
             "feed fetches (304)": f"{feeds.fetches} ({feeds.not_modified})",
             "counters": {k: v for k, v in meter.items()
                          if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},

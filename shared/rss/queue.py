@@ -489,15 +489,17 @@ CARRY_BATCH = 50
 
 def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
     """The staging window's provider: carry the planned posts due within the horizon (oldest first)."""
+    from shared import clock
     from shared.db import connection
     from shared.publishing.staging.eligibility import TARGETS
 
+    now = clock.now()  # the application's clock, as the deliveries judge "due" (the simulation moves it)
     with connection() as conn:
         rows = conn.execute(
             "SELECT id FROM rss_planned_posts WHERE status = 'planned' AND platform = ANY(%s) "
-            "AND scheduled_at > now() + make_interval(secs => %s) "
-            "AND scheduled_at <= now() + make_interval(secs => %s) "
-            "ORDER BY scheduled_at LIMIT %s", (list(TARGETS), lead_seconds, horizon_seconds, CARRY_BATCH)).fetchall()
+            "AND scheduled_at > %s AND scheduled_at <= %s ORDER BY scheduled_at LIMIT %s",
+            (list(TARGETS), now + timedelta(seconds=lead_seconds), now + timedelta(seconds=horizon_seconds),
+             CARRY_BATCH)).fetchall()
     counts = {"carried": 0, "left": 0}
     for r in rows:
         try:
@@ -506,6 +508,8 @@ def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
             log.exception("carrying planned post %s ahead failed", r["id"])
             why = "error"
         counts["carried" if why is None else "left"] += 1
+        if why is not None:
+            log.info("planned post %s stays on its delivery: %s", r["id"], why)
     return counts
 
 

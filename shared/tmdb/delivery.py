@@ -14,7 +14,7 @@ published through `shared.publishing.gateway` (idempotency key `tmdb:<post>:<pla
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from shared.db.rows import one
@@ -242,16 +242,18 @@ CARRY_BATCH = 50
 
 def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
     """The staging window's provider: carry the scheduled posts due within the horizon (oldest first)."""
+    from shared import clock
     from shared.db import connection
     from shared.publishing.staging.eligibility import TARGETS
 
+    now = clock.now()  # the application's clock, as the deliveries judge "due" (the simulation moves it)
     with connection() as conn:
         rows = conn.execute(
             "SELECT id FROM tmdb_posts WHERE status = 'scheduled' AND carried_by IS NULL "
             "AND cardinality(platforms) > 0 AND platforms <@ %s::text[] "
-            "AND scheduled_at > now() + make_interval(secs => %s) "
-            "AND scheduled_at <= now() + make_interval(secs => %s) "
-            "ORDER BY scheduled_at LIMIT %s", (list(TARGETS), lead_seconds, horizon_seconds, CARRY_BATCH)).fetchall()
+            "AND scheduled_at > %s AND scheduled_at <= %s ORDER BY scheduled_at LIMIT %s",
+            (list(TARGETS), now + timedelta(seconds=lead_seconds), now + timedelta(seconds=horizon_seconds),
+             CARRY_BATCH)).fetchall()
     counts = {"carried": 0, "left": 0}
     for r in rows:
         try:
@@ -260,6 +262,8 @@ def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
             log.exception("carrying TMDb post %s ahead failed", r["id"])
             why = "error"
         counts["carried" if why is None else "left"] += 1
+        if why is not None:
+            log.info("TMDb post %s stays on its delivery: %s", r["id"], why)
     return counts
 
 
