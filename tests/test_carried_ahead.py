@@ -230,6 +230,8 @@ def test_a_feed_change_gives_carried_posts_back_to_their_delivery_which_cancels_
     feed, item, posts = _rss_post(db)
     _window()
     pub_id = str(_planned(db, posts["x"])["carried_by"])
+    update_feed(feed, {"enabled": True, "autoPost": True, "platformsEnabled": {"x": True}, "name": "Renamed"})
+    assert _planned(db, posts["x"])["status"] == "waiting"  # an edit that turns nothing off keeps it carried
     update_feed(feed, change)
     post = _planned(db, posts["x"])
     assert post["status"] == "planned" and post["carried_by"] is None

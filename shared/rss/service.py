@@ -194,9 +194,8 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
         cols["next_run_at"] = min(current["next_run_at"], base + timedelta(minutes=cols["interval_minutes"]))
     # a change the delivery would apply at the slot (disabled, paused, a platform or autoPost off): carried posts
     # of this feed go back to their delivery first (a post being sent right now answers 409, nothing changed)
-    guarded = bool({"enabled", "status", "platforms_enabled", "auto_post"} & set(cols))
-    change = (queue.owner_change("i.feed_id = %s", (feed_id,), "feed edited", {"feedId": feed_id}) if guarded
-              else transaction())
+    change = (queue.owner_change("i.feed_id = %s", (feed_id,), "feed edited", {"feedId": feed_id})
+              if _holds_posts_back(current, cols) else transaction())
     with change as conn:
         if cols:
             sets = ", ".join(f"{c} = %s" for c in cols)
@@ -206,6 +205,20 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
         out = feed_json(one(repo.get_feed(conn, feed_id)))
     _feeds_changed(feed_id)
     return out
+
+
+def _holds_posts_back(current: dict, cols: dict[str, Any]) -> bool:
+    """Whether a feed edit turns something off that its posts' delivery checks (queue.cancel_reason). A client
+    echoing the feed back changes nothing and gives no carried post back."""
+    if (cols.get("enabled") is False and current["enabled"]) or (cols.get("auto_post") is False and
+                                                                current["auto_post"]):
+        return True
+    if cols.get("status") == "paused" and current["status"] != "paused":
+        return True
+    if "platforms_enabled" in cols:
+        now, was = cols["platforms_enabled"].obj, current["platforms_enabled"] or {}
+        return any(was.get(p) and not now.get(p) for p in was)
+    return False
 
 
 def delete_feed(feed_id: str) -> None:
