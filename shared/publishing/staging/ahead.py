@@ -103,9 +103,18 @@ def carry(request: Any, slot: datetime) -> tuple[str | None, str | None]:
     current = pubs.get(pub_id)
     if current is not None and current["state"] == "staged" and current["not_before"] == slot:
         return pub_id, None  # another window staged it meanwhile
-    if created:
+    if created and not _stage_record_exists(pub_id):  # (another window staging it meanwhile keeps it)
         drop_planned([pub_id])
     return None, why
+
+
+def _stage_record_exists(pub_id: str) -> bool:
+    from shared.publishing.staging import record
+
+    try:
+        return record.exists(pub_id)
+    except Exception:  # Redis down: keep the row (the delivery at the slot finds it by key and runs it)
+        return True
 
 
 def disarm(kind: str, ref: str) -> None:
