@@ -563,3 +563,21 @@ def test_a_carry_stopped_after_creating_the_publication_is_run_once_by_the_deliv
     db.execute("UPDATE publications SET not_before = now() WHERE idempotency_key = %s", (f"rss:{item2}:x",))
     assert queue.deliver_due(posts2["x"], datetime.now(timezone.utc))["status"] == "posted"
     assert len(_by_key(db, f"rss:{item2}:x")) == 1 and len(world.x.posts) == 1
+
+
+def test_a_carry_that_fails_leaves_the_post_on_its_delivery_and_says_why(world, db, staging, monkeypatch):
+    from shared.publishing import gateway
+
+    world.connect("x", expires_in=timedelta(days=2))
+    _, item, posts = _rss_post(db)
+
+    def broken(request, at):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(gateway, "prepare", broken)
+    assert _window()["carried"]["rss"] == {"carried": 0, "left": 1}
+    assert _planned(db, posts["x"])["status"] == "planned" and posts["x"] in _armed("rss.post")
+    assert _by_key(db, f"rss:{item}:x") == []
+    logged = [r["message"] for r in db.execute("SELECT message FROM activity_logs WHERE service = 'rss' "
+                                               "AND metadata->>'plannedPostId' = %s", (posts["x"],)).fetchall()]
+    assert logged and "could not pre-stage" in logged[0] and "the database went away" in logged[0]

@@ -504,8 +504,11 @@ def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
     for r in rows:
         try:
             why = carry_one(str(r["id"]))
-        except Exception:  # it stays planned and armed: its delivery at the slot publishes it
+        except Exception as exc:  # it stays planned and armed: its delivery at the slot publishes it
             log.exception("carrying planned post %s ahead failed", r["id"])
+            from shared.publishing.staging import ahead
+
+            ahead.carry_failed("rss", {"plannedPostId": str(r["id"])}, exc)
             why = "error"
         counts["carried" if why is None else "left"] += 1
         if why is not None:

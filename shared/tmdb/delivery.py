@@ -258,8 +258,11 @@ def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
     for r in rows:
         try:
             why = carry_one(str(r["id"]))
-        except Exception:  # it stays scheduled and armed: its delivery at the slot publishes it
+        except Exception as exc:  # it stays scheduled and armed: its delivery at the slot publishes it
             log.exception("carrying TMDb post %s ahead failed", r["id"])
+            from shared.publishing.staging import ahead
+
+            ahead.carry_failed("tmdb", {"postId": str(r["id"])}, exc)
             why = "error"
         counts["carried" if why is None else "left"] += 1
         if why is not None:

@@ -140,6 +140,17 @@ def reset_pass() -> None:
     _pass.refreshed, _pass.disarmed = set(), []
 
 
+def carry_failed(source: str, meta: dict[str, Any], exc: Exception) -> None:
+    """A carry that raised leaves its post on its delivery at the slot; the owner's activity log says why."""
+    from shared import activity
+
+    try:
+        activity.log(source, "warn", f"could not pre-stage a post ({type(exc).__name__}: {str(exc)[:200]}); it "
+                     "goes out at its time as usual", meta)
+    except Exception:
+        log.exception("could not record the failed carry")
+
+
 def withdraw(pub_ids: list[str]) -> None:
     """Undo carries that were not handed over (the post changed meanwhile): cancel their stages and delete the
     publications (still planned, nothing was sent). Their slot is at least LEAD_SECONDS away, so no stage of
