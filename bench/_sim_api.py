@@ -12,10 +12,20 @@ import sys
 
 
 def main() -> None:
+    import os
+
     import uvicorn
 
     from functions.api import app
     from shared.usage import flush
+
+    if os.environ.get("SIM_FAKE_PORT"):  # the live scenarios: the platforms' hostnames go to their fakes
+        from pathlib import Path
+
+        sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+        from publishing_mp.worker import install_transport
+
+        install_transport(set(os.environ["SIM_FAKE_HOSTS"].split(",")), int(os.environ["SIM_FAKE_PORT"]))
 
     atexit.register(flush.flush_now)
     import signal
@@ -30,6 +40,9 @@ def main() -> None:
     # the dispatcher says why each window woke the database: the simulation reads it back from this log
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
     logging.getLogger("screndly.dispatch").setLevel(logging.INFO)
+    if os.environ.get("SIM_DEBUG"):  # why a post was not carried ahead (shared/publishing/staging/ahead.py)
+        for name in ("screndly.rss.queue", "screndly.tmdb.delivery", "screndly.publishing.staging"):
+            logging.getLogger(name).setLevel(logging.INFO)
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 
 

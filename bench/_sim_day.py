@@ -181,6 +181,53 @@ class SimFeeds:
         self.server.stop()
 
 
+# --- the platforms, for the live scenarios -----------------------------------------------------------------------
+class LivePlatforms:
+    """The platform fakes (tests/publishing_fakes, held to the platforms' own descriptions) on a real socket
+    (tests/publishing_mp/socket_fakes.py, no faults). The API process sends the fakes' hostnames there
+    (bench/_sim_api.py, SIM_FAKE_PORT); accounts are connected with tokens the fakes accept."""
+
+    FAMILIES = ("x", "threads", "facebook", "pinterest")
+
+    def __init__(self):
+        sys.path[:0] = [str(ROOT / "tests")]
+        from publishing_fakes.pinterest import BOARD
+        from publishing_fakes.world import World
+        from publishing_mp.socket_fakes import FakeServer, FaultPlan
+
+        self.world = World()
+        w = self.world
+        self.hosts = {"x.test": w.x, "graph.test": w.meta, "graph-video.test": w.meta, "threads.test": w.threads,
+                      "pin.test": w.pinterest, "pin-upload.test": w.pinterest, "media.test": w.media}
+        self.server = FakeServer(self.hosts, w.media, FaultPlan(client_timeout=10.0))
+        self.board = BOARD
+
+    @classmethod
+    def start(cls) -> LivePlatforms:
+        live = cls()
+        live.server.start()
+        return live
+
+    def env(self) -> dict[str, str]:
+        return {**self.world.env(), "SIM_FAKE_PORT": str(self.server.port), "SIM_FAKE_HOSTS": ",".join(self.hosts)}
+
+    def connect(self) -> None:
+        from datetime import timedelta
+
+        from shared.config import get_config
+
+        get_config.cache_clear()
+        self.world.connect(*self.FAMILIES, expires_in=timedelta(days=60))  # outlives the simulated day
+
+    def accepted(self) -> dict[str, int]:
+        w = self.world
+        return {"x": len(w.x.posts), "threads": len(w.threads.posts), "facebook": len(w.meta.posts),
+                "pinterest": len(w.pinterest.posts)}
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 # --- independent counters -------------------------------------------------------------------------------------
 class RedisMonitor:
     """Every command the Redis server runs, from its MONITOR stream: (server time, name, from a script?)."""

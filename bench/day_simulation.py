@@ -14,6 +14,10 @@ Idle: no feed, nobody polling, comment replies switched off, no TMDb key, the wo
 Targets: every resource <= 50 % of its free tier (default), <= 10 % (idle), Neon awake <= 6 h a day.
 
     python -m bench day_simulation          (SIM_HOURS=2 for a short run)
+
+Live posting: SIM_SCENARIOS=default-live,default-live-staged runs the default workload with publishMode live,
+the posts going to the platform fakes (tests/publishing_fakes) served on a real socket, with pre-staging off and
+on; each prints the "posts due" wake-ups and the awake hours, and how many posts the fakes accepted.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ def _requests_schedule(day: float, uploads: list[float]) -> list[tuple[float, st
     return sorted(out)
 
 
-def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None) -> dict[str, Any]:
     import httpx
 
     from bench import _sim_comments
@@ -69,10 +74,17 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
 
         tmdb = start_tmdb(datetime.fromtimestamp(day, timezone.utc).date())[1]
         api_env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
+    live = sim.LivePlatforms.start() if (env or {}).get("PUBLISH_MODE") == "live" else None
+    if live is not None:  # posts go to the platform fakes on a real socket (the API process routes to it)
+        api_env.update(live.env())
+    api_env.update(env or {})
     stack = sim.start_stack(tmp, api_env=api_env)
     clock, emulator = stack.clock, stack.backing.emulator
     if tmdb is not None:
         stack.stops.append(tmdb.stop)
+    if live is not None:
+        stack.stops.append(live.stop)
+        live.connect()
     try:
         clock.jump_to(start - 600)
         work = sim.FeedWorkload()
@@ -99,7 +111,8 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
             extra = {**_sim_comments.SETTINGS, **TMDB_SETTINGS}
         else:
             extra = {"commentRepliesActive": False}
-        call("PUT", "/api/settings", json={"publishMode": "dry_run", "rssPinterestBoard": "sim-board",
+        call("PUT", "/api/settings", json={"publishMode": "dry_run" if live is None else "live",
+                                           "rssPinterestBoard": "sim-board" if live is None else live.board,
                                            "globalRSSPosting": True, **extra, **(settings or {})})
         if default:
             for n in range(work.feeds):
@@ -178,7 +191,10 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
         monitor.stop()
         sim.stop_api(stack)
         flush.flush_now()
-        return _measure(stack, snaps, sent, monitor, feeds, day, hours, scenario, worker_drains)
+        res = _measure(stack, snaps, sent, monitor, feeds, day, hours, scenario, worker_drains)
+        if live is not None:
+            res["extra"]["posts the platform fakes accepted"] = live.accepted()
+        return res
     finally:
         stack.stop()
         if os.environ.get("SIM_KEEP"):
@@ -240,6 +256,9 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
         posts = dict(conn.execute("SELECT status, count(*) FROM rss_planned_posts GROUP BY status").fetchall())
         comments = dict(conn.execute("SELECT status, count(*) FROM comments GROUP BY status").fetchall())
         tmdb_posts = dict(conn.execute("SELECT status, count(*) FROM tmdb_posts GROUP BY status").fetchall())
+        carried = {"rss planned posts": conn.execute(
+            "SELECT count(*) FROM rss_planned_posts WHERE carried_by IS NOT NULL").fetchone()[0],
+            "tmdb posts": conn.execute("SELECT count(*) FROM tmdb_posts WHERE carried_by IS NOT NULL").fetchone()[0]}
         items = dict(conn.execute("SELECT status, count(*) FROM rss_items WHERE status <> 'seen' "
                                   "GROUP BY status").fetchall())
         jobs = dict(conn.execute("SELECT state, count(*) FROM media_jobs GROUP BY state").fetchall())
@@ -305,7 +324,7 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "deliveries by route": dict(sorted(by_path.items(), key=lambda kv: -kv[1])),
             "redis top-level commands": dict(sorted(by_cmd.items(), key=lambda kv: -kv[1])[:8]),
             "planned posts": posts, "items": items, "media jobs": jobs, "comments": comments,
-            "tmdb posts": tmdb_posts,
+            "tmdb posts": tmdb_posts, "carried ahead (staging/ahead.py)": carried,
             "feed fetches (304)": f"{feeds.fetches} ({feeds.not_modified})",
             "counters": {k: v for k, v in meter.items()
                          if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},
@@ -342,6 +361,8 @@ def _classify(cause: str) -> str:
         return "comment poll (new comments, or the 6-hourly full poll)"
     if "tmdb.post" in due:
         return "TMDb posts due"
+    if due == {"publishing.staging"}:
+        return "staged posts written back"
     return ", ".join(sorted(due))
 
 
@@ -393,23 +414,33 @@ def report(res: dict[str, Any], target: float) -> list[str]:
     return lines
 
 
-SCENARIOS = {
-    "idle": (10.0, {}),
-    "default": (50.0, {}),
+LIVE = {"PUBLISH_MODE": "live"}
+SCENARIOS: dict[str, tuple[float, dict[str, Any], dict[str, str]]] = {
+    "idle": (10.0, {}, {}),
+    "default": (50.0, {}, {}),
     # baselines in the same run: posts at their exact times instead of on the 10-minute post grid; and posts
     # aligned to full hours (the governor's "batchPosts" lever at its coarsest)
-    "default-exact-times": (50.0, {"postAlignMinutes": 0}),
-    "default-posts-hourly": (50.0, {"postAlignMinutes": 60}),
+    "default-exact-times": (50.0, {"postAlignMinutes": 0}, {}),
+    "default-posts-hourly": (50.0, {"postAlignMinutes": 60}, {}),
+    # the default workload posting for real (to the platform fakes on a socket; dry runs are never staged), with
+    # pre-staging off and on: what carrying RSS and TMDb posts ahead (shared/publishing/staging/ahead.py) saves
+    "default-live": (50.0, {}, {**LIVE, "PUBLISH_STAGING": "0"}),
+    # its Redis is a private process that keeps nothing on disk and has no replica, so no durability gate (as in
+    # the tests); against Upstash the gate adds one WAIT per staged send and per write-back within the grace
+    "default-live-staged": (50.0, {}, {**LIVE, "PUBLISH_STAGING": "1", "PUBLISH_STAGE_DURABILITY": "none"}),
 }
+# what `make bench` runs unless SIM_SCENARIOS says otherwise (the live pair: SIM_SCENARIOS=default-live,...)
+DEFAULT_SCENARIOS = ("idle", "default", "default-exact-times", "default-posts-hourly")
 
 
 def main() -> None:
     hours = float(os.environ.get("SIM_HOURS", "24"))
-    wanted = [s.strip() for s in os.environ.get("SIM_SCENARIOS", ",".join(SCENARIOS)).split(",") if s.strip()]
+    wanted = [s.strip() for s in os.environ.get("SIM_SCENARIOS", ",".join(DEFAULT_SCENARIOS)).split(",")
+              if s.strip()]
     t0 = time.perf_counter()
     for scenario in wanted:
-        target, settings = SCENARIOS[scenario]
-        res = run(scenario, hours, settings)
+        target, settings, env = SCENARIOS[scenario]
+        res = run(scenario, hours, settings, env)
         print("\n".join(report(res, target)))
         print(f"  ({time.perf_counter() - t0:.0f} s of real time so far)")
 

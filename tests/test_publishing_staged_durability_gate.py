@@ -239,3 +239,27 @@ def test_a_post_released_unconfirmed_is_run_by_the_database_only_after_its_grace
     assert _run(pub_id, run) == {"state": "published"}
     assert len(world.meta.posts) == 1 and slot
     assert not world.violations()
+
+
+def test_an_owner_change_handing_a_post_back_to_its_delivery_waits_until_the_cancel_is_confirmed(
+        world, db, replicated, monkeypatch):
+    """A carried RSS/TMDb post released by an owner's change goes back to its own delivery at its slot, outside
+    the write-back's grace logic: so the cancel must be confirmed durable first, else the change waits (409)."""
+    from shared.config import get_config
+    from shared.publishing.staging.owner import BeingPublished, CancelNotConfirmed, unstage
+
+    _, replica = replicated
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled("g5")
+    pub_id = str(row["id"])
+    assert row["state"] == "staged"
+    replica.kill()
+    with pytest.raises(CancelNotConfirmed) as refused:
+        unstage(pub_id, run_message=False)
+    assert isinstance(refused.value, BeingPublished) and "try again" in str(refused.value)
+    assert record.read(pub_id)["state"] == "cancelled"  # no sender can take it ...
+    assert pubs.get(pub_id)["state"] == "staged"  # ... and the row is not handed back yet
+    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", "none")  # Redis confirms again (here: nothing to confirm)
+    get_config.cache_clear()
+    assert unstage(pub_id, run_message=False) == "planned"  # the owner's retry goes through
+    assert pubs.get(pub_id)["state"] == "planned" and not record.exists(pub_id) and not world.x.posts

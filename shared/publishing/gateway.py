@@ -101,3 +101,31 @@ def publish(request: PublishRequest) -> PublishOutcome:
         out.details["processing"] = True
         return out
     return outcome_of(row, request.platform, how)
+
+
+def prepare(request: PublishRequest, at: datetime) -> tuple[dict, bool] | None:
+    """Create the publication ahead of its slot under the request's idempotency key: `planned` for `at`, not run
+    and not scheduled (its carrier runs it: a pre-staged send, or a later `publish` with the same key, which finds
+    this row and never creates a second one). Returns (publication row, created); None in dry-run mode."""
+    from shared.publishing.engine.service import prepare as _prepare
+
+    return _prepare(key=request.idempotency_key, platform=request.platform, content=request.content,
+                    source=request.source, source_ref=request.source_ref, at=at)
+
+
+def drop_planned(publication_ids: list[str], conn=None) -> set[str]:
+    """Delete publications prepared ahead that are still `planned` (nothing was sent); returns those deleted."""
+    from shared.publishing.engine.publications import drop_planned as _drop
+
+    return _drop(publication_ids, conn)
+
+
+def keep_at_slot(publication_id: str) -> None:
+    """A prepared publication whose carrier was taken away (an owner's change that then failed): a run message
+    at its slot runs it on the database path, so it is neither lost nor late."""
+    from shared.publishing.engine import publications as pubs
+    from shared.publishing.engine.runner import schedule_run
+
+    row = pubs.get(publication_id)
+    if row is not None and row.get("state") == "planned" and row.get("not_before") is not None:
+        schedule_run(row, row["not_before"], "its carrier was withdrawn")

@@ -8,3 +8,8 @@ from shared.publishing.engine.listeners import register as _register_settle_list
 
 # the engine tells RSS how each post it handed over ended, whichever worker settles it (no import cost here)
 _register_settle_listener("rss", "shared.rss.queue:on_publication_settled")
+
+from shared.publishing.staging.carriers import register as _register_carrier  # noqa: E402
+
+# with PUBLISH_STAGING on, the staging window carries planned posts due within its horizon (no import cost here)
+_register_carrier("rss", "shared.rss.queue:carry_ahead")

@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.db.rows import one
 from shared.rss import repo
@@ -201,8 +203,6 @@ def deliver(planned_post_id: str, version: int) -> dict:
     """Publish one planned post if the message is still current. Idempotent: a stale or repeated message is a
     no-op that says why."""
     from shared.db import transaction
-    from shared.publishing.gateway import PublishRequest
-    from shared.rss.textlength import shorten
 
     with transaction() as conn:
         post = conn.execute("SELECT * FROM rss_planned_posts WHERE id = %s FOR UPDATE",
@@ -221,7 +221,7 @@ def deliver(planned_post_id: str, version: int) -> dict:
         feed = repo.get_feed(conn, str(item["feed_id"])) if item["feed_id"] else None
         from shared.settings.store import read_settings
 
-        rss_settings = read_settings(["globalRSSPosting", "rssPinterestBoard", "platformSettings"], conn=conn)
+        rss_settings = read_settings(_SETTING_KEYS, conn=conn)
         global_posting = bool(rss_settings.get("globalRSSPosting", True))
         why = cancel_reason(feed, post["platform"], approved=bool(post.get("approved")), global_posting=global_posting)
         if why:
@@ -229,20 +229,7 @@ def deliver(planned_post_id: str, version: int) -> dict:
         conn.execute("UPDATE rss_planned_posts SET status = 'publishing', updated_at = now() WHERE id = %s",
                      (planned_post_id,))
     platform = post["platform"]
-    images = [i["url"] for i in (item["images"] or []) if not i.get("rejected")]
-    per_platform = str(((feed or {}).get("platform_image_counts") or {}).get(platform) or "")
-    if per_platform in ("1", "2", "3"):  # the feed's per-platform override of imageCount
-        images = images[: int(per_platform)]
-    text = shorten(item["caption"] or item["title"], platform)
-    content = {"text": text, "title": item["title"], "link": item.get("link"), "imageUrls": images}
-    if platform == "pinterest":
-        from shared.rss.config import board_of
-
-        content["boardId"] = board_of(rss_settings) or None
-    request = PublishRequest(
-        idempotency_key=f"rss:{item['id']}:{platform}", platform=platform, source="rss", source_ref=str(item["id"]),
-        content=content,
-    )
+    request = publish_request(post, item, feed, rss_settings)
     try:
         outcome = publish_for_rss(request, approved=bool(post.get("approved")))
     except Exception as exc:  # the engine failed: record it; never auto-retry a publish blindly
@@ -256,6 +243,30 @@ def deliver(planned_post_id: str, version: int) -> dict:
         # the engine's settle listener (on_publication_settled) brings the final state
         return _wait(planned_post_id, item, platform, outcome)
     return record(planned_post_id, *result_of(outcome, platform))
+
+
+_SETTING_KEYS = ["globalRSSPosting", "rssPinterestBoard", "platformSettings"]
+
+
+def publish_request(post: dict, item: dict, feed: dict | None, rss_settings: dict):
+    """What a planned post publishes, resolved from the item, feed and settings as they are now: the delivery
+    at the slot and the carry ahead (carry_ahead) both build it here, under the same idempotency key."""
+    from shared.publishing.gateway import PublishRequest
+    from shared.rss.textlength import shorten
+
+    platform = post["platform"]
+    images = [i["url"] for i in (item["images"] or []) if not i.get("rejected")]
+    per_platform = str(((feed or {}).get("platform_image_counts") or {}).get(platform) or "")
+    if per_platform in ("1", "2", "3"):  # the feed's per-platform override of imageCount
+        images = images[: int(per_platform)]
+    text = shorten(item["caption"] or item["title"], platform)
+    content = {"text": text, "title": item["title"], "link": item.get("link"), "imageUrls": images}
+    if platform == "pinterest":
+        from shared.rss.config import board_of
+
+        content["boardId"] = board_of(rss_settings) or None
+    return PublishRequest(idempotency_key=f"rss:{item['id']}:{platform}", platform=platform, source="rss",
+                          source_ref=str(item["id"]), content=content)
 
 
 def publish_for_rss(request, approved: bool):
@@ -463,3 +474,182 @@ def _settle_item(conn, item_id: str, cancelled_because: str | None = None) -> st
                  "reason = %s, updated_at = now() WHERE id = %s",
                  (_json(results), "dry run: recorded, nothing was sent to the platforms" if dry else None, item_id))
     return "published"
+
+
+# --- carried ahead (PUBLISH_STAGING; shared/publishing/staging/ahead.py) --------------------------------------
+# A planned post due within the staging horizon gets its publication created and staged in an awake window; the
+# post then waits (`waiting`, carried_by = the publication) and its `rss.post` item is disarmed: the slot wakes no
+# database, and the settle listener records the outcome as for any waiting post. Owner changes that would cancel
+# it at delivery (feed disabled, paused or deleted, a platform or autoPost turned off, global posting off, the
+# item dismissed) first release the stage (409 while it is being sent), then give the post back to its own
+# delivery at the slot, which applies them as it always did.
+CARRY_LOCK = "rss:carry"  # owner changes take it exclusively, hand-overs shared: a hand-over never misses one
+CARRY_BATCH = 50
+
+
+def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
+    """The staging window's provider: carry the planned posts due within the horizon (oldest first)."""
+    from shared import clock
+    from shared.db import connection
+    from shared.publishing.staging.eligibility import TARGETS
+
+    now = clock.now()  # the application's clock, as the deliveries judge "due" (the simulation moves it)
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT id FROM rss_planned_posts WHERE status = 'planned' AND platform = ANY(%s) "
+            "AND scheduled_at > %s AND scheduled_at <= %s ORDER BY scheduled_at LIMIT %s",
+            (list(TARGETS), now + timedelta(seconds=lead_seconds), now + timedelta(seconds=horizon_seconds),
+             CARRY_BATCH)).fetchall()
+    counts = {"carried": 0, "left": 0}
+    for r in rows:
+        try:
+            why = carry_one(str(r["id"]))
+        except Exception as exc:  # it stays planned and armed: its delivery at the slot publishes it
+            log.exception("carrying planned post %s ahead failed", r["id"])
+            from shared.publishing.staging import ahead
+
+            ahead.carry_failed("rss", {"plannedPostId": str(r["id"])}, exc)
+            why = "error"
+        counts["carried" if why is None else "left"] += 1
+        if why is not None:
+            log.info("planned post %s stays on its delivery: %s", r["id"], why)
+    return counts
+
+
+def _judge(conn, post_id: str, *, lock: bool) -> tuple[dict | None, dict | None, dict | None, dict, str | None]:
+    """(post, item, feed, settings, why it may not be carried) as the delivery would judge it now."""
+    from shared.settings.store import read_settings
+
+    post = conn.execute("SELECT * FROM rss_planned_posts WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                        (post_id,)).fetchone()
+    if post is None or post["status"] != "planned":
+        return post, None, None, {}, "no longer planned"
+    item = repo.get_item(conn, str(post["item_id"]))
+    if item is None or item["dismissed"]:
+        return post, item, None, {}, "the item was dismissed"
+    feed = repo.get_feed(conn, str(item["feed_id"])) if item["feed_id"] else None
+    rss_settings = read_settings(_SETTING_KEYS, conn=conn)
+    why = cancel_reason(feed, post["platform"], approved=bool(post.get("approved")),
+                        global_posting=bool(rss_settings.get("globalRSSPosting", True)))
+    return post, item, feed, rss_settings, why
+
+
+def carry_one(post_id: str) -> str | None:
+    """Carry one planned post: None when handed over to its staged publication, else why it stays on its own
+    delivery at the slot (a post the delivery would cancel is left to it, as with staging off)."""
+    from shared import activity
+    from shared.db import connection, transaction
+    from shared.publishing.staging import ahead
+
+    with connection() as conn:
+        post, item, feed, rss_settings, why = _judge(conn, post_id, lock=False)
+    if why or post is None or item is None:
+        return why or "gone"
+    request = publish_request(post, item, feed, rss_settings)
+    pub_id, why = ahead.carry(request, post["scheduled_at"])
+    if pub_id is None:
+        return why
+    handed = False
+    with transaction() as conn:
+        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (CARRY_LOCK,))
+        now_post, _, _, _, why = _judge(conn, post_id, lock=True)
+        if (why is None and now_post is not None and now_post["version"] == post["version"]
+                and now_post["scheduled_at"] == post["scheduled_at"]):
+            slot = post["scheduled_at"].astimezone(timezone.utc).isoformat()
+            waiting = {"platform": post["platform"], "status": "waiting", "publicationId": pub_id,
+                       "scheduledAt": slot, "why": "pre-staged: it goes out at its time"}
+            conn.execute("UPDATE rss_planned_posts SET status = 'waiting', carried_by = %s, outcome = %s, "
+                         "error = NULL, updated_at = now() WHERE id = %s", (pub_id, _json(waiting), post_id))
+            activity.log("rss", "info", f"pre-staged on {post['platform']}: {item['title'][:120]} (goes out {slot})",
+                         {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": post["platform"],
+                          "status": "waiting", "publicationId": pub_id}, conn=conn)
+            handed = True
+    if not handed:
+        if now_post is not None and now_post["status"] in ("waiting", "publishing"):
+            # another window handed it over, or its delivery ran and found this very publication: it is theirs
+            return "carried or delivered meanwhile"
+        ahead.withdraw([pub_id])  # the owner changed it meanwhile: their change wins
+        return why or "changed meanwhile"
+    ahead.disarm(POST_KIND, post_id)  # an item left behind finds the post waiting and does nothing
+    return None
+
+
+class OwnerChange:
+    """An owner's change that the delivery would have applied at the slot, for the carried posts in `scope` (a
+    condition on rss_planned_posts p joined with rss_items i). Built before the change: releases their stages
+    (409 while one is being sent; nothing changed). `in_transaction(conn)`, first thing in the change's own
+    transaction: deletes their publications (still planned) and puts the posts back to `planned`, to be
+    delivered (and cancelled, or published) at their slot as with staging off. `failed()` if that transaction
+    did not commit, `after()` once it did. With staging off and nothing carried: one indexed query, no more."""
+
+    def __init__(self, scope: str, params: tuple, what: str, meta: dict):
+        from shared.config import get_config
+        from shared.db import connection
+        from shared.publishing.staging import ahead
+
+        self.scope, self.params, self.what, self.meta = scope, params, what, meta
+        with connection() as conn:
+            carried = self._carried(conn, lock=False)
+        self.active = bool(carried) or bool(get_config().publish_staging)
+        self.released = ahead.release([str(r["carried_by"]) for r in carried], "rss", what, meta) if carried else []
+        self.reverted: list[tuple[str, str, float]] = []
+
+    def _carried(self, conn, *, lock: bool) -> list[dict]:
+        return conn.execute(
+            "SELECT p.id, p.carried_by, p.scheduled_at FROM rss_planned_posts p JOIN rss_items i ON i.id = p.item_id "
+            f"WHERE p.carried_by IS NOT NULL AND p.status = 'waiting' AND ({self.scope}) ORDER BY p.id"
+            + (" FOR UPDATE OF p" if lock else ""), self.params).fetchall()
+
+    def in_transaction(self, conn) -> None:
+        from shared.publishing.staging import ahead
+
+        if not self.active:
+            return
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (CARRY_LOCK,))
+        rows = self._carried(conn, lock=True)
+        dropped = ahead.drop(conn, [str(r["carried_by"]) for r in rows], "rss", self.what, self.meta)
+        back = [r for r in rows if str(r["carried_by"]) in dropped]
+        if back:
+            conn.execute("UPDATE rss_planned_posts SET status = 'planned', carried_by = NULL, outcome = NULL, "
+                         "error = NULL, version = version + 1, updated_at = now() WHERE id = ANY(%s::uuid[])",
+                         ([str(r["id"]) for r in back],))
+        self.reverted = [(POST_KIND, str(r["id"]), r["scheduled_at"].timestamp()) for r in back]
+
+    def failed(self) -> None:
+        from shared.publishing.staging import ahead
+
+        ahead.keep_at_slot(self.released)
+
+    def after(self) -> None:
+        send_or_log(self.reverted, self.meta)
+
+
+@contextmanager
+def owner_change(scope: str, params: tuple, what: str, meta: dict) -> Iterator[Any]:
+    """`with owner_change(...) as conn:` the owner's change, in one transaction with the carried posts' return
+    to their delivery (see OwnerChange)."""
+    from shared.db import transaction
+
+    change = OwnerChange(scope, params, what, meta)
+    try:
+        with transaction() as conn:
+            change.in_transaction(conn)
+            yield conn
+    except BaseException:
+        change.failed()
+        raise
+    change.after()
+
+
+def settings_guard(patch: dict) -> OwnerChange | None:
+    """The settings save's guard. Turning global RSS posting off cancels, at delivery, every post the owner did
+    not approve; a change of publishMode decides, at delivery, whether a post is sent or only recorded (a dry
+    run is never carried): the carried posts concerned go back to their delivery first."""
+    from shared.settings.store import read_settings
+
+    now = read_settings(["publishMode", "globalRSSPosting"])  # a client echoing a value back changes nothing
+    if "publishMode" in patch and (patch["publishMode"] or "") != (now.get("publishMode") or ""):
+        return OwnerChange("true", (), "publish mode changed", {})
+    if "globalRSSPosting" in patch and not patch["globalRSSPosting"] and now.get("globalRSSPosting", True):
+        return OwnerChange("NOT p.approved", (), "global RSS posting off", {})
+    return None

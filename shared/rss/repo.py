@@ -153,7 +153,7 @@ def upsert_planned_post(conn, item_id: str, platform: str, scheduled_at: datetim
         "approved = EXCLUDED.approved, "
         "version = rss_planned_posts.version + 1, status = 'planned', error = NULL, outcome = NULL, "
         # the old message carries the old version and will do nothing: the sweep must send a new one
-        "message_id = NULL, updated_at = now() "
+        "message_id = NULL, carried_by = NULL, updated_at = now() "
         "WHERE rss_planned_posts.status IN ('failed', 'cancelled', 'planned') "
         "RETURNING id, item_id, platform, scheduled_at, version, status",
         (item_id, platform, scheduled_at, approved)).fetchone()

@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from shared.db import connection, transaction
 from shared.db.rows import one
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.rss import repo
+from shared.rss import queue, repo
 from shared.rss.pipeline import PLATFORMS
 
 DEFAULT_PLATFORMS = {"x": True, "threads": True, "facebook": False, "pinterest": False}
@@ -192,7 +192,11 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
     if "interval_minutes" in cols and "next_run_at" not in cols:
         base = current["last_fetched_at"] or datetime.now(timezone.utc)
         cols["next_run_at"] = min(current["next_run_at"], base + timedelta(minutes=cols["interval_minutes"]))
-    with transaction() as conn:
+    # a change the delivery would apply at the slot (disabled, paused, a platform or autoPost off): carried posts
+    # of this feed go back to their delivery first (a post being sent right now answers 409, nothing changed)
+    change = (queue.owner_change("i.feed_id = %s", (feed_id,), "feed edited", {"feedId": feed_id})
+              if _holds_posts_back(current, cols) else transaction())
+    with change as conn:
         if cols:
             sets = ", ".join(f"{c} = %s" for c in cols)
             conn.execute(f"UPDATE rss_feeds SET {sets}, updated_at = now() WHERE id = %s", (*cols.values(), feed_id))
@@ -203,10 +207,25 @@ def update_feed(feed_id: str, data: dict[str, Any]) -> dict:
     return out
 
 
+def _holds_posts_back(current: dict, cols: dict[str, Any]) -> bool:
+    """Whether a feed edit turns something off that its posts' delivery checks (queue.cancel_reason). A client
+    echoing the feed back changes nothing and gives no carried post back."""
+    if (cols.get("enabled") is False and current["enabled"]) or (cols.get("auto_post") is False and
+                                                                current["auto_post"]):
+        return True
+    if cols.get("status") == "paused" and current["status"] != "paused":
+        return True
+    if "platforms_enabled" in cols:
+        now, was = cols["platforms_enabled"].obj, current["platforms_enabled"] or {}
+        return any(was.get(p) and not now.get(p) for p in was)
+    return False
+
+
 def delete_feed(feed_id: str) -> None:
     from shared import activity
 
-    with transaction() as conn:
+    # its items and their planned posts go with it: carried ones give their publications up first
+    with queue.owner_change("i.feed_id = %s", (feed_id,), "feed deleted", {"feedId": feed_id}) as conn:
         row = conn.execute("DELETE FROM rss_feeds WHERE id = %s RETURNING name", (feed_id,)).fetchone()
         if row is None:
             raise NotFound("feed not found")
@@ -411,7 +430,8 @@ def delete_item(item_id: str) -> None:
     """Hide the entry and cancel what it had planned. The row stays so the item is never fetched as new again."""
     from shared import activity as act
 
-    with transaction() as conn:
+    # carried posts give their publications up first (409 while one is being sent), then are cancelled below
+    with queue.owner_change("p.item_id = %s", (item_id,), "activity entry deleted", {"itemId": item_id}) as conn:
         row = conn.execute("UPDATE rss_items SET dismissed = true, updated_at = now() WHERE id = %s AND NOT dismissed "
                            "RETURNING title", (item_id,)).fetchone()
         if row is None:

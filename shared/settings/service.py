@@ -138,7 +138,48 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
 
     changed: list[str] = []
     ignored: list[str] = []
+    guards = _guards(patch)  # before anything is saved: may refuse the change (409)
+    try:
+        view = _save(patch, changed, ignored, guards)
+    except BaseException:
+        for g in guards:
+            g.failed()
+        raise
+    for g in guards:
+        g.after()
+    if changed:
+        _after_change(changed)
+    return UpdateResult({k: view.values[k] for k in patch}, changed, ignored)
+
+
+# "module:function" -> the keys it guards: called with the patch before a save, it returns None or a guard whose
+# `in_transaction(conn)` runs first in the save's transaction, then `after()` once it committed or `failed()`.
+# Constructing it may refuse the save (a Conflict). Used where a setting changes what is already carried ahead:
+# turning global RSS posting off, or changing publishMode, gives carried posts back to their delivery
+# (shared/rss/queue.py OwnerChange, shared/tmdb/delivery.py ModeChange).
+SAVE_GUARDS: dict[str, tuple[str, ...]] = {
+    "shared.rss.queue:settings_guard": ("globalRSSPosting", "publishMode"),
+    "shared.tmdb.delivery:settings_guard": ("publishMode",),
+}
+
+
+def _guards(patch: dict[str, Any]) -> list[Any]:
+    import importlib
+
+    out = []
+    for ref, keys in SAVE_GUARDS.items():
+        if set(patch) & set(keys):
+            module, _, name = ref.partition(":")
+            guard = getattr(importlib.import_module(module), name)(patch)
+            if guard is not None:
+                out.append(guard)
+    return out
+
+
+def _save(patch: dict[str, Any], changed: list[str], ignored: list[str], guards: list[Any]) -> PublicView:
     with transaction() as conn:
+        for g in guards:
+            g.in_transaction(conn)
         current = store.stored_rows(conn, patch.keys(), for_update=True)
         for key, value in patch.items():
             if key in SECRET_KEYS:
@@ -154,10 +195,7 @@ def update_settings(patch: dict[str, Any]) -> UpdateResult:
             activity.log("settings", "info", f"Settings updated: {len(changed)} key(s)",
                          {"changedKeys": changed},
                          conn=conn)
-        view = public_settings(conn)
-    if changed:
-        _after_change(changed)
-    return UpdateResult({k: view.values[k] for k in patch}, changed, ignored)
+        return public_settings(conn)
 
 
 # "module:function" -> the keys it follows; called with the changed keys after a save committed. A failing hook

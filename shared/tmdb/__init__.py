@@ -9,3 +9,8 @@ from shared.publishing.engine.listeners import register as _register_settle_list
 
 # the engine tells TMDb how each post it handed over ended, whichever worker settles it (no import cost here)
 _register_settle_listener("tmdb", "shared.tmdb.delivery:on_publication_settled")
+
+from shared.publishing.staging.carriers import register as _register_carrier  # noqa: E402
+
+# with PUBLISH_STAGING on, the staging window carries scheduled posts due within its horizon (no import cost here)
+_register_carrier("tmdb", "shared.tmdb.delivery:carry_ahead")

@@ -14,7 +14,7 @@ published through `shared.publishing.gateway` (idempotency key `tmdb:<post>:<pla
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from shared.db.rows import one
@@ -76,8 +76,10 @@ def deliver(post_id: str, version: int) -> dict[str, Any]:
     return _settle(post_id, results)
 
 
-def _publish_one(post: dict, platform: str, rehost_setting: bool) -> dict[str, Any]:
-    from shared.publishing.gateway import PublishRequest, publish
+def publish_request(post: dict, platform: str, rehost_setting: bool):
+    """What one platform of a post publishes, resolved from the post as it is now: the delivery at the slot and
+    the carry ahead (carry_ahead) both build it here, under the same idempotency key."""
+    from shared.publishing.gateway import PublishRequest
     from shared.rss.textlength import shorten
 
     image, new_rehost = _image_for(post, platform, rehost_setting)
@@ -89,8 +91,14 @@ def _publish_one(post: dict, platform: str, rehost_setting: bool) -> dict[str, A
             conn.execute("UPDATE tmdb_posts SET rehosted_url = %s WHERE id = %s", (new_rehost, post["id"]))
     content = {"text": shorten(post["caption"] or post["title"], platform), "title": post["title"][:100],
                "link": _tmdb_link(post), "imageUrls": [image] if image else []}
-    request = PublishRequest(idempotency_key=f"tmdb:{post['id']}:{platform}", platform=platform, content=content,
-                             source="tmdb", source_ref=str(post["id"]))
+    return PublishRequest(idempotency_key=f"tmdb:{post['id']}:{platform}", platform=platform, content=content,
+                          source="tmdb", source_ref=str(post["id"]))
+
+
+def _publish_one(post: dict, platform: str, rehost_setting: bool) -> dict[str, Any]:
+    from shared.publishing.gateway import publish
+
+    request = publish_request(post, platform, rehost_setting)
     try:
         outcome = publish(request)
     except Exception as exc:  # the engine itself failed: record it, never retry a publish blindly
@@ -125,13 +133,15 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
 
     with transaction() as conn:
         post = repo.get(conn, post_id, for_update=True)
-        if post is None or post["status"] != "publishing":
+        # a carried post (carry_ahead) is still `scheduled` when its first platform settles: it is publishing now
+        carried = post is not None and post["status"] == "scheduled" and bool(post.get("carried_by"))
+        if post is None or (post["status"] != "publishing" and not carried):
             return {"status": post["status"] if post else "deleted", "results": results}
         merged = {**(post.get("platform_results") or {}), **results}
         waiting = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") == "waiting"
                    or p not in merged]
         if waiting:
-            repo.update(conn, post_id, {"platform_results": merged}, bump=False)
+            repo.update(conn, post_id, {"platform_results": merged, "status": "publishing"}, bump=False)
             _log(conn, "info", f"waiting on {', '.join(waiting)}: {post['title']}", post)
             return {"status": "publishing", "waiting": waiting, "results": merged}
         ok = [p for p in post["platforms"] if merged[p]["status"] in ("posted", "dry_run")]
@@ -191,10 +201,12 @@ def reconcile_publishing(limit: int = 20) -> int:
     from shared.publishing.gateway import outcome_of
 
     with connection() as conn:
+        # publishing for a while, or carried ahead (carry_ahead) and its slot long past
         stuck = conn.execute(
-            "SELECT id, platforms, platform_results FROM tmdb_posts WHERE status = 'publishing' "
-            "AND updated_at < now() - %s::interval ORDER BY updated_at LIMIT %s",
-            (f"{STUCK_AFTER_MINUTES} minutes", limit)).fetchall()
+            "SELECT id, platforms, platform_results FROM tmdb_posts WHERE updated_at < now() - %s::interval "
+            "AND (status = 'publishing' OR (status = 'scheduled' AND carried_by IS NOT NULL "
+            "AND scheduled_at < now() - %s::interval)) ORDER BY updated_at LIMIT %s",
+            (f"{STUCK_AFTER_MINUTES} minutes", f"{STUCK_AFTER_MINUTES} minutes", limit)).fetchall()
         n = 0
         for post in stuck:
             keys = {p: f"tmdb:{post['id']}:{p}" for p in post["platforms"]}
@@ -215,3 +227,155 @@ def reconcile_publishing(limit: int = 20) -> int:
             else:  # still in the engine's hands: look again later
                 conn.execute("UPDATE tmdb_posts SET updated_at = now() WHERE id = %s", (post["id"],))
     return n
+
+
+# --- carried ahead (PUBLISH_STAGING; shared/publishing/staging/ahead.py) --------------------------------------
+# A scheduled post due within the staging horizon whose every platform can be pre-staged gets its publications
+# created and staged in an awake window; the post stays `scheduled` (what the owner sees) with carried_by =
+# {platform: publication id}, and its `tmdb.post` item is disarmed: the slot wakes no database, and the settle
+# listener settles the post (`publishing` at the first platform's outcome, then published or failed). A post with
+# a platform that cannot be staged (YouTube, an expiring token, a failing validation) is not carried at all: its
+# delivery at the slot publishes every platform, as with staging off. Owner edits and deletes release the stages
+# first (409 while one is being sent), then give the post back to its delivery (`uncarry`).
+CARRY_BATCH = 50
+
+
+def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
+    """The staging window's provider: carry the scheduled posts due within the horizon (oldest first)."""
+    from shared import clock
+    from shared.db import connection
+    from shared.publishing.staging.eligibility import TARGETS
+
+    now = clock.now()  # the application's clock, as the deliveries judge "due" (the simulation moves it)
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT id FROM tmdb_posts WHERE status = 'scheduled' AND carried_by IS NULL "
+            "AND cardinality(platforms) > 0 AND platforms <@ %s::text[] "
+            "AND scheduled_at > %s AND scheduled_at <= %s ORDER BY scheduled_at LIMIT %s",
+            (list(TARGETS), now + timedelta(seconds=lead_seconds), now + timedelta(seconds=horizon_seconds),
+             CARRY_BATCH)).fetchall()
+    counts = {"carried": 0, "left": 0}
+    for r in rows:
+        try:
+            why = carry_one(str(r["id"]))
+        except Exception as exc:  # it stays scheduled and armed: its delivery at the slot publishes it
+            log.exception("carrying TMDb post %s ahead failed", r["id"])
+            from shared.publishing.staging import ahead
+
+            ahead.carry_failed("tmdb", {"postId": str(r["id"])}, exc)
+            why = "error"
+        counts["carried" if why is None else "left"] += 1
+        if why is not None:
+            log.info("TMDb post %s stays on its delivery: %s", r["id"], why)
+    return counts
+
+
+def carry_one(post_id: str) -> str | None:
+    """Carry one scheduled post (all its platforms, or none): None when handed over, else why it stays on its own
+    delivery at the slot."""
+    from shared.db import connection, transaction
+    from shared.publishing.staging import ahead
+    from shared.settings.store import read_settings
+
+    with connection() as conn:
+        post = repo.get(conn, post_id)
+        rehost_setting = bool(read_settings(["rehostImages"], conn=conn).get("rehostImages", True))
+    if post is None or post["status"] != "scheduled" or post.get("carried_by") or not post["scheduled_at"]:
+        return "no longer scheduled"
+    carried: dict[str, str] = {}
+    for platform in post["platforms"]:
+        pub_id, why = ahead.carry(publish_request(dict(post), platform, rehost_setting), post["scheduled_at"])
+        if pub_id is None:
+            ahead.withdraw(list(carried.values()))
+            return f"{platform}: {why}"
+        carried[platform] = pub_id
+    handed = False
+    with transaction() as conn:
+        now_post = repo.get(conn, post_id, for_update=True)
+        if (now_post is not None and now_post["status"] == "scheduled" and not now_post.get("carried_by")
+                and now_post["updated_at"] == post["updated_at"] and now_post["scheduled_at"] == post["scheduled_at"]
+                and list(now_post["platforms"]) == list(post["platforms"])):
+            # updated_at is left as it is: an owner's edit (which moves it) between the read above and this
+            # transaction is caught by the comparison, one after it finds the post carried
+            conn.execute("UPDATE tmdb_posts SET carried_by = %s WHERE id = %s", (repo._json(carried), post_id))
+            slot = post["scheduled_at"].astimezone(timezone.utc).isoformat()
+            _log(conn, "info", f"pre-staged on {', '.join(post['platforms'])}: {post['title']} (goes out {slot})",
+                 post, {"publicationIds": carried})
+            handed = True
+    if not handed:
+        if now_post is not None and (now_post["status"] == "publishing" or now_post.get("carried_by")):
+            # another window handed it over, or its delivery ran and found these very publications: theirs now
+            return "carried or delivered meanwhile"
+        ahead.withdraw(list(carried.values()))  # the owner changed it meanwhile: their change wins
+        return "changed meanwhile"
+    from shared.tmdb.dispatch import KIND
+
+    ahead.disarm(KIND, post_id)  # an item left behind delivers it: every platform finds its publication by key
+    return None
+
+
+def release_carried(post: dict, what: str) -> list[str]:
+    """Before an owner's change to a carried post: cancel its stages (409 while one is being sent; nothing was
+    changed). Returns the publications released."""
+    from shared.publishing.staging import ahead
+
+    pubs = [str(v) for v in (post.get("carried_by") or {}).values()]
+    if not pubs:
+        return []
+    return ahead.release(pubs, "tmdb", what, {"postId": str(post["id"]), "tmdbId": post["tmdb_id"]})
+
+
+def uncarry(conn, post: dict, what: str) -> bool:
+    """Inside the owner's transaction, the post locked: delete its carried publications (still planned: nothing
+    was sent) and give it back to its delivery at the slot. False when it was not carried. A publication staged or
+    publishing again meanwhile raises a 409 (ahead.CarriedChanged): the transaction rolls back."""
+    from shared.publishing.staging import ahead
+
+    pubs = [str(v) for v in (post.get("carried_by") or {}).values()]
+    if not pubs:
+        return False
+    ahead.drop(conn, pubs, "tmdb", what, {"postId": str(post["id"]), "tmdbId": post["tmdb_id"]})
+    conn.execute("UPDATE tmdb_posts SET carried_by = NULL WHERE id = %s", (post["id"],))
+    post["carried_by"] = None
+    return True
+
+
+class ModeChange:
+    """The settings save's guard for publishMode (see shared/settings/service.py SAVE_GUARDS): whether a post is
+    sent or only recorded is decided at delivery, so every carried post goes back to its delivery first (its
+    stages released before the save: 409 while one is being sent)."""
+
+    def __init__(self):
+        from shared.db import connection
+
+        with connection() as conn:
+            self.posts = conn.execute("SELECT id, tmdb_id, carried_by FROM tmdb_posts WHERE status = 'scheduled' "
+                                      "AND carried_by IS NOT NULL ORDER BY id").fetchall()
+        self.released: list[str] = []
+        for post in self.posts:
+            self.released += release_carried(post, "publish mode changed")
+        self.back: list[dict] = []
+
+    def in_transaction(self, conn) -> None:
+        for post in self.posts:
+            row = repo.get(conn, str(post["id"]), for_update=True)
+            if row is not None and row["status"] == "scheduled" and uncarry(conn, row, "publish mode changed"):
+                self.back.append(row)
+
+    def failed(self) -> None:
+        from shared.publishing.staging import ahead
+
+        ahead.keep_at_slot(self.released)
+
+    def after(self) -> None:
+        from shared.tmdb import dispatch
+
+        dispatch.arm(self.back)
+
+
+def settings_guard(patch: dict) -> ModeChange | None:
+    from shared.settings.store import read_setting
+
+    if (patch.get("publishMode") or "") == (read_setting("publishMode") or ""):
+        return None  # not changed (a client echoing it back)
+    return ModeChange()

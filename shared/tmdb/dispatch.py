@@ -14,7 +14,8 @@ Stale-safe: the handler re-reads the post when its item comes due.
   idempotency key makes a repeat publish return the first outcome.
 
 Callers use only `arm(posts)` after their transaction committed and `sweep(now)` (every refresh: arms scheduled
-posts the dispatcher does not hold, e.g. after Redis lost its data).
+posts the dispatcher does not hold, e.g. after Redis lost its data; not those carried by their pre-staged
+publications, delivery.carry_ahead, whose item was disarmed on purpose).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def sweep(now: datetime | None = None) -> int:
     with connection() as conn:
         rows = conn.execute(
             "SELECT id, scheduled_at, status FROM tmdb_posts WHERE status = 'scheduled' "
-            "AND scheduled_at IS NOT NULL ORDER BY scheduled_at LIMIT %s", (SWEEP_LIMIT,)).fetchall()
+            "AND scheduled_at IS NOT NULL AND carried_by IS NULL ORDER BY scheduled_at LIMIT %s",
+            (SWEEP_LIMIT,)).fetchall()
     if not rows:
         return 0
     held = {dispatch.split(m)[1] for m in dispatch.pending(KIND)}

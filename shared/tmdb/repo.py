@@ -59,7 +59,7 @@ INSERT_COLUMNS = ("id", "cycle_key", "tmdb_id", "media_type", "source", "title",
                   "image_types", "image_style", "scheduled_at", "status", "platforms", "cast_names", "genres",
                   "popularity", "score", "cache_hit", "published_at", "error_message", "platform_results",
                   "created_at")
-_JSON = {"image_urls", "image_types", "cast_names", "genres", "platform_results"}
+_JSON = {"image_urls", "image_types", "cast_names", "genres", "platform_results", "carried_by"}
 
 
 def insert(conn, values: dict[str, Any]) -> dict[str, Any] | None:

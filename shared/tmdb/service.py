@@ -346,56 +346,97 @@ _EDITABLE = {"caption": "caption", "imageUrl": "image_url", "imageType": "image_
 
 def update_post(post_id: str, patch: dict[str, Any]) -> dict:
     """Partial update: reschedule, status changes, caption/image/platform edits. A change of time or status
-    bumps the version (an armed message goes stale) and re-arms a scheduled post."""
+    bumps the version (an armed message goes stale) and re-arms a scheduled post. A post carried ahead
+    (delivery.carry_ahead) gives its stages up first (409 while one is being sent) and goes back to its delivery
+    at the slot, with the edit (the next window may carry it again)."""
     from shared.db import transaction
-    from shared.tmdb import dispatch
+    from shared.publishing.staging import ahead
+    from shared.tmdb import delivery, dispatch
 
     post_id = uuid_or_not_found(post_id, "TMDb post")
-    with transaction() as conn:
-        post = _locked_for_change(conn, post_id)
-        changes: dict[str, Any] = {k2: patch[k] for k, k2 in _EDITABLE.items() if k in patch}
-        if "platforms" in patch:
-            changes["platforms"] = _platforms(patch["platforms"] or [])
-        timing = False
-        if "scheduledTime" in patch:
-            at = _parse_time(patch["scheduledTime"], "scheduledTime")
-            if at is None:
-                raise ValidationFailed("scheduledTime cannot be cleared", details={"field": "scheduledTime"})
-            changes["scheduled_at"] = at
-            timing = True
-        if "publishedTime" in patch:
-            changes["published_at"] = _parse_time(patch["publishedTime"], "publishedTime")
-        status = patch.get("status")
-        if status is not None:
-            changes["status"] = status
-            timing = True
-            if status == "scheduled" and (changes.get("scheduled_at") or post["scheduled_at"]) is None:
-                changes["scheduled_at"] = _now() + timedelta(minutes=1)
-            if status == "published" and "published_at" not in changes:
-                changes["published_at"] = _now()
-        if not changes:
-            return repo.to_api(post)
-        row = one(repo.update(conn, post_id, changes, bump=timing))  # read under lock above
-        if status is not None:
-            ledger.mark(conn, post_id, status)
-        what = ", ".join(sorted(patch))
-        _audit(conn, f"edited ({what}): {row['title']}", row)
-    if row["status"] == "scheduled" and timing:
-        dispatch.arm([row])  # the same item, moved to the new time
+    touches = patch.get("status") is not None or any(
+        k in patch for k in (*_EDITABLE, "platforms", "scheduledTime", "publishedTime"))
+    released = _release_carried(post_id, "edited") if touches else []
+    uncarried = False
+    try:
+        with transaction() as conn:
+            post = _locked_for_change(conn, post_id)
+            if not touches:
+                return repo.to_api(post)
+            uncarried = delivery.uncarry(conn, post, "edited")
+            row = _apply_update(conn, post_id, post, patch)
+    except BaseException:
+        ahead.keep_at_slot(released)
+        raise
+    timing = timing_changed(patch)
+    if row["status"] == "scheduled" and (timing or uncarried):
+        dispatch.arm([row])  # the same item, moved to the new time (or armed again: the post is its own again)
     elif timing and post["status"] == "scheduled":
         dispatch.disarm(post_id)  # no longer scheduled: its item would do nothing
     return repo.to_api(row)
 
 
+def timing_changed(patch: dict[str, Any]) -> bool:
+    return "scheduledTime" in patch or patch.get("status") is not None
+
+
+def _release_carried(post_id: str, what: str) -> list[str]:
+    """A carried post gives up its stages before a change (409 while one is being sent). Not carried: one read
+    of the post, nothing more."""
+    from shared.db import connection
+    from shared.tmdb import delivery
+
+    with connection() as conn:
+        post = repo.get(conn, post_id)
+    return delivery.release_carried(post, what) if post is not None and post.get("carried_by") else []
+
+
+def _apply_update(conn, post_id: str, post: dict, patch: dict[str, Any]) -> dict:
+    changes: dict[str, Any] = {k2: patch[k] for k, k2 in _EDITABLE.items() if k in patch}
+    if "platforms" in patch:
+        changes["platforms"] = _platforms(patch["platforms"] or [])
+    timing = False
+    if "scheduledTime" in patch:
+        at = _parse_time(patch["scheduledTime"], "scheduledTime")
+        if at is None:
+            raise ValidationFailed("scheduledTime cannot be cleared", details={"field": "scheduledTime"})
+        changes["scheduled_at"] = at
+        timing = True
+    if "publishedTime" in patch:
+        changes["published_at"] = _parse_time(patch["publishedTime"], "publishedTime")
+    status = patch.get("status")
+    if status is not None:
+        changes["status"] = status
+        timing = True
+        if status == "scheduled" and (changes.get("scheduled_at") or post["scheduled_at"]) is None:
+            changes["scheduled_at"] = _now() + timedelta(minutes=1)
+        if status == "published" and "published_at" not in changes:
+            changes["published_at"] = _now()
+    row = one(repo.update(conn, post_id, changes, bump=timing))  # read under lock above
+    if status is not None:
+        ledger.mark(conn, post_id, status)
+    what = ", ".join(sorted(patch))
+    _audit(conn, f"edited ({what}): {row['title']}", row)
+    return row
+
+
 def delete_post(post_id: str) -> dict:
     from shared.db import transaction
+    from shared.publishing.staging import ahead
+    from shared.tmdb import delivery
 
     post_id = uuid_or_not_found(post_id, "TMDb post")
-    with transaction() as conn:
-        row = _locked_for_change(conn, post_id)
-        repo.delete(conn, post_id)
-        ledger.mark(conn, post_id, "deleted")
-        _audit(conn, f"deleted: {row['title']}", row)
+    released = _release_carried(post_id, "deleted")
+    try:
+        with transaction() as conn:
+            row = _locked_for_change(conn, post_id)
+            delivery.uncarry(conn, row, "deleted")
+            repo.delete(conn, post_id)
+            ledger.mark(conn, post_id, "deleted")
+            _audit(conn, f"deleted: {row['title']}", row)
+    except BaseException:
+        ahead.keep_at_slot(released)
+        raise
     from shared.tmdb import dispatch
 
     dispatch.disarm(post_id)  # saves its wake-up; an item left behind finds the post gone and does nothing

@@ -309,6 +309,18 @@ def stageable(horizon_seconds: float, min_lead_seconds: float, targets: tuple[st
             (list(targets), min_lead_seconds, horizon_seconds, limit)).fetchall()
 
 
+def drop_planned(pub_ids: list[str], conn=None) -> set[str]:
+    """Delete publications that are still `planned` (nothing of them was sent: a planned row was never claimed,
+    or was released with proof nothing went out). Returns the ids deleted. Used only for a post carried ahead
+    (staging/ahead.py) that its owner changed: the post goes back to its own delivery at the slot."""
+    if not pub_ids:
+        return set()
+    with _use(conn) as c:
+        rows = c.execute("DELETE FROM publications WHERE id = ANY(%s::uuid[]) AND state='planned' RETURNING id",
+                         (list(pub_ids),)).fetchall()
+    return {str(r["id"]) for r in rows}
+
+
 def staged_past(grace_seconds: float, limit: int = 100) -> list[dict]:
     """Staged rows whose slot and grace have passed (the write-back settles those whose stage is gone)."""
     with connection() as c:

@@ -70,6 +70,23 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
     return row, ("busy" if row["state"] == "publishing" else "existing")
 
 
+def prepare(*, key: str, platform: str, content: dict[str, Any], source: str, source_ref: str | None,
+            at: datetime) -> tuple[dict, bool] | None:
+    """Create (or find) the publication ahead of its slot: `planned`, not_before = `at`, neither run nor given a
+    run message (whoever carries it runs it: a staged send, or the capability's own delivery at the slot, whose
+    `submit` with the same key finds this row). Returns (row, created); None in dry-run mode: a dry run is
+    recorded at its time, never ahead (and never staged)."""
+    from shared.db import connection
+    from shared.settings.store import read_settings
+
+    target = normalize_target(platform)
+    with connection() as c:
+        if publish_mode(read_settings(["publishMode"], conn=c)) == "dry_run":
+            return None
+        return pubs.create_or_get(key=key, target=target, family=TARGETS[target], source=source,
+                                  source_ref=source_ref, content=content, dry_run=False, not_before=at, conn=c)
+
+
 def _stage_if_due(row: dict) -> None:
     """The database is awake for this request: pre-stage the post now if it is due within the horizon
     (shared/publishing/staging); otherwise a later window stages it, or it runs on the database path."""

@@ -21,10 +21,17 @@ class BeingPublished(Conflict):
     """The staged post is being sent right now: the change must wait (a Conflict: the API answers 409)."""
 
 
-def unstage(pub_id: str) -> str:
+class CancelNotConfirmed(BeingPublished):
+    """The stage was cancelled, but Redis did not confirm it durable: the post cannot be handed back to a delivery
+    that sends it at its slot (a failover could revive the stage and a Redis sender send it too). The change waits;
+    a retry, or the next window's write-back, finishes it."""
+
+
+def unstage(pub_id: str, run_message: bool = True) -> str:
     """Before an owner's change to a publication: make sure no stage can send it. Returns `none` (no stage),
     `planned` (the stage was cancelled and the row is `planned` again), or the write-back's verdict for a
-    stage that had already finished; raises BeingPublished when it is being sent."""
+    stage that had already finished; raises BeingPublished when it is being sent. `run_message=False`: a row
+    back to `planned` gets no run message (the caller deletes it, or keeps it at its slot itself)."""
     from shared.publishing.staging.writeback import apply_one
 
     if not record.exists(pub_id):
@@ -34,7 +41,16 @@ def unstage(pub_id: str) -> str:
         raise BeingPublished("this post is being published right now; try again in a minute")
     if verdict == "missing":
         return "none"
-    return apply_one(pub_id)
+    if verdict == "cancelled" and not run_message:
+        # the caller hands the post back to its own at-slot delivery (run_message=False), past the write-back's
+        # grace logic: only once the cancel is confirmed durable (staging/durability.py)
+        from shared.publishing.staging import durability
+
+        confirmed, why = durability.confirm()
+        if not confirmed:
+            raise CancelNotConfirmed("this post's pre-staged copy could not be confirmed cancelled "
+                                     f"({why[:120]}); try again in a minute")
+    return apply_one(pub_id, run_message)
 
 
 def drop_account(family: str | None) -> int:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from shared.scheduling.dispatch import Kind, Tick, hook, register
 
@@ -61,18 +62,25 @@ def in_window(t: Tick, refs: list[str]) -> None:
     """On: write back and stage, and stay armed. Off (the drain): write back what is still staged, if anything
     is (one indexed SELECT otherwise), and do not re-arm."""
     from shared.publishing.maintenance import staging_step
+    from shared.publishing.staging import ahead
 
     if enabled():
         t.arm(WINDOW_KIND, "all", t.now + PERIOD_SECONDS)
+    ahead.reset_pass()
     t.report["staging"] = staging_step()
+    for kind, ref in ahead.disarmed():  # posts carried ahead in this pass: this tick must not arm them again
+        t.done(kind, ref)
 
 
-def window() -> dict[str, dict[str, int]]:
-    """Write back, then stage (the database is awake): the dispatcher's windows and the maintenance tick."""
+def window() -> dict[str, Any]:
+    """Write back, carry the RSS and TMDb posts due within the horizon (ahead.py: their publications are created
+    and staged now), then stage the other planned posts (the database is awake): the dispatcher's windows and
+    the maintenance tick."""
+    from shared.publishing.staging.ahead import materialise
     from shared.publishing.staging.stage import stage_due
     from shared.publishing.staging.writeback import write_back
 
-    return {"written_back": write_back(), "staged": stage_due()}
+    return {"written_back": write_back(), "carried": materialise(), "staged": stage_due()}
 
 
 def want_write_back(now: float, within: float | None = None) -> None:

@@ -55,25 +55,29 @@ def write_back(limit: int = 200) -> dict[str, int]:
     return counts
 
 
-def apply_one(pub_id: str) -> str:
+def apply_one(pub_id: str, run_message: bool = True) -> str:
+    """Write back one stage. `run_message=False`: a row that goes back to `planned` gets no run message (its
+    caller, an owner's change to a post carried ahead, deletes it or keeps it at its slot itself)."""
     state, rec = record.freeze(pub_id)
     if state in ("wait", "missing"):
         return state
     token = rec.get("token", "")
     progress = record.decode(rec.get("progress"), {}) or {}
     if state in ("expired", "cancelled"):
-        return _back_to_planned(pub_id, token, None, f"stage {state}", grace_until=_float(rec.get("grace_until")))
+        return _back_to_planned(pub_id, token, None, f"stage {state}", run_message,
+                                grace_until=_float(rec.get("grace_until")))
     if state == "settling":
         verdict = _settle_by_lookup(pub_id, token, {**progress, "commit_sent": True},
                                     "the staged sender stopped after sending the post", rec.get("late"))
     else:  # done
-        verdict = _apply_outcome(pub_id, token, rec, record.decode(rec.get("outcome"), {}) or {}, progress)
+        verdict = _apply_outcome(pub_id, token, rec, record.decode(rec.get("outcome"), {}) or {}, progress,
+                                 run_message)
     record.forget(pub_id, token)
     return verdict
 
 
 def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[str, Any],
-                   progress: dict[str, Any]) -> str:
+                   progress: dict[str, Any], run_message: bool = True) -> str:
     from shared.publishing.adapters.base import Account, PostResult
     from shared.publishing.engine import outcomes
     from shared.publishing.engine import publications as pubs
@@ -86,7 +90,7 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
         mark_needs_reconnect(rec.get("family", ""), str(outcome["auth"]))
     if kind == "release":
         at = datetime.fromtimestamp(float(outcome["at"]), timezone.utc) if outcome.get("at") else None
-        return _back_to_planned(pub_id, token, at, str(outcome.get("reason") or "released"),
+        return _back_to_planned(pub_id, token, at, str(outcome.get("reason") or "released"), run_message,
                                 warn=outcome.get("errorKind") == "not_durable",
                                 grace_until=_float(rec.get("grace_until")))
     if kind == "lookup":
@@ -116,8 +120,8 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
     return outcomes.unconfirmed(row, lease, f"unknown staged outcome {kind!r}")["state"]
 
 
-def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str, warn: bool = False,
-                     grace_until: float | None = None) -> str:
+def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str, run_message: bool = True,
+                     warn: bool = False, grace_until: float | None = None) -> str:
     """Nothing was sent from the stage: the database path runs it (at `at`, or its own time, or now). The
     record is forgotten before the run message goes out, so the run route finds no stage and runs the row.
     `warn`: the owner should hear why (Redis could not confirm the checkpoint: staging saves nothing so).
@@ -138,8 +142,9 @@ def _back_to_planned(pub_id: str, token: str, at: datetime | None, reason: str, 
     record.forget(pub_id, token)
     if row is None:
         return "stale"
-    when = max(row["not_before"] or _now(), _now() + timedelta(seconds=1))
-    schedule_run(row, when, f"back from a stage: {reason}")
+    if run_message:
+        when = max(row["not_before"] or _now(), _now() + timedelta(seconds=1))
+        schedule_run(row, when, f"back from a stage: {reason}")
     if warn:
         from shared import activity
 
