@@ -238,8 +238,9 @@ class Config:
     publish_poll_interval_seconds: float = 5.0
     # pre-staged posts (shared/publishing/staging): a planned single-request post due within the horizon is
     # prepared in Redis in an awake window and sent at its time without Postgres; results are written back in
-    # the next window. Off by default (see docs/architecture/usage.md, "Pre-staging posts").
-    publish_staging: bool = False
+    # the next window. On by default and inert on a Redis that cannot confirm a checkpoint durable (the gate
+    # below; see docs/architecture/usage.md, "Pre-staging posts").
+    publish_staging: bool = True
     publish_stage_horizon_seconds: float = 6 * 3600.0
     # a stage not sent this long after its slot goes back to the database path (never sent late from Redis)
     publish_stage_grace_seconds: float = 600.0

@@ -477,7 +477,18 @@ def test_a_carried_tmdb_post_whose_listener_was_missed_is_settled_by_the_refresh
 
 
 # --- flag off --------------------------------------------------------------------------------------------------
-def test_with_staging_off_nothing_is_carried_and_the_delivery_publishes_at_the_slot(world, db, no_wakeups):
+@pytest.fixture
+def staging_off(monkeypatch):
+    from shared.config import get_config
+
+    monkeypatch.setenv("PUBLISH_STAGING", "0")
+    get_config.cache_clear()
+    yield
+    get_config.cache_clear()
+
+
+def test_with_staging_off_nothing_is_carried_and_the_delivery_publishes_at_the_slot(world, db, no_wakeups,
+                                                                                     staging_off):
     from shared.publishing.maintenance import staging_step
     from shared.rss import queue
 
@@ -488,6 +499,26 @@ def test_with_staging_off_nothing_is_carried_and_the_delivery_publishes_at_the_s
     assert db.execute("SELECT count(*) AS n FROM publications").fetchone()["n"] == 0
     assert _planned(db, posts["x"])["status"] == "planned" and posts["x"] in _armed("rss.post")
     assert _tmdb(db, post_id)["carried_by"] is None and post_id in _armed("tmdb.post")
+    db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts["x"],))
+    assert queue.deliver_due(posts["x"], datetime.now(timezone.utc))["status"] == "posted"
+    assert len(world.x.posts) == 1
+
+
+def test_on_a_redis_that_cannot_confirm_a_checkpoint_nothing_is_carried_and_the_delivery_posts(world, db,
+                                                                                                no_wakeups):
+    """Staging on (the default) with the default gate (WAITAOF) against this machine's Redis 7.0, which has no
+    such command: nothing is carried or staged, the posts keep their own delivery at their slot."""
+    from shared.config import get_config
+    from shared.publishing.maintenance import staging_step
+    from shared.rss import queue
+
+    assert get_config().publish_staging and get_config().publish_stage_durability == "waitaof:1:1"
+    world.connect("x", expires_in=timedelta(days=2))
+    _, _item, posts = _rss_post(db)
+    post_id = _tmdb_post(platforms=("X",))
+    assert staging_step()["carried"] == {"all": {"not_durable": 1}}
+    assert db.execute("SELECT count(*) AS n FROM publications").fetchone()["n"] == 0
+    assert posts["x"] in _armed("rss.post") and post_id in _armed("tmdb.post")
     db.execute("UPDATE rss_planned_posts SET scheduled_at = now() WHERE id = %s", (posts["x"],))
     assert queue.deliver_due(posts["x"], datetime.now(timezone.utc))["status"] == "posted"
     assert len(world.x.posts) == 1

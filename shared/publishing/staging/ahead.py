@@ -58,6 +58,10 @@ def materialise() -> dict[str, dict[str, int]]:
     reset_pass()
     if publish_mode() == "dry_run":  # dry runs are recorded at their time, never ahead: nothing to carry
         return {}
+    from shared.publishing.staging.stage import durable_here
+
+    if not durable_here():  # a Redis that cannot confirm a checkpoint: nothing would be staged, carry nothing
+        return {"all": {"not_durable": 1}}
     out: dict[str, dict[str, int]] = {}
     from shared.publishing.staging.carriers import providers
 
