@@ -82,7 +82,7 @@ def replicated(monkeypatch, tmp_path: Path):
 
     if REDIS is None:
         pytest.fail("redis-server is needed for this test (the machine's Redis server binary)")
-    primary = _Proc(["--dir", str(tmp_path)])
+    primary = _Proc(["--dir", str(tmp_path), "--repl-diskless-sync-delay", "0"])  # a replica links at once
     replica = _Proc(["--dir", str(tmp_path), "--replicaof", "127.0.0.1", str(primary.port)])
     deadline = time.monotonic() + 15
     while redis_py.Redis.from_url(replica.url).info("replication").get("master_link_status") != "up":
@@ -99,11 +99,16 @@ def replicated(monkeypatch, tmp_path: Path):
     monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)  # this test drives the windows itself
     get_config.cache_clear()
     reset_redis_client()
+    durability._NO_UNTIL.clear()  # a "no" an earlier test's Redis gave is not this one's
+    deadline = time.monotonic() + 15
+    while durability._ask(["WAIT", "1", "500"], 0.5) != 1:  # linked is not yet acknowledging: wait for its acks
+        assert time.monotonic() < deadline, "the replica never acknowledged a write"
     try:
         yield primary, replica
     finally:
         get_config.cache_clear()
         reset_redis_client()
+        durability._NO_UNTIL.clear()
         bridge.stop()
         replica.kill()
         primary.kill()
