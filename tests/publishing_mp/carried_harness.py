@@ -2,9 +2,10 @@
 an hour ahead in this process, then has real OS processes carry them ahead at once (carried_worker.py: several
 `ahead.materialise()` passes racing for the same posts, plus deliveries run early by hand), SIGKILLed right after
 the publication was created, after it was staged, inside the hand-over transaction and after its commit; then
-brings every slot to now and has processes deliver every post at its slot (stale items included) and send the
-stages, killed in the delivery and in the send; then the write-back, the engine's maintenance and the
-capabilities' safety nets; and counts posts per (post, platform) in the fakes' ledgers against the rows.
+brings every slot to now and has processes run the deliveries of the posts whose item is armed (the ones not
+carried, and a carried one whose disarm a kill prevented) and send the stages, killed in the delivery and in the
+send; then the write-back, the engine's maintenance and the capabilities' safety nets; and counts posts per
+(post, platform) in the fakes' ledgers against the rows.
 
 Required: every (post, platform) posted exactly once, at most one publication per idempotency key, every
 publication published, every RSS planned post `posted` (its item `published`) and every TMDb post `published`
@@ -145,6 +146,12 @@ class CarriedHarness:
                     os.environ[k] = v
             get_config.cache_clear()
 
+    @staticmethod
+    def _ahead(i: int, n: int, minutes: int) -> timedelta:
+        """An hour or so ahead (within the staging horizon: carried); the last one beyond the horizon (not carried:
+        its own delivery runs it at the slot, next to the carried posts' sends)."""
+        return timedelta(hours=7) if i == n - 1 else timedelta(minutes=minutes)
+
     def _rss_item(self, i: int, platforms: tuple[str, ...]) -> None:
         import uuid
 
@@ -153,7 +160,7 @@ class CarriedHarness:
         from shared.db import connection
         from shared.rss import queue
 
-        at = datetime.now(timezone.utc) + timedelta(minutes=60 + 3 * i)
+        at = datetime.now(timezone.utc) + self._ahead(i, self.cfg.rss_items, 60 + 3 * i)
         with connection() as db:
             feed = db.execute(
                 "INSERT INTO rss_feeds (name, url, auto_post, platforms_enabled) VALUES ('F', %s, true, %s) "
@@ -174,7 +181,7 @@ class CarriedHarness:
         from shared.tmdb.service import create_post
 
         update_settings({"rehostImages": False})
-        at = datetime.now(timezone.utc) + timedelta(minutes=61 + 3 * i)
+        at = datetime.now(timezone.utc) + self._ahead(i, self.cfg.tmdb_posts, 61 + 3 * i)
         body = {"tmdbId": 438631 + i, "mediaType": "movie", "title": f"Film {i}", "year": 2021,
                 "releaseDate": "2021-10-22", "caption": f"Film {i} turns 5 today [ct:{i}]", "imageUrl": None,
                 "scheduledTime": at.isoformat(), "source": "tmdb_anniversary", "status": "scheduled",
@@ -207,17 +214,15 @@ class CarriedHarness:
         return self._report(time.monotonic() - started)
 
     def _carry_rounds(self) -> None:
-        """Carriers race for the same posts; the first round kills one process at each chosen point; an early
-        delivery runs next to them in the rounds with kills; the last round has no kills (it adopts or carries
-        what the killed ones left)."""
+        """First one carrier killed at each chosen point (its first time there; all four race for the same
+        posts); then carriers racing each other, killed at random, with an early delivery next to them; the last
+        round without kills (it adopts or carries what the killed ones left)."""
         cfg = self.cfg
-        for n in range(cfg.carry_rounds):
+        self._wait([self._job("carry", cfg.seed + k, 0.0, point) for k, point in enumerate(CARRY_POINTS)])
+        for n in range(1, cfg.carry_rounds):
             last = n == cfg.carry_rounds - 1
             p = 0.0 if last else cfg.kill
-            jobs = []
-            if n == 0:
-                jobs += [self._job("carry", cfg.seed + k, p, point) for k, point in enumerate(CARRY_POINTS)]
-            jobs += [self._job("carry", cfg.seed + 100 * n + 10 + k, p) for k in range(cfg.carriers)]
+            jobs = [self._job("carry", cfg.seed + 100 * n + 10 + k, p) for k in range(cfg.carriers)]
             if not last:
                 jobs.append(self._job("early", cfg.seed + 100 * n + 50, p))
             self._wait(jobs)
@@ -241,15 +246,16 @@ class CarriedHarness:
         return Counter(record.read(i).get("state", "gone") for i in record.all_ids())
 
     def _slot_rounds(self) -> None:
-        """At the slot: deliveries of every post (stale items for the carried ones) and the staged sends, at once;
-        killed in the first two rounds."""
+        """At the slot: the deliveries of the armed items and the staged sends, at once; killed in the first two
+        rounds."""
         cfg = self.cfg
         for n in range(3):
             p = cfg.kill if n < 2 else 0.0
-            forced = "delivery_after_publish" if n == 0 else "-"
-            jobs = [self._job("deliver", cfg.seed + 200 + 10 * n, p, forced),
-                    self._job("deliver", cfg.seed + 201 + 10 * n, p)]
-            jobs += [self._job("send", cfg.seed + 300 + 10 * n + k, p) for k in range(2)]
+            if n == 0:  # one delivery alone (with the sends), killed the first time the gateway has answered it
+                jobs = [self._job("deliver", cfg.seed + 200, 0.0, "delivery_after_publish")]
+            else:
+                jobs = [self._job("deliver", cfg.seed + 200 + 10 * n + k, p) for k in range(2)]
+            jobs += [self._job("send", cfg.seed + 300 + 10 * n + k, p) for k in range(3)]
             self._wait(jobs)
             if self._stages()["claimed"]:  # a killed sender's claim: it runs out, then another may take it
                 time.sleep(LEASE + 0.1)
@@ -271,7 +277,17 @@ class CarriedHarness:
             if not open_rows and not self._stages():
                 return
             time.sleep(LEASE + 0.1)  # a killed claim runs out
-        raise AssertionError(f"still open after the settle rounds: {open_rows} rows, stages {self._stages()}")
+        with connection() as c:
+            rows = [*c.execute("SELECT 'publication' AS t, idempotency_key AS k, state AS s FROM publications "
+                               "WHERE state IN ('planned','publishing','staged')"),
+                    *c.execute("SELECT 'rss' AS t, id::text || ' ' || platform AS k, status || ' ' || "
+                               "coalesce(carried_by::text, '-') || ' ' || coalesce(outcome::text, '') AS s "
+                               "FROM rss_planned_posts WHERE status IN ('planned','publishing','waiting')"),
+                    *c.execute("SELECT 'tmdb' AS t, id::text AS k, status || ' ' || coalesce(carried_by::text, '-') "
+                               "|| ' ' || coalesce(platform_results::text, '') AS s FROM tmdb_posts "
+                               "WHERE status IN ('scheduled','publishing')")]
+        raise AssertionError(f"still open after the settle rounds: {rows}, stages {self._stages()}, "
+                             f"errors {self.redis.lrange('carried:errors', 0, 3)}")
 
     # --- the count ---------------------------------------------------------------------------------------------
     def _report(self, seconds: float) -> Report:
@@ -298,7 +314,8 @@ class CarriedHarness:
             n = posts[tags[key]]
             pub = by_key.get(key)
             if n == 0:
-                losses.append(f"{key}: not posted (publication {pub and pub['state']})")
+                losses.append(f"{key}: not posted (publication {pub and pub['state']}: "
+                              f"{pub and (pub['error_kind'], pub['last_error'], pub['progress'])})")
             if pub is None or pub["state"] != "published":
                 disagreements.append(f"{key}: publication {pub and pub['state']}")
                 continue
@@ -317,7 +334,7 @@ class CarriedHarness:
                         or result.get("id") != pub["platform_post_id"]
                         or (carried is not None and str(carried) != str(pub["id"]))):
                     disagreements.append(f"{key}: TMDb post {row['status']} ({result}, carried by {carried}) vs "
-                                         f"{pub['id']}")
+                                         f"{pub['id']} ({pub['platform_post_id']}, created {pub['created_at']})")
         counters = {name: {k: int(v) for k, v in self.redis.hgetall(f"carried:{name}").items()}
                     for name in ("carried", "early", "delivered", "verdicts", "written_back", "safety_net")}
         return Report(expected=list(self.expected), posts=posts,

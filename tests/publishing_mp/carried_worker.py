@@ -7,11 +7,12 @@ Jobs (one line on the zygote's stdin each: `<job> <seed> <kill probability> <for
   the hand-over transaction (before its commit) and after the commit (before the dispatcher item is disarmed);
 - early: a delivery that runs while its post is being carried (a stale item, a race): a few posts, picked at
   random, delivered by hand long before their slot;
-- deliver: the at-slot deliveries of every post (RSS `deliver_due`; TMDb `deliver` as its dispatcher handler
-  calls it, whether or not the post was carried: a disarm that never happened), in random order; kill point
-  after the gateway answered, before the delivery records it (TMDb: after its last platform);
-- send: two threads send every stage in their own random order; kill point right after a claim (a kill later in
-  the send, which may end `unconfirmed`, is test_publishing_staged_under_kill_9.py's);
+- deliver: the at-slot deliveries of every post whose dispatcher item is armed (RSS `deliver_due`; TMDb
+  `deliver` as its dispatcher handler calls it; a carried post whose disarm never happened included), in random
+  order; kill point after the gateway answered, before the delivery records it (TMDb: after its last platform);
+- send: every stage in a random order (one thread: a kill after a claim must not stop another thread's send
+  midway); kill point right after a claim (a kill later in the send, which may end `unconfirmed`, is
+  test_publishing_staged_under_kill_9.py's);
 - writeback / settle: the write-back, then the engine's maintenance and the capabilities' safety nets, no kills.
 
 A forced point kills the process the first time it is reached (whatever the probability), so every chosen
@@ -149,6 +150,12 @@ def _deliver(redis, maybe, seed: int, *, at_slot: bool) -> None:
     queue.publish_for_rss, delivery._publish_one = publish_for_rss, publish_one  # type: ignore[assignment]
     rng = random.Random(seed)
     rss, tmdb = _posts()
+    if at_slot:  # as the dispatcher fires them: the posts whose item is still armed (a carried post's item is
+        # disarmed after its hand-over; one left behind, by a carrier killed before the disarm, fires as usual)
+        from shared.scheduling import dispatch
+
+        armed = {dispatch.split(m)[1] for m in dispatch.pending()}
+        rss, tmdb = [p for p in rss if p in armed], [p for p in tmdb if p in armed]
     work = [("rss", p) for p in rss] + [("tmdb", p) for p in tmdb]
     rng.shuffle(work)
     if not at_slot:
@@ -175,22 +182,13 @@ def _send(redis, maybe, seed: int) -> None:
         return res
 
     record.claim = claim  # type: ignore[assignment]
-    ids = sorted(record.all_ids())
-
-    def loop(n: int) -> None:
-        order = list(ids)
-        random.Random(seed * 10 + n).shuffle(order)
-        for pub_id in order:
-            try:
-                redis.hincrby(P + "verdicts", send(pub_id), 1)
-            except Exception:
-                _error(redis)
-
-    threads = [threading.Thread(target=loop, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    order = sorted(record.all_ids())
+    random.Random(seed).shuffle(order)
+    for pub_id in order:
+        try:
+            redis.hincrby(P + "verdicts", send(pub_id), 1)
+        except Exception:
+            _error(redis)
 
 
 def _writeback(redis) -> None:
