@@ -293,8 +293,8 @@ def carry_one(post_id: str) -> str | None:
     with transaction() as conn:
         now_post = repo.get(conn, post_id, for_update=True)
         # every publication still staged: another window's carrier that failed may have withdrawn one it adopted
-        staged = conn.execute("SELECT count(*) AS n FROM publications WHERE id = ANY(%s::uuid[]) AND state = "
-                              "'staged'", (list(carried.values()),)).fetchone()["n"]
+        staged = one(conn.execute("SELECT count(*) AS n FROM publications WHERE id = ANY(%s::uuid[]) AND state = "
+                                  "'staged'", (list(carried.values()),)).fetchone())["n"]
         if (now_post is not None and now_post["status"] == "scheduled" and not now_post.get("carried_by")
                 and staged == len(carried)
                 and now_post["updated_at"] == post["updated_at"] and now_post["scheduled_at"] == post["scheduled_at"]

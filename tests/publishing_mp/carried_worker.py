@@ -93,12 +93,14 @@ def _carry(redis, maybe) -> None:
         _error(redis)
 
 
-def _posts():
+def _posts(within: str = "100 years"):
     from shared.db import connection
 
     with connection() as c:
-        rss = [str(r["id"]) for r in c.execute("SELECT id FROM rss_planned_posts ORDER BY id")]
-        tmdb = [str(r["id"]) for r in c.execute("SELECT id FROM tmdb_posts ORDER BY id")]
+        rss = [str(r["id"]) for r in c.execute("SELECT id FROM rss_planned_posts WHERE scheduled_at < now() + "
+                                               "%s::interval ORDER BY id", (within,))]
+        tmdb = [str(r["id"]) for r in c.execute("SELECT id FROM tmdb_posts WHERE scheduled_at < now() + "
+                                                "%s::interval ORDER BY id", (within,))]
     return rss, tmdb
 
 
@@ -149,7 +151,7 @@ def _deliver(redis, maybe, seed: int, *, at_slot: bool) -> None:
 
     queue.publish_for_rss, delivery._publish_one = publish_for_rss, publish_one  # type: ignore[assignment]
     rng = random.Random(seed)
-    rss, tmdb = _posts()
+    rss, tmdb = _posts() if at_slot else _posts("2 hours")  # (early: the posts being carried)
     if at_slot:  # as the dispatcher fires them: the posts whose item is still armed (a carried post's item is
         # disarmed after its hand-over; one left behind, by a carrier killed before the disarm, fires as usual)
         from shared.scheduling import dispatch
