@@ -2,7 +2,7 @@
 with real processes: 8 RSS items and 6 TMDb posts (X, Facebook or both: 18 posts; one of each beyond the staging
 horizon) carried by several OS processes at once, SIGKILLed right after `gateway.prepare` created the publication,
 after the stage, inside the hand-over transaction (before its commit) and after it (before the dispatcher item is
-disarmed), with deliveries run early by hand next to them; then, at the slot, the deliveries of every item still
+disarmed); then, at the slot, the deliveries of every item still
 armed racing the staged sends, SIGKILLed after the gateway answered a delivery and after a send's claim; then the
 write-back, the engine's maintenance and the safety nets (tests/publishing_mp/carried_harness.py, carried_worker.py).
 Every post must be on its platform once, under one publication per key, and every RSS and TMDb row must end

@@ -1,6 +1,6 @@
 """The orchestrator of the carried-ahead kill -9 test: plans RSS posts and schedules TMDb posts (X and Facebook)
 an hour ahead in this process, then has real OS processes carry them ahead at once (carried_worker.py: several
-`ahead.materialise()` passes racing for the same posts, plus deliveries run early by hand), SIGKILLed right after
+`ahead.materialise()` passes racing for the same posts), SIGKILLed right after
 the publication was created, after it was staged, inside the hand-over transaction and after its commit; then
 brings every slot to now and has processes run the deliveries of the posts whose item is armed (the ones not
 carried, and a carried one whose disarm a kill prevented) and send the stages, killed in the delivery and in the
@@ -215,17 +215,15 @@ class CarriedHarness:
 
     def _carry_rounds(self) -> None:
         """First one carrier killed at each chosen point (its first time there; all four race for the same
-        posts); then carriers racing each other, killed at random, with an early delivery next to them; the last
-        round without kills (it adopts or carries what the killed ones left)."""
+        posts); then carriers racing each other, killed at random; the last round without kills (it adopts or
+        carries what the killed ones left). No delivery runs here: a delivery never runs before its slot (its
+        dispatcher item re-arms), and carrying stops 3 minutes before it."""
         cfg = self.cfg
         self._wait([self._job("carry", cfg.seed + k, 0.0, point) for k, point in enumerate(CARRY_POINTS)])
         for n in range(1, cfg.carry_rounds):
             last = n == cfg.carry_rounds - 1
             p = 0.0 if last else cfg.kill
-            jobs = [self._job("carry", cfg.seed + 100 * n + 10 + k, p) for k in range(cfg.carriers)]
-            if not last:
-                jobs.append(self._job("early", cfg.seed + 100 * n + 50, p))
-            self._wait(jobs)
+            self._wait([self._job("carry", cfg.seed + 100 * n + 10 + k, p) for k in range(cfg.carriers)])
 
     def _bring_slots(self) -> None:
         """Time passes: every post's slot is now, with its publication's and its stage's."""
@@ -336,7 +334,7 @@ class CarriedHarness:
                     disagreements.append(f"{key}: TMDb post {row['status']} ({result}, carried by {carried}) vs "
                                          f"{pub['id']} ({pub['platform_post_id']}, created {pub['created_at']})")
         counters = {name: {k: int(v) for k, v in self.redis.hgetall(f"carried:{name}").items()}
-                    for name in ("carried", "early", "delivered", "verdicts", "written_back", "safety_net")}
+                    for name in ("carried", "delivered", "verdicts", "written_back", "safety_net")}
         return Report(expected=list(self.expected), posts=posts,
                       duplicates={k: v for k, v in posts.items() if v > 1}, losses=losses,
                       disagreements=disagreements, keys=keys, states=Counter(p["state"] for p in pubs),
