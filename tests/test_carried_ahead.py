@@ -348,13 +348,14 @@ def test_a_change_before_the_hand_over_wins_and_the_carry_is_withdrawn(world, db
 
 
 # --- TMDb ------------------------------------------------------------------------------------------------------
-def _tmdb_post(*, platforms=("X", "Threads"), in_seconds: int = 3600, caption: str = "Dune turns 5 today") -> str:
+def _tmdb_post(*, platforms=("X", "Threads"), in_seconds: int = 3600, caption: str = "Dune turns 5 today",
+               tmdb_id: int = 438631) -> str:
     from shared.settings.service import update_settings
     from shared.tmdb.service import create_post
 
     update_settings({"rehostImages": False})
     at = datetime.now(timezone.utc) + timedelta(seconds=in_seconds)
-    body = {"tmdbId": 438631, "mediaType": "movie", "title": "Dune", "year": 2021, "releaseDate": "2021-10-22",
+    body = {"tmdbId": tmdb_id, "mediaType": "movie", "title": "Dune", "year": 2021, "releaseDate": "2021-10-22",
             "caption": caption, "imageUrl": None, "scheduledTime": at.isoformat(), "source": "tmdb_anniversary",
             "status": "scheduled", "platforms": list(platforms), "anniversaryYears": 5}
     return create_post(body)["id"]
@@ -613,3 +614,58 @@ def test_a_carry_that_fails_leaves_the_post_on_its_delivery_and_says_why(world, 
     logged = [r["message"] for r in db.execute("SELECT message FROM activity_logs WHERE service = 'rss' "
                                                "AND metadata->>'plannedPostId' = %s", (posts["x"],)).fetchall()]
     assert logged and "could not pre-stage" in logged[0] and "the database went away" in logged[0]
+
+
+def test_a_tmdb_carrier_that_fails_on_one_platform_never_withdraws_a_publication_another_carrier_hands_over(
+        world, db, staging, monkeypatch):
+    """Two windows carry the same X + Facebook post: A stages both; before A's hand-over, B adopts A's staged X
+    publication, fails on Facebook, and withdraws what it holds. A must not hand the post over to a publication
+    that is gone (its item disarmed, nothing would send it), and a carrier that fails after A's hand-over must not
+    withdraw A's publications. Found by tests/test_carried_ahead_under_kill_9.py."""
+    from shared.publishing.staging import ahead
+    from shared.tmdb.delivery import carry_one
+
+    world.connect("x", "facebook", expires_in=timedelta(days=2))
+    post_id = _tmdb_post(platforms=("X", "Facebook"))
+    real = ahead.carry
+    calls: list[str] = []
+
+    def racing(request, slot):
+        calls.append(request.platform)
+        n = len(calls)
+        if n == 4:  # B, on Facebook: its stage fails (another window is staging it, a transient error)
+            return None, "staging failed (RuntimeError)"
+        out = real(request, slot)
+        if n == 2:  # A has staged both; before its hand-over, B runs
+            assert carry_one(post_id) is not None
+        return out
+
+    monkeypatch.setattr(ahead, "carry", racing)
+    carry_one(post_id)  # A
+    post = _tmdb(db, post_id)
+    if post["carried_by"]:  # handed over: every publication it names is there, staged, and will be sent
+        for pub_id in post["carried_by"].values():
+            assert pubs.get(pub_id) is not None and pubs.get(pub_id)["state"] == "staged"
+    else:  # not handed over: the post is on its own delivery at the slot, nothing of the carry left behind
+        assert post_id in _armed("tmdb.post")
+        assert db.execute("SELECT count(*) AS n FROM publications").fetchone()["n"] == 0 and not record.all_ids()
+    # B read the post before A handed it over, and fails on Facebook after it: A's publications stay
+    monkeypatch.setattr(ahead, "carry", real)
+    later = _tmdb_post(platforms=("X", "Facebook"), caption="Arrival turns 10 today", tmdb_id=329865)
+    calls.clear()
+
+    def late(request, slot):
+        calls.append(request.platform)
+        if len(calls) == 1:  # B, on X: first A carries the post and hands it over
+            monkeypatch.setattr(ahead, "carry", real)
+            assert carry_one(later) is None
+            monkeypatch.setattr(ahead, "carry", late)
+            return real(request, slot)  # B adopts A's staged X publication
+        return None, "staging failed (RuntimeError)"  # B, on Facebook
+
+    monkeypatch.setattr(ahead, "carry", late)
+    assert carry_one(later) is not None  # B
+    carried = _tmdb(db, later)["carried_by"]
+    assert carried and set(carried) == {"x", "facebook"}
+    for pub_id in carried.values():
+        assert pubs.get(pub_id) is not None and pubs.get(pub_id)["state"] == "staged" and record.exists(pub_id)

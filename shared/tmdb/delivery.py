@@ -286,13 +286,17 @@ def carry_one(post_id: str) -> str | None:
     for platform in post["platforms"]:
         pub_id, why = ahead.carry(publish_request(dict(post), platform, rehost_setting), post["scheduled_at"])
         if pub_id is None:
-            ahead.withdraw(list(carried.values()))
+            _withdraw_unless_theirs(post_id, carried)
             return f"{platform}: {why}"
         carried[platform] = pub_id
     handed = False
     with transaction() as conn:
         now_post = repo.get(conn, post_id, for_update=True)
+        # every publication still staged: another window's carrier that failed may have withdrawn one it adopted
+        staged = one(conn.execute("SELECT count(*) AS n FROM publications WHERE id = ANY(%s::uuid[]) AND state = "
+                                  "'staged'", (list(carried.values()),)).fetchone())["n"]
         if (now_post is not None and now_post["status"] == "scheduled" and not now_post.get("carried_by")
+                and staged == len(carried)
                 and now_post["updated_at"] == post["updated_at"] and now_post["scheduled_at"] == post["scheduled_at"]
                 and list(now_post["platforms"]) == list(post["platforms"])):
             # updated_at is left as it is: an owner's edit (which moves it) between the read above and this
@@ -312,6 +316,22 @@ def carry_one(post_id: str) -> str | None:
 
     ahead.disarm(KIND, post_id)  # an item left behind delivers it: every platform finds its publication by key
     return None
+
+
+def _withdraw_unless_theirs(post_id: str, carried: dict[str, str]) -> None:
+    """A carry that failed on one platform withdraws the publications it holds for the others, unless the post is
+    carried (another window handed it over to these very publications: one per key) or being delivered (its
+    delivery waits on them). Under the post's lock, so a hand-over waits and then finds them gone."""
+    from shared.db import transaction
+    from shared.publishing.staging import ahead
+
+    if not carried:
+        return
+    with transaction() as conn:
+        now_post = repo.get(conn, post_id, for_update=True)
+        if now_post is not None and (now_post["status"] == "publishing" or now_post.get("carried_by")):
+            return
+        ahead.withdraw(list(carried.values()))
 
 
 def release_carried(post: dict, what: str) -> list[str]:
