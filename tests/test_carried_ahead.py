@@ -149,6 +149,30 @@ def test_a_refused_carried_rss_post_fails_and_a_lost_stage_ends_unconfirmed(worl
     assert not world.x.posts and not world.threads.posts
 
 
+def test_an_unconfirmed_rss_post_found_later_by_the_re_checks_ends_posted(world, db, staging):
+    """Recorded failed as unconfirmed, then the engine's re-checks find the post on the platform: the settle
+    listener upgrades the planned post to posted and its item to published (found by the kill -9 harness)."""
+    from shared.redis_client import get_redis
+    from shared.rss import queue
+
+    world.connect("threads", expires_in=timedelta(days=2))
+    _, item, posts = _rss_post(db, platforms=("threads",))
+    assert _window()["carried"]["rss"] == {"carried": 1, "left": 0}
+    pub_id = str(_planned(db, posts["threads"])["carried_by"])
+    pass_grace(pub_id)
+    get_redis().delete(record.key(pub_id))
+    assert write_back() == {"lost:unconfirmed": 1}
+    assert _planned(db, posts["threads"])["error"].startswith("unconfirmed") and _item(db, item)["status"] == "failed"
+    found = db.execute("UPDATE publications SET state = 'published', platform_post_id = 'th-found', "
+                       "published_at = now() WHERE id = %s RETURNING *", (pub_id,)).fetchone()
+    queue.on_publication_settled("rss", item, "threads", found)  # what the engine's listener call does
+    post = _planned(db, posts["threads"])
+    assert post["status"] == "posted" and post["outcome"]["id"] == "th-found" and post["error"] is None
+    assert _item(db, item)["status"] == "published"
+    queue.on_publication_settled("rss", item, "threads", found)  # a repeat changes nothing
+    assert _planned(db, posts["threads"])["updated_at"] == post["updated_at"]
+
+
 def test_a_delivery_racing_the_carry_finds_the_same_publication(world, db, staging):
     """Killed between the stage and the hand-over: the post is still planned and armed. Its delivery at the slot
     finds the staged publication under the same key (no second row), waits, and the staged send posts it once."""

@@ -304,15 +304,18 @@ def result_of(outcome, platform: str) -> tuple[str, dict, str | None]:
 
 def record(planned_post_id: str, status: str, result: dict, error: str | None) -> dict:
     """Write a planned post's final state once (from the delivery, or from the engine's settle listener,
-    whichever comes first), settle its item, log it, and notify when the item is done."""
+    whichever comes first), settle its item, log it, and notify when the item is done. One exception: a post
+    recorded failed as *unconfirmed* becomes posted when the engine's re-checks later find it on the platform
+    (the owner would otherwise see "failed" for a post that is live)."""
     from shared import activity
     from shared.db import transaction
 
     with transaction() as conn:
         post = conn.execute(
             "UPDATE rss_planned_posts SET status = %s, outcome = %s, error = %s, updated_at = now() "
-            "WHERE id = %s AND status IN ('publishing', 'waiting') RETURNING item_id, platform",
-            (status, _json(result), error, planned_post_id)).fetchone()
+            "WHERE id = %s AND (status IN ('publishing', 'waiting') OR (status = 'failed' AND %s = 'posted' "
+            "AND error LIKE 'unconfirmed:%%')) RETURNING item_id, platform",
+            (status, _json(result), error, planned_post_id, status)).fetchone()
         if post is None:  # already recorded (the listener ran inside the publish call) or cancelled/replanned
             row = conn.execute("SELECT p.platform, p.status, i.status AS item_status FROM rss_planned_posts p "
                                "JOIN rss_items i ON i.id = p.item_id WHERE p.id = %s", (planned_post_id,)).fetchone()
@@ -397,7 +400,8 @@ def on_publication_settled(source: str, source_ref: str | None, platform: str, p
         return
     with connection() as conn:
         post = conn.execute("SELECT id FROM rss_planned_posts WHERE item_id = %s AND platform = %s "
-                            "AND status IN ('publishing', 'waiting')", (source_ref, platform)).fetchone()
+                            "AND (status IN ('publishing', 'waiting') OR (status = 'failed' "
+                            "AND error LIKE 'unconfirmed:%%'))", (source_ref, platform)).fetchone()
     if post is None:
         return
     record(str(post["id"]), *result_of(outcome_of(publication, platform, "settled"), platform))
