@@ -254,20 +254,9 @@ def carry_ahead(horizon_seconds: float, lead_seconds: float) -> dict[str, int]:
             "AND scheduled_at > %s AND scheduled_at <= %s ORDER BY scheduled_at LIMIT %s",
             (list(TARGETS), now + timedelta(seconds=lead_seconds), now + timedelta(seconds=horizon_seconds),
              CARRY_BATCH)).fetchall()
-    counts = {"carried": 0, "left": 0}
-    for r in rows:
-        try:
-            why = carry_one(str(r["id"]))
-        except Exception as exc:  # it stays scheduled and armed: its delivery at the slot publishes it
-            log.exception("carrying TMDb post %s ahead failed", r["id"])
-            from shared.publishing.staging import ahead
+    from shared.publishing.staging import ahead
 
-            ahead.carry_failed("tmdb", {"postId": str(r["id"])}, exc)
-            why = "error"
-        counts["carried" if why is None else "left"] += 1
-        if why is not None:
-            log.info("TMDb post %s stays on its delivery: %s", r["id"], why)
-    return counts
+    return ahead.carry_each("tmdb", "postId", [str(r["id"]) for r in rows], carry_one)
 
 
 def carry_one(post_id: str) -> str | None:

@@ -144,6 +144,23 @@ def reset_pass() -> None:
     _pass.refreshed, _pass.disarmed = set(), []
 
 
+def carry_each(source: str, ref_key: str, ids: list[str], carry_one: Callable[[str], str | None]) -> dict[str, int]:
+    """Each provider's loop: carry every post (`carry_one` -> None when handed over, else why not); one post's
+    surprise leaves it on its delivery at the slot, says why in the activity log, and the others go on."""
+    counts = {"carried": 0, "left": 0}
+    for ref in ids:
+        try:
+            why = carry_one(ref)
+        except Exception as exc:  # it stays planned and armed: its delivery at the slot publishes it
+            log.exception("carrying %s post %s ahead failed", source, ref)
+            carry_failed(source, {ref_key: ref}, exc)
+            why = "error"
+        counts["carried" if why is None else "left"] += 1
+        if why is not None:
+            log.info("%s post %s stays on its delivery: %s", source, ref, why)
+    return counts
+
+
 def carry_failed(source: str, meta: dict[str, Any], exc: Exception) -> None:
     """A carry that raised leaves its post on its delivery at the slot; the owner's activity log says why."""
     from shared import activity
