@@ -8,7 +8,8 @@ published through `shared.publishing.gateway` (idempotency key `tmdb:<post>:<pla
 - Platforms that fetch media themselves get our B2 copy of the image (images.rehost), made once per post.
 - The post ends `published` when at least one platform took it (a failed one is named in errorMessage, as the
   old backend did), `failed` when none did. A platform still settling (rate limit, processing) keeps the post
-  `publishing` until the engine's settle listener (`on_publication_settled`) reports it.
+  `publishing` until the engine's settle listener (`on_publication_settled`) reports it. A platform recorded
+  failed as *unconfirmed* is updated when the engine's re-checks later settle it (`_settle_late`).
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
         post = repo.get(conn, post_id, for_update=True)
         # a carried post (carry_ahead) is still `scheduled` when its first platform settles: it is publishing now
         carried = post is not None and post["status"] == "scheduled" and bool(post.get("carried_by"))
+        if post is not None and post["status"] in ("published", "failed"):
+            return _settle_late(conn, post, results)
         if post is None or (post["status"] != "publishing" and not carried):
             return {"status": post["status"] if post else "deleted", "results": results}
         merged = {**(post.get("platform_results") or {}), **results}
@@ -168,6 +171,48 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
             activity.notify("error", f"TMDb post failed: {title}", errors or "", source="tmdb", action_page="tmdb",
                             conn=conn)
     return {"status": final, "results": merged, "dryRun": dry}
+
+
+def _unconfirmed(result: dict | None) -> bool:
+    return result is not None and result.get("status") == "failed" and str(result.get("error") or "").startswith(
+        "unconfirmed:")
+
+
+def _settle_late(conn, post: dict, results: dict[str, Any]) -> dict[str, Any]:
+    """A final post hears about a platform again: only a platform recorded failed as *unconfirmed* changes, when
+    the engine's re-checks later settle it (found on the platform: posted; proven absent: failed with the proof).
+    Without this the owner would see "failed, check it before posting again" for a post that is live, and might
+    post it a second time by hand. Anything else (a repeat, a platform already settled) changes nothing."""
+    from shared import activity
+
+    before = post.get("platform_results") or {}
+    late = {p: r for p, r in results.items()
+            if p in post["platforms"] and _unconfirmed(before.get(p))
+            and (r.get("status") == "posted" or (r.get("status") == "failed" and not _unconfirmed(r)))}
+    if not late:
+        return {"status": post["status"], "results": before}
+    merged = {**before, **late}
+    ok = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") in ("posted", "dry_run")]
+    failed = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") == "failed"]
+    errors = "; ".join(f"{p}: {merged[p].get('error') or 'failed'}" for p in failed) or None
+    final = "published" if ok else "failed"
+    fields: dict[str, Any] = {"status": final, "platform_results": merged, "error_message": errors}
+    if ok and not post.get("published_at"):
+        fields["published_at"] = datetime.now(timezone.utc)
+    row = repo.update(conn, str(post["id"]), fields, bump=True)
+    if final != post["status"]:
+        ledger.mark(conn, str(post["id"]), final)
+    title = post["title"][:80]
+    for p, r in late.items():
+        if r["status"] == "posted":
+            _log(conn, "info", f"found on {p} after all: {post['title']}", row, {"platform": p, "status": "posted"})
+            activity.notify("success", f"Posted after all: {title}",
+                            f"{p} confirmed the post it had not confirmed at first", source="tmdb",
+                            action_page="tmdb", conn=conn)
+        else:
+            _log(conn, "error", f"not posted on {p}: {post['title']} ({r.get('error') or 'failed'})", row,
+                 {"platform": p, "status": "failed"})
+    return {"status": final, "results": merged}
 
 
 def _log(conn, level: Level, message: str, post: dict | None, extra: dict | None = None) -> None:
