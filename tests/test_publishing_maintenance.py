@@ -28,9 +28,15 @@ def _deliver(live_api, path, body, message_id):
 
 
 def test_maintenance_settles_stuck_runs_overdue_and_refreshes(world, live_api, db):
-    world.connect("x", "threads", expires_in=timedelta(hours=8))  # beyond the next tick and its hour of slack
-    # expiring before the next 6-hourly tick: refreshed now (a lapsed Meta/Threads long-lived token could not be)
+    world.connect("x", expires_in=timedelta(hours=8))  # beyond the next tick and its hour of slack
+    # expiring before the next 6-hourly tick: refreshed now (a lapsed Threads long-lived token could not be)
+    world.connect("threads", expires_in=timedelta(hours=5))
+    # expiring as soon, but a refresh token outlives it: refreshed when a publish needs it, not by the tick
     world.connect("tiktok", expires_in=timedelta(hours=5))
+    # its refresh token itself expires within a week: the tick renews it
+    world.connect("pinterest", expires_in=timedelta(days=20))
+    db.execute("UPDATE platform_connections SET refresh_expires_at = now() + interval '3 days' "
+               "WHERE platform = 'pinterest'")
     from shared.publishing.engine import publications as pubs
 
     # a claim whose worker vanished after sending the post (the post exists on X)
@@ -50,7 +56,11 @@ def test_maintenance_settles_stuck_runs_overdue_and_refreshes(world, live_api, d
     r = _deliver(live_api, "/api/internal/publishing/maintenance", {}, "msg_maint_1")
     assert r.status_code == 200, r.text
     data = r.json()["data"]
-    assert data["stuck"]["published"] == 1 and data["overdue"] == 1 and data["tokens"] == {"tiktok": "refreshed"}
+    assert data["stuck"]["published"] == 1 and data["overdue"] == 1
+    assert data["tokens"] == {"threads": "refreshed", "pinterest": "refreshed"}
+    renewed = db.execute("SELECT refresh_expires_at - now() AS left FROM platform_connections "
+                         "WHERE platform = 'pinterest'").fetchone()["left"]
+    assert renewed > timedelta(days=7)
     assert pubs.get(str(row["id"]))["state"] == "published" and len(world.x.posts) == 1
     assert pubs.get(str(row2["id"]))["state"] == "published" and len(world.threads.posts) == 1
     # the same message again does nothing
@@ -140,3 +150,29 @@ def test_the_token_refresh_reaches_past_the_next_maintenance_tick():
     times = [fires.get_next(datetime) for _ in range(9)]
     longest_gap = max(later - earlier for earlier, later in pairwise(times))
     assert refresh_margin() > longest_gap >= timedelta(hours=1)
+
+
+def test_the_tick_refreshes_what_would_lapse_and_leaves_refresh_tokens_to_publishing():
+    """Threads' token is refreshed with itself and dies with its expiry: refreshed before the next tick. An access
+    token backed by a refresh token is left alone (refreshed on demand; X's 2 h tokens would otherwise rotate
+    their refresh token at every tick), unless the refresh token itself expires within a week."""
+    from shared.publishing.connections.refresh import tick_refresh_due
+
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    margin = timedelta(hours=7)
+
+    def row(platform, expires_in, refreshable=True, refresh_expires_in=None, status="connected"):
+        return {"platform": platform, "status": status, "refreshable": refreshable,
+                "expires_at": None if expires_in is None else now + expires_in,
+                "refresh_expires_at": None if refresh_expires_in is None else now + refresh_expires_in}
+
+    assert tick_refresh_due(row("threads", timedelta(hours=5)), margin, now)  # a (fake) refresh token changes nothing
+    assert not tick_refresh_due(row("threads", timedelta(hours=8)), margin, now)
+    assert tick_refresh_due(row("threads", timedelta(hours=5), refreshable=False), margin, now)
+    assert not tick_refresh_due(row("x", timedelta(hours=1)), margin, now)
+    assert not tick_refresh_due(row("x", -timedelta(hours=30)), margin, now)  # expired long ago: still refreshable
+    assert not tick_refresh_due(row("tiktok", timedelta(hours=5), refresh_expires_in=timedelta(days=300)), margin, now)
+    assert tick_refresh_due(row("tiktok", timedelta(hours=20), refresh_expires_in=timedelta(days=6)), margin, now)
+    assert tick_refresh_due(row("youtube", timedelta(hours=1), refreshable=False), margin, now)  # no refresh token
+    assert not tick_refresh_due(row("facebook", None, refreshable=False), margin, now)  # page tokens do not expire
+    assert not tick_refresh_due(row("threads", timedelta(hours=1), status="needs_reconnect"), margin, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
@@ -194,11 +194,36 @@ def test_pinterest_refresh_sends_continuous_refresh_and_nothing_undocumented(wor
     from shared.publishing.connections.refresh import ensure_fresh
 
     world.connect("pinterest", expires_in=timedelta(minutes=1))
-    before = store.get("pinterest").access_token
+    before = store.get("pinterest")
     after = ensure_fresh("pinterest")
-    assert after.access_token != before and after.access_token in world.pinterest.tokens
+    assert after.access_token != before.access_token and after.access_token in world.pinterest.tokens
     # the fake held the refresh to the v5 OpenAPI plus the guide's continuous_refresh (World fails otherwise)
     assert world.pinterest.violations == [] and any(n == "token" for n, _ in world.pinterest.calls)
+    # continuous refresh hands out a new refresh token, good for 60 more days: both are kept
+    assert after.refresh_token != before.refresh_token and after.refresh_token in world.pinterest.refresh_tokens
+    assert timedelta(days=59) < after.refresh_expires_at - datetime.now(timezone.utc) <= timedelta(days=60)
+
+
+def test_the_pinterest_fake_answers_a_refresh_as_the_v5_openapi_says(world):
+    """The fake's own answer is held to OauthAccessTokenResponseRefresh (refresh_token, its expiry in and at,
+    scope: required), so our client is tested against what Pinterest sends, not what we guessed."""
+    from pathlib import Path
+
+    import httpx
+    import jsonschema
+
+    spec = json.loads((Path(__file__).parent / "contracts" / "pinterest-openapi.subset.json").read_text())
+    fake = world.pinterest
+    rt = fake.issue_tokens("owner", scopes=("pins:read",))["refresh_token"]
+    basic = base64.b64encode(f"{fake.client_id}:{fake.client_secret}".encode()).decode()
+    form = {"grant_type": "refresh_token", "refresh_token": rt, "continuous_refresh": "true"}
+    answer = fake.handle(httpx.Request("POST", f"https://{fake.host}/v5/oauth/token", data=form,
+                                       headers={"Authorization": f"Basic {basic}"}))
+    assert answer.status_code == 200, answer.text
+    schema = {"$ref": "#/components/schemas/OauthAccessTokenResponseRefresh", "components": spec["components"]}
+    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(answer.json())]
+    assert errors == [], errors
+    assert answer.json()["refresh_token"] != rt
 
 
 YT = "https://www.googleapis.com/auth/"

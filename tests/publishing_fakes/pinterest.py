@@ -7,6 +7,8 @@ the documented parameters (the OpenAPI's fields plus the guide's continuous_refr
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from publishing_fakes.base import Fake, multipart_fields
@@ -69,11 +71,19 @@ class PinterestFake(Fake):
             return self.json({**self.issue_tokens(entry["account"], expires_in=2592000, scopes=entry["scopes"]),
                               "refresh_token_expires_in": 31536000, "scope": ",".join(entry["scopes"])})
         with self.lock:
-            acct = self.refresh_tokens.get(f.get("refresh_token"))
-            scopes = self.refresh_scopes.get(f.get("refresh_token"), frozenset())
+            old = f.get("refresh_token")
+            acct = self.refresh_tokens.get(old)
+            scopes = self.refresh_scopes.get(old, frozenset())
         if acct is None:
             return self._err(400, 1, "Invalid refresh token")
-        return self.json(self.issue_tokens(acct, expires_in=2592000, refresh=False, scopes=scopes))
+        # The answer is the v5 OpenAPI's OauthAccessTokenResponseRefresh: refresh_token, refresh_token_expires_in
+        # and refresh_token_expires_at are required, so is scope. A continuous refresh (the contract above makes
+        # every refresh one) returns a new refresh token good for 60 more days
+        # (https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/).
+        tokens = self.issue_tokens(acct, expires_in=2592000, scopes=scopes)
+        lives = 60 * 86400
+        return self.json({**tokens, "response_type": "refresh_token", "scope": ",".join(sorted(scopes)),
+                          "refresh_token_expires_in": lives, "refresh_token_expires_at": int(time.time()) + lives})
 
     def _me(self, request):
         if not self.authed(request):

@@ -85,27 +85,49 @@ def refresh(conn: store.Connection, margin: timedelta = REFRESH_MARGIN) -> store
 
 
 def refresh_margin() -> timedelta:
-    """How far ahead the maintenance tick refreshes: one tick period and an hour more, so a token never lapses
-    between two ticks. A lapsed Meta or Threads long-lived token cannot be refreshed at all (the owner must
-    reconnect), and posting refreshes only within its own 15 minutes. Short tokens (X's 2 h) are therefore
-    refreshed on every tick: 4 refreshes a day."""
+    """How far ahead the maintenance tick refreshes a token that dies with its expiry: one tick period and an hour
+    more, so it never lapses between two ticks. A lapsed Threads long-lived token cannot be refreshed at all (it
+    is refreshed with itself; the owner must reconnect), and posting refreshes only within its own 15 minutes."""
     from shared.messaging.schedules import PUBLISHING_MAINTENANCE_HOURS
 
     return timedelta(hours=PUBLISHING_MAINTENANCE_HOURS + 1)
 
 
+# A refresh token outlives its access token (X, TikTok, YouTube, Pinterest): the access token is refreshed when
+# a publish needs it, however long ago it expired, so the tick leaves it alone. Refreshing X's 2-hour tokens on
+# every tick would only rotate its refresh token four times a day, each rotation a chance to lose it to a lost
+# answer, and drop the account's pre-staged posts each time. The tick refreshes such an account only when the
+# refresh token itself is near its own expiry (TikTok 365 days, Pinterest's continuous refresh 60 days), which a
+# refresh renews.
+REFRESH_TOKEN_MARGIN = timedelta(days=7)
+_REFRESHED_WITH_ITSELF = frozenset({"threads"})  # th_refresh_token takes the access token, no refresh token
+
+
+def tick_refresh_due(row: dict, margin: timedelta, now: datetime) -> bool:
+    """Whether the maintenance tick refreshes this connection (a `store.summaries()` row)."""
+    if row["status"] != "connected":
+        return False
+    if row["refreshable"] and row["platform"] not in _REFRESHED_WITH_ITSELF:
+        until = row["refresh_expires_at"]
+        return until is not None and until - now <= REFRESH_TOKEN_MARGIN
+    return row["expires_at"] is not None and row["expires_at"] - now <= margin
+
+
 def refresh_due(margin: timedelta | None = None) -> dict[str, str]:
-    """Refresh every connection expiring within `margin` (default `refresh_margin()`, for the maintenance tick)."""
+    """The maintenance tick's refreshes (`tick_refresh_due`); margin defaults to `refresh_margin()`."""
     margin = refresh_margin() if margin is None else margin
     out: dict[str, str] = {}
+    now = datetime.now(timezone.utc)
     for row in store.summaries():
-        if row["status"] != "connected" or row["expires_at"] is None:
-            continue
-        if row["expires_at"] - datetime.now(timezone.utc) > margin:
+        if not tick_refresh_due(row, margin, now):
             continue
         try:
-            ensure_fresh(row["platform"], margin)
+            conn = store.get(row["platform"])
+            if conn is None or conn.status != "connected":
+                continue
+            refresh(conn, margin)  # regardless of the access token's own expiry (see REFRESH_TOKEN_MARGIN)
             out[row["platform"]] = "refreshed"
         except Exception as exc:  # one platform's failure must not stop the others
             out[row["platform"]] = f"failed: {exc}"
     return out
+
