@@ -192,8 +192,10 @@ def test_a_post_is_sent_from_its_stage_only_while_a_replica_confirms_the_checkpo
 def test_a_redis_that_cannot_confirm_is_found_in_the_window_and_nothing_is_staged(world, db, replicated,
                                                                                  monkeypatch):
     from shared.config import get_config
+    from shared.publishing.staging import stage as stage_mod
     from shared.publishing.staging.stage import stage_due
 
+    monkeypatch.setattr(stage_mod, "_inert_noted", False)
     world.connect("x", expires_in=timedelta(days=2))
     # this Redis (7.0, no append-only file) cannot answer WAITAOF: an error is a no, never a yes
     monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", "waitaof:1:0")
@@ -204,6 +206,13 @@ def test_a_redis_that_cannot_confirm_is_found_in_the_window_and_nothing_is_stage
     assert row["state"] == "planned" and not record.exists(str(row["id"]))  # the request that scheduled it
     assert stage_due() == {"staged": 0, "skipped": 1, "not_durable": 1}  # and the window
     assert pubs.get(str(row["id"]))["state"] == "planned"
+    # the owner reads it in the activity log, once a day however many windows and instances find it
+    inert = "SELECT message FROM activity_logs WHERE message LIKE 'Pre-staging is inactive%%'"
+    notes = db.execute(inert).fetchall()
+    assert len(notes) == 1 and "waitaof:1:0" in notes[0]["message"], notes
+    stage_mod._inert_noted = False  # another instance: the shared Redis key says it was said today
+    durability._NO_UNTIL.clear()
+    assert stage_due()["not_durable"] == 1 and len(db.execute(inert).fetchall()) == 1
     monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", "wait:1")  # the replica confirms: staged
     get_config.cache_clear()
     assert stage_due()["staged"] == 1 and pubs.get(str(row["id"]))["state"] == "staged"

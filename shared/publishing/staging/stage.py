@@ -83,7 +83,36 @@ def durable_here() -> bool:
     confirmed, why = durability.can_confirm(time.monotonic())
     if not confirmed:
         log.warning("not staging: %s (PUBLISH_STAGE_DURABILITY=%s)", why, get_config().publish_stage_durability)
+        _tell_the_owner_once_a_day(why)
     return confirmed
+
+
+INERT_NOTE_KEY = "staging:inert:noted"
+INERT_NOTE_SECONDS = 86400
+_inert_noted = False  # this process said it (or found it said) already: no Redis command per window after that
+
+
+def _tell_the_owner_once_a_day(why: str) -> None:
+    """Pre-staging is on but this Redis cannot confirm a checkpoint: posts go out on the database path, on time but
+    with the database woken at their slots. The server log says it every window; the owner's activity log once a
+    day (a Redis SET NX shared by every instance, at most one per process), so the setting's effect is visible
+    where the owner looks, not only in the deployment's logs."""
+    global _inert_noted
+    if _inert_noted:
+        return
+    try:
+        from shared import activity
+        from shared.redis_client import get_redis
+
+        if get_redis().set(INERT_NOTE_KEY, "1", nx=True, ex=INERT_NOTE_SECONDS):
+            activity.log("publishing", "warn",
+                         "Pre-staging is inactive: Redis cannot confirm a post's checkpoint as "
+                         f"PUBLISH_STAGE_DURABILITY={get_config().publish_stage_durability} asks ({why}). Scheduled "
+                         "posts still go out on time; the database wakes at their times instead of earlier.",
+                         {"setting": get_config().publish_stage_durability, "reason": why[:300]})
+        _inert_noted = True
+    except Exception:  # a note must never stop the window (the posts stay on the database path regardless)
+        log.warning("could not record that pre-staging is inactive", exc_info=True)
 
 
 def _refresh_first(families: set[str]) -> None:
