@@ -176,3 +176,28 @@ def test_the_tick_refreshes_what_would_lapse_and_leaves_refresh_tokens_to_publis
     assert tick_refresh_due(row("youtube", timedelta(hours=1), refreshable=False), margin, now)  # no refresh token
     assert not tick_refresh_due(row("facebook", None, refreshable=False), margin, now)  # page tokens do not expire
     assert not tick_refresh_due(row("threads", timedelta(hours=1), status="needs_reconnect"), margin, now)
+
+
+def test_an_authorization_that_a_refresh_cannot_extend_asks_the_owner_to_reconnect_once(world, db, monkeypatch):
+    """TikTok documents `refresh_expires_in` as the remaining lifetime: when a refresh leaves the refresh token
+    expiring within a week, the grant itself ends then, and the owner is asked to reconnect before it does, once."""
+    from publishing_fakes import tiktok as tiktok_fake
+
+    from shared.publishing.connections.refresh import refresh_due
+
+    world.connect("tiktok", expires_in=timedelta(hours=1))
+    db.execute("UPDATE platform_connections SET refresh_expires_at = now() + interval '5 days' "
+               "WHERE platform = 'tiktok'")
+    monkeypatch.setattr(tiktok_fake, "REFRESH_SECONDS", 4 * 86400)  # what is left of the grant, not a new one
+    assert refresh_due() == {"tiktok": "refreshed"}
+    assert refresh_due() == {"tiktok": "refreshed"}  # the next tick refreshes again (it might extend), tells nothing
+    told = db.execute("SELECT title, message FROM notifications "
+                      "WHERE title LIKE 'Reconnect TikTok before%%'").fetchall()
+    assert len(told) == 1 and "will not extend" in told[0]["message"], told
+    assert db.execute("SELECT status FROM platform_connections WHERE platform = 'tiktok'").fetchone()["status"] == \
+        "connected"
+
+    monkeypatch.setattr(tiktok_fake, "REFRESH_SECONDS", 180 * 86400)  # a refresh that does extend: nothing to say
+    db.execute("DELETE FROM notifications")
+    refresh_due()
+    assert db.execute("SELECT count(*) AS n FROM notifications").fetchone()["n"] == 0

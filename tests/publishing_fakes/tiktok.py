@@ -19,6 +19,14 @@ from publishing_fakes.base import Fake
 MB = 1024 * 1024
 
 
+# Token lifetimes, "Manage OAuth Access Tokens" (last updated 2026-11-05): access token 2 hours (`expires_in`),
+# refresh token 180 days (`refresh_expires_in`), refresh tokens rotated: the one sent stops working once a new one
+# is issued (https://developers.tiktok.com/doc/oauth-user-access-token-management,
+# https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token). Earlier versions said 24 h and 365 days.
+ACCESS_SECONDS = 2 * 3600
+REFRESH_SECONDS = 180 * 86400
+
+
 class TikTokFake(Fake):
     name = "tiktok"
     host = "tiktok.test"
@@ -89,15 +97,15 @@ class TikTokFake(Fake):
                 return self.json({"error": "invalid_grant", "error_description": "Authorization code is invalid"},
                                  400)
             scopes = entry["scopes"]
-            t = self.issue_tokens(entry["account"], expires_in=86400, scopes=scopes)
+            t = self.issue_tokens(entry["account"], expires_in=ACCESS_SECONDS, scopes=scopes)
         else:
             with self.lock:
                 acct = self.refresh_tokens.pop(f.get("refresh_token"), None)
                 scopes = self.refresh_scopes.pop(f.get("refresh_token"), frozenset())
             if acct is None:
                 return self.json({"error": "invalid_grant", "error_description": "refresh token invalid"}, 400)
-            t = self.issue_tokens(acct, expires_in=86400, scopes=scopes)
-        return self.json({**t, "open_id": self.user["open_id"], "refresh_expires_in": 31536000,
+            t = self.issue_tokens(acct, expires_in=ACCESS_SECONDS, scopes=scopes)
+        return self.json({**t, "open_id": self.user["open_id"], "refresh_expires_in": REFRESH_SECONDS,
                           "scope": ",".join(sorted(scopes))})
 
     def _user(self, request):

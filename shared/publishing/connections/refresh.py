@@ -97,9 +97,11 @@ def refresh_margin() -> timedelta:
 # a publish needs it, however long ago it expired, so the tick leaves it alone. Refreshing X's 2-hour tokens on
 # every tick would only rotate its refresh token four times a day, each rotation a chance to lose it to a lost
 # answer, and drop the account's pre-staged posts each time. The tick refreshes such an account only when the
-# refresh token itself is near its own expiry (TikTok 365 days, Pinterest's continuous refresh 60 days), which a
-# refresh renews.
+# refresh token itself is near its own expiry (TikTok 180 days, Pinterest's continuous refresh 60 days), which a
+# refresh may renew. TikTok documents `refresh_expires_in` as the *remaining* lifetime: where a refresh does not
+# push the expiry out, the grant itself ends, and the owner is told to reconnect before it does (once per grant).
 REFRESH_TOKEN_MARGIN = timedelta(days=7)
+_EXPIRING_NOTE_KEY = "oauth:expiring:{platform}:{until}"
 _REFRESHED_WITH_ITSELF = frozenset({"threads"})  # th_refresh_token takes the access token, no refresh token
 
 
@@ -125,9 +127,30 @@ def refresh_due(margin: timedelta | None = None) -> dict[str, str]:
             conn = store.get(row["platform"])
             if conn is None or conn.status != "connected":
                 continue
-            refresh(conn, margin)  # regardless of the access token's own expiry (see REFRESH_TOKEN_MARGIN)
+            fresh = refresh(conn, margin)  # regardless of the access token's own expiry (see REFRESH_TOKEN_MARGIN)
             out[row["platform"]] = "refreshed"
+            if fresh.refresh_expires_at is not None and fresh.refresh_expires_at - now <= REFRESH_TOKEN_MARGIN:
+                _tell_the_owner_to_reconnect_before(fresh.platform, fresh.refresh_expires_at)
         except Exception as exc:  # one platform's failure must not stop the others
             out[row["platform"]] = f"failed: {exc}"
     return out
 
+
+
+def _tell_the_owner_to_reconnect_before(platform: str, until: datetime) -> None:
+    """The platform's authorization ends at `until` whatever we refresh: once per grant (a Redis SET NX kept until
+    a week after it ends), a notification and an activity entry asking for a reconnect before then."""
+    from shared import activity
+    from shared.publishing.platforms import DISPLAY
+    from shared.redis_client import get_redis
+
+    key = _EXPIRING_NOTE_KEY.format(platform=platform, until=int(until.timestamp()))
+    if not get_redis().set(key, "1", nx=True, ex=int(REFRESH_TOKEN_MARGIN.total_seconds()) * 2):
+        return
+    name = DISPLAY.get(platform, platform)
+    when = until.strftime("%Y-%m-%d %H:%M UTC")
+    activity.log("platforms", "warn", f"{platform} authorization ends {when}: reconnect before then",
+                 {"platform": platform, "until": until.isoformat()})
+    activity.notify("warning", f"Reconnect {name} before {until.strftime('%b %d')}",
+                    f"{name} gave us access until {when} and will not extend it. Connect it again before then, or "
+                    "posting to it stops.", source="system", action_page="platforms")
