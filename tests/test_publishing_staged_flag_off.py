@@ -67,12 +67,12 @@ def test_off_and_nothing_staged_no_redis_command_for_staging(world, db, monkeypa
     from shared.publishing.connections import store
 
     _flag(monkeypatch, False)
-    world.connect("x", "threads", expires_in=timedelta(days=2))  # store.save: a connection change
-    world.connect("tiktok", expires_in=timedelta(minutes=30))  # refreshed by the maintenance: update_tokens
+    world.connect("x", expires_in=timedelta(days=2))  # store.save: a connection change
+    world.connect("threads", expires_in=timedelta(minutes=30))  # refreshed by the maintenance: update_tokens
     row = _scheduled("off1")
     assert row["state"] == "planned"
     out = maintenance.run()
-    assert out["tokens"] == {"tiktok": "refreshed"} and out["staging"] == {}
+    assert out["tokens"] == {"threads": "refreshed"} and out["staging"] == {}
     store._changed(None)  # what a key rotation calls
     assert store.delete("threads")
     assert stage_redis_calls == [], stage_redis_calls[0]
