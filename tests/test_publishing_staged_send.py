@@ -334,3 +334,53 @@ def test_a_token_refresh_between_record_create_and_row_stage_puts_the_row_back_t
     assert pubs.get(pub_id)["state"] == "planned" and not world.x.posts  # nothing was ever sent
     res = run(pub_id)
     assert res.state == "published" and len(world.x.posts) == 1, pubs.get(pub_id)["last_error"]  # database path, once
+
+
+def _replace_token_under_the_stage(world, db) -> None:
+    """A refresh or reconnect that raced a stage being sent (drop_account found it busy): the account holds a new
+    token and X no longer accepts the one the stage sealed."""
+    from shared.publishing.connections import store
+
+    conn = store.get("x")
+    with world.x.lock:
+        world.x.tokens.discard(conn.access_token)
+    new = world.x.issue_tokens("owner", scopes=world.x.grants.get(conn.access_token, frozenset()) or
+                               frozenset(conn.scopes))["access_token"]
+    db.execute("UPDATE platform_connections SET access_token_enc = %s WHERE platform = 'x'",
+               (store._box().encrypt(new, store._aad("x", conn.account_id, "access")),))
+
+
+def test_a_401_for_a_token_replaced_after_the_stage_goes_back_to_the_database_path_not_to_reconnect(world, db,
+                                                                                                  staging):
+    from shared.publishing.connections import store
+    from shared.publishing.engine.runner import run
+
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "old-token")
+    pub_id = str(row["id"])
+    _replace_token_under_the_stage(world, db)
+    bring_slot(pub_id)
+    with no_database():
+        assert send(pub_id) == "failed"  # X refused the sealed token: nothing posted
+    assert not world.x.posts
+    assert write_back() == {"planned": 1}
+    assert store.get("x").status == "connected"  # the account is fine: no "reconnect X" for the owner
+    assert not db.execute("SELECT 1 FROM notifications WHERE title LIKE 'Reconnect%%'").fetchall()
+    pass_grace(pub_id)
+    assert run(pub_id).state == "published"  # the database path, with the account's current token, once
+    assert len(world.x.posts) == 1
+
+
+def test_a_401_for_the_accounts_current_token_still_asks_for_a_reconnect(world, db, staging):
+    from shared.publishing.connections import store
+
+    world.connect("x", expires_in=timedelta(days=2))
+    row = _scheduled(world, "current-token")
+    pub_id = str(row["id"])
+    with world.x.lock:
+        world.x.tokens.discard(store.get("x").access_token)  # revoked on X's side
+    bring_slot(pub_id)
+    with no_database():
+        assert send(pub_id) == "failed"
+    assert write_back() == {"failed": 1}
+    assert store.get("x").status == "needs_reconnect" and pubs.get(pub_id)["state"] == "failed"

@@ -41,6 +41,14 @@ def secret_aad(pub_id: str, stage_token: str) -> str:
     return f"stage:{pub_id}:{stage_token}"
 
 
+def token_fingerprint(access_token: str) -> str:
+    """Which token a stage sealed, without the token: tells a 401 of a token replaced since (a refresh racing
+    the send) from a refusal of the account's current one."""
+    import hashlib
+
+    return hashlib.sha256(access_token.encode()).hexdigest()[:16]
+
+
 def content_to_json(content: Content) -> dict[str, Any]:
     return asdict(content)
 
@@ -167,6 +175,7 @@ def stage_one(row: dict) -> str | None:
         "family": row["family"], "target": row["platform"], "source": row["source"],
         "account_id": conn.account_id, "username": conn.username or "", "metadata": conn.metadata or {},
         "secret": sealed, "content": content_to_json(content), "progress": progress, "claims": "0",
+        "token_fp": token_fingerprint(conn.access_token),
     }
     if not record.create(pub_id, slot, fields):
         return "a stage of this publication is not written back yet"

@@ -85,9 +85,14 @@ def _apply_outcome(pub_id: str, token: str, rec: dict[str, str], outcome: dict[s
 
     kind = outcome.get("kind")
     if outcome.get("auth"):
-        from shared.publishing.connections.refresh import mark_needs_reconnect
+        if not _sealed_token_replaced(rec):
+            from shared.publishing.connections.refresh import mark_needs_reconnect
 
-        mark_needs_reconnect(rec.get("family", ""), str(outcome["auth"]))
+            mark_needs_reconnect(rec.get("family", ""), str(outcome["auth"]))
+        elif kind == "failed":  # refused before anything was posted, for a token the account no longer uses
+            return _back_to_planned(pub_id, token, None, "the account's token was replaced after this post was "
+                                    "staged; the database path sends it with the current one", run_message,
+                                    grace_until=_float(rec.get("grace_until")))
     if kind == "release":
         at = datetime.fromtimestamp(float(outcome["at"]), timezone.utc) if outcome.get("at") else None
         return _back_to_planned(pub_id, token, at, str(outcome.get("reason") or "released"), run_message,
@@ -171,6 +176,24 @@ def _settle_by_lookup(pub_id: str, token: str, progress: dict[str, Any], reason:
     activity.log("publishing", "warn", f"a staged {row['platform']} post may have been sent ({reason}); looking "
                  "it up, never re-sending it", {"publicationId": pub_id, "platform": row["platform"]})
     return check(pub_id).state
+
+
+def _sealed_token_replaced(rec: dict[str, str]) -> bool:
+    """The stage sealed a token the account has replaced since (a refresh or a reconnect raced the send): its
+    401 says nothing about the account. A record without a fingerprint, or an unreadable connection: not known,
+    treated as the current token (the account is marked, as before)."""
+    from shared.publishing.connections import store
+    from shared.publishing.staging.stage import token_fingerprint
+
+    sealed = rec.get("token_fp")
+    if not sealed:
+        return False
+    try:
+        conn = store.get(rec.get("family", ""))
+    except Exception:
+        log.warning("could not read the %s connection to judge a 401", rec.get("family"), exc_info=True)
+        return False
+    return conn is not None and token_fingerprint(conn.access_token) != sealed
 
 
 def _float(value: str | None) -> float | None:
