@@ -87,8 +87,8 @@ def layout(kind: str, config: Any) -> Layout:
     return Layout(position if position in POSITIONS else base.position,
                   _bool(config.get("autoScale"), base.auto_scale),
                   # maxLogoSize is a logo's share of the width; a title of words needs more: 40 % reads as 60 %
-                  min(95, _int(config.get("maxLogoSize"), base.max_width_pct, 10, 90) + 20)
-                  if "maxLogoSize" in config else base.max_width_pct,
+                  min(95, _int(config["maxLogoSize"], 0, 10, 90) + 20)
+                  if _int(config.get("maxLogoSize"), 0, 10, 90) else base.max_width_pct,
                   _bool(config.get("autoContrastBackdrop"), base.contrast_backdrop),
                   _bool(config.get("autoContrastOverlay"), base.contrast_overlay),
                   _bool(config.get("showTrailerTypeText"), base.show_kicker),
