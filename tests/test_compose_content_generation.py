@@ -201,3 +201,28 @@ def test_bad_input_is_a_400_and_no_token_a_401(client, auth, clean_state):
         == 400
     assert _ask(client, auth, "x", selectedPlatforms="x").status_code == 400
     assert client.post("/api/ai/generate/compose-content", json={"requestText": "x"}).status_code == 401
+
+
+def test_the_openai_fake_refuses_what_openais_description_refuses(openai_at):
+    """The fake is only worth what it refuses: each of these bodies breaks a rule of OpenAI's OpenAPI description
+    (tests/contracts/openai-openapi.subset.json) and is answered 400 in OpenAI's error shape, as the API does."""
+    import httpx
+
+    from shared.config import get_config
+
+    base = get_config().openai_base_url
+    ok = {"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 50,
+          "response_format": {"type": "json_object"}}
+    headers = {"Authorization": "Bearer sk-content"}
+    good = httpx.post(f"{base}/chat/completions", json=ok, headers=headers)
+    assert good.status_code == 200 and openai_at.violations == []
+    answer = good.json()
+    assert {"id", "object", "created", "model", "choices", "usage"} <= set(answer)
+    assert answer["choices"][0]["message"]["refusal"] is None and "logprobs" in answer["choices"][0]
+    for bad in ({"messages": []}, {"response_format": {"type": "json"}}, {"max_completion_tokens": "50"},
+                {"messages": [{"role": "robot", "content": "hi"}]}, {"model": None}):
+        r = httpx.post(f"{base}/chat/completions", json={**ok, **bad}, headers=headers)
+        assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", bad
+    assert len(openai_at.violations) == 5
+    assert httpx.post(f"{base}/chat/completions", json=ok, headers={"Authorization": "Bearer nope"}).status_code \
+        == 401

@@ -117,7 +117,7 @@ def test_without_tmdb_each_type_is_a_title_card_in_its_frame_stored_under_thumbn
         img = _image(stored)
         assert img.size == size
         # the card's red glow sits top-right; the title (white) bottom-left, or bottom-centre on the 9:16 cover
-        r_, g_, b_ = img.getpixel((size[0] - 40, 40))
+        r_, g_, _b = img.getpixel((size[0] - 40, 40))
         assert r_ > g_ + 30
         assert _white_share(img, (0, size[1] // 2, size[0], size[1])) > 0.01
     assert len(bucket.list("thumbnails/", limit=100).get("Contents", [])) == 3
