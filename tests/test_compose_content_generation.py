@@ -154,7 +154,9 @@ def test_with_a_key_one_json_mode_call_fills_the_fields_the_page_reads(client, a
 
     openai_at.reply = _answer(intentResult={"outputMode": "preview_only"},
                               editorialResult={"type": "review", "text": "The Matrix is still razor-sharp."})
-    preview = _ask(client, auth, "Write me a review of The Matrix").json()["data"]
+    set_settings(videoReviewPrompt="Always name the director.")  # a saved prompt serves when none is sent
+    preview = _ask(client, auth, "Write me a review of The Matrix", reviewPrompt=None).json()["data"]
+    assert "Always name the director." in openai_at.requests[-1]["messages"][0]["content"]
     assert preview["editorialResult"] == {"type": "review", "text": "The Matrix is still razor-sharp."}
     assert preview["postFields"]["sharedCaption"] == "" and preview["postFields"]["playlistSelection"] == {
         "playlistId": None, "playlistName": None, "reason": "a preview fills no field", "confidence": 0}

@@ -71,7 +71,8 @@ def compose_metadata(req: dict[str, Any]) -> dict[str, Any]:
 CONTENT_PROMPT_SETTINGS = {"sharedCaptionPrompt": "videoUniversalCaptionPrompt",
                            "youtubeTitlePrompt": "videoYoutubeTitlePrompt",
                            "youtubeDescriptionPrompt": "videoYoutubeDescriptionPrompt",
-                           "youtubePlaylistPrompt": "videoYoutubePlaylistPrompt"}
+                           "youtubePlaylistPrompt": "videoYoutubePlaylistPrompt",
+                           "reviewPrompt": "videoReviewPrompt", "summaryPrompt": "videoSummaryPrompt"}
 
 
 def compose_content(req: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +103,6 @@ def compose_content(req: dict[str, Any]) -> dict[str, Any]:
         return {**answer, "source": "template"}
     model = str(req.get("model") or saved.get("videoOpenaiModel") or DEFAULT_MODEL)
     prompts = {k: str(req.get(k) or saved.get(s) or "") for k, s in CONTENT_PROMPT_SETTINGS.items()}
-    prompts.update({k: str(req.get(k) or "") for k in ("reviewPrompt", "summaryPrompt")})
 
     async def _ask() -> str:
         import httpx
