@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import struct
+import time
 import zlib
 
 from starlette.applications import Starlette
@@ -21,31 +23,62 @@ def png_bytes(width: int, height: int) -> bytes:
 
 
 class FakeOpenAI:
-    """POST /v1/chat/completions as documented: Bearer auth, {model, messages, ...} -> {choices[0].message}."""
+    """POST /v1/chat/completions held to OpenAI's own OpenAPI description (tests/contracts/openai-openapi.subset.json,
+    cut from openai/openai-openapi: https://github.com/openai/openai-openapi): a body the description refuses (no
+    model, no messages, a role or `response_format.type` it does not define, a wrong type) is recorded in
+    `violations` and answered 400 in OpenAI's error shape (https://platform.openai.com/docs/guides/error-codes);
+    a wrong key is 401. The answer is a complete `CreateChatCompletionResponse` (id, object, created, model,
+    choices[].message{role, content, refusal}, finish_reason, logprobs, usage), so the client reads the real shape.
+    Subclasses write the answer in `answer(body)`."""
 
     def __init__(self, key: str = "sk-test", reject_temperature: bool = False):
         self.key = key
         self.reject_temperature = reject_temperature
         self.requests: list[dict] = []
+        self.violations: list[str] = []
         self.reply = "A caption written by the model #Trailer"
         self.finish_reason = "stop"  # "length": the answer stopped at max_completion_tokens
         self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
 
+    def answer(self, body: dict) -> str:
+        return self.reply
+
+    def contract(self, raw: bytes, headers) -> list[str]:
+        import httpx
+        from contracts import validate
+
+        # addressed to the description's own server, as the other platform fakes are
+        req = httpx.Request("POST", "https://api.openai.com/v1/chat/completions", content=raw,
+                            headers={"content-type": headers.get("content-type", ""),
+                                     "authorization": headers.get("authorization", "")})
+        return validate.openapi("openai", req)
+
     async def _chat(self, request: Request):
         if request.headers.get("authorization") != f"Bearer {self.key}":
             return JSONResponse({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                           "code": "invalid_api_key"}}, status_code=401)
-        body = await request.json()
+                                           "param": None, "code": "invalid_api_key"}}, status_code=401)
+        raw = await request.body()
+        broken = self.contract(raw, request.headers)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = {}
         self.requests.append(body)
-        if not body.get("model") or not isinstance(body.get("messages"), list):
-            return JSONResponse({"error": {"message": "model and messages are required"}}, status_code=400)
+        if broken:
+            self.violations += broken
+            return JSONResponse({"error": {"message": broken[0][-300:], "type": "invalid_request_error",
+                                           "param": None, "code": None}}, status_code=400)
         if self.reject_temperature and "temperature" in body:
             return JSONResponse({"error": {"message": "Unsupported value: 'temperature' does not support 0.7 with "
                                                       "this model. Only the default (1) value is supported.",
-                                           "param": "temperature", "code": "unsupported_value"}}, status_code=400)
-        return JSONResponse({"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
-                             "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
-                                          "finish_reason": self.finish_reason}],
+                                           "type": "invalid_request_error", "param": "temperature",
+                                           "code": "unsupported_value"}}, status_code=400)
+        content = self.answer(body)
+        return JSONResponse({"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion",
+                             "created": int(time.time()), "model": body["model"],
+                             "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
+                                                                  "refusal": None},
+                                          "finish_reason": self.finish_reason, "logprobs": None}],
                              "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
 
 

@@ -69,7 +69,8 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
                 ("GET", "/api/video-studio/backblaze/subtitles"),
                 ("GET", "/api/design-studio/backblaze/templates")],
     "create": [("GET", "/api/create/state"), ("PUT", "/api/create/state"),
-               ("POST", "/api/ai/generate/compose-metadata")],
+               ("POST", "/api/ai/generate/compose-metadata"), ("POST", "/api/ai/generate/compose-content"),
+               ("POST", "/api/ai/generate/compose-thumbnail")],
 }
 # rows of the table the real app does not call (Src D) that the backend serves anyway
 DESIGN_ONLY_SERVED = [("GET", "/api/automation/status")]
@@ -485,7 +486,7 @@ def test_storage(walker, clean_bucket):
 
 
 # --- §1.10, §3.7 the Create page's workspace -------------------------------------------------------------------------
-def test_create_state(walker):
+def test_create_state(walker, clean_bucket):
     w = walker("create")
     empty = w.call("GET", "/api/create/state", C.CREATE_STATE)
     w.check(empty == {"items": [], "updatedAt": None}, "a new workspace is empty")
@@ -502,6 +503,21 @@ def test_create_state(walker):
                                                                       {"id": "PL2", "title": "Dune"}]})
     w.check(filled["youtubeTitle"] == "Dune: Part Three | Official Trailer", "the first line is the title")
     w.check(filled["playlistSelection"]["playlistId"] == "PL2", "the playlist named in the text is chosen")
+    # "Generate content" as ComposeEditorPage sends it (no OpenAI key here: the rules read the pasted metadata)
+    generated = w.call("POST", "/api/ai/generate/compose-content", C.COMPOSE_CONTENT, json_body={
+        "requestText": "Dune: Part Three | Official Trailer\nIn theaters December 18.", "model": "gpt-5-mini",
+        "selectedPlatforms": ["x", "youtube_longform"], "availablePlaylists": [{"id": "PL2", "title": "Dune"}],
+        "reviewPrompt": "Be warm.", "summaryPrompt": "Short.",
+        "mediaContext": {"fileName": "dune.mp4", "mimeType": "video/mp4", "mediaKind": "video"}})
+    w.check(generated["intentResult"]["outputMode"] == "post_fields", "pasted metadata fills the fields")
+    w.check(generated["postFields"]["playlistSelection"]["playlistId"] == "PL2", "the offered playlist is chosen")
+    thumb = w.call("POST", "/api/ai/generate/compose-thumbnail", C.COMPOSE_THUMBNAIL, json_body={
+        "metadataText": "Dune: Part Three | Official Trailer", "model": "gpt-5-mini", "thumbnailType": "youtube",
+        "titleHint": "Dune: Part Three | Official Trailer", "sharedCaption": "", "youtubeTitle": "",
+        "thumbnailConfig": {"platform": "youtube", "logoPosition": "bottom-right", "autoScale": True,
+                            "maxLogoSize": 40, "autoContrastBackdrop": True, "autoContrastOverlay": True}})
+    w.check(".jpg" in thumb["storageUrl"] and thumb["size"] > 0 and thumb["resolvedTitle"] == "Dune: Part Three",
+            f"a stored JPEG of the title: {thumb}")
     w.finish()
 
 

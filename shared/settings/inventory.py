@@ -82,6 +82,9 @@ _add({
     "videoOpenaiModel": "gpt-5.4-mini",
     "videoUniversalCaptionPrompt": "", "videoYoutubeTitlePrompt": "", "videoYoutubeDescriptionPrompt": "",
     "videoYoutubePlaylistPrompt": "", "videoFilterPrompt": "", "videoYoutubePlaylists": "",
+    # the Create page's "Generate content" sends these two (ComposeEditorPage.tsx: settings.videoReviewPrompt,
+    # settings.videoSummaryPrompt); without them here a settings save that carries them is refused whole
+    "videoReviewPrompt": "", "videoSummaryPrompt": "",
     "videoYoutubeXThumbnailPrompt": "", "videoSocialThumbnailPrompt": "",
     "videoFilterCache": True, "videoFilterTmdbValidation": True,
     "videoTitleCleaningRegex": r"(?:\s*[–-]\s*(?:Official|Teaser|Trailer|HD|4K|2024|2025|2026).*$)",

@@ -71,6 +71,11 @@ META_NODES = ["Page", "PagePost", "Photo", "AdVideo", "IGUser", "IGMedia", "User
 # Not among the files in platform-specs/, taken from the same repository and commit (see README.md).
 META_EXTRA = {"ShadowIGMediaBuilder": None, "Application": ["uploads"]}
 META_REPO_COMMIT = "ad2b0b6fdfbe4d73ed0754cb4562ef20b72b40d4"  # facebook/facebook-business-sdk-codegen
+# OpenAI's own OpenAPI 3.1 description (openai/openai-openapi, openapi.json, API version 2.3.0): only the
+# operations our OpenAI client calls (shared/ai/openai_chat.py); the local OpenAI fake is held to it.
+OPENAI_REPO_COMMIT = "f85dbe223d40e1a31cba812ab2d755c7e98a92a3"  # 2026-08-21
+OPENAI_SHA256 = "bbfd19abcde0e7412da99378deb2a959ccdd3a812f97c9e35901921e8e973f9a"
+OPENAI_OPERATIONS = [("post", "/chat/completions")]
 
 
 def _sha(path: Path) -> str:
@@ -148,11 +153,23 @@ def discovery_subset(doc: dict, methods: list[tuple[str, str]]) -> dict:
     return out
 
 
-def _git_show(repo: Path, path: str) -> str:
+def _git_show(repo: Path, path: str, commit: str = META_REPO_COMMIT) -> str:
     import subprocess
 
-    return subprocess.run(["git", f"--git-dir={repo}", "show", f"{META_REPO_COMMIT}:{path}"], check=True,
+    return subprocess.run(["git", f"--git-dir={repo}", "show", f"{commit}:{path}"], check=True,
                           capture_output=True, text=True).stdout
+
+
+def openai_subset(openai_repo: Path | None) -> dict | None:
+    """The chat-completions subset cut from a clone of openai/openai-openapi at OPENAI_REPO_COMMIT (its sha256
+    checked), or None without a clone (the copy in this folder is kept, as for the extra Meta nodes)."""
+    if openai_repo is None:
+        return None
+    raw = _git_show(openai_repo, "openapi.json", OPENAI_REPO_COMMIT)
+    got = hashlib.sha256(raw.encode()).hexdigest()
+    if got != OPENAI_SHA256:
+        raise SystemExit(f"openai openapi.json: sha256 {got} differs from the recorded {OPENAI_SHA256}")
+    return openapi_subset(json.loads(raw), OPENAI_OPERATIONS)
 
 
 def meta_subset(src: Path, codegen_repo: Path | None) -> dict[str, Any]:
@@ -197,6 +214,10 @@ def main(argv: list[str]) -> int:
     (OUT / "meta-graph").mkdir(parents=True, exist_ok=True)
     for name, spec in meta_subset(src, Path(repo) if repo else None).items():
         (OUT / "meta-graph" / f"{name}.json").write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    openai_repo = os.environ.get("OPENAI_OPENAPI_GIT_DIR")  # a clone of openai/openai-openapi (.git)
+    subset = openai_subset(Path(openai_repo) if openai_repo else None)
+    if subset is not None:
+        (OUT / "openai-openapi.subset.json").write_text(json.dumps(subset, indent=1, sort_keys=True) + "\n")
     print("subsets written to", OUT)
     return 0
 

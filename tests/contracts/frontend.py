@@ -219,6 +219,25 @@ DESIGN_STUDIO_ASSET = {"url": STR, "fileName": STR}
 COMPOSE_METADATA = {"sharedCaption": STR, "youtubeTitle": STR, "youtubeDescription": STR,  # §1.9
                     "playlistSelection": Nullable({"playlistId": STR, "playlistName": STR, "reason": STR,
                                                    "confidence": NUM})}
+# §1.9 compose-content, typed as the SPA declares it (app/src/lib/api/ai.ts ComposeContentGenerationResult)
+COMPOSE_CONTENT = {
+    "intentResult": {"intent": OneOf("post_generation", "review_generation", "summary_generation",
+                                     "promo_caption_generation", "metadata_extraction", "mixed_request"),
+                     "outputMode": OneOf("post_fields", "preview_only"),
+                     "format": OneOf("general", "short_form_video", "social_post", "youtube_metadata"),
+                     "durationSeconds": Nullable(NUM), "directFieldFillAllowed": BOOL, "detectedTitle": STR,
+                     "containsMetadata": BOOL},
+    "mediaMetadata": {"title": STR, "year": Nullable(NUM), "mediaType": STR, "cast": [STR], "director": STR,
+                      "creator": STR, "studio": STR, "platform": STR, "releaseDate": STR, "synopsis": STR,
+                      "producers": [STR], "franchise": STR, "tone": STR, "sourceType": STR},
+    "postFields": {"sharedCaption": STR, "youtubeTitle": STR, "youtubeDescription": STR,
+                   "playlistSelection": {"playlistId": Nullable(STR), "playlistName": Nullable(STR), "reason": STR,
+                                         "confidence": NUM}},
+    "editorialResult": {"type": Nullable(OneOf("review", "summary", "editorial")), "text": STR},
+}
+# §1.9 compose-thumbnail (ComposeThumbnailGenerationResult)
+COMPOSE_THUMBNAIL = {"fileName": STR, "mimeType": STR, "size": NUM, "previewUrl": STR, "storageUrl": STR,
+                     "uploadStatus": OneOf("uploaded"), "strategy?": STR, "resolvedTitle?": STR}
 CREATE_STATE = {"items": [MapOf(ANY)], "updatedAt": Nullable(STR)}  # §1.10: `{items, updatedAt}`
 BACKBLAZE_FILE = {"fileId": STR, "fileName": STR, "contentType": STR, "contentLength": int, "uploadTimestamp": NUM,
                   "lastModified?": (STR, int, float), "url": STR}

@@ -98,7 +98,8 @@ def _missing_scopes(requirements: list[set[str]], granted: set[str] | None) -> s
 
 # --- OpenAPI (X, Pinterest) -----------------------------------------------------------------------------
 
-OPENAPI_FILES = {"x": "x-openapi.subset.json", "pinterest": "pinterest-openapi.subset.json"}
+OPENAPI_FILES = {"x": "x-openapi.subset.json", "pinterest": "pinterest-openapi.subset.json",
+                 "openai": "openai-openapi.subset.json"}
 
 
 @dataclass
@@ -120,6 +121,12 @@ def _openapi(name: str) -> _OpenAPIDescription:
     warnings.filterwarnings("ignore", message="Unsupported scheme type")
 
     spec = json.loads((HERE / OPENAPI_FILES[name]).read_text())
+    if name == "openai":
+        # OpenAI's description marks its message and response-format unions with a `discriminator` that has no
+        # `mapping`, so the implicit one (the property value names the schema: "system", "json_object") points at
+        # schemas that do not exist and openapi-core cannot resolve them. The `oneOf` alone is the constraint
+        # (each branch pins `role`/`type` with an enum): the discriminator, a hint in OAS 3.1, is dropped here.
+        _drop_unmapped_discriminators(spec)
     # security is checked below with the scopes the fake granted (openapi-core would only look for a header)
     api = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
     server = urlparse(spec["servers"][0]["url"])
@@ -133,6 +140,17 @@ def _openapi(name: str) -> _OpenAPIDescription:
             if isinstance(op, dict) and method in ("get", "post", "put", "delete", "patch"):
                 routes.append((method, rx, op))
     return _OpenAPIDescription(name, spec, api, server, routes)
+
+
+def _drop_unmapped_discriminators(node: Any) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("discriminator"), dict) and "mapping" not in node["discriminator"]:
+            del node["discriminator"]
+        for v in node.values():
+            _drop_unmapped_discriminators(v)
+    elif isinstance(node, list):
+        for v in node:
+            _drop_unmapped_discriminators(v)
 
 
 class _OpenAPIRequest:

@@ -10,8 +10,6 @@ import re
 
 import pytest
 from rss_fakes import FakeOpenAI
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from publishing_fakes import comments_meta, comments_threads, comments_x, comments_youtube
 
@@ -28,20 +26,11 @@ PUBLISH_SCOPES = {
 class ReplyingOpenAI(FakeOpenAI):
     """Chat completions that answer the comment in the prompt, adding what the clean-up must remove."""
 
-    async def _chat(self, request: Request):
-        if request.headers.get("authorization") != f"Bearer {self.key}":
-            return JSONResponse({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
-                                status_code=401)
-        body = await request.json()
-        self.requests.append(body)
+    def answer(self, body: dict) -> str:
         user = body["messages"][-1]["content"]
         m = re.search(r"Comment by [^:]*:\n(.*)\n\nWrite only", user, re.S)
         said = (m.group(1).strip() if m else "this")[:40]
-        content = f"\"Love that you said '{said}' 🎬🍿🔥 #Trailer Follow us for more!\""
-        return JSONResponse({"id": "chatcmpl-c", "object": "chat.completion", "model": body["model"],
-                             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                          "finish_reason": "stop"}],
-                             "usage": {"prompt_tokens": 80, "completion_tokens": 20, "total_tokens": 100}})
+        return f"\"Love that you said '{said}' 🎬🍿🔥 #Trailer Follow us for more!\""
 
 
 @pytest.fixture(scope="session")
