@@ -49,6 +49,15 @@ def _requests_schedule(day: float, uploads: list[float]) -> list[tuple[float, st
     return sorted(out)
 
 
+def api_environment(stand_ins: dict[str, str], platform_fakes: dict[str, str],
+                    scenario: dict[str, str]) -> dict[str, str]:
+    """The API process' environment: the platform fakes' (live scenarios), the stand-ins (comments' YouTube and
+    OpenAI, TMDb) over them, then the scenario's own. The fakes' environment (tests/publishing_fakes/world.py) names
+    a YouTube host of its own that nothing serves here: over the stand-ins, it sent every comment poll of the live
+    scenarios to a connection error, and they measured a day without the comment automation."""
+    return {**platform_fakes, **stand_ins, **scenario}
+
+
 def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = None,
         env: dict[str, str] | None = None) -> dict[str, Any]:
     import httpx
@@ -61,23 +70,22 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
     default = scenario.startswith("default")
     day = (int(time.time() // DAY) + 1) * DAY  # the next UTC midnight: a whole UTC day, as the tiers count
     start = day - WARMUP
-    api_env: dict[str, str] = {}
     stand_port = services.free_port()
+    stand_ins: dict[str, str] = {}
     tmdb = None
     if default:
         # the comment automation's outside world (YouTube comments, OpenAI) and TMDb, stood in for locally
-        api_env.update(_sim_comments.env(f"http://127.0.0.1:{stand_port}"))
+        stand_ins.update(_sim_comments.env(f"http://127.0.0.1:{stand_port}"))
         from datetime import datetime, timezone
 
         from shared.local.tmdb_fake import FAKE_KEY
         from shared.local.tmdb_fake import start as start_tmdb
 
         tmdb = start_tmdb(datetime.fromtimestamp(day, timezone.utc).date())[1]
-        api_env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
+        stand_ins.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
     live = sim.LivePlatforms.start() if (env or {}).get("PUBLISH_MODE") == "live" else None
-    if live is not None:  # posts go to the platform fakes on a real socket (the API process routes to it)
-        api_env.update(live.env())
-    api_env.update(env or {})
+    # posts go to the platform fakes on a real socket (the API process routes to it)
+    api_env = api_environment(stand_ins, live.env() if live is not None else {}, env or {})
     stack = sim.start_stack(tmp, api_env=api_env)
     clock, emulator = stack.clock, stack.backing.emulator
     if tmdb is not None:
