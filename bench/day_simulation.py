@@ -17,10 +17,11 @@ Targets: every resource <= 50 % of its free tier (default), <= 10 % (idle), Neon
 
 Live posting: SIM_SCENARIOS=default-live,default-live-staged runs the default workload with publishMode live,
 the posts going to the platform fakes (tests/publishing_fakes) served on a real socket, with pre-staging off and
-on; each prints the "posts due" wake-ups and the awake hours, and how many posts the fakes accepted. Facebook
-accepts fewer than the others by design: its daily quota (`dailyQuotaFacebook`, 25 by the frontend contract, against
-50-100 elsewhere) fills in the owner's local day, and place() (shared/rss/schedule.py) puts the rest on the next
-day, at the end of its quiet hours; "RSS posts planned after the window" says so per platform (bench/_sim_posts.py).
+on (the comment replies go live too, to the stand-in's comments.insert, bench/_sim_comments.py); each prints the
+"posts due" wake-ups and the awake hours, and how many posts the fakes accepted. Facebook accepts fewer than the
+others by design: its daily quota (`dailyQuotaFacebook`, 25 by the frontend contract, against 50-100 elsewhere)
+fills in the owner's local day, and place() (shared/rss/schedule.py) puts the rest on the next day, at the end of
+its quiet hours; "RSS posts planned after the window" says so per platform (bench/_sim_posts.py).
 """
 
 from __future__ import annotations
@@ -203,6 +204,9 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
         sim.stop_api(stack)
         flush.flush_now()
         res = _measure(stack, snaps, sent, monitor, feeds, day, hours, scenario, worker_drains)
+        if default:  # live scenarios send the replies there (dry runs send none)
+            res["extra"]["YouTube replies the comment stand-in took (requests it refused)"] = (
+                f"{sum(len(r) for r in stand.replies.values())} ({len(stand.refused)})")
         if live is not None:
             res["extra"]["posts the platform fakes accepted"] = live.accepted()
         return res
