@@ -17,7 +17,11 @@ Targets: every resource <= 50 % of its free tier (default), <= 10 % (idle), Neon
 
 Live posting: SIM_SCENARIOS=default-live,default-live-staged runs the default workload with publishMode live,
 the posts going to the platform fakes (tests/publishing_fakes) served on a real socket, with pre-staging off and
-on; each prints the "posts due" wake-ups and the awake hours, and how many posts the fakes accepted.
+on (the comment replies go live too, to the stand-in's comments.insert, bench/_sim_comments.py); each prints the
+"posts due" wake-ups and the awake hours, and how many posts the fakes accepted. Facebook accepts fewer than the
+others by design: its daily quota (`dailyQuotaFacebook`, 25 by the frontend contract, against 50-100 elsewhere)
+fills in the owner's local day, and place() (shared/rss/schedule.py) puts the rest on the next day, at the end of
+its quiet hours; "RSS posts planned after the window" says so per platform (bench/_sim_posts.py).
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ def _requests_schedule(day: float, uploads: list[float]) -> list[tuple[float, st
     return sorted(out)
 
 
+def api_environment(stand_ins: dict[str, str], platform_fakes: dict[str, str],
+                    scenario: dict[str, str]) -> dict[str, str]:
+    """The API process' environment: the platform fakes' (live scenarios), the stand-ins (comments' YouTube and
+    OpenAI, TMDb) over them, then the scenario's own. The fakes' environment (tests/publishing_fakes/world.py) names
+    a YouTube host of its own that nothing serves here: over the stand-ins, it sent every comment poll of the live
+    scenarios to a connection error, and they measured a day without the comment automation."""
+    return {**platform_fakes, **stand_ins, **scenario}
+
+
 def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = None,
         env: dict[str, str] | None = None) -> dict[str, Any]:
     import httpx
@@ -61,23 +74,22 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
     default = scenario.startswith("default")
     day = (int(time.time() // DAY) + 1) * DAY  # the next UTC midnight: a whole UTC day, as the tiers count
     start = day - WARMUP
-    api_env: dict[str, str] = {}
     stand_port = services.free_port()
+    stand_ins: dict[str, str] = {}
     tmdb = None
     if default:
         # the comment automation's outside world (YouTube comments, OpenAI) and TMDb, stood in for locally
-        api_env.update(_sim_comments.env(f"http://127.0.0.1:{stand_port}"))
+        stand_ins.update(_sim_comments.env(f"http://127.0.0.1:{stand_port}"))
         from datetime import datetime, timezone
 
         from shared.local.tmdb_fake import FAKE_KEY
         from shared.local.tmdb_fake import start as start_tmdb
 
         tmdb = start_tmdb(datetime.fromtimestamp(day, timezone.utc).date())[1]
-        api_env.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
+        stand_ins.update({"TMDB_API_KEY": FAKE_KEY, "TMDB_API_BASE": tmdb.url, "TMDB_IMAGE_BASE": tmdb.url + "/t/p"})
     live = sim.LivePlatforms.start() if (env or {}).get("PUBLISH_MODE") == "live" else None
-    if live is not None:  # posts go to the platform fakes on a real socket (the API process routes to it)
-        api_env.update(live.env())
-    api_env.update(env or {})
+    # posts go to the platform fakes on a real socket (the API process routes to it)
+    api_env = api_environment(stand_ins, live.env() if live is not None else {}, env or {})
     stack = sim.start_stack(tmp, api_env=api_env)
     clock, emulator = stack.clock, stack.backing.emulator
     if tmdb is not None:
@@ -192,6 +204,9 @@ def run(scenario: str, hours: float = 24.0, settings: dict[str, Any] | None = No
         sim.stop_api(stack)
         flush.flush_now()
         res = _measure(stack, snaps, sent, monitor, feeds, day, hours, scenario, worker_drains)
+        if default:  # live scenarios send the replies there (dry runs send none)
+            res["extra"]["YouTube replies the comment stand-in took (requests it refused)"] = (
+                f"{sum(len(r) for r in stand.replies.values())} ({len(stand.refused)})")
         if live is not None:
             res["extra"]["posts the platform fakes accepted"] = live.accepted()
         return res
@@ -262,6 +277,7 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
         items = dict(conn.execute("SELECT status, count(*) FROM rss_items WHERE status <> 'seen' "
                                   "GROUP BY status").fetchall())
         jobs = dict(conn.execute("SELECT state, count(*) FROM media_jobs GROUP BY state").fetchall())
+        held = _held_past(conn, hi)
     meter_ivs = awake.intervals(spans)
     meter_awake = awake.seconds_within(meter_ivs, lo, hi)
     # Postgres' own log, mapped to simulated time
@@ -323,13 +339,37 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "what woke the database (minutes awake)": causes,
             "deliveries by route": dict(sorted(by_path.items(), key=lambda kv: -kv[1])),
             "redis top-level commands": dict(sorted(by_cmd.items(), key=lambda kv: -kv[1])[:8]),
-            "planned posts": posts, "items": items, "media jobs": jobs, "comments": comments,
+            "planned posts": posts, "RSS posts planned after the window (bench/_sim_posts.py)": held,
+            "items": items, "media jobs": jobs, "comments": comments,
             "tmdb posts": tmdb_posts, "carried ahead (staging/ahead.py)": carried,
             "feed fetches (304)": f"{feeds.fetches} ({feeds.not_modified})",
             "counters": {k: v for k, v in meter.items()
                          if not k.startswith(("redis.", "qstash.", "fn.", "pg.", "b2."))},
         },
     }
+
+
+# what shared/rss/schedule.py PostingRules.from_settings reads
+POSTING_KEYS = ("timezone", "rssPostingInterval", "dailyQuotaX", "dailyQuotaThreads", "dailyQuotaFacebook",
+                "dailyQuotaPinterest", "quietHoursEnabled", "quietHoursStart", "quietHoursEnd",
+                "rssEventDrivenPosting", "postAlignMinutes")
+
+
+def _held_past(conn, end: float) -> dict[str, str]:
+    """Per platform, the RSS posts the posting rules put after the window's end, and why (a platform the fakes
+    accepted fewer posts on than the others, Facebook with its daily quota of 25, says so here)."""
+    from datetime import datetime, timezone
+
+    from psycopg.rows import dict_row
+
+    from bench._sim_posts import held_past
+    from shared.rss.schedule import PostingRules
+    from shared.settings.store import read_settings
+
+    rows = conn.execute("SELECT platform, status, scheduled_at FROM rss_planned_posts").fetchall()
+    with conn.cursor(row_factory=dict_row) as cur:  # the settings store reads rows by column name
+        rules = PostingRules.from_settings(read_settings(POSTING_KEYS, conn=cur))
+    return held_past([tuple(r) for r in rows], rules, datetime.fromtimestamp(end, timezone.utc))
 
 
 def _own(monitor, clock, lo: float, hi: float, total: int) -> str:
