@@ -19,8 +19,6 @@ from publishing_mp.staged import NO_DURABILITY_GATE, bring_slot
 
 from shared.publishing.engine import publications as pubs
 from shared.publishing.staging import record
-from shared.publishing.staging.send import send
-from shared.publishing.staging.writeback import write_back
 
 
 @pytest.fixture
