@@ -1,7 +1,7 @@
 """The orchestrator of the carried-ahead kill -9 test: plans RSS posts and schedules TMDb posts (X and Facebook)
 an hour ahead in this process, then has real OS processes carry them ahead at once (carried_worker.py: several
-`ahead.materialise()` passes racing for the same posts), SIGKILLed right after
-the publication was created, after it was staged, inside the hand-over transaction and after its commit; then
+`ahead.materialise()` passes racing for the same posts, plus deliveries run early next to them), SIGKILLed right
+after the publication was created, after it was staged, inside the hand-over transaction and after its commit; then
 brings every slot to now and has processes run the deliveries of the posts whose item is armed (the ones not
 carried, and a carried one whose disarm a kill prevented) and send the stages, killed in the delivery and in the
 send; then the write-back, the engine's maintenance and the capabilities' safety nets; and counts posts per
@@ -42,6 +42,7 @@ class Config:
     carry_rounds: int = 4  # the last without kills
     kill: float = 0.08  # per kill point and process, in the rounds with kills
     seed: int = 20261130
+    early: bool = True  # a delivery job next to the racing carriers in the rounds with kills (a few posts each)
     faults: FaultPlan = field(default_factory=lambda: FaultPlan(client_timeout=3.0, seed=3))
 
 
@@ -215,15 +216,19 @@ class CarriedHarness:
 
     def _carry_rounds(self) -> None:
         """First one carrier killed at each chosen point (its first time there; all four race for the same
-        posts); then carriers racing each other, killed at random; the last round without kills (it adopts or
-        carries what the killed ones left). No delivery runs here: a delivery never runs before its slot (its
-        dispatcher item re-arms), and carrying stops 3 minutes before it."""
+        posts); then carriers racing each other, killed at random, with a delivery running next to them (what a
+        carry still in flight at the slot meets: a carrier stalled past its 3-minute lead, or one that began
+        just before the slot); the last round without kills (it adopts or carries what the killed ones
+        left)."""
         cfg = self.cfg
         self._wait([self._job("carry", cfg.seed + k, 0.0, point) for k, point in enumerate(CARRY_POINTS)])
         for n in range(1, cfg.carry_rounds):
             last = n == cfg.carry_rounds - 1
             p = 0.0 if last else cfg.kill
-            self._wait([self._job("carry", cfg.seed + 100 * n + 10 + k, p) for k in range(cfg.carriers)])
+            jobs = [self._job("carry", cfg.seed + 100 * n + 10 + k, p) for k in range(cfg.carriers)]
+            if cfg.early and not last:
+                jobs.append(self._job("early", cfg.seed + 100 * n + 50, p))
+            self._wait(jobs)
 
     def _bring_slots(self) -> None:
         """Time passes: every post's slot is now, with its publication's and its stage's."""
@@ -334,7 +339,7 @@ class CarriedHarness:
                     disagreements.append(f"{key}: TMDb post {row['status']} ({result}, carried by {carried}) vs "
                                          f"{pub['id']} ({pub['platform_post_id']}, created {pub['created_at']})")
         counters = {name: {k: int(v) for k, v in self.redis.hgetall(f"carried:{name}").items()}
-                    for name in ("carried", "delivered", "verdicts", "written_back", "safety_net")}
+                    for name in ("carried", "early", "delivered", "verdicts", "written_back", "safety_net")}
         return Report(expected=list(self.expected), posts=posts,
                       duplicates={k: v for k, v in posts.items() if v > 1}, losses=losses,
                       disagreements=disagreements, keys=keys, states=Counter(p["state"] for p in pubs),

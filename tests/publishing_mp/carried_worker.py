@@ -5,6 +5,8 @@ Jobs (one line on the zygote's stdin each: `<job> <seed> <kill probability> <for
 - carry: one pass of the staging window's carry step (`ahead.materialise()`) over every RSS and TMDb post; kill
   points right after `gateway.prepare` created (or found) the publication, right after it was staged, inside
   the hand-over transaction (before its commit) and after the commit (before the dispatcher item is disarmed);
+- early: a delivery that runs while its post is being carried (a stale item, a carrier stalled past its lead, a
+  delivery by hand): a few posts, picked at random, delivered long before their slot, next to the carriers;
 - deliver: the at-slot deliveries of every post whose dispatcher item is armed (RSS `deliver_due`; TMDb
   `deliver` as its dispatcher handler calls it; a carried post whose disarm never happened included), in random
   order; kill point after the gateway answered, before the delivery records it (TMDb: after its last platform);
@@ -149,7 +151,7 @@ def _deliver(redis, maybe, seed: int, *, at_slot: bool) -> None:
 
     queue.publish_for_rss, delivery._publish_one = publish_for_rss, publish_one  # type: ignore[assignment]
     rng = random.Random(seed)
-    rss, tmdb = _posts() if at_slot else _posts("2 hours")  # (early, by hand: not used by the test; see harness)
+    rss, tmdb = _posts() if at_slot else _posts("2 hours")  # (early: the posts being carried)
     if at_slot:  # as the dispatcher fires them: the posts whose item is still armed (a carried post's item is
         # disarmed after its hand-over; one left behind, by a carrier killed before the disarm, fires as usual)
         from shared.scheduling import dispatch

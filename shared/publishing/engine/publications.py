@@ -47,15 +47,22 @@ def _use(conn=None) -> Iterator[Any]:
 def create_or_get(*, key: str, target: str, family: str, source: str, source_ref: str | None,
                   content: dict[str, Any], dry_run: bool, not_before: datetime | None,
                   conn=None) -> tuple[dict, bool]:
+    """The publication under `key`, created now (True) or found (False). A row found by the insert's conflict
+    but deleted before the read (a carrier withdrawing a publication it prepared and never ran, see
+    staging/ahead.py: only `planned` rows are ever deleted, so nothing was sent under the key) is created again."""
     with _use(conn) as c:
-        row = c.execute(
-            """INSERT INTO publications (idempotency_key, platform, family, source, source_ref, content, dry_run,
-                                         not_before)
-               VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *""",
-            (key, target, family, source, source_ref, Jsonb(content), dry_run, not_before)).fetchone()
-        if row is not None:
-            return row, True
-        return c.execute("SELECT * FROM publications WHERE idempotency_key=%s", (key,)).fetchone(), False
+        for _ in range(5):
+            row = c.execute(
+                """INSERT INTO publications (idempotency_key, platform, family, source, source_ref, content,
+                                             dry_run, not_before)
+                   VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *""",
+                (key, target, family, source, source_ref, Jsonb(content), dry_run, not_before)).fetchone()
+            if row is not None:
+                return row, True
+            row = c.execute("SELECT * FROM publications WHERE idempotency_key=%s", (key,)).fetchone()
+            if row is not None:
+                return row, False
+    raise RuntimeError(f"the publication {key} kept being deleted while it was created")
 
 
 def get(pub_id: str, conn=None) -> dict | None:

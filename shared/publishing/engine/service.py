@@ -45,14 +45,31 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
 
     target = normalize_target(platform)
     when = parse_when(content.get("scheduledAt"))
+
+    def create_or_get(c) -> tuple[dict, bool]:
+        return pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
+                                  source_ref=source_ref, content=content, dry_run=dry, not_before=when, conn=c)
+
     with connection() as c:  # settings and the idempotent insert share one checkout
         settings = read_settings(["publishMode", "platformSettings"], conn=c)  # serves the whole run
         dry = publish_mode(settings) == "dry_run"
         stored_key = f"dry_run:{key}" if dry else key
-        row, created = pubs.create_or_get(key=stored_key, target=target, family=TARGETS[target], source=source,
-                                          source_ref=source_ref, content=content, dry_run=dry, not_before=when,
-                                          conn=c)
-    wanted = retry_failed or row.get("error_kind") in retry_failed_kinds
+        row, created = create_or_get(c)
+    for _ in range(5):
+        got = _submit_row(row, created, source, settings,
+                          retry_failed or row.get("error_kind") in retry_failed_kinds)
+        if got is not None:
+            return got
+        # the planned row found was deleted before it could be claimed (a carrier withdrawing a publication it
+        # prepared ahead and never ran: staging/ahead.py). Nothing was sent under the key: create it again
+        with connection() as c:
+            row, created = create_or_get(c)
+    raise RuntimeError(f"the publication {stored_key} kept being deleted before it could run")
+
+
+def _submit_row(row: dict, created: bool, source: str, settings: dict[str, Any],
+                wanted: bool) -> tuple[dict, str] | None:
+    """Run (or schedule) the row `submit` created or found; None when it was deleted before the claim."""
     if not created and wanted and row["state"] == "failed" and rearm(row, source):
         row = one(pubs.get(str(row["id"])))  # re-armed just now: it exists
         created = True
@@ -65,6 +82,8 @@ def submit(*, key: str, platform: str, content: dict[str, Any], source: str, sou
             return row, "scheduled"
         res = runner.run(str(row["id"]), settings)
         if res.details.get("claimed") is False:
+            if res.state == "missing":
+                return None
             return res.publication, "busy" if res.publication.get("state") == "publishing" else "existing"
         return res.publication, "ran"
     return row, ("busy" if row["state"] == "publishing" else "existing")
