@@ -693,3 +693,65 @@ def test_a_tmdb_carrier_that_fails_on_one_platform_never_withdraws_a_publication
     assert carried and set(carried) == {"x", "facebook"}
     for pub_id in carried.values():
         assert pubs.get(pub_id) is not None and pubs.get(pub_id)["state"] == "staged" and record.exists(pub_id)
+
+
+def _post_locked(table: str, post_id: str) -> bool:
+    """Another connection cannot lock the post's row right now (a delivery would have to wait)."""
+    import psycopg
+
+    from shared.db import connection
+
+    with connection() as other:
+        try:
+            other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE NOWAIT", (post_id,))
+            other.rollback()
+            return False
+        except psycopg.errors.LockNotAvailable:
+            other.rollback()
+            return True
+
+
+@pytest.mark.parametrize("provider", ["rss", "tmdb"])
+def test_a_refused_hand_over_withdraws_its_publications_while_the_post_is_still_locked(world, db, staging,
+                                                                                         monkeypatch, provider):
+    """The owner changed the post between the carry and the hand-over: the carry is withdrawn inside the
+    hand-over's transaction, under the post's row lock. A delivery that took the post between that commit and a
+    withdraw outside the lock would find the staged publication and wait on it while it is deleted (found by
+    helper-35's race tests)."""
+    from shared.publishing.staging import ahead
+
+    world.connect("x", expires_in=timedelta(days=2))
+    if provider == "rss":
+        from shared.rss import queue
+        from shared.rss.service import update_feed
+
+        feed, item, posts = _rss_post(db)
+        post_id, table, carry_one, key = posts["x"], "rss_planned_posts", queue.carry_one, f"rss:{item}:x"
+
+        def owner_change():
+            update_feed(feed, {"enabled": False})
+    else:
+        from shared.tmdb import delivery
+        from shared.tmdb.service import update_post
+
+        post_id = _tmdb_post(platforms=("X",))
+        table, carry_one, key = "tmdb_posts", delivery.carry_one, f"tmdb:{post_id}:x"
+
+        def owner_change():
+            update_post(post_id, {"caption": "Dune, five years on"})
+    real_carry, real_withdraw, seen = ahead.carry, ahead.withdraw, []
+
+    def carry_then_owner(request, slot):
+        out = real_carry(request, slot)
+        owner_change()
+        return out
+
+    def withdraw_noting_the_lock(pub_ids):
+        seen.append(_post_locked(table, post_id))
+        return real_withdraw(pub_ids)
+
+    monkeypatch.setattr(ahead, "carry", carry_then_owner)
+    monkeypatch.setattr(ahead, "withdraw", withdraw_noting_the_lock)
+    assert carry_one(post_id) in ("the feed is disabled", "changed meanwhile")
+    assert seen == [True]
+    assert _by_key(db, key) == [] and not record.all_ids()

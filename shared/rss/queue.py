@@ -557,12 +557,15 @@ def carry_one(post_id: str) -> str | None:
                          {"itemId": str(item["id"]), "feedId": str(item["feed_id"]), "platform": post["platform"],
                           "status": "waiting", "publicationId": pub_id}, conn=conn)
             handed = True
+        elif now_post is None or now_post["status"] not in ("waiting", "publishing"):
+            # the owner changed it meanwhile: their change wins. Withdrawn under the post's lock: a delivery that
+            # took the post right after this commit would otherwise find the publication and wait on it while it
+            # is deleted
+            ahead.withdraw([pub_id])
+            return why or "changed meanwhile"
     if not handed:
-        if now_post is not None and now_post["status"] in ("waiting", "publishing"):
-            # another window handed it over, or its delivery ran and found this very publication: it is theirs
-            return "carried or delivered meanwhile"
-        ahead.withdraw([pub_id])  # the owner changed it meanwhile: their change wins
-        return why or "changed meanwhile"
+        # another window handed it over, or its delivery ran and found this very publication: it is theirs
+        return "carried or delivered meanwhile"
     ahead.disarm(POST_KIND, post_id)  # an item left behind finds the post waiting and does nothing
     return None
 

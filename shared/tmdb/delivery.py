@@ -340,12 +340,15 @@ def carry_one(post_id: str) -> str | None:
             _log(conn, "info", f"pre-staged on {', '.join(post['platforms'])}: {post['title']} (goes out {slot})",
                  post, {"publicationIds": carried})
             handed = True
+        elif now_post is None or not (now_post["status"] == "publishing" or now_post.get("carried_by")):
+            # the owner changed it meanwhile: their change wins. Withdrawn under the post's lock, as
+            # _withdraw_unless_theirs does: a delivery that took the post right after this commit would otherwise
+            # find these publications and wait on them while they are deleted
+            ahead.withdraw(list(carried.values()))
+            return "changed meanwhile"
     if not handed:
-        if now_post is not None and (now_post["status"] == "publishing" or now_post.get("carried_by")):
-            # another window handed it over, or its delivery ran and found these very publications: theirs now
-            return "carried or delivered meanwhile"
-        ahead.withdraw(list(carried.values()))  # the owner changed it meanwhile: their change wins
-        return "changed meanwhile"
+        # another window handed it over, or its delivery ran and found these very publications: theirs now
+        return "carried or delivered meanwhile"
     from shared.tmdb.dispatch import KIND
 
     ahead.disarm(KIND, post_id)  # an item left behind delivers it: every platform finds its publication by key
