@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 import time
@@ -98,3 +99,21 @@ class FakeSerper:
         self.requests.append(body)
         return JSONResponse({"searchParameters": {**body, "type": "images", "engine": "google"},
                              "images": self.images[: body.get("num", 10)]})
+
+
+@contextlib.contextmanager
+def openai_served(monkeypatch, key: str):
+    """A FakeOpenAI on a real port, OPENAI_BASE_URL pointing at it for the test (and restored after)."""
+    from shared.config import get_config
+    from shared.local.services import ServerThread
+
+    fake = FakeOpenAI(key=key)
+    server = ServerThread(fake.app).start()
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    get_config.cache_clear()
+    try:
+        yield fake
+    finally:
+        server.stop()
+        monkeypatch.delenv("OPENAI_BASE_URL")
+        get_config.cache_clear()

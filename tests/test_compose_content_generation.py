@@ -8,10 +8,8 @@ request to write something needs the model."""
 import json
 
 import pytest
-from rss_fakes import FakeOpenAI
+from rss_fakes import openai_served
 from rss_helpers import set_settings
-
-from shared.local.services import ServerThread
 
 PLAYLISTS = [{"id": "PL-rev", "title": "Movie Reviews"}, {"id": "PL-tr", "title": "Official Trailers"}]
 CAPE_FEAR = ("Cape Fear | Official Trailer\nThis summer, fear takes hold. Cape Fear premieres June 5 on Apple TV+ "
@@ -113,16 +111,8 @@ def test_the_models_answer_is_held_to_the_contract_the_limits_and_the_offered_pl
 
 @pytest.fixture
 def openai_at(monkeypatch, backing):
-    from shared.config import get_config
-
-    fake = FakeOpenAI(key="sk-content")
-    server = ServerThread(fake.app).start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-    get_config.cache_clear()
-    yield fake
-    server.stop()
-    monkeypatch.delenv("OPENAI_BASE_URL")
-    get_config.cache_clear()
+    with openai_served(monkeypatch, "sk-content") as fake:
+        yield fake
 
 
 def _ask(client, auth, text, **extra):

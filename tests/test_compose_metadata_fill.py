@@ -6,10 +6,8 @@ the text while a refused key is a 502."""
 import json
 
 import pytest
-from rss_fakes import FakeOpenAI
+from rss_fakes import openai_served
 from rss_helpers import set_settings
-
-from shared.local.services import ServerThread
 
 PLAYLISTS = [{"id": "PL-tr", "title": "Trailers"}, {"id": "PL-dune", "title": "Dune Saga"},
              {"id": "PL-x", "name": "Horror Picks"}]
@@ -66,16 +64,8 @@ def test_the_models_answer_is_held_to_the_offered_playlists_and_the_fields_asked
 
 @pytest.fixture
 def openai_at(monkeypatch, backing):
-    from shared.config import get_config
-
-    fake = FakeOpenAI(key="sk-compose")
-    server = ServerThread(fake.app).start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-    get_config.cache_clear()
-    yield fake
-    server.stop()
-    monkeypatch.delenv("OPENAI_BASE_URL")
-    get_config.cache_clear()
+    with openai_served(monkeypatch, "sk-compose") as fake:
+        yield fake
 
 
 def _ask(client, auth, **extra):

@@ -15,25 +15,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-from publishing_mp.staged import NO_DURABILITY_GATE, bring_slot
+from publishing_mp.staged import bring_slot, staging  # noqa: F401  (fixture)
 
 from shared.publishing.engine import publications as pubs
 from shared.publishing.staging import record
-
-
-@pytest.fixture
-def staging(monkeypatch):
-    from shared.config import get_config
-    from shared.scheduling import dispatch
-
-    monkeypatch.setenv("PUBLISH_STAGING", "1")
-    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", NO_DURABILITY_GATE)
-    monkeypatch.setenv("PUBLISH_STAGE_LEASE_SECONDS", "30")
-    monkeypatch.setenv("PUBLISH_HTTP_TIMEOUT_SECONDS", "5")
-    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)  # this test drives every step itself
-    get_config.cache_clear()
-    yield
-    get_config.cache_clear()
 
 
 def _tmdb_post(platforms=("X",), caption: str = "Dune turns 5 today") -> str:

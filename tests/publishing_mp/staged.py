@@ -7,10 +7,28 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import pytest
+
 # The tests' Redis is a private process that keeps nothing on disk and has no replica: whatever it loses it
 # loses whole, which the write-back's look-up covers, so these tests ask for no durability gate. The gate itself
 # is proven against a real primary and replica in test_publishing_staged_durability_gate.py.
 NO_DURABILITY_GATE = "none"
+
+
+@pytest.fixture
+def staging(monkeypatch):
+    """Pre-staging on, no durability gate, short leases; the test drives every step itself (no wake-ups)."""
+    from shared.config import get_config
+    from shared.scheduling import dispatch
+
+    monkeypatch.setenv("PUBLISH_STAGING", "1")
+    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", NO_DURABILITY_GATE)
+    monkeypatch.setenv("PUBLISH_STAGE_LEASE_SECONDS", "30")
+    monkeypatch.setenv("PUBLISH_HTTP_TIMEOUT_SECONDS", "5")
+    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
+    get_config.cache_clear()
+    yield
+    get_config.cache_clear()
 
 
 def _redis_now() -> float:
