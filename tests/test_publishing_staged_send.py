@@ -10,7 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from publishing_fakes.world import world  # noqa: F401  (fixture)
-from publishing_mp.staged import NO_DURABILITY_GATE, bring_slot, expire_stage_lease, no_database, pass_grace
+from publishing_mp.staged import (  # noqa: F401  (staging: fixture)
+    NO_DURABILITY_GATE,
+    bring_slot,
+    expire_stage_lease,
+    no_database,
+    pass_grace,
+    staging,
+)
 
 from shared.publishing.engine import publications as pubs
 from shared.publishing.engine.service import submit
@@ -18,19 +25,6 @@ from shared.publishing.staging import record
 from shared.publishing.staging.owner import BeingPublished, unstage
 from shared.publishing.staging.send import send
 from shared.publishing.staging.writeback import write_back
-
-
-@pytest.fixture
-def staging(monkeypatch):
-    from shared.config import get_config
-
-    monkeypatch.setenv("PUBLISH_STAGING", "1")
-    monkeypatch.setenv("PUBLISH_STAGE_DURABILITY", NO_DURABILITY_GATE)
-    monkeypatch.setenv("PUBLISH_STAGE_LEASE_SECONDS", "30")
-    monkeypatch.setenv("PUBLISH_HTTP_TIMEOUT_SECONDS", "5")
-    get_config.cache_clear()
-    yield
-    get_config.cache_clear()
 
 
 def _scheduled(world, key: str, platform: str = "x", content: dict | None = None, in_seconds: int = 3600) -> dict:
