@@ -61,6 +61,9 @@ class Config:
     early_items: int = 12
     siblings: int = 4  # few: ticks running at once arm the same one for now (the claim's lease check)
     chaos_seconds: float = 6.0
+    # the chaos goes on past chaos_seconds, up to this long, until every kill point was hit and a random kill and a
+    # freeze happened (a loaded machine runs fewer ticks in the same time: the doomed workers reach their points late)
+    chaos_extra_seconds: float = 12.0
     op_every: float = 0.06  # mean seconds between the owner's changes
     random_kill_every: float = 0.9  # mean seconds between random-moment kills (0: none)
     freeze_every: float = 1.0  # mean seconds between freezes past the lease (0: none)
@@ -382,7 +385,8 @@ class Harness:
         forced = [(1.5, 0.8), (2.5, 0.94), (4.5, 0.94)]
         late: list[threading.Thread] = []
         started = time.monotonic()
-        while time.monotonic() < until:
+        while time.monotonic() < until or (not self._kills_covered()
+                                           and time.monotonic() < until + cfg.chaos_extra_seconds):
             time.sleep(self.rng.uniform(0, 2 * cfg.op_every))
             now = time.time()
             roll = self.rng.random()
@@ -420,6 +424,10 @@ class Harness:
                 self.ops["bursts"] += 1
         for t in late:
             t.join()
+
+    def _kills_covered(self) -> bool:
+        points = set(self.redis.hkeys(kinds.KILLS))
+        return {"random_moment", "freeze_past_lease"} <= set(self.kills) and set(KILL_POINTS) <= points
 
     def _supervisor(self) -> None:
         while not self.done.is_set():
