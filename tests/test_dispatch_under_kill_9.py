@@ -19,9 +19,15 @@ def test_real_ticks_under_kill_9_never_run_an_item_twice_at_once_and_lose_nothin
     assert report.overlaps == [], "\n".join([*report.overlaps[:5], *report.timelines])
     assert report.lease_cuts == [], "\n".join([*report.lease_cuts[:5], *report.timelines])
     assert report.reruns_after_commit == [], report.reruns_after_commit[:5]
-    assert report.losses == [], report.losses[:5]
+    # the settle's bound passed with work left (items still due or leased, a tick in flight): nothing can be called
+    # lost yet (a version that never ran is still armed), and what the settle waited for says why (on a machine too
+    # loaded for the test's 2 s lease: every tick outlasting its lease, "runs past their lease, neither frozen nor
+    # killed", its items running again and again)
+    assert report.stuck == [], "\n".join([f"left after the settle: {report.stuck[:8]}", *report.settle_log,
+                                          f"losses so far: {report.losses[:5]}"])
+    # the work settled and a version never ran: lost
+    assert report.losses == [], "\n".join([*report.losses[:5], *report.loss_timelines])
     assert report.moved_wrong == [], report.moved_wrong[:5]
-    assert report.stuck == [], report.stuck[:5]
     assert report.worker_errors == 0, report.error_samples
     # the run really went through what it claims
     assert set(report.kills) >= {"random_moment", "freeze_past_lease"}, report.kills

@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 GO = "harness:dmp:go"
 READY = "harness:dmp:ready"
-BUSY = "harness:dmp:busy"
+BUSY = "harness:dmp:busy"  # pid -> the tick it is running
 
 
 def main(doomed: str = "") -> None:
@@ -53,13 +53,14 @@ def main(doomed: str = "") -> None:
             break
         seq += 1
         st.tick = f"{st.pid}.{seq}"
-        r.sadd(BUSY, st.pid)  # the orchestrator's freezes and kills aim at ticks in flight
+        # the orchestrator's freezes and kills aim at ticks in flight; the settle waits for the ticks in flight to end
+        r.hset(BUSY, str(st.pid), st.tick)
         try:
             dispatch.tick()
         except Exception:
             r.hincrby(kinds.ERRORS, "tick", 1)
             r.rpush(kinds.ERRORS + ":log", traceback.format_exc()[-1500:])
-        r.srem(BUSY, st.pid)
+        r.hdel(BUSY, str(st.pid))
     from shared.db import close_pool
 
     close_pool()
