@@ -49,6 +49,13 @@ def _boot():
 _BACKING = _boot()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `long` run first (the sort is stable: the rest keep their order). xdist hands tests out in
+    collection order, one at a time to each worker in turn at first, then as they finish: a long test collected
+    late would keep one worker busy after the other had run out of work."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def backing():
     return _BACKING

@@ -55,6 +55,7 @@ def _ffmpeg_outputs(scratch) -> list[str]:
     return sorted(names)
 
 
+@pytest.mark.long
 def test_kill9_mid_encode_second_worker_finishes(client, auth, backing, clean_state, clean_bucket, tmp_path, slow_clip):
     """Two presets of one source share one ffmpeg run; the worker dies mid-encode; the next worker takes both
     over once the lease expires and, since their last run died, renders them one per run."""
@@ -91,6 +92,7 @@ def test_kill9_mid_encode_second_worker_finishes(client, auth, backing, clean_st
     assert sorted(bucket_keys()) == sorted([key, *outputs])
 
 
+@pytest.mark.long
 def test_sigterm_hands_the_job_back(client, auth, backing, clean_state, clean_bucket, tmp_path, slow_clip):
     scratch = tmp_path / "scratch"
     _, job = _enqueue(client, auth, slow_clip)
@@ -120,6 +122,7 @@ def test_sigterm_while_idle_exits_at_once(backing, tmp_path):
     assert time.time() - started < 3
 
 
+@pytest.mark.long
 def test_cancel_while_running_stops_ffmpeg_and_cleans_up(client, auth, backing, clean_state, clean_bucket, tmp_path,
                                                           slow_clip):
     """Two presets share one ffmpeg run. Cancelling one early is recorded at once and the run restarts without
@@ -164,6 +167,7 @@ def test_cancel_while_running_stops_ffmpeg_and_cleans_up(client, auth, backing, 
         w.stop()
 
 
+@pytest.mark.long
 def test_two_workers_never_run_a_job_twice(client, auth, backing, clean_state, clean_bucket, tmp_path):
     clips = [make_clip(tmp_path / f"c{i}.mp4", seconds=1.5, size="320x180") for i in range(3)]
     keys = [upload(client, auth, c)["key"] for c in clips]
@@ -185,6 +189,7 @@ def test_two_workers_never_run_a_job_twice(client, auth, backing, clean_state, c
     assert len(bucket_keys("renditions/")) == 6
 
 
+@pytest.mark.long
 def test_sigterm_lets_a_job_that_ends_within_the_grace_finish(client, auth, backing, clean_state, clean_bucket,
                                                               tmp_path, slow_clip):
     scratch = tmp_path / "scratch"
