@@ -26,6 +26,12 @@ def slow_clip(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("clips") / "long.mp4", seconds=8, size="640x360")
 
 
+@pytest.fixture(scope="module")
+def half_slow_clip(tmp_path_factory):
+    """Half as long: enough for an encode still running when the worker is stopped, with less of it to wait out."""
+    return make_clip(tmp_path_factory.mktemp("clips") / "half.mp4", seconds=4, size="640x360")
+
+
 def _encoding(job: dict) -> bool:
     return job["stage"] == "encoding" and job["progress"] >= 8
 
@@ -191,13 +197,14 @@ def test_two_workers_never_run_a_job_twice(client, auth, backing, clean_state, c
 
 @pytest.mark.long
 def test_sigterm_lets_a_job_that_ends_within_the_grace_finish(client, auth, backing, clean_state, clean_bucket,
-                                                              tmp_path, slow_clip):
+                                                              tmp_path, half_slow_clip):
     scratch = tmp_path / "scratch"
-    _, job = _enqueue(client, auth, slow_clip)
+    _, job = _enqueue(client, auth, half_slow_clip)
     w = WorkerProcess(worker_env(backing, scratch, MEDIA_X264_PRESET="veryslow",
                                  MEDIA_WORKER_SHUTDOWN_GRACE_SECONDS="60"), tmp_path / "w.log").wait_ready()
     poll_job(client, auth, job["id"], predicate=_encoding, timeout=30)
     assert w.stop(timeout=60) == 0, w.log()
+    assert "finishing or handing back the running job" in w.log()  # the stop came mid-job, not after it
     done = client.get(f"/api/jobs/{job['id']}", headers=auth).json()["data"]
     assert done["status"] == "completed" and done["attempts"] == 1, done
     assert files_under(scratch) == []
