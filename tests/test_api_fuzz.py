@@ -4,11 +4,14 @@ but the documented 502/503, and every answer matches what /openapi.json declares
 
 from __future__ import annotations
 
+import pytest
+
 from bench.fuzz import fuzz, report_lines
 
 PER_OPERATION = 5
 
 
+@pytest.mark.long
 def test_generated_requests_never_break_the_api(live_api, app, clean_state):
     from shared.security.tokens import issue_session_token
 

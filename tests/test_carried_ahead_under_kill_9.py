@@ -11,9 +11,11 @@ agreeing with that publication."""
 
 from __future__ import annotations
 
+import pytest
 from publishing_mp.carried_harness import CARRY_POINTS, Config, run
 
 
+@pytest.mark.long
 def test_posts_carried_ahead_under_kill_9_are_posted_once_and_their_rows_agree(backing, clean_state, monkeypatch):
     from shared.scheduling import dispatch
 

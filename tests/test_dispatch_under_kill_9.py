@@ -7,12 +7,14 @@ count (tests/dispatch_mp/harness.py defines "twice" and "lost" precisely)."""
 
 from __future__ import annotations
 
+import pytest
 from dispatch_mp.harness import Config, run
 
 from shared.config import Config as AppConfig
 from shared.scheduling import dispatch
 
 
+@pytest.mark.long
 def test_real_ticks_under_kill_9_never_run_an_item_twice_at_once_and_lose_nothing(backing, clean_state):
     report = run(Config(), backing.redis_url)
     print("\n" + report.table())

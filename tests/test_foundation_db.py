@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import psycopg
+import pytest
 
 
 def _url_for(db_url: str, name: str) -> str:
@@ -14,6 +15,7 @@ def _url_for(db_url: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
 
 
+@pytest.mark.long
 def test_two_runners_at_once_apply_each_migration_exactly_once(backing):
     from shared.db.migrate import apply_migrations, migration_files
 

@@ -82,3 +82,54 @@ def test_bridge_counts_commands(backing, clean_state):
         p.incr("c")
     p.exec()
     assert counter.total - before == 5
+
+
+def test_clean_state_empties_every_table_restarts_ids_and_waits_for_a_late_writer(backing, clean_state, db):
+    """What `clean_state` promises, as `TRUNCATE ... RESTART IDENTITY CASCADE` of every table would: tables large
+    (truncated) and small (deleted, children before parents or not) end empty, ids start again at 1, the migration
+    record stays, and a write a previous test's background work still has in flight is waited for and removed."""
+    import threading
+
+    import psycopg
+    from conftest import _DELETE_AT_MOST, _empty_tables
+
+    from bench import polling
+    from shared.config import get_config
+
+    # rows in eleven tables, some referencing others (rss_items -> rss_feeds), dashboard counters from triggers;
+    # too many media jobs to delete (truncated) and an upload referencing one
+    for sql in polling._SEED:
+        db.execute(sql.format(rows=40, spread=polling.SPREAD))
+    db.execute("INSERT INTO media_jobs (source_key, preset, file_name) SELECT 'raw/bulk.mp4', 'p' || g, 'bulk.mp4' "
+               "FROM generate_series(1, %s) g", (_DELETE_AT_MOST + 10,))
+    job = db.execute("SELECT id FROM media_jobs LIMIT 1").fetchone()["id"]
+    db.execute("INSERT INTO media_uploads (purpose, object_key, file_name, content_type, declared_size, strategy, "
+               "job_id) VALUES ('trailer', 'raw/a.mp4', 'a.mp4', 'video/mp4', 1, 'single', %s)", (job,))
+    migrations = db.execute("SELECT count(*) AS n FROM schema_migrations").fetchone()["n"]
+
+    began, late = threading.Event(), threading.Event()
+
+    def late_writer():
+        with psycopg.connect(get_config().database_url) as conn:
+            conn.execute("INSERT INTO notifications (type, title) VALUES ('info', 'late')")
+            began.set()
+            time.sleep(0.5)
+            conn.commit()
+            late.set()
+
+    writer = threading.Thread(target=late_writer)
+    writer.start()
+    assert began.wait(10)
+    _empty_tables(db)
+    assert late.is_set()  # the emptying waited for the writer's commit
+    writer.join()
+
+    tables = [r["tablename"] for r in db.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+    held = {t: db.execute(f'SELECT count(*) AS n FROM "{t}"').fetchone()["n"] for t in tables}
+    assert {t: n for t, n in held.items() if n} == {}
+    assert {"dashboard_counts", "activity_logs", "rss_items", "rss_feeds", "media_uploads", "notifications"} \
+        <= set(held)
+    assert db.execute("SELECT count(*) AS n FROM schema_migrations").fetchone()["n"] == migrations
+    db.execute("INSERT INTO activity_logs (service, level, message) VALUES ('rss', 'info', 'first')")
+    assert db.execute("SELECT id FROM activity_logs").fetchone()["id"] == 1

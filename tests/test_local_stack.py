@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shared.local import services
 
@@ -31,6 +32,7 @@ def _dev_env(backing, data_dir: Path, port: int) -> dict[str, str]:
     return keep
 
 
+@pytest.mark.long
 def test_make_dev_stack_serves_the_contract_over_a_real_port(backing, tmp_path):
     port = services.free_port()
     base = f"http://127.0.0.1:{port}"

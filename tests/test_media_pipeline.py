@@ -46,6 +46,7 @@ def _download(url: str, path):
     return path
 
 
+@pytest.mark.long
 def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, clean_bucket, tmp_path):
     from shared.media.ffmpeg.atoms import file_is_faststart
     from shared.media.ffmpeg.probe import probe
@@ -118,6 +119,7 @@ def test_upload_enqueue_worker_outputs(client, auth, backing, clean_state, clean
     assert {j["id"] for j in listed} == {j["id"] for j in jobs}
 
 
+@pytest.mark.long
 def test_multipart_upload_then_transcode(client, auth, backing, clean_state, clean_bucket, tmp_path, small_multipart):
     from shared.media.ffmpeg.probe import probe
 
@@ -196,6 +198,7 @@ def test_rotation_odd_size_no_audio_10bit_vfr(client, auth, backing, clean_state
     assert rotated_vertical["width"] == 180 and rotated_vertical["height"] == 320
 
 
+@pytest.mark.long
 def test_worker_renders_a_group_from_one_shared_downscale(client, auth, backing, clean_state, clean_bucket,
                                                           tmp_path):
     """A source larger than every rendition asked for: the worker's combined run (streamed uploads, moov

@@ -26,6 +26,12 @@ def slow_clip(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("clips") / "long.mp4", seconds=8, size="640x360")
 
 
+@pytest.fixture(scope="module")
+def half_slow_clip(tmp_path_factory):
+    """Half as long: enough for an encode still running when the worker is stopped, with less of it to wait out."""
+    return make_clip(tmp_path_factory.mktemp("clips") / "half.mp4", seconds=4, size="640x360")
+
+
 def _encoding(job: dict) -> bool:
     return job["stage"] == "encoding" and job["progress"] >= 8
 
@@ -55,6 +61,7 @@ def _ffmpeg_outputs(scratch) -> list[str]:
     return sorted(names)
 
 
+@pytest.mark.long
 def test_kill9_mid_encode_second_worker_finishes(client, auth, backing, clean_state, clean_bucket, tmp_path, slow_clip):
     """Two presets of one source share one ffmpeg run; the worker dies mid-encode; the next worker takes both
     over once the lease expires and, since their last run died, renders them one per run."""
@@ -91,6 +98,7 @@ def test_kill9_mid_encode_second_worker_finishes(client, auth, backing, clean_st
     assert sorted(bucket_keys()) == sorted([key, *outputs])
 
 
+@pytest.mark.long
 def test_sigterm_hands_the_job_back(client, auth, backing, clean_state, clean_bucket, tmp_path, slow_clip):
     scratch = tmp_path / "scratch"
     _, job = _enqueue(client, auth, slow_clip)
@@ -120,6 +128,7 @@ def test_sigterm_while_idle_exits_at_once(backing, tmp_path):
     assert time.time() - started < 3
 
 
+@pytest.mark.long
 def test_cancel_while_running_stops_ffmpeg_and_cleans_up(client, auth, backing, clean_state, clean_bucket, tmp_path,
                                                           slow_clip):
     """Two presets share one ffmpeg run. Cancelling one early is recorded at once and the run restarts without
@@ -164,6 +173,7 @@ def test_cancel_while_running_stops_ffmpeg_and_cleans_up(client, auth, backing, 
         w.stop()
 
 
+@pytest.mark.long
 def test_two_workers_never_run_a_job_twice(client, auth, backing, clean_state, clean_bucket, tmp_path):
     clips = [make_clip(tmp_path / f"c{i}.mp4", seconds=1.5, size="320x180") for i in range(3)]
     keys = [upload(client, auth, c)["key"] for c in clips]
@@ -185,14 +195,16 @@ def test_two_workers_never_run_a_job_twice(client, auth, backing, clean_state, c
     assert len(bucket_keys("renditions/")) == 6
 
 
+@pytest.mark.long
 def test_sigterm_lets_a_job_that_ends_within_the_grace_finish(client, auth, backing, clean_state, clean_bucket,
-                                                              tmp_path, slow_clip):
+                                                              tmp_path, half_slow_clip):
     scratch = tmp_path / "scratch"
-    _, job = _enqueue(client, auth, slow_clip)
+    _, job = _enqueue(client, auth, half_slow_clip)
     w = WorkerProcess(worker_env(backing, scratch, MEDIA_X264_PRESET="veryslow",
                                  MEDIA_WORKER_SHUTDOWN_GRACE_SECONDS="60"), tmp_path / "w.log").wait_ready()
     poll_job(client, auth, job["id"], predicate=_encoding, timeout=30)
     assert w.stop(timeout=60) == 0, w.log()
+    assert "finishing or handing back the running job" in w.log()  # the stop came mid-job, not after it
     done = client.get(f"/api/jobs/{job['id']}", headers=auth).json()["data"]
     assert done["status"] == "completed" and done["attempts"] == 1, done
     assert files_under(scratch) == []

@@ -4,11 +4,13 @@ observation with 30 s outages; here 2 s keep the suite fast."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import TEST_PASSWORD
 
 from bench.outages import run_both, summarize
 
 
+@pytest.mark.long
 def test_outages_answer_503_fast_and_recover(live_api, backing, tmp_path, clean_state, monkeypatch):
     from shared import activity
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 GROWING = ("activity_logs", "notifications", "media_jobs", "publications", "rss_items", "rss_planned_posts",
            "yt_videos", "tmdb_posts", "comments")
 
@@ -25,6 +27,7 @@ def _seq_scans(db, sql: str, params) -> list[str]:
     return found
 
 
+@pytest.mark.long
 def test_polled_statements_use_indexes_with_20k_rows_per_table(clean_state, db):
     from bench import polling
     from shared.dashboard import automation, stats

@@ -9,9 +9,11 @@ post that exists."""
 
 from __future__ import annotations
 
+import pytest
 from publishing_mp.staged_harness import Config, run
 
 
+@pytest.mark.long
 def test_staged_posts_under_kill_9_are_never_posted_twice_and_never_lost(backing, clean_state):
     report = run(Config(), backing.redis_url)
     print("\n" + report.table())

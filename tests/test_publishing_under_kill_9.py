@@ -6,9 +6,11 @@ posted twice or lost, and no `failed` row may hide a post that exists."""
 
 from __future__ import annotations
 
+import pytest
 from publishing_mp.harness import Config, run
 
 
+@pytest.mark.long
 def test_real_processes_under_kill_9_never_post_twice_and_lose_nothing(backing, clean_state):
     report = run(Config(publications=150), backing.redis_url)
     print("\n" + report.table())
