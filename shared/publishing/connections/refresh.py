@@ -101,7 +101,7 @@ def refresh_margin() -> timedelta:
 # refresh may renew. TikTok documents `refresh_expires_in` as the *remaining* lifetime: where a refresh does not
 # push the expiry out, the grant itself ends, and the owner is told to reconnect before it does (once per grant).
 REFRESH_TOKEN_MARGIN = timedelta(days=7)
-_EXPIRING_NOTE_KEY = "oauth:expiring:{platform}:{until}"
+_EXPIRING_NOTE_KEY = "oauth:expiring:{platform}"
 _REFRESHED_WITH_ITSELF = frozenset({"threads"})  # th_refresh_token takes the access token, no refresh token
 
 
@@ -138,14 +138,16 @@ def refresh_due(margin: timedelta | None = None) -> dict[str, str]:
 
 
 def _tell_the_owner_to_reconnect_before(platform: str, until: datetime) -> None:
-    """The platform's authorization ends at `until` whatever we refresh: once per grant (a Redis SET NX kept until
-    a week after it ends), a notification and an activity entry asking for a reconnect before then."""
+    """The platform's authorization ends at `until` whatever we refresh: once per grant (a Redis SET NX per
+    platform kept until a week after it ends, so an end the platform reports a few seconds differently on every
+    refresh is still one grant), a notification and an activity entry asking for a reconnect before then."""
     from shared import activity
     from shared.publishing.platforms import DISPLAY
     from shared.redis_client import get_redis
 
-    key = _EXPIRING_NOTE_KEY.format(platform=platform, until=int(until.timestamp()))
-    if not get_redis().set(key, "1", nx=True, ex=int(REFRESH_TOKEN_MARGIN.total_seconds()) * 2):
+    left = max(0, int((until - datetime.now(timezone.utc)).total_seconds()))
+    keep = left + int(REFRESH_TOKEN_MARGIN.total_seconds())
+    if not get_redis().set(_EXPIRING_NOTE_KEY.format(platform=platform), "1", nx=True, ex=keep):
         return
     name = DISPLAY.get(platform, platform)
     when = until.strftime("%Y-%m-%d %H:%M UTC")
