@@ -137,6 +137,14 @@ async def poll_due_channels(*, now_fn: Callable[[], datetime] = _now, ids: list[
     token = uuid.uuid4().hex
     cids = [str(c["id"]) for c in channels]
     held = set(await asyncio.to_thread(locks.acquire, "yt-channel", cids, token, get_config().rss_feed_lock_seconds))
+    if held:
+        # read again under the locks: a poll that held one of them until now may have checked it meanwhile (a
+        # first check seeds the channel; with the row read before, every upload since would be taken for one that
+        # existed before the channel was added, and never evaluated)
+        fresh = {str(c["id"]): c for c in await asyncio.to_thread(_due, now, sorted(held))}
+        channels = [fresh[c] for c in cids if c in fresh and (ids is not None or (
+            fresh[c]["status"] == "active" and fresh[c]["next_run_at"] <= now))]
+        held &= set(fresh)
     s = await asyncio.to_thread(_settings)
     sem = asyncio.Semaphore(8)
     try:
