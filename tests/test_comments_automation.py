@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from owner_time import owner_zone_at_midday
 from publishing_fakes.comments_world import (  # noqa: F401  (fixtures)
     comment_settings,
     comment_world,
@@ -137,7 +138,10 @@ def test_throttle_daily_cap_and_frequency_hold_across_polls(comment_world, db):
     post = publish_posts(w, ["facebook"], tag="caps")["facebook"]
     for i in range(7):
         w.meta.add_fb_comment(post, f"Question number {i} about this trailer")
-    settings(**comment_settings(commentThrottle="low", commentReplyFrequency="15min"))
+    # the daily cap counts the owner's day: an owner for whom it is midday now, so moving replies an hour back
+    # never puts them on yesterday (it did between 23:00 and 00:01 UTC with the default Africa/Lagos)
+    settings(**comment_settings(commentThrottle="low", commentReplyFrequency="15min",
+                                timezone=owner_zone_at_midday().key))
     first = service.poll()
     assert first.platforms["facebook"]["new"] == 7 and first.platforms["facebook"]["replies"]["sent"] == 5
     assert [r["status"] for r in rows(db)].count("replied") == 5

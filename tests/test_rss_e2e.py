@@ -5,10 +5,10 @@ a post moved later is not published early; an older delivery message does nothin
 import itertools
 import time
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import rss_samples as S
+from owner_time import owner_zone_at_midday
 from rss_fakes import png_bytes
 from rss_helpers import article_html, set_settings, wait_for
 
@@ -59,17 +59,6 @@ def fast_forward_qstash(backing):
     for m in list(backing.emulator.state.messages.values()):
         if m.state == "pending":
             m.not_before = time.time()
-
-
-ZONES = ("Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "UTC",
-         "Africa/Lagos", "Europe/Moscow", "Asia/Kolkata", "Asia/Bangkok", "Asia/Tokyo", "Pacific/Auckland",
-         "Pacific/Kiritimati")
-
-
-def owner_zone_at_midday() -> ZoneInfo:
-    """An owner timezone where it is 09:00-15:59 now, so the day boundary the quota assertion relies on is hours
-    away whenever the test runs."""
-    return next(ZoneInfo(z) for z in ZONES if 9 <= datetime.now(ZoneInfo(z)).hour <= 15)
 
 
 def test_feed_to_dry_run_posts_through_the_dispatcher(backing, live_api, client, auth, clean_state, server):

@@ -136,7 +136,6 @@ def refresh_due(margin: timedelta | None = None) -> dict[str, str]:
     return out
 
 
-
 def _tell_the_owner_to_reconnect_before(platform: str, until: datetime) -> None:
     """The platform's authorization ends at `until` whatever we refresh: once per grant (a Redis SET NX per
     platform kept until a week after it ends, so an end the platform reports a few seconds differently on every
