@@ -169,3 +169,29 @@ def test_bad_input_is_a_400_and_no_token_a_401(client, auth, clean_state):
         .status_code == 400
     assert client.post("/api/ai/generate/compose-thumbnail",
                        json={"metadataText": META, "thumbnailType": "x"}).status_code == 401
+
+
+def test_a_picture_pillow_refuses_as_a_decompression_bomb_falls_back_to_the_title_card(client, auth, clean_state,
+                                                                                        bucket, monkeypatch):
+    """A PNG whose header claims 20,000 x 20,000 pixels (Pillow refuses to open it: a decompression bomb) is
+    answered with a title card, not a 500."""
+    import struct
+    import zlib
+
+    from shared.compose import thumbnail_service
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
+
+    async def bomb_from_tmdb(kind, headline, key):
+        return bomb, "tmdb_backdrop", ""
+
+    monkeypatch.setattr(thumbnail_service, "_tmdb_picture", bomb_from_tmdb)
+    r = _generate(client, auth, thumbnailType="youtube")
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert data["strategy"] == "title_card" and "could not be read" in data["note"]
+    assert _image(_stored(bucket, data)).size == (1280, 720)

@@ -91,9 +91,12 @@ def generate_thumbnail(req: dict[str, Any]) -> dict[str, Any]:
     if not kicker:  # "Dune: Part Three" from the hint, "... | Official Trailer" on the metadata's first line
         kicker = thumbnail.split_title(content.normalized(req["metadataText"]).split("\n")[0])[1]
     picture, strategy, why = asyncio.run(_tmdb_picture(kind, headline, credential(saved)))
+    from PIL.Image import DecompressionBombError
+
     try:
         jpeg = thumbnail.render(kind, headline, kicker, thumbnail.layout(kind, config), picture)
-    except OSError:  # Pillow could not read what TMDb sent: the title card still makes a thumbnail
+    except (OSError, DecompressionBombError):  # Pillow could not (or would not) read what TMDb sent: the title
+        # card still makes a thumbnail
         picture, strategy, why = None, "title_card", "TMDb's picture could not be read"
         jpeg = thumbnail.render(kind, headline, kicker, thumbnail.layout(kind, config), None)
     name = f"{thumbnail.file_stem(title)}-{kind}.jpg"
