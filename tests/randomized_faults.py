@@ -37,7 +37,7 @@ EVERY_FAULT = [(fam, fault) for fam in WEIGHTS for fault in [*FAULTS[fam], "cras
 
 
 class WorkerDied(BaseException):
-    pass
+    """Stands for the worker being killed mid-publish: not an Exception, so nothing in the engine catches it."""
 
 
 @dataclass

@@ -8,23 +8,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+from youtube_standin import youtube_at
+
 
 def test_a_poll_that_waited_for_the_first_check_evaluates_what_came_since(client, auth, clean_state, monkeypatch):
     from shared.channels import poller
-    from shared.config import get_config
-    from shared.local import youtube
 
-    class Clock:
-        now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-        def __call__(self):
-            return self.now
-
-    clock = Clock()
-    server, yt = youtube.start(clock=clock)
-    monkeypatch.setenv("YOUTUBE_BASE_URL", yt.base)
-    get_config.cache_clear()
-    try:
+    with youtube_at(monkeypatch, datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)) as clock:
         r = client.post("/api/channels", headers=auth, json={"name": "", "channelId": "@NetflixUS"})
         assert r.status_code == 201, r.text
         cid = r.json()["data"]["id"]
@@ -43,6 +33,3 @@ def test_a_poll_that_waited_for_the_first_check_evaluates_what_came_since(client
         assert out["checked"] == 1 and out["detections"] > 0, out
         found = client.get("/api/channels/activity", headers=auth).json()["data"]
         assert found, "a day of uploads brings detections"
-    finally:
-        server.stop()
-        get_config.cache_clear()

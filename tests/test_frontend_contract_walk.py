@@ -330,23 +330,12 @@ def test_tmdb(walker):
 def test_channels(walker, monkeypatch):
     import asyncio
 
+    from youtube_standin import youtube_at
+
     from shared.channels.poller import poll_due_channels
-    from shared.config import get_config
-    from shared.local import youtube
 
     w = walker("channels")
-
-    class Clock:
-        now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-        def __call__(self):
-            return self.now
-
-    clock = Clock()
-    server, yt = youtube.start(clock=clock)
-    monkeypatch.setenv("YOUTUBE_BASE_URL", yt.base)
-    get_config.cache_clear()
-    try:
+    with youtube_at(monkeypatch, datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)) as clock:
         ch = w.call("POST", "/api/channels", C.CHANNEL, status=201, json_body={"name": "", "channelId": "@NetflixUS"})
         w.call("GET", "/api/channels", [C.CHANNEL])
         asyncio.run(poll_due_channels())  # the first check remembers what exists
@@ -360,9 +349,6 @@ def test_channels(walker, monkeypatch):
         found = w.call("GET", "/api/channels/activity", [C.DETECTION])
         w.check(bool(found), "a day of uploads brings detections")
         w.call("DELETE", "/api/channels/{id}", None, id=ch["id"])
-    finally:
-        server.stop()
-        get_config.cache_clear()
     w.finish()
 
 
