@@ -147,9 +147,7 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
             repo.update(conn, post_id, {"platform_results": merged, "status": "publishing"}, bump=False)
             _log(conn, "info", f"waiting on {', '.join(waiting)}: {post['title']}", post)
             return {"status": "publishing", "waiting": waiting, "results": merged}
-        ok = [p for p in post["platforms"] if merged[p]["status"] in ("posted", "dry_run")]
-        failed = [p for p in post["platforms"] if merged[p]["status"] == "failed"]
-        errors = "; ".join(f"{p}: {merged[p].get('error') or 'failed'}" for p in failed) or None
+        ok, failed, errors = _summary(post["platforms"], merged)
         dry = all(merged[p].get("dryRun") for p in ok) if ok else False
         final = "published" if ok else "failed"
         row = repo.update(conn, post_id, {"status": final, "platform_results": merged, "error_message": errors,
@@ -173,6 +171,13 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
     return {"status": final, "results": merged, "dryRun": dry}
 
 
+def _summary(platforms: list[str], merged: dict[str, Any]) -> tuple[list[str], list[str], str | None]:
+    """(platforms that took the post, platforms that failed, the errors as errorMessage says them)."""
+    ok = [p for p in platforms if (merged.get(p) or {}).get("status") in ("posted", "dry_run")]
+    failed = [p for p in platforms if (merged.get(p) or {}).get("status") == "failed"]
+    return ok, failed, "; ".join(f"{p}: {merged[p].get('error') or 'failed'}" for p in failed) or None
+
+
 def _unconfirmed(result: dict | None) -> bool:
     return result is not None and result.get("status") == "failed" and str(result.get("error") or "").startswith(
         "unconfirmed:")
@@ -192,9 +197,7 @@ def _settle_late(conn, post: dict, results: dict[str, Any]) -> dict[str, Any]:
     if not late:
         return {"status": post["status"], "results": before}
     merged = {**before, **late}
-    ok = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") in ("posted", "dry_run")]
-    failed = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") == "failed"]
-    errors = "; ".join(f"{p}: {merged[p].get('error') or 'failed'}" for p in failed) or None
+    ok, _, errors = _summary(post["platforms"], merged)
     final = "published" if ok else "failed"
     fields: dict[str, Any] = {"status": final, "platform_results": merged, "error_message": errors}
     if ok and not post.get("published_at"):
