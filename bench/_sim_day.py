@@ -238,6 +238,11 @@ class RedisMonitor:
         self.url = url
         self.events: list[tuple[float, str, bool]] = []
         self.meter_own: list[tuple[float, str]] = []  # the meter's own writes: standalone flushes and folds
+        # per script (named by its first key, ids left out): (server time, top-level runs, inner calls); Upstash
+        # bills each call a script makes as a command of its own (its ratelimit SDK's costs page counts "EVAL,
+        # INCR, PEXPIRE" as 3: https://upstash.com/docs/redis/sdks/ratelimit-ts/costs)
+        self.script_calls: list[tuple[float, str, bool]] = []
+        self._script, self._script_at = "?", 0.0
         self._stop = False
         self._client = redis.Redis.from_url(url, socket_timeout=None, socket_connect_timeout=10)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -260,6 +265,14 @@ class RedisMonitor:
                 name = line.split(" ", 1)[0].strip('"').upper()
                 lua = cmd.get("client_type") == "lua"
                 self.events.append((float(cmd["time"]), name, lua))
+                if not lua and name in ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO"):
+                    self._script = ""  # named by its first call
+                    self._script_at = float(cmd["time"])
+                elif lua:
+                    if not self._script:
+                        self._script = script_label(line)
+                        self.script_calls.append((self._script_at, self._script, False))
+                    self.script_calls.append((float(cmd["time"]), self._script, True))
                 if not lua and name in ("EVAL", "DEL"):
                     kind = _meter_write(line)
                     if kind:
@@ -271,6 +284,15 @@ class RedisMonitor:
             self._client.execute_command("PING")  # let the MONITOR stream see one more line and exit
         except Exception:
             pass
+
+
+def script_label(inner_line: str) -> str:
+    """A script's name for the tables: the key of its first call with the ids in it replaced by '*' (redis-py
+    gives MONITOR's arguments unquoted and space-separated; an EVAL's own line holds the script's source)."""
+    import re
+
+    parts = inner_line.split(" ", 2)
+    return re.sub(r"[0-9a-f]{8,}|\d+", "*", parts[1]) if len(parts) > 1 else "(no key)"
 
 
 def _meter_write(line: str) -> str | None:

@@ -310,6 +310,11 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
     for d in deliveries:
         path = d["url"].split("/api/", 1)[-1]
         by_path[path] = by_path.get(path, 0) + 1
+    by_script: dict[str, list[int]] = {}
+    for t, label, is_inner in monitor.script_calls:
+        if lo <= stack.clock.to_sim(t) < hi:
+            runs_calls = by_script.setdefault(label, [0, 0])
+            runs_calls[1 if is_inner else 0] += 1
     by_cmd: dict[str, int] = {}
     for _, name, _ in top:
         by_cmd[name] = by_cmd.get(name, 0) + 1
@@ -339,6 +344,8 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             "what woke the database (minutes awake)": causes,
             "deliveries by route": dict(sorted(by_path.items(), key=lambda kv: -kv[1])),
             "redis top-level commands": dict(sorted(by_cmd.items(), key=lambda kv: -kv[1])[:8]),
+            "redis scripts (by first key): runs / inner calls": {
+                k: f"{r} / {c}" for k, (r, c) in sorted(by_script.items(), key=lambda kv: -kv[1][1])[:12]},
             "planned posts": posts, "RSS posts planned after the window (bench/_sim_posts.py)": held,
             "items": items, "media jobs": jobs, "comments": comments,
             "tmdb posts": tmdb_posts, "carried ahead (staging/ahead.py)": carried,

@@ -114,6 +114,15 @@ def _settings_copy() -> dict[str, Any]:
     return {k: s.get(k) for k in SETTING_KEYS}
 
 
+def on_settings_changed(changed: list[str]) -> None:
+    """The feed checks judge urgency with a copy of these settings in Redis (they never wake Postgres): a save
+    refreshes it, or a check would go on deciding with the old quiet hours, time zone or switches until the next
+    rebuild or housekeeping (up to HOUSEKEEPING_SECONDS)."""
+    from shared.scheduling import dispatch
+
+    dispatch.set_meta(SETTINGS_META, _settings_copy())
+
+
 def rebuild(t: Tick, refs: list[str]) -> None:
     from shared.redis_client import get_redis
 

@@ -202,6 +202,10 @@ def _save(patch: dict[str, Any], changed: list[str], ignored: list[str], guards:
 # is logged and never fails the save (the setting is stored; the hook's effect can be redone).
 CHANGE_HOOKS: dict[str, tuple[str, ...]] = {
     "shared.tmdb.schedules:on_settings_changed": ("timezone", "tmdbDailyRefreshTime"),
+    # the feed checks' Redis copy of the settings they judge urgency with (shared/rss/timing.py SETTING_KEYS)
+    "shared.rss.timing:on_settings_changed": ("globalRSSPosting", "timezone", "quietHoursEnabled",
+                                              "quietHoursStart", "quietHoursEnd", "rssProcessingWindowMinutes",
+                                              "rssUrgentProcessing"),
     # the comment poll's Redis switch (which platforms are ready) and its schedule's cron (commentPollInterval)
     "shared.comments.schedule:on_settings_changed": (
         "commentRepliesActive", "commentPollInterval", "openaiKey", "platformSettings",
