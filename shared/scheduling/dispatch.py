@@ -139,7 +139,8 @@ end
 # payload hash the kind prefix it serves. Leases the due members (score and lease record) and returns
 # {members, meta, payloads per hash..., the first later item, the live leases of other ticks}.
 # The due members and the first later item come from one range: the first row past `now` is that item (a second
-# look-up only when `max` due members fill the range).
+# look-up only when `max` due members fill the range). The range may read up to `max` later rows too, inside
+# Redis: that costs microseconds per hundred items, and saves a billed call every tick.
 _POP = _LIB + """
 local now = tonumber(ARGV[1])
 local max = tonumber(ARGV[3])
