@@ -138,21 +138,28 @@ end
 # pop: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = now, lease until, max, then for each
 # payload hash the kind prefix it serves. Leases the due members (score and lease record) and returns
 # {members, meta, payloads per hash..., the first later item, the live leases of other ticks}.
-# The due members and the first later item come from one range: the first row past `now` is that item (a second
-# look-up only when `max` due members fill the range). The range may read up to `max` later rows too, inside
-# Redis: that costs microseconds per hundred items, and saves a billed call every tick.
+# The due members and the first later item come from one range of the first 128 rows: the first row past `now` is
+# that item. Only when all 128 are due do two more calls fetch the rest of the due ones and the first later one.
+# (One range of max + 1 rows would do it in one call always, but reads up to 5000 later rows each tick: ~3 ms.)
 _POP = _LIB + """
 local now = tonumber(ARGV[1])
 local max = tonumber(ARGV[3])
-local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, max + 1)
+local peek = math.min(max + 1, 128)
+local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, peek)
 local cand, first = {}, nil
 for j = 1, #rows, 2 do
   if tonumber(rows[j + 1]) > now then first = {rows[j], rows[j + 1]}; break end
   if #cand < max then table.insert(cand, rows[j]) end
 end
 if first == nil then
-  if #rows < 2 * (max + 1) then first = {}
-  else first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1) end
+  if #rows < 2 * peek then first = {}  -- the whole set, all due
+  else
+    if #cand < max then
+      local more = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', #cand, max - #cand)
+      for _, m in ipairs(more) do table.insert(cand, m) end
+    end
+    first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  end
 end
 local held = redis.call('HGETALL', KEYS[3])
 local live = {}
