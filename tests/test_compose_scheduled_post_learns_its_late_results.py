@@ -297,3 +297,30 @@ def test_a_worker_that_never_imported_compose_still_tells_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['shared.compose.late:on_publication_settled']"
+
+
+def test_the_late_result_rules():
+    out = rules.Outcome()
+    rules.add_results(out, [
+        {"platform": "X", "status": "posted", "state": "published", "publicationId": "p-x"},
+        {"platform": "TikTok", "status": "skipped", "state": "scheduled", "publicationId": "p-tt"},
+        {"platform": "Threads", "status": "failed", "state": "unconfirmed", "publicationId": "p-th",
+         "error": "timed out. We could not confirm the post; check your account before posting again."}])
+    assert out.pending == ["p-tt", "p-th"] and out.entries[1]["error"] == rules.PROCESSING
+    # processing -> unconfirmed: the text changes, it is still pending
+    moved = rules.settle_late(out.entries, "p-tt", {"status": "failed", "state": "unconfirmed", "error": "lost"})
+    assert moved is not None and moved[2]["unconfirmed"] and moved[2]["pending"] and moved[2]["error"] == "lost"
+    # a re-check that still cannot tell, a publication that is not pending, the same answer: nothing
+    assert rules.settle_late(out.entries, "p-th", {"status": "failed", "state": "unconfirmed", "error": "x"}) is None
+    assert rules.settle_late(out.entries, "p-x", {"status": "failed", "state": "failed", "error": "gone"}) is None
+    posted = rules.settle_late(out.entries, "p-th", {"status": "posted", "state": "published"})
+    assert posted is not None and rules.outcome_of(posted[0]).posted == ["X", "Threads"]
+    assert rules.outcome_of(posted[0]).pending == ["p-tt"]
+
+    item = {"id": "i", "status": "failed", "scheduledAt": "2026-01-01T09:00:00.000Z", "publishRetryCount": 2,
+            "error": "old", "updatedAt": "2026-01-01T09:02:00.000Z"}
+    fails = rules.outcome_of([{**out.entries[1], "error": "rejected", "pending": False}])
+    assert rules.with_late_result(item, fails) == {**item, "error": "TikTok: rejected"}
+    published = rules.with_late_result(item, rules.outcome_of(posted[0]))
+    assert published == {"id": "i", "status": "published", "publishRetryCount": 0,
+                         "updatedAt": "2026-01-01T09:02:00.000Z"}

@@ -16,7 +16,8 @@ given; the code is not copied, its behaviour is):
   for X and Threads, @0dbea0e7): one body per platform, fields the client leaves `undefined` absent;
 - `PLATFORM_NAMES`: composePublish.ts `PLATFORM_NAME_BY_KEY` -> api/platforms.ts `publishContent`'s map
   (@0199944e): the name the client puts in `platforms: [<one name>]`;
-- `outcome`: composePublish.ts's result summary and ComposeScheduler.tsx's write-back (@0199944e).
+- `Outcome`, `add_results`: composePublish.ts's result summary and ComposeScheduler.tsx's write-back (@0199944e);
+  `settle_late` / `with_late_result`: the same write-back for a platform that settled later (shared/compose/late.py).
 
 JavaScript's own semantics are kept where they change a value: `a || b` (falsy: undefined, null, false, 0, NaN,
 ""), `?.` (null and undefined alike), `String.prototype.trim` (its whitespace set, not Python's), strict equality.

@@ -23,7 +23,9 @@ item nobody published, a grace period after its time:
 - It writes the result back under the lock as ComposeScheduler.tsx does (status, scheduledAt cleared on success,
   publishRetryCount, error, the lock removed, updatedAt = server now) unless the item was rescheduled or changed
   status meanwhile, and records an activity entry and a notification. An unconfirmed result is `failed` with
-  "check whether it posted before retrying": nothing is re-sent by the server.
+  "check whether it posted before retrying": nothing is re-sent by the server. A platform still settling then
+  (processing, unconfirmed) has its final answer written into the item when the engine settles it
+  (shared/compose/late.py).
 
 GRACE_SECONDS = 90: an open client fires within 30 s of the slot (its interval) and saves its lock ~0.5 s later
 (ComposeSync.tsx's debounce) plus a round trip; a tab in the background has its timers throttled by the browser
