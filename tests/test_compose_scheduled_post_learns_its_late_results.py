@@ -278,11 +278,15 @@ def test_a_listener_call_that_never_came_is_settled_by_the_housekeeping_sweep(qu
         m.setattr(listeners, "_listeners", {})  # a worker that died between the engine's commit and the call
         assert runner.settle(str(pub["id"])).state == "published"
     assert _state(client, auth)["v5"]["status"] == "failed"
+    # a record nothing moved for weeks (an unconfirmed post the engine stopped re-checking) is forgotten
+    db.execute("INSERT INTO compose_settling (item_id, stamp, entries, pending, updated_at) VALUES ('old', 'x', "
+               "'[]', ARRAY[%s::uuid], now() - interval '15 days')", (str(pub["id"]),))
     dispatch.arm([("usage.housekeeping", "all", time.time() - 1)], wake=False)
     report = dispatch.tick()
     assert report.get("compose.late_settled") == 1, report
     assert _state(client, auth)["v5"]["status"] == "published"
     assert len(_told(db, "Posted after all%")) == 1
+    assert db.execute("SELECT count(*) AS n FROM compose_settling").fetchone()["n"] == 0
 
 
 def test_a_worker_that_never_imported_compose_still_tells_it():
@@ -324,3 +328,27 @@ def test_the_late_result_rules():
     published = rules.with_late_result(item, rules.outcome_of(posted[0]))
     assert published == {"id": "i", "status": "published", "publishRetryCount": 0,
                          "updatedAt": "2026-01-01T09:02:00.000Z"}
+
+
+def test_a_published_item_whose_processing_platform_posts_later_reads_the_same_and_the_owner_is_told(
+        quiet, client, auth, db):
+    from shared.publishing.engine import runner
+
+    world = quiet
+    world.connect("tiktok", "threads")
+    world.threads.video_polls_needed = 1  # Threads finishes its container at once; TikTok keeps processing
+    _tiktok_processing(world)
+    now = time.time()
+    _put(client, auth, [_video_item(world, "v6", now - 120, "Two platforms", platforms=("threads", "tiktok"))],
+         _iso(now - 1))
+    assert _fire("v6", now + GRACE + 1).get("compose.published") == 1
+    before = _state(client, auth)["v6"]
+    assert before["status"] == "published" and len(world.threads.posts) == 1
+    world.tiktok.release()
+    pub = _publication(db, "tiktok")
+    make_due(str(pub["id"]))
+    assert runner.settle(str(pub["id"])).state == "published"
+    assert _state(client, auth)["v6"] == before  # nothing to change in the item
+    told = _told(db, "Posted after all%")
+    assert len(told) == 1 and "TikTok" in told[0]["message"] and "left as it is" not in told[0]["message"]
+    assert db.execute("SELECT count(*) AS n FROM compose_settling").fetchone()["n"] == 0

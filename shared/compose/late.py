@@ -103,22 +103,21 @@ def _settle(item_id: str, pub_id: str, publication: dict) -> None:
             store.keep_settling(conn, item_id, rec["stamp"], entries, [])
             _record(conn, item_id, item, old, new, outcome, written=False)
             return None
-        written: dict[str, Any] | None = rules.with_late_result(item, outcome)
-        stamp = rec["stamp"]
-        if written == item:  # e.g. already published by another platform: the item reads the same
-            written = None
-        else:
-            assert written is not None
-            written["updatedAt"] = stamp = _stamp_after(item.get("updatedAt"))
-        store.keep_settling(conn, item_id, stamp, entries, outcome.pending)
-        _record(conn, item_id, written or item, old, new, outcome, written=written is not None)
-        return written
+        after = rules.with_late_result(item, outcome)
+        if after == item:  # e.g. already published by another platform: the item reads the same, no write
+            store.keep_settling(conn, item_id, rec["stamp"], entries, outcome.pending)
+            _record(conn, item_id, item, old, new, outcome, written=False, kept=True)
+            return None
+        after["updatedAt"] = _stamp_after(item.get("updatedAt"))
+        store.keep_settling(conn, item_id, after["updatedAt"], entries, outcome.pending)
+        _record(conn, item_id, after, old, new, outcome, written=True)
+        return after
 
     store.update_item_in(item_id, change)
 
 
 def _record(conn, item_id: str, item: dict[str, Any] | None, old: dict[str, Any], new: dict[str, Any],
-            outcome: rules.Outcome, *, written: bool) -> None:
+            outcome: rules.Outcome, *, written: bool, kept: bool = False) -> None:
     """One activity line per change; a notification for a platform that posted after all (and for a processing
     one that failed: the owner was told it would complete). In the write's transaction: exactly once."""
     from shared import activity
@@ -129,21 +128,22 @@ def _record(conn, item_id: str, item: dict[str, Any] | None, old: dict[str, Any]
     meta = {"itemId": item_id, "platform": platform, "publicationId": new.get("publicationId"), "was": was,
             "posted": new["posted"], "error": new.get("error"), "itemStatus": outcome.status, "written": written,
             "by": "server"}
-    kept = "" if written or not item else "; the item had been changed since, so it was left as it is"
+    # kept: the item already read right (published by another platform); else not written: changed or deleted
+    note = "" if written or kept else "; the item had been changed since, so it was left as it is"
     if item is None:
-        kept = "; the item was deleted"
+        note = "; the item was deleted"
     if new["posted"]:
         activity.log("compose", "info", f"scheduled post went out on {platform} after all (it was {was}): "
-                     f"{label[:120]}{kept}", meta, conn=conn)
+                     f"{label[:120]}{note}", meta, conn=conn)
         activity.notify("success", f"Posted after all: {label[:80]}",
-                        f"{platform} published the post it was {was} on when the result was recorded{kept}.",
+                        f"{platform} published the post it was {was} on when the result was recorded{note}.",
                         source="create_studio", action_page="/create", conn=conn)
     elif new["unconfirmed"]:
         activity.log("compose", "warn", f"scheduled post on {platform} is unconfirmed (it was {was}): {label[:120]} "
-                     f"({str(new.get('error'))[:300]}){kept}", meta, conn=conn)
+                     f"({str(new.get('error'))[:300]}){note}", meta, conn=conn)
     else:
         activity.log("compose", "error", f"scheduled post not posted on {platform} (it was {was}): {label[:120]} "
-                     f"({str(new.get('error'))[:300]}){kept}", meta, conn=conn)
+                     f"({str(new.get('error'))[:300]}){note}", meta, conn=conn)
         if not old["unconfirmed"]:
             activity.notify("error", f"Post failed on {platform}: {label[:80]}", str(new.get("error")),
                             source="create_studio", action_page="/create", conn=conn)

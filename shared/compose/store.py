@@ -125,9 +125,10 @@ def keep_settling(conn, item_id: str, stamp: str, entries: list[dict[str, Any]],
 def settling_publications(forget_after_days: int) -> list[dict[str, Any]]:
     """The pending publications already settled in the engine (a listener call that was lost), after dropping
     the records nothing has moved for `forget_after_days` (an unconfirmed post the engine stopped re-checking)."""
-    with connection() as conn:
-        conn.execute("DELETE FROM compose_settling WHERE updated_at < now() - make_interval(days => %s)",
-                     (forget_after_days,))
+    with connection() as conn:  # one statement: the CTE's DELETE is not seen by the SELECT, hence the NOT IN
         return conn.execute(
-            "SELECT p.* FROM publications p WHERE p.id IN (SELECT unnest(pending) FROM compose_settling) "
-            "AND p.state IN ('published', 'failed', 'unconfirmed', 'dry_run')").fetchall()
+            "WITH gone AS (DELETE FROM compose_settling WHERE updated_at < now() - make_interval(days => %s) "
+            "RETURNING item_id) "
+            "SELECT p.* FROM publications p WHERE p.id IN (SELECT unnest(pending) FROM compose_settling "
+            "WHERE item_id NOT IN (SELECT item_id FROM gone)) "
+            "AND p.state IN ('published', 'failed', 'unconfirmed', 'dry_run')", (forget_after_days,)).fetchall()
