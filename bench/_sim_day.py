@@ -292,7 +292,10 @@ def script_label(inner_line: str) -> str:
     import re
 
     parts = inner_line.split(" ", 2)
-    return re.sub(r"[0-9a-f]{8,}|\d+", "*", parts[1]) if len(parts) > 1 else "(no key)"
+    if len(parts) < 2:
+        return "(no key)"
+    key = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "*", parts[1])
+    return re.sub(r"[0-9a-f]{8,}|\d+", "*", key)
 
 
 def _meter_write(line: str) -> str | None:

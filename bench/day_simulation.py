@@ -322,8 +322,9 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
     return {
         "scenario": scenario, "hours": hours,
         "rows": [
-            ("redis.commands", meter.get("redis.commands", 0), len(top), 500_000 / 30,
-             "Redis MONITOR top-level"),
+            # as Upstash bills: each command a script runs too (https://upstash.com/docs/redis/sdks/ratelimit-ts/costs)
+            ("redis.commands", meter.get("redis.commands", 0), len(top) + inner, 500_000 / 30,
+             "Redis MONITOR, scripts' commands included"),
             ("qstash.messages", meter.get("qstash.messages", 0), qstash_indep, 1000, "emulator accepted + retries"),
             ("neon awake hours", meter_awake / 3600, log_awake / 3600, 400 / 30, "Postgres statement log"),
             ("neon.cu_hours", meter_awake / 3600 * cu, log_awake / 3600 * cu, 100 / 30, "Postgres statement log"),
@@ -336,8 +337,8 @@ def _measure(stack, snaps, sent, monitor, feeds, day: float, hours: float, scena
             ("b2.class_c", meter.get("b2.class_c", 0), None, 2500, ""),
         ],
         "extra": {
-            "redis INFO commandstats (scripts' inner calls included)": info_total,
-            "redis MONITOR top-level + script-inner": len(top) + inner,
+            "redis INFO commandstats (scripts' commands included)": info_total,
+            "redis MONITOR: top-level commands, scripts' commands": (len(top), inner),
             "the meter's own Redis commands (standalone flushes, folds)": _own(monitor, stack.clock, lo, hi,
                                                                                len(top)),
             "neon wake-ups (meter / log)": (awake.wake_ups(meter_ivs, lo, hi), awake.wake_ups(log_ivs, lo, hi)),

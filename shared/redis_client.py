@@ -2,8 +2,12 @@
 
 Budget note: the Upstash free tier counts every command (500K/month, about 11/minute). Callers batch with
 `pipeline()` where they can; every command is one unit whether it is in a pipeline or not, and a script
-(`EVAL`) is one. The client's HTTP layer is wrapped once here, so every command of every caller is counted
-for the usage meter (`redis.commands`) the way Upstash bills it.
+(`EVAL`) costs one plus one per command it runs: Upstash's own rate-limit SDK counts a fixed-window `limit()` as
+"EVAL, INCR, PEXPIRE", 3 commands (https://upstash.com/docs/redis/sdks/ratelimit-ts/costs), and its billing page
+bills each command of a pipeline or transaction (https://upstash.com/docs/redis/overall/billing). Scripts
+therefore make a constant number of variadic calls, never one per item. The client's HTTP layer is wrapped once
+here, so every command of every caller is counted for the usage meter (`redis.commands`) the way Upstash bills
+it: a script is sent wrapped so that it also returns how many commands it ran (`counting_script`).
 """
 
 from __future__ import annotations
@@ -51,9 +55,42 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, json.JSONDecodeError))
 
 
+# --- what a script costs ---------------------------------------------------------------------------------
+_SCRIPTS = frozenset({"EVAL", "EVAL_RO"})
+_CALL = None  # re.Pattern, compiled on first use (no regex work at import)
+
+
+def counting_script(script: str) -> str:
+    """The script, made to return {commands it ran, what it returned}. Its `redis.call`/`redis.pcall` go through
+    a local counter (Redis 7 forbids replacing `redis.call` itself); the body runs as a function, so its own
+    `return`s keep their meaning (Redis keeps only the first of several returned values anyway)."""
+    import re
+
+    global _CALL
+    if _CALL is None:
+        _CALL = re.compile(r"\bredis\.(p?call)\s*\(")
+    body = _CALL.sub(lambda m: f"__screndly_{m.group(1)}(", script)
+    return ("local __screndly_n = 0\n"
+            "local function __screndly_call(...) __screndly_n = __screndly_n + 1 return redis.call(...) end\n"
+            "local function __screndly_pcall(...) __screndly_n = __screndly_n + 1 return redis.pcall(...) end\n"
+            f"local __screndly_r = (function()\n{body}\nend)()\n"
+            "return {__screndly_n, __screndly_r}\n")
+
+
+def split_count(reply) -> tuple[int, object]:
+    """(commands the script ran, its own reply) from a `counting_script` reply. A nil or false reply is absent
+    from the pair (Lua ends a table at its first nil; Redis converts false to nil)."""
+    if not isinstance(reply, list) or not reply or not isinstance(reply[0], int):
+        raise ValueError(f"not a counting script's reply: {reply!r:.80}")
+    return reply[0], (reply[1] if len(reply) > 1 else None)
+
+
 class _MeteredHttp:
     """The SDK's HTTP client, counting commands as Upstash bills them: one per command, whether sent alone
-    or in a pipeline/transaction (a request's body is then the list of commands)."""
+    or in a pipeline/transaction (a request's body is then the list of commands), and for a script one more per
+    command it ran (sent as `counting_script`, its reply unwrapped here: callers see the script's own reply).
+    A script that fails counts one: how far it got is not known. EVALSHA names a script by the hash of its
+    own text and is sent as it is (nothing here uses it)."""
 
     def __init__(self, inner):
         self._inner = inner
@@ -62,7 +99,12 @@ class _MeteredHttp:
         from shared.usage import meter
 
         meter.count("redis.commands", len(command) if from_pipeline else 1)
-        return self._inner.execute(url=url, headers=headers, command=command, from_pipeline=from_pipeline)
+        if from_pipeline or not command or str(command[0]).upper() not in _SCRIPTS:
+            return self._inner.execute(url=url, headers=headers, command=command, from_pipeline=from_pipeline)
+        wrapped = [command[0], counting_script(str(command[1])), *command[2:]]
+        ran, reply = split_count(self._inner.execute(url=url, headers=headers, command=wrapped))
+        meter.count("redis.commands", ran)
+        return reply
 
     def __getattr__(self, name):
         return getattr(self._inner, name)

@@ -19,11 +19,19 @@ def fresh_meter():
     meter.take_batch()
 
 
-def test_redis_commands_are_counted_like_upstash_bills_them(backing, clean_state, fresh_meter):
+def _server_calls(redis_raw) -> dict[str, int]:
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in redis_raw.info("commandstats").items()}
+
+
+def test_redis_commands_are_counted_like_upstash_bills_them(backing, clean_state, fresh_meter, redis_raw):
+    """One per command, alone, in a pipeline or in a transaction, and a script one plus one per command it ran:
+    Upstash's own rate-limit SDK counts its fixed-window script as "EVAL, INCR, PEXPIRE", 3 commands
+    (https://upstash.com/docs/redis/sdks/ratelimit-ts/costs). Checked against the Redis server's own per-command
+    counts, which include the commands scripts run."""
     from shared.redis_client import get_redis
 
     r = get_redis()
-    before = backing.redis_counter.total
+    before, server_before = backing.redis_counter.total, _server_calls(redis_raw)
     r.set("a", "1")  # 1
     p = r.pipeline()  # a pipeline: each command is one
     p.get("a")
@@ -34,9 +42,15 @@ def test_redis_commands_are_counted_like_upstash_bills_them(backing, clean_state
     t.set("c", "1")
     t.get("c")
     t.exec()
-    r.eval("redis.call('SET', KEYS[1], 'x'); redis.call('GET', KEYS[1]); return 1", keys=["d"], args=[])  # 1
+    # 1 + the 2 it runs; its reply reaches the caller as the script returned it
+    assert r.eval("redis.call('SET', KEYS[1], 'x'); redis.call('GET', KEYS[1]); return {1, 'two'}",
+                  keys=["d"], args=[]) == [1, "two"]
+    assert r.eval("redis.call('DEL', KEYS[1])", keys=["d"], args=[]) is None  # 1 + 1, no reply
     counted = meter.take_batch().totals()["redis.commands"]
-    assert counted == backing.redis_counter.total - before == 7
+    assert backing.redis_counter.total - before == 8  # requests' commands, as the REST endpoint receives them
+    server = {k: n - server_before.get(k, 0) for k, n in _server_calls(redis_raw).items()}
+    billed = sum(n for k, n in server.items() if k not in ("info", "multi", "exec"))  # Upstash's REST
+    assert counted == billed == 11  # transaction is one request of commands: MULTI/EXEC are the bridge's own
 
 
 def test_postgres_statements_and_their_activity_spans(clean_state, fresh_meter, db, monkeypatch):

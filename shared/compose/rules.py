@@ -16,7 +16,8 @@ given; the code is not copied, its behaviour is):
   for X and Threads, @0dbea0e7): one body per platform, fields the client leaves `undefined` absent;
 - `PLATFORM_NAMES`: composePublish.ts `PLATFORM_NAME_BY_KEY` -> api/platforms.ts `publishContent`'s map
   (@0199944e): the name the client puts in `platforms: [<one name>]`;
-- `outcome`: composePublish.ts's result summary and ComposeScheduler.tsx's write-back (@0199944e).
+- `Outcome`, `add_results`: composePublish.ts's result summary and ComposeScheduler.tsx's write-back (@0199944e);
+  `settle_late` / `with_late_result`: the same write-back for a platform that settled later (shared/compose/late.py).
 
 JavaScript's own semantics are kept where they change a value: `a || b` (falsy: undefined, null, false, 0, NaN,
 ""), `?.` (null and undefined alike), `String.prototype.trim` (its whitespace set, not Python's), strict equality.
@@ -439,11 +440,16 @@ def content_for(item: dict[str, Any], platform: str) -> dict[str, Any]:
 
 
 # --- composePublish.ts's summary -----------------------------------------------------------------------------
+_SETTLED = ("published", "dry_run", "failed")  # a result in another state settles later in the engine
+
+
 @dataclass
 class Outcome:
     posted: list[str] = field(default_factory=list)  # the platforms' names as the results give them
     failed: list[tuple[str, str]] = field(default_factory=list)  # (platform, error)
     unconfirmed: list[str] = field(default_factory=list)
+    # one per platform, in order (`entry_of`): what a late settle of one platform rewrites (`settle_late`)
+    entries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -458,21 +464,86 @@ class Outcome:
             return None
         return "; ".join(f"{p}: {e}" for p, e in self.failed) or "Some platforms failed to publish."
 
+    @property
+    def pending(self) -> list[str]:
+        """The publications still settling (processing, rate-limited, unconfirmed): their end comes later."""
+        return [str(e["publicationId"]) for e in self.entries if e.get("pending") and e.get("publicationId")]
+
+
+def entry_of(r: dict[str, Any]) -> dict[str, Any]:
+    """One response result as the summary reads it (formatFailedResults: anything not `posted` failed, 'Publish
+    failed' if silent), with its publication and whether the engine settles it later."""
+    name = str(r["platform"]) if isinstance(r.get("platform"), str) else "Unknown"
+    state = r.get("state")
+    pub = str(r["publicationId"]) if r.get("publicationId") else None
+    if r.get("status") == "posted":
+        return {"platform": name, "posted": True, "error": None, "unconfirmed": False, "publicationId": pub,
+                "pending": False}
+    error = r.get("error")
+    if not (isinstance(error, str) and error.strip()) and state == "scheduled":
+        # accepted, still processing on the platform (the client says 'Publish failed'): it completes on its own
+        error = PROCESSING
+    return {"platform": name, "posted": False,
+            "error": error if isinstance(error, str) and error.strip() else "Publish failed",
+            "unconfirmed": state == "unconfirmed", "publicationId": pub,
+            "pending": pub is not None and state is not None and state not in _SETTLED}
+
+
+def add_entry(out: Outcome, entry: dict[str, Any]) -> None:
+    out.entries.append(entry)
+    if entry["posted"]:
+        out.posted.append(entry["platform"])
+        return
+    out.failed.append((entry["platform"], entry["error"]))
+    if entry["unconfirmed"]:
+        out.unconfirmed.append(entry["platform"])
+
 
 def add_results(out: Outcome, results: list[dict[str, Any]]) -> None:
-    """One response's `results` (formatFailedResults: anything not `posted` failed, 'Publish failed' if silent)."""
+    """One response's `results`."""
     for r in results:
-        name = str(r["platform"]) if isinstance(r.get("platform"), str) else "Unknown"
-        if r.get("status") == "posted":
-            out.posted.append(name)
-            continue
-        error = r.get("error")
-        if not (isinstance(error, str) and error.strip()) and r.get("state") == "scheduled":
-            # accepted, still processing on the platform (the client says 'Publish failed'): it completes on its own
-            error = PROCESSING
-        out.failed.append((name, error if isinstance(error, str) and error.strip() else "Publish failed"))
-        if r.get("state") == "unconfirmed":
-            out.unconfirmed.append(name)
+        add_entry(out, entry_of(r))
+
+
+def outcome_of(entries: list[dict[str, Any]]) -> Outcome:
+    out = Outcome()
+    for e in entries:
+        add_entry(out, e)
+    return out
+
+
+def settle_late(entries: list[dict[str, Any]], publication_id: str,
+                result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]] | None:
+    """A publication recorded still settling has a new result: (the entries with it, the old entry, the new one),
+    or None when nothing changes (not pending any more: already settled by an earlier call; the same answer)."""
+    at = next((n for n, e in enumerate(entries) if e.get("pending") and e.get("publicationId") == publication_id),
+              None)
+    if at is None:
+        return None
+    old = entries[at]
+    new = entry_of({**result, "platform": old["platform"], "publicationId": publication_id})
+    if new == old or (old["unconfirmed"] and new["unconfirmed"]):  # a re-check that still cannot tell
+        return None
+    return [*entries[:at], new, *entries[at + 1:]], old, new
+
+
+def with_late_result(item: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """The item as ComposeScheduler.tsx would have written it had this outcome been the first answer: published
+    (scheduledAt removed, retry count 0, no error) when any platform posted, else failed with the errors. The
+    retry count of a failure stays: this is the same attempt, not another one. `updatedAt` is the caller's."""
+    out = dict(item)
+    if outcome.status == "published":
+        out["status"] = "published"
+        out["publishRetryCount"] = 0
+        out.pop("scheduledAt", None)
+        out.pop("error", None)
+        return out
+    out["status"] = "failed"
+    if outcome.error is None:
+        out.pop("error", None)
+    else:
+        out["error"] = outcome.error
+    return out
 
 
 def retry_count(item: dict[str, Any]) -> int:

@@ -23,7 +23,9 @@ item nobody published, a grace period after its time:
 - It writes the result back under the lock as ComposeScheduler.tsx does (status, scheduledAt cleared on success,
   publishRetryCount, error, the lock removed, updatedAt = server now) unless the item was rescheduled or changed
   status meanwhile, and records an activity entry and a notification. An unconfirmed result is `failed` with
-  "check whether it posted before retrying": nothing is re-sent by the server.
+  "check whether it posted before retrying": nothing is re-sent by the server. A platform still settling then
+  (processing, unconfirmed) has its final answer written into the item when the engine settles it
+  (shared/compose/late.py).
 
 GRACE_SECONDS = 90: an open client fires within 30 s of the slot (its interval) and saves its lock ~0.5 s later
 (ComposeSync.tsx's debounce) plus a round trip; a tab in the background has its timers throttled by the browser
@@ -101,11 +103,18 @@ def schedule_changed(changed: dict[str, Any]) -> None:
 
 def sweep(t: Tick) -> None:
     """The safety net, run by the usage housekeeping window (shared/usage/housekeeping.py, at least every 6 h):
-    arm the scheduled items the dispatcher does not hold. One SELECT; a Redis read only when something is
-    scheduled."""
-    from shared.compose import store
+    arm the scheduled items the dispatcher does not hold, and settle the items' platforms whose late answer a
+    lost listener call missed (late.reconcile). Two SELECTs; a Redis read only when something is scheduled."""
+    from shared.compose import late, store
     from shared.scheduling import dispatch
 
+    try:
+        settled = late.reconcile()
+    except Exception:  # the re-arming below matters more; the next window tries again
+        log.exception("could not reconcile the compose items' late results")
+        settled = 0
+    if settled:
+        t.count("compose.late_settled", settled)
     wanted = {str(i.get("id")): due_at(i) for i in store.all_items()}
     wanted = {ref: at for ref, at in wanted.items() if at is not None and _ref_ok(ref)}
     if not wanted:
@@ -138,7 +147,7 @@ def _now() -> datetime:
 
 def _run_one(ref: str) -> tuple[str, float | None]:
     """(what happened, when to look again or None)."""
-    from shared.compose import store
+    from shared.compose import late, store
 
     start = _now()
     seen: dict[str, Any] = {}
@@ -177,7 +186,7 @@ def _run_one(ref: str) -> tuple[str, float | None]:
     outcome = _publish(held)
     wrote: dict[str, Any] = {}
 
-    def settle(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    def settle(conn, item: dict[str, Any] | None) -> dict[str, Any] | None:
         # ComposeScheduler.tsx: a result is written only onto the item it was published for
         if item is None or item.get("status") != "scheduled" or item.get("scheduledAt") != held.get("scheduledAt"):
             return None
@@ -192,10 +201,16 @@ def _run_one(ref: str) -> tuple[str, float | None]:
         else:
             out["error"] = outcome.error
         wrote["item"] = out
+        late.remember(conn, out, outcome)  # platforms still settling: their answer is written in later
         return out
 
-    store.update_item(ref, settle)
+    store.update_item_in(ref, settle)
     _record(held, outcome, written="item" in wrote)
+    if "item" in wrote:
+        try:  # a pending platform that settled before this write committed: its listener call found no record
+            late.catch_up(outcome.pending)
+        except Exception:
+            log.exception("could not catch up on the settled platforms of compose item %s", ref)
     return outcome.status, None
 
 
@@ -210,12 +225,15 @@ def _publish(item: dict[str, Any]) -> rules.Outcome:
         try:
             res = publish_now([name], rules.content_for(item, platform), None)
         except AppError as exc:  # the route would answer an error: the client records its message
-            out.failed.append((rules.PLATFORM_LABELS[platform], exc.message or "Failed to publish post"))
+            rules.add_entry(out, {"platform": rules.PLATFORM_LABELS[platform], "posted": False,
+                                  "error": exc.message or "Failed to publish post", "unconfirmed": False,
+                                  "publicationId": None, "pending": False})
             continue
         except Exception:  # may or may not have reached the platform: never sent again by us
             log.exception("publishing compose item %s to %s failed", item.get("id"), name)
-            out.failed.append((rules.PLATFORM_LABELS[platform], rules.INTERRUPTED))
-            out.unconfirmed.append(rules.PLATFORM_LABELS[platform])
+            rules.add_entry(out, {"platform": rules.PLATFORM_LABELS[platform], "posted": False,
+                                  "error": rules.INTERRUPTED, "unconfirmed": True, "publicationId": None,
+                                  "pending": False})
             continue
         rules.add_results(out, list(res.get("results") or []))
     return out

@@ -71,6 +71,12 @@ def update_item(item_id: str, change: Callable[[dict[str, Any] | None], dict[str
     workspace as it is). The write is stamped like a device's save (stored_at, updated_at: the server's clock),
     so a device that last read an older version cannot delete or overwrite it by merge. Commits on return.
     Returns what `change` returned."""
+    return update_item_in(item_id, lambda _conn, item: change(item))
+
+
+def update_item_in(item_id: str, change: Callable[[Any, dict[str, Any] | None], dict[str, Any] | None]) -> Any:
+    """`update_item`, with the transaction's connection given to `change(conn, item)`: what it writes elsewhere
+    (the settling record, a log line) commits or rolls back with the item."""
     from psycopg.types.json import Jsonb
 
     with transaction() as conn:
@@ -78,7 +84,7 @@ def update_item(item_id: str, change: Callable[[dict[str, Any] | None], dict[str
                            "FOR UPDATE").fetchone()
         items = list(row["items"]) if row else []
         at = next((n for n, i in enumerate(items) if isinstance(i, dict) and str(i.get("id")) == item_id), None)
-        new = change(items[at] if at is not None else None)
+        new = change(conn, items[at] if at is not None else None)
         if new is None or at is None or row is None:
             return new
         items[at] = new
@@ -86,3 +92,43 @@ def update_item(item_id: str, change: Callable[[dict[str, Any] | None], dict[str
         conn.execute("UPDATE compose_state SET items = %s, stored_at = %s, updated_at = %s WHERE id",
                      (Jsonb(items), Jsonb(stamps), row["now"]))
     return new
+
+
+# --- platforms still settling after the server wrote an item's result (shared/compose/late.py) -----------------
+def settling_items(publication_id: str) -> list[str]:
+    """The items waiting on this publication (usually none: a client's own publish, or one already settled).
+    Read without a lock: the caller re-reads under the workspace's row lock."""
+    with connection() as conn:
+        rows = conn.execute("SELECT item_id FROM compose_settling WHERE pending @> ARRAY[%s::uuid]",
+                            (publication_id,)).fetchall()
+    return [str(r["item_id"]) for r in rows]
+
+
+def settling_of(conn, item_id: str) -> dict[str, Any] | None:
+    """Under the workspace's row lock (update_item_in): the item's record."""
+    return conn.execute("SELECT item_id, stamp, entries, pending FROM compose_settling WHERE item_id = %s",
+                        (item_id,)).fetchone()
+
+
+def keep_settling(conn, item_id: str, stamp: str, entries: list[dict[str, Any]], pending: list[str]) -> None:
+    """Record (or replace) what the item waits on; nothing pending: the record goes."""
+    from psycopg.types.json import Jsonb
+
+    if not pending:
+        conn.execute("DELETE FROM compose_settling WHERE item_id = %s", (item_id,))
+        return
+    conn.execute("INSERT INTO compose_settling (item_id, stamp, entries, pending) VALUES (%s, %s, %s, %s::uuid[]) "
+                 "ON CONFLICT (item_id) DO UPDATE SET stamp = excluded.stamp, entries = excluded.entries, "
+                 "pending = excluded.pending, updated_at = now()", (item_id, stamp, Jsonb(entries), pending))
+
+
+def settling_publications(forget_after_days: int) -> list[dict[str, Any]]:
+    """The pending publications already settled in the engine (a listener call that was lost), after dropping
+    the records nothing has moved for `forget_after_days` (an unconfirmed post the engine stopped re-checking)."""
+    with connection() as conn:  # one statement: the CTE's DELETE is not seen by the SELECT, hence the NOT IN
+        return conn.execute(
+            "WITH gone AS (DELETE FROM compose_settling WHERE updated_at < now() - make_interval(days => %s) "
+            "RETURNING item_id) "
+            "SELECT p.* FROM publications p WHERE p.id IN (SELECT unnest(pending) FROM compose_settling "
+            "WHERE item_id NOT IN (SELECT item_id FROM gone)) "
+            "AND p.state IN ('published', 'failed', 'unconfirmed', 'dry_run')", (forget_after_days,)).fetchall()

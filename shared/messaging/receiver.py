@@ -127,8 +127,8 @@ def run_once(delivery: Delivery, effect: Callable[[], T]) -> T | dict:
         raise
     from shared.usage.flush import finish_marker
 
-    # the "done" SET and this invocation's usage batch: one script, one command (finish_marker puts the batch
-    # back in the process when the write fails)
+    # the "done" SET and this invocation's usage batch in one round trip (finish_marker puts the batch back in
+    # the process when the write fails)
     if not _best_effort(lambda: finish_marker(redis, key, _DONE_TTL)):
         # The effect ran; answering an error now would make QStash deliver it again, and the claim would have
         # expired by then. Answer success, and write the marker on this instance's next delivery.

@@ -90,9 +90,16 @@ def _key(target: str, content: dict[str, Any], header_key: str | None) -> str:
 def _one(name: str, target: str, content: dict[str, Any], header_key: str | None) -> dict[str, Any]:
     row, how = submit(key=_key(target, content, header_key), platform=target, content=content, source="compose",
                       retry_failed=True)
+    return result_of(row, name, how)
+
+
+def result_of(row: dict[str, Any], name: str, how: str = "settled") -> dict[str, Any]:
+    """One entry of the response's `results` for a publication as it is now (also what a compose item's late
+    settle reads: shared/compose/late.py)."""
     out = outcome_of(row, name, how)
     if row.get("state") == "publishing" and how == "ran":
         out.status = "scheduled"
+        out.error = None  # as gateway.publish says it: not outcome_of's "another worker is publishing this"
         out.details["processing"] = True
     status = "skipped" if out.details.get("skipped") else _STATUS[out.status]
     result: dict[str, Any] = {"platform": name, "status": status, "state": out.status,

@@ -140,7 +140,7 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
             return _settle_late(conn, post, results)
         if post is None or (post["status"] != "publishing" and not carried):
             return {"status": post["status"] if post else "deleted", "results": results}
-        merged = {**(post.get("platform_results") or {}), **results}
+        merged = _merge_results(post.get("platform_results") or {}, results)
         waiting = [p for p in post["platforms"] if (merged.get(p) or {}).get("status") == "waiting"
                    or p not in merged]
         if waiting:
@@ -169,6 +169,26 @@ def _settle(post_id: str, results: dict[str, Any]) -> dict[str, Any]:
             activity.notify("error", f"TMDb post failed: {title}", errors or "", source="tmdb", action_page="tmdb",
                             conn=conn)
     return {"status": final, "results": merged, "dryRun": dry}
+
+
+def _word(result: dict[str, Any]) -> int:
+    """How settled a result is: waiting, unconfirmed, then final (posted, failed with a cause, dry run)."""
+    if result.get("status") == "waiting":
+        return 0
+    return 1 if _unconfirmed(result) else 2
+
+
+def _merge_results(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """The stored platform results with the incoming ones, except where both speak of the same publication and
+    the stored one is more settled: a delivery records what it saw when it published every platform, and the
+    engine's settle listener may have recorded a later outcome of one of them in between (pure)."""
+    merged = dict(stored)
+    for platform, new in incoming.items():
+        old = stored.get(platform) or {}
+        same = bool(new.get("publicationId")) and old.get("publicationId") == new.get("publicationId")
+        if not (same and _word(old) > _word(new)):
+            merged[platform] = new
+    return merged
 
 
 def _summary(platforms: list[str], merged: dict[str, Any]) -> tuple[list[str], list[str], str | None]:

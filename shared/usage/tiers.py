@@ -35,8 +35,9 @@ TIERS: tuple[Tier, ...] = (
          counter="qstash.messages"),
     Tier("redis.commands", "Upstash Redis commands", "commands", "month", 500_000,
          "https://upstash.com/docs/redis/overall/billing (redis/overall/billing.mdx, field-notes §4)", "2026-11",
-         "⚠ pre-2025 sources say 10,000/day; every command of a pipeline or transaction is one, EVAL is one "
-         "(our scripts); console browsing also spends commands",
+         "⚠ pre-2025 sources say 10,000/day; every command of a pipeline or transaction is one, a script is one "
+         "plus each command it runs (https://upstash.com/docs/redis/sdks/ratelimit-ts/costs); console browsing "
+         "also spends commands",
          counter="redis.commands"),
     Tier("neon.cu_hours", "Neon compute (CU-hours)", "CU-hours", "month", 100,
          "https://neon.com/faqs/free-plan-limits-and-quotas", "2026",

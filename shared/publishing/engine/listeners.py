@@ -23,6 +23,10 @@ logger = logging.getLogger("screndly.publishing.listeners")
 Listener = Callable[[str, "str | None", str, dict[str, Any]], None]
 _TERMINAL = ("published", "failed", "unconfirmed", "dry_run")
 _listeners: dict[str, list[Listener | str]] = {}
+# the package that registers a source's listeners, imported at that source's first settle: a worker that never
+# touched the capability (a fresh function answering the processing check's QStash message) still tells it. The
+# other sources reconcile what such a worker missed on their own schedules (tmdb, rss, comments).
+_PACKAGES = {"compose": "shared.compose"}
 
 
 def register(source: str, fn: Listener | str) -> None:
@@ -44,6 +48,11 @@ def settled(row: dict[str, Any] | None) -> None:
     if not row or row.get("state") not in _TERMINAL:
         return
     source = str(row.get("source") or "")
+    if source in _PACKAGES and source not in _listeners:
+        try:
+            importlib.import_module(_PACKAGES[source])
+        except Exception:
+            logger.exception("could not load the %s settle listeners", source)
     for fn in list(_listeners.get(source, ())):
         try:
             _resolve(fn)(source, row.get("source_ref"), str(row.get("platform")), row)
