@@ -11,7 +11,8 @@ safety-net schedule), runs whatever is due:
 Costs, by design:
 - QStash: at most one delayed message per distinct wake-up time, and none for items the hourly schedule
   (`SAFETY_CRON`) reaches anyway: a post placed for tomorrow costs nothing until then.
-- Redis: a tick is a pop script and a commit script (plus run_once), whatever the number of items.
+- Redis: a tick is a pop script and a commit script (plus run_once), whatever the number of items, and each
+  script makes a fixed number of calls inside it (Upstash bills those too): a few per section, none per item.
 - Postgres: only kinds marked `needs_db` touch it. They run together (a "window"), and kinds that may run early
   (`early`: e.g. processing a changed feed) join any window that opens before their time, so the database wakes
   once for a group instead of once per item.
@@ -108,13 +109,58 @@ def split(m: str) -> tuple[str, str]:
 
 
 # --- scripts -------------------------------------------------------------------------------------------------
+# Cost: Upstash bills every call a script makes, not one per EVAL (its rate-limit SDK counts a fixed-window
+# `limit()` as "EVAL, INCR, PEXPIRE": https://upstash.com/docs/redis/sdks/ratelimit-ts/costs). So each script
+# makes a fixed number of calls whatever the number of items: one variadic call (or one ZMSCORE / HMGET look-up)
+# per section, never one per item. tests/test_dispatch_scripts_cost_constant_calls.py counts them.
+
+# Shared by the scripts. `bulk`: one variadic call for a whole list, in slices of 4000 values (Lua's `unpack`
+# fails near 8000: a pop of 5000 due items leases 10,000 values); the replies of the slices, concatenated.
+# `lengthen`: the leases hash's expiry, only ever lengthened (see _WRITE_LEASES) in one call: every script that
+# writes a lease record sets the expiry in the same script, so a hash that existed before this script has one
+# (`GT`: only if longer); one it has just created has none yet.
+_LIB = """
+local function bulk(cmd, key, t)
+  local out, n = {}, 0
+  for s = 1, #t, 4000 do
+    local r = redis.call(cmd, key, unpack(t, s, math.min(s + 3999, #t)))
+    if type(r) == 'table' then
+      for j = 1, #r do n = n + 1; out[n] = r[j] end
+    end
+  end
+  return out
+end
+local function lengthen(key, existed, ttl)
+  if existed then redis.call('PEXPIRE', key, ttl, 'GT') else redis.call('PEXPIRE', key, ttl) end
+end
+"""
+
 # pop: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = now, lease until, max, then for each
 # payload hash the kind prefix it serves. Leases the due members (score and lease record) and returns
 # {members, meta, payloads per hash..., the first later item, the live leases of other ticks}.
-_POP = """
+# The due members and the first later item come from one range of the first 128 rows: the first row past `now` is
+# that item. Only when all 128 are due do two more calls fetch the rest of the due ones and the first later one.
+# (One range of max + 1 rows would do it in one call always, but reads up to 5000 later rows each tick: ~3 ms.)
+_POP = _LIB + """
 local now = tonumber(ARGV[1])
-local cand = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+local max = tonumber(ARGV[3])
+local peek = math.min(max + 1, 128)
+local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, peek)
+local cand, first = {}, nil
+for j = 1, #rows, 2 do
+  if tonumber(rows[j + 1]) > now then first = {rows[j], rows[j + 1]}; break end
+  if #cand < max then table.insert(cand, rows[j]) end
+end
+if first == nil then
+  if #rows < 2 * peek then first = {}  -- the whole set, all due
+  else
+    if #cand < max then
+      local more = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', #cand, max - #cand)
+      for _, m in ipairs(more) do table.insert(cand, m) end
+    end
+    first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  end
+end
 local held = redis.call('HGETALL', KEYS[3])
 local live = {}
 for j = 1, #held, 2 do
@@ -130,11 +176,9 @@ for _, m in ipairs(cand) do
   end
 end
 if #due > 0 then
-  redis.call('ZADD', KEYS[1], unpack(lease))
-  redis.call('HSET', KEYS[3], unpack(rec))
-  -- the hash's expiry is only lengthened (see _WRITE_LEASES)
-  local ttl = math.ceil(2000 * (tonumber(ARGV[2]) - now))
-  if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+  bulk('ZADD', KEYS[1], lease)
+  bulk('HSET', KEYS[3], rec)
+  lengthen(KEYS[3], #held > 0, math.ceil(2000 * (tonumber(ARGV[2]) - now)))
 end
 local out = {due, redis.call('HGETALL', KEYS[2])}
 for i = 4, #KEYS do
@@ -143,7 +187,7 @@ for i = 4, #KEYS do
   for _, m in ipairs(due) do
     if string.sub(m, 1, #prefix) == prefix then table.insert(refs, string.sub(m, #prefix + 1)) end
   end
-  if #refs > 0 then table.insert(out, redis.call('HMGET', KEYS[i], unpack(refs))) else table.insert(out, {}) end
+  if #refs > 0 then table.insert(out, bulk('HMGET', KEYS[i], refs)) else table.insert(out, {}) end
 end
 table.insert(out, first)
 table.insert(out, held)
@@ -151,16 +195,16 @@ return out
 """
 
 # the tail both lease-taking scripts share: KEYS[1] due zset, KEYS[2] leases hash, ARGV[2] the lease's end; the
-# members to lease are in `lease` (score, member pairs) and `rec` (member, lease pairs); returns `out`.
+# members to lease are in `lease` (score, member pairs) and `rec` (member, lease pairs), `held` is the leases
+# hash as the script read it first (HGETALL); returns `out`.
 # The hash's expiry (twice the lease left, as the pop sets it) is only ever lengthened: a tick near the end of its
 # lease (a long window) would otherwise cut it short while other ticks' fresh leases live, and the hash would take
 # their records with it: a pop would then take their items (moved to now by the owner) from under them.
 _WRITE_LEASES = """
 if #lease > 0 then
-  redis.call('ZADD', KEYS[1], unpack(lease))
-  redis.call('HSET', KEYS[2], unpack(rec))
-  local ttl = math.ceil(2000 * (tonumber(ARGV[2]) - now))
-  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+  bulk('ZADD', KEYS[1], lease)
+  bulk('HSET', KEYS[2], rec)
+  lengthen(KEYS[2], #held > 0, math.ceil(2000 * (tonumber(ARGV[2]) - now)))
 end
 return out
 """
@@ -168,15 +212,26 @@ return out
 # early: KEYS = due zset, leases hash; ARGV = now, lease until, then (member prefix, horizon) pairs. Leases and
 # returns the members of those kinds due before their horizon (a window is opening: they join it), except those
 # another tick holds (a live lease: e.g. a full comment poll still running). Nothing once this tick's lease ran out.
-_EARLY = """
+# One range up to the latest horizon for all pairs (the longest reach, a changed feed's 30 days, covers about the
+# whole set anyway), sorted into the pairs in their order; the lease records in one HGETALL.
+_EARLY = _LIB + """
 local now = tonumber(ARGV[1])
 local out, lease, rec = {}, {}, {}
-if tonumber(ARGV[2]) <= now then return out end
+if tonumber(ARGV[2]) <= now or #ARGV < 4 then return out end
+local top = ARGV[4]
+for i = 5, #ARGV, 2 do
+  if tonumber(ARGV[i + 1]) > tonumber(top) then top = ARGV[i + 1] end
+end
+local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', top, 'WITHSCORES')
+local held = redis.call('HGETALL', KEYS[2])
+local leases = {}
+for j = 1, #held, 2 do leases[held[j]] = held[j + 1] end
 for i = 3, #ARGV, 2 do
-  local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[i + 1])
-  for _, m in ipairs(items) do
-    if string.sub(m, 1, #ARGV[i]) == ARGV[i] then
-      local l = redis.call('HGET', KEYS[2], m)
+  local prefix, horizon = ARGV[i], tonumber(ARGV[i + 1])
+  for j = 1, #rows, 2 do
+    local m = rows[j]
+    if tonumber(rows[j + 1]) <= horizon and string.sub(m, 1, #prefix) == prefix then
+      local l = leases[m]
       if not (l and tonumber(l) > now) then
         table.insert(out, m)
         table.insert(lease, ARGV[2]); table.insert(lease, m)
@@ -193,16 +248,27 @@ end
 # One this tick holds already is taken again only while its score is still the lease (the commit's test): one the
 # owner moved or dropped meanwhile keeps that change. A tick whose lease ran out (a stalled process) takes
 # nothing: its lease would free the item at once, and a lease in the past would expire the whole hash.
-_CLAIM = """
+_CLAIM = _LIB + """
 local now = tonumber(ARGV[1])
 local out, lease, rec = {}, {}, {}
 if tonumber(ARGV[2]) <= now then return out end
+local held = redis.call('HGETALL', KEYS[2])
+local leases = {}
+for j = 1, #held, 2 do leases[held[j]] = held[j + 1] end
+local ours, still = {}, {}
+for i = 3, #ARGV do
+  if leases[ARGV[i]] == ARGV[2] then table.insert(ours, ARGV[i]) end
+end
+if #ours > 0 then
+  local scores = bulk('ZMSCORE', KEYS[1], ours)
+  for j, m in ipairs(ours) do still[m] = (scores[j] and tonumber(scores[j]) == tonumber(ARGV[2])) or false end
+end
 for i = 3, #ARGV do
   local m = ARGV[i]
-  local l = redis.call('HGET', KEYS[2], m)
+  local l = leases[m]
   local free
   if l == ARGV[2] then
-    free = tonumber(redis.call('ZSCORE', KEYS[1], m)) == tonumber(ARGV[2])
+    free = still[m]
   else
     free = not (l and tonumber(l) > now)
   end
@@ -217,19 +283,21 @@ end
 # commit: KEYS = due zset, meta hash, leases hash, payload hashes...; ARGV = lease until, n_leased, member*,
 # n_add, (score, member)*, n_rem, member*, n_meta_set, (field, value)*, n_meta_del, field*, then per payload hash:
 # member prefix ("kind|", "" for none), ttl (seconds, 0: keep the key's own), n_set, (field, value)*, n_del,
-# field*, n_cas, (field, expected, value)*.
+# field*, n_cas, (field, expected, value)*. A payload hash's fields are distinct across its three lists (the
+# caller builds them from one dict).
 # A payload field whose item this tick leased is written only while the tick still holds that item (its lease
 # record still ours): a tick that stalled past its lease, whose item another tick took over and wrote newer state
 # for, leaves it. (An owner's move of the item does not fence it: a window's rebuild deletes and rewrites the
 # whole hash in the same tick, and must not leave a field out.)
 # A compare-and-set field is written only if it still holds what the pop read (a window may have rebuilt it
-# meanwhile: the rebuild wins). The ttl is applied when the hash is written.
+# meanwhile: the rebuild wins). The ttl is applied when the hash's plain fields are written.
 # A member this tick leased is only changed while its score is still that lease: one moved (`arm`) or dropped
 # (`disarm`) from outside, or taken over after the lease ran out, is left as it is now. Returns those left alone
 # that are still armed, as (member, score) pairs: the tick arms a wake-up for them.
-# Each section is one variadic call: should a provider ever bill a script's inner calls, a commit stays ~8 plus
-# two look-ups per leased item (its score and its lease record).
-_COMMIT = """
+# At most 7 calls plus 4 per payload hash written, whatever the number of items: the leased items' scores and
+# lease records are one ZMSCORE and one HMGET, a hash's compare-and-set fields one HMGET, and their writes join
+# the hash's one HSET.
+_COMMIT = _LIB + """
 local i = 1
 local function take(count)  -- the next `count` arguments, as one table (one variadic call each)
   local t = {}
@@ -240,32 +308,36 @@ end
 local lease = tonumber(ARGV[1]); i = 2
 local n = tonumber(ARGV[i]); i = i + 1
 local changed, moved, ours, lost = {}, {}, {}, {}
-for _, m in ipairs(take(n)) do
-  local s = redis.call('ZSCORE', KEYS[1], m)
-  if not (s and tonumber(s) == lease) then
-    changed[m] = true
-    if s then table.insert(moved, m); table.insert(moved, s) end
+local leased = take(n)
+if #leased > 0 then
+  local scores = bulk('ZMSCORE', KEYS[1], leased)
+  local records = bulk('HMGET', KEYS[3], leased)
+  for j, m in ipairs(leased) do
+    local s = scores[j]
+    if not (s and tonumber(s) == lease) then
+      changed[m] = true
+      if s then table.insert(moved, m); table.insert(moved, s) end
+    end
+    local l = records[j]
+    if l and tonumber(l) == lease then table.insert(ours, m) else lost[m] = true end
   end
-  local l = redis.call('HGET', KEYS[3], m)
-  if l and tonumber(l) == lease then table.insert(ours, m) else lost[m] = true end
 end
-if #ours > 0 then redis.call('HDEL', KEYS[3], unpack(ours)) end
+if #ours > 0 then bulk('HDEL', KEYS[3], ours) end
 n = tonumber(ARGV[i]); i = i + 1
-local adds = {}
-for _, v in ipairs(take(2 * n)) do table.insert(adds, v) end
+local adds = take(2 * n)
 local keep = {}
 for j = 1, #adds, 2 do
   if not changed[adds[j + 1]] then table.insert(keep, adds[j]); table.insert(keep, adds[j + 1]) end
 end
-if #keep > 0 then redis.call('ZADD', KEYS[1], unpack(keep)) end
+if #keep > 0 then bulk('ZADD', KEYS[1], keep) end
 n = tonumber(ARGV[i]); i = i + 1
 local rem = {}
 for _, m in ipairs(take(n)) do if not changed[m] then table.insert(rem, m) end end
-if #rem > 0 then redis.call('ZREM', KEYS[1], unpack(rem)) end
+if #rem > 0 then bulk('ZREM', KEYS[1], rem) end
 n = tonumber(ARGV[i]); i = i + 1
-if n > 0 then redis.call('HSET', KEYS[2], unpack(take(2 * n))) end
+if n > 0 then bulk('HSET', KEYS[2], take(2 * n)) end
 n = tonumber(ARGV[i]); i = i + 1
-if n > 0 then redis.call('HDEL', KEYS[2], unpack(take(n))) end
+if n > 0 then bulk('HDEL', KEYS[2], take(n)) end
 for k = 4, #KEYS do
   local prefix = ARGV[i]; i = i + 1
   local function held(f) return prefix == '' or not lost[prefix .. f] end
@@ -276,34 +348,44 @@ for k = 4, #KEYS do
   for j = 1, #pairs_, 2 do
     if held(pairs_[j]) then table.insert(sets, pairs_[j]); table.insert(sets, pairs_[j + 1]) end
   end
-  if #sets > 0 then
-    redis.call('HSET', KEYS[k], unpack(sets))
-    if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
-  end
+  local plain = #sets
   n = tonumber(ARGV[i]); i = i + 1
   local dels = {}
   for _, f in ipairs(take(n)) do if held(f) then table.insert(dels, f) end end
-  if #dels > 0 then redis.call('HDEL', KEYS[k], unpack(dels)) end
   n = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, n do
-    local f, expected, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-    i = i + 3
-    if held(f) and redis.call('HGET', KEYS[k], f) == expected then redis.call('HSET', KEYS[k], f, v) end
+  local cf, expected, cv = {}, {}, {}
+  local triples = take(3 * n)
+  for j = 1, #triples, 3 do
+    if held(triples[j]) then
+      table.insert(cf, triples[j]); table.insert(expected, triples[j + 1]); table.insert(cv, triples[j + 2])
+    end
   end
+  if #cf > 0 then
+    local current = bulk('HMGET', KEYS[k], cf)
+    for j, f in ipairs(cf) do
+      if current[j] == expected[j] then table.insert(sets, f); table.insert(sets, cv[j]) end
+    end
+  end
+  if #sets > 0 then bulk('HSET', KEYS[k], sets) end
+  if plain > 0 and ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
+  if #dels > 0 then bulk('HDEL', KEYS[k], dels) end
 end
 return moved
 """
 
-# arm (outside a tick): KEYS = due zset, meta; ARGV = wake-before, n, (score, member)*. Adds the items and says
-# whether a wake-up must be armed: returns the earliest new score if it is earlier than the armed one.
-_ARM = """
+# arm (outside a tick): KEYS = due zset, meta; ARGV = wake-before, n, (score, member)*, now. Adds the items (one
+# variadic ZADD) and says whether a wake-up must be armed: returns the earliest new score if it is earlier than the
+# armed one.
+_ARM = _LIB + """
 local n = tonumber(ARGV[2])
 local earliest = nil
+local items = {}
 for i = 0, n - 1 do
   local s = tonumber(ARGV[3 + 2 * i])
-  redis.call('ZADD', KEYS[1], s, ARGV[4 + 2 * i])
+  items[2 * i + 1] = ARGV[3 + 2 * i]; items[2 * i + 2] = ARGV[4 + 2 * i]
   if earliest == nil or s < earliest then earliest = s end
 end
+if n > 0 then bulk('ZADD', KEYS[1], items) end
 if earliest == nil or earliest >= tonumber(ARGV[1]) then return false end
 local armed = tonumber(redis.call('HGET', KEYS[2], 'armed') or '0')
 local now = tonumber(ARGV[3 + 2 * n])
@@ -658,8 +740,9 @@ def _publish_wakeup(at: float) -> None:
 
 # --- arming from anywhere ------------------------------------------------------------------------------------
 def arm(items: Iterable[tuple[str, str, float]], *, wake: bool = True) -> float | None:
-    """Add timed items (kind, ref, epoch seconds). One Redis command; one QStash message only when an item is
-    due before both the armed wake-up and the safety-net schedule. Returns the wake-up time armed, if any."""
+    """Add timed items (kind, ref, epoch seconds). One Redis script (one ZADD for all, at most 3 calls); one QStash
+    message only when an item is due before both the armed wake-up and the safety-net schedule. Returns the wake-up
+    time armed, if any."""
     items = list(items)
     if not items:
         return None
