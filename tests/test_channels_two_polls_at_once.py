@@ -13,7 +13,11 @@ from youtube_standin import youtube_at
 
 def test_a_poll_that_waited_for_the_first_check_evaluates_what_came_since(client, auth, clean_state, monkeypatch):
     from shared.channels import poller
+    from shared.scheduling import dispatch
 
+    # the POST arms `channels.process` now: no QStash wake-up, or a background tick (the API serves deliveries in
+    # this process) could poll the channel between the two polls this test orders
+    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
     with youtube_at(monkeypatch, datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)) as clock:
         r = client.post("/api/channels", headers=auth, json={"name": "", "channelId": "@NetflixUS"})
         assert r.status_code == 201, r.text
