@@ -32,7 +32,7 @@ def test_each_transition_reads_the_record_once(backing, clean_state):
         assert record.forget(sent, token)
         dropped, t2 = _stage()
         assert record.drop_pending(dropped, t2)
-        cancelled, t3 = _stage(slot_in=30)
+        cancelled, _ = _stage(slot_in=30)
         assert record.freeze(cancelled)[0] == "wait"
         assert record.cancel(cancelled) == "cancelled"
     scripts = calls.with_arg(sent) + calls.with_arg(dropped) + calls.with_arg(cancelled)
