@@ -1,5 +1,6 @@
 """Every transition of a stage record reads the fields it decides on with one HMGET, not an HGET per field
-(Upstash bills every call a script makes), and a claim counts itself in the HSET it makes anyway. The
+(Upstash bills every call a script makes), a claim counts itself in the HSET it makes anyway, and the
+write-back's freeze reads the record once and writes only what changes. The
 transitions' verdicts are proven in tests/test_publishing_staged_protocol.py; here, what they cost, counted on
 the real Redis's MONITOR stream."""
 
@@ -41,6 +42,16 @@ def test_each_transition_reads_the_record_once(backing, clean_state):
         assert s.count("HGET") + s.count("HMGET") <= 1, s.calls
     claim = [s for s in calls.with_arg(sent) if "'claims'" in s.line]
     assert [s.calls for s in claim] == [["HMGET", "HSET"]]
+    freezes = [s.calls for s in calls.with_arg(sent) + calls.with_arg(cancelled) if "HGETALL" in s.line]
+    assert freezes == [["HGETALL"], ["HGETALL"]]  # done (final already) and wait: the read alone
+
+
+def test_a_frozen_record_comes_back_as_written_without_its_secret(backing, clean_state):
+    pub_id, token = _stage(slot_in=-20, grace=10)
+    record.ready(pub_id, token)
+    state, rec = record.freeze(pub_id)
+    assert state == "expired" and rec == record.read(pub_id) and rec["state"] == "expired"
+    assert "secret" not in rec and rec["token"] == token
 
 
 def test_a_claim_counts_itself(backing, clean_state):

@@ -152,13 +152,17 @@ return st
 """
 
 # freeze (the write-back): KEYS = record. -> {verdict, flat record}; verdict 'wait' (a sender may still act:
-# leave it), or the record's final state after the freeze (done / cancelled / expired / settling), or 'missing'
+# leave it), or the record's final state after the freeze (done / cancelled / expired / settling), or 'missing'.
+# One HGETALL reads the record it returns; a record already final (done, cancelled) is not written again.
 _FREEZE = _NOW + """
-local r = redis.call('HMGET', KEYS[1], 'state', 'grace_until', 'lease_until')
-local st = r[1]
+local flat = redis.call('HGETALL', KEYS[1])
+local rec = {}
+for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+local st = rec['state']
 if not st then return {'missing', {}} end
-local grace = tonumber(r[2])
-local lease = tonumber(r[3] or '0')
+local was = st
+local grace = tonumber(rec['grace_until'])
+local lease = tonumber(rec['lease_until'] or '0')
 if st == 'pending' or st == 'ready' then
   if now <= grace then return {'wait', {}} end
   st = 'expired'
@@ -169,9 +173,16 @@ elseif st == 'sending' then
   if lease >= now then return {'wait', {}} end
   st = 'settling'
 end
-redis.call('HSET', KEYS[1], 'state', st)
-redis.call('HDEL', KEYS[1], 'secret')
-return {st, redis.call('HGETALL', KEYS[1])}
+if st ~= was then redis.call('HSET', KEYS[1], 'state', st) end
+if rec['secret'] then redis.call('HDEL', KEYS[1], 'secret') end
+local out = {}
+for i = 1, #flat, 2 do
+  if flat[i] ~= 'secret' then
+    out[#out + 1] = flat[i]
+    if flat[i] == 'state' then out[#out + 1] = st else out[#out + 1] = flat[i + 1] end
+  end
+end
+return {st, out}
 """
 
 # forget (after the write-back settled the row): KEYS = record, index, outcomes; ARGV = pub id, stage token
