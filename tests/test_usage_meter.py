@@ -123,8 +123,8 @@ def test_a_delivery_writes_its_usage_in_the_command_it_already_sends(backing, li
     assert backing.redis_counter.by_command.get("EVAL", 0) >= 1
     r = get_redis()
     assert r.get("qstash:msg:m-1") == "done"
-    fields = r.hgetall(flush.PENDING_KEY)
-    assert any(k.endswith("|tmdb.calls") and float(v) == 7 for k, v in fields.items())
+    pending = flush.add_entries(meter.Batch(), r.lrange(flush.SPANS_KEY, 0, -1))
+    assert pending.totals().get("tmdb.calls") == 7
     assert meter.peek().totals().get("tmdb.calls") is None  # taken, not kept twice
 
 
@@ -154,7 +154,7 @@ def test_fold_moves_redis_batches_into_postgres_once_even_if_it_dies_half_way(ba
     assert total == 15
     assert db.execute("SELECT count(*) AS n FROM usage_pg_spans WHERE started_at = to_timestamp(1000000)"
                       ).fetchone()["n"] == 1
-    assert not r.exists(flush.PENDING_KEY, flush.PENDING_FOLDING, flush.SPANS_FOLDING)
+    assert not r.exists(flush.PENDING_KEY, flush.SPANS_KEY, flush.PENDING_FOLDING, flush.SPANS_FOLDING)
 
 
 def test_a_failed_flush_keeps_the_counts(fresh_meter, monkeypatch):
@@ -207,19 +207,15 @@ def test_openai_tokens_and_serper_searches(fresh_meter, monkeypatch):
     assert t["openai.tokens"] == 150 and t["openai.calls"] == 1 and t["serper.calls"] == 1
 
 
-def test_script_arguments_round_trip():
+def test_a_batch_is_one_list_entry_and_back():
     b = meter.Batch(counts={(20000, "redis.commands"): 3.0, (20001, "fn.cpu_ms"): 1.5},
                     gauges={(20000, "b2.stored_bytes"): 1e9}, spans=[(1.5, 2.25)])
-    args = flush.script_args(b, 60)
-    flat = []
-    for i in range(2, 2 + 2 * len(b.counts), 2):
-        flat += [args[i], args[i + 1]]
-    g0 = 2 + 2 * len(b.counts) + 1
-    flat += [args[g0], args[g0 + 1]]
-    back, _ = flush.parse_fields(flat)
-    assert back.counts == b.counts and back.gauges == b.gauges
-    assert flush.parse_spans([args[-1]]) == b.spans
-    assert json.loads(json.dumps(args))  # plain strings, as a Redis script takes them
+    ttl, entry = flush.script_args(b, 60)
+    assert ttl == "60" and json.loads(json.dumps(entry)) == entry  # plain strings, as a Redis script takes them
+    back = flush.add_entries(meter.Batch(), [entry, entry])
+    assert back.counts == {k: 2 * v for k, v in b.counts.items()}  # entries add up
+    assert back.gauges == b.gauges and back.spans == b.spans * 2
+    assert flush.script_args(meter.Batch(), 60) == ["60", ""]  # a delivery with nothing counted pushes nothing
 
 
 def test_daily_levels_and_span_compaction_keep_the_awake_time(backing, clean_state, fresh_meter, db):

@@ -1,36 +1,73 @@
 """Per-feed locks in Redis so overlapping ticks (or a tick and a manual refresh) never fetch a feed twice.
 
-All locks of a tick are taken by ONE script call and released by another: 2 commands per tick whatever the
-number of feeds (a pipeline of SET NX would cost one command per feed). Each lock expires by itself, so a crashed
-invocation never blocks a feed for longer than `rss_feed_lock_seconds`.
+The locks of one kind are the fields of one hash (`lock:<kind>`: id -> "token|expires at, ms"). All locks of a
+tick are taken by ONE script call and released by another: 2 commands per tick whatever the number of feeds,
+and each script makes a fixed number of calls (acquire: HMGET, HSET, PEXPIRE; release: HMGET, HDEL), since
+Upstash bills the calls a script makes too: a SET NX per feed cost ~1,500 calls a day
+(tests/test_rss_lock_calls_do_not_grow_with_the_feeds.py). A lock whose holder crashed frees itself after
+`seconds`: its expiry is in its field (the caller's clock, passed in: scripts stay deterministic, as Upstash
+asks), and the hash expires once the longest lock in it has.
 """
 
 from __future__ import annotations
 
+import time
+
+# KEYS: the kind's hash; ARGV: token, seconds, now (ms), id, ... -> the positions (1-based) of the ids taken.
+# The field '*until*' holds the latest expiry of any lock in the hash: the hash's TTL is only ever lengthened
+# to it, so a later caller's shorter lock never cuts a longer one short.
 _ACQUIRE = """
-local got = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
-    table.insert(got, i)
+local now = tonumber(ARGV[3])
+local untl = now + math.floor(tonumber(ARGV[2]) * 1000)
+local ids = {}
+for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
+ids[#ids + 1] = '*until*'
+local cur = redis.call('HMGET', KEYS[1], unpack(ids))
+local got, set, seen = {}, {}, {}
+local mine = ARGV[1] .. '|' .. untl
+for i = 1, #ids - 1 do
+  local held = cur[i]
+  if not seen[ids[i]] and (not held or (tonumber(string.match(held, '|(%d+)$')) or 0) <= now) then
+    seen[ids[i]] = true
+    got[#got + 1] = i
+    set[#set + 1] = ids[i]
+    set[#set + 1] = mine
   end
 end
+if #got == 0 then return got end
+local last = tonumber(cur[#ids] or '0') or 0
+if untl > last then
+  set[#set + 1] = '*until*'
+  set[#set + 1] = tostring(untl)
+end
+redis.call('HSET', KEYS[1], unpack(set))
+if untl > last then redis.call('PEXPIRE', KEYS[1], untl - now) end
 return got
 """
 
+# KEYS: the kind's hash; ARGV: token, id, ... -> how many of the ids' locks this token held (now released)
 _RELEASE = """
-local n = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('DEL', key)
-    n = n + 1
-  end
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+local cur = redis.call('HMGET', KEYS[1], unpack(ids))
+local mine = ARGV[1] .. '|'
+local drop = {}
+for i, v in ipairs(ids) do
+  if cur[i] and string.sub(cur[i], 1, #mine) == mine then drop[#drop + 1] = v end
 end
-return n
+if #drop == 0 then return 0 end
+return redis.call('HDEL', KEYS[1], unpack(drop))
 """
 
 
-def lock_key(kind: str, ident: str) -> str:
-    return f"lock:{kind}:{ident}"
+def _now_ms() -> int:
+    """Real time, as the hash's TTL counts it (not shared.clock: a simulation's jumps would free held locks)."""
+    return int(time.time() * 1000)
+
+
+def lock_key(kind: str) -> str:
+    """The hash holding every lock of `kind`, one field per id."""
+    return f"lock:{kind}"
 
 
 def acquire(kind: str, ids: list[str], token: str, seconds: int) -> list[str]:
@@ -39,7 +76,7 @@ def acquire(kind: str, ids: list[str], token: str, seconds: int) -> list[str]:
         return []
     from shared.redis_client import get_redis
 
-    got = get_redis().eval(_ACQUIRE, keys=[lock_key(kind, i) for i in ids], args=[token, str(seconds)]) or []
+    got = get_redis().eval(_ACQUIRE, keys=[lock_key(kind)], args=[token, str(seconds), str(_now_ms()), *ids]) or []
     return [ids[int(i) - 1] for i in got]
 
 
@@ -48,4 +85,4 @@ def release(kind: str, ids: list[str], token: str) -> int:
         return 0
     from shared.redis_client import get_redis
 
-    return int(get_redis().eval(_RELEASE, keys=[lock_key(kind, i) for i in ids], args=[token]) or 0)
+    return int(get_redis().eval(_RELEASE, keys=[lock_key(kind)], args=[token, *ids]) or 0)

@@ -8,7 +8,8 @@ sees more than `limit` requests, whichever functions or workers are calling, and
 budget at once instead of trickling.
 
 One script call takes n grants at once (a refresh asks for a whole batch), so a batch costs one Redis command, not
-one per request. When the window is full the script says how long until enough grants leave it; nothing is taken
+one per request, and the script makes at most 4 calls whatever n is (one variadic ZADD: Upstash bills a script's
+calls too). When the window is full the script says how long until enough grants leave it; nothing is taken
 until all n can be. The script uses the caller's clock (like upstash-ratelimit); processes on one host or NTP-synced
 hosts agree to milliseconds. Why not `upstash-ratelimit`: its SlidingWindow consumes tokens even when it refuses a
 multi-token request, and its TokenBucket script starts with a `#!lua` flags line that Redis 6.2 (the embedded
@@ -36,9 +37,12 @@ local n = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
 local count = redis.call('ZCARD', KEYS[1])
 if count + n <= limit then
+  local members = {}
   for i = 1, n do
-    redis.call('ZADD', KEYS[1], now, ARGV[5] .. ':' .. i)
+    members[#members + 1] = now
+    members[#members + 1] = ARGV[5] .. ':' .. i
   end
+  redis.call('ZADD', KEYS[1], unpack(members))
   redis.call('PEXPIRE', KEYS[1], win + 1000)
   return 0
 end

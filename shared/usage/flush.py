@@ -2,21 +2,25 @@
 
 Where a batch goes, cheapest first:
 1. A QStash delivery ends with `run_once` writing its "done" marker to Redis: that SET becomes one script
-   that also adds the batch to a Redis hash (`finish_marker`). Upstash bills a script as one command, the
-   same as the SET it replaces: metering a delivery costs no extra command.
+   that also appends the batch to a Redis list (`finish_marker`), the same one top-level command as the SET
+   it replaces. The batch is ONE list entry (counts, gauges and spans together), so the script makes 2 calls
+   whatever the batch holds: Upstash bills the calls a script makes, and a call per counter cost ~1,700 a
+   day (tests/test_usage_flush_calls_do_not_grow_with_the_batch.py).
 2. An invocation that ran Postgres statements (the compute is awake right now) adds one statement on its
    pooled connection (`to_postgres`), at most every PG_FLUSH_SECONDS per process; no Redis command.
 3. Otherwise the batch waits in the process for the next invocation; only if it has waited STALE_SECONDS is
    it written alone (`to_redis`, one command). Long-lived processes (the media worker) flush on a timer.
 
 Batches written to Redis are moved into Postgres (`fold`) when the database is awake anyway: in a dispatch
-window, or when the usage report is read. A fold renames the Redis hash first and records its id in the same
-transaction as the counts, so a fold that dies half-way is finished by the next one and never counted twice.
+window, or when the usage report is read. A fold renames the Redis keys first, sums their entries in Python
+and records its id in the same transaction as the counts, so a fold that dies half-way is finished by the next
+one and never counted twice.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import threading
 import time
@@ -31,22 +35,21 @@ from shared.usage.meter import Batch
 
 log = logging.getLogger("screndly.usage")
 
+# Before batches were list entries the flush added each counter to a hash (one call per counter); the fold still
+# empties that hash, so counts written by an older deployment are folded too.
 PENDING_KEY = "usage:pending"
-SPANS_KEY = "usage:spans"
+SPANS_KEY = "usage:spans"  # a list: one entry per batch (named for the spans, all it held at first)
 PENDING_FOLDING = "usage:pending:folding"
 SPANS_FOLDING = "usage:spans:folding"
 
 PG_FLUSH_SECONDS = 15.0
 STALE_SECONDS = 600.0
 
-# KEYS: pending hash, spans list[, done marker]; ARGV: ttl, n, (field, amount)*n, g, (field, value)*g, spans
+# KEYS: pending hash, batches list[, done marker]; ARGV: ttl, the batch as one entry ('' for none). The hash
+# stays the first key, unused, so the flush reads as before in MONITOR (bench/_sim_day.py tells the meter's own
+# commands by it).
 _FLUSH_SCRIPT = """
-local i = 2
-local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
-local g = tonumber(ARGV[i]); i = i + 1
-for _ = 1, g do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
-if ARGV[i] ~= nil and ARGV[i] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
 if KEYS[3] then redis.call('SET', KEYS[3], 'done', 'EX', tonumber(ARGV[1])) end
 return 1
 """
@@ -83,18 +86,19 @@ def day_of(epoch_day: int) -> date:
 
 
 def script_args(batch: Batch, ttl: int = 0) -> list[str]:
-    args = [str(int(ttl)), str(len(batch.counts))]
-    for (d, unit), n in batch.counts.items():
-        args += [f"+{d}|{unit}", repr(float(n))]
-    args.append(str(len(batch.gauges)))
-    for (d, unit), v in batch.gauges.items():
-        args += [f"={d}|{unit}", repr(float(v))]
-    args.append(";".join(f"{a:.3f}:{b:.3f}" for a, b in batch.spans))
-    return args
+    return [str(int(ttl)), encode_batch(batch) if batch else ""]
+
+
+def encode_batch(batch: Batch) -> str:
+    """One list entry: JSON (an object, so the fold tells it from the bare span strings older flushes pushed)."""
+    return json.dumps({"c": [[d, unit, float(n)] for (d, unit), n in batch.counts.items()],
+                       "g": [[d, unit, float(v)] for (d, unit), v in batch.gauges.items()],
+                       "s": [[round(a, 3), round(b, 3)] for a, b in batch.spans]}, separators=(",", ":"))
 
 
 def parse_fields(flat: list[str]) -> tuple[Batch, str | None]:
-    """A Redis hash (flat [field, value, ...]) back into a batch; returns (batch, fold id)."""
+    """The hash (flat [field, value, ...]) back into a batch; returns (batch, fold id). Counts in it were written
+    by flushes before batches became list entries."""
     batch, fold_id = Batch(), None
     for field_name, value in zip(flat[0::2], flat[1::2]):
         if field_name == "_fold":
@@ -108,6 +112,23 @@ def parse_fields(flat: list[str]) -> tuple[Batch, str | None]:
         elif kind == "=":
             batch.gauges[key] = float(value)
     return batch, fold_id
+
+
+def add_entries(batch: Batch, items: list[str]) -> Batch:
+    """Sums the list's entries, oldest first, into `batch`: counts add up, a gauge keeps its latest value, spans
+    are kept. An entry that is not JSON is an older flush's spans ("a:b;c:d")."""
+    for item in items:
+        item = str(item)
+        if not item.startswith("{"):
+            batch.spans += parse_spans([item])
+            continue
+        entry = json.loads(item)
+        for d, unit, n in entry.get("c", ()):
+            batch.counts[(int(d), unit)] = batch.counts.get((int(d), unit), 0.0) + float(n)
+        for d, unit, v in entry.get("g", ()):
+            batch.gauges[(int(d), unit)] = float(v)
+        batch.spans += [(float(a), float(b)) for a, b in entry.get("s", ())]
+    return batch
 
 
 def parse_spans(items: list[str]) -> list[tuple[float, float]]:
@@ -287,7 +308,7 @@ def fold(redis=None) -> dict[str, Any]:
         return {"folded": False}
     fields, spans = res[0] or [], res[1] or []
     batch, fold_id = parse_fields([str(x) for x in fields])
-    batch.spans = parse_spans([str(x) for x in spans])
+    add_entries(batch, [str(x) for x in spans])
     applied = False
     with transaction() as conn:
         if conn.execute("INSERT INTO usage_folds (id) VALUES (%s) ON CONFLICT DO NOTHING RETURNING id",

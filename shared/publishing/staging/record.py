@@ -1,5 +1,5 @@
 """The stage record in Redis and every transition of it, each one Lua script (atomic; timed by the caller's
-clock, passed in).
+clock, passed in) that reads the fields it decides on with one HMGET: Upstash bills every call a script makes.
 
     pending ──(the row is staged in Postgres)──▶ ready
     ready | claimed with an expired lease ──claim──▶ claimed (claimant, lease_until)     [slot-1 s .. slot+grace]
@@ -47,7 +47,8 @@ return 1
 
 # ready: KEYS = record; ARGV = stage token
 _READY = """
-if redis.call('HGET', KEYS[1], 'state') == 'pending' and redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+local r = redis.call('HMGET', KEYS[1], 'state', 'token')
+if r[1] == 'pending' and r[2] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'ready')
   return 1
 end
@@ -56,7 +57,8 @@ return 0
 
 # drop an unused pending record (the row was not planned any more): KEYS = record, index; ARGV = token, pub id
 _DROP_PENDING = """
-if redis.call('HGET', KEYS[1], 'state') == 'pending' and redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+local r = redis.call('HMGET', KEYS[1], 'state', 'token')
+if r[1] == 'pending' and r[2] == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[2])
   return 1
@@ -66,17 +68,18 @@ return 0
 
 # claim: KEYS = record; ARGV = claimant, lease seconds. -> {verdict, lease_until or state}
 _CLAIM = _NOW + """
-local st = redis.call('HGET', KEYS[1], 'state')
+local r = redis.call('HMGET', KEYS[1], 'state', 'slot', 'grace_until', 'lease_until', 'claims')
+local st = r[1]
 if not st then return {'missing', ''} end
-local slot = tonumber(redis.call('HGET', KEYS[1], 'slot'))
-local grace = tonumber(redis.call('HGET', KEYS[1], 'grace_until'))
-local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+local slot = tonumber(r[2])
+local grace = tonumber(r[3])
+local lease = tonumber(r[4] or '0')
 if st == 'ready' or (st == 'claimed' and lease < now) then
   if now < slot - 1 then return {'early', tostring(slot)} end
   if now > grace then return {'late', st} end
   local untl = now + tonumber(ARGV[2])
-  redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimant', ARGV[1], 'lease_until', tostring(untl))
-  redis.call('HINCRBY', KEYS[1], 'claims', 1)
+  redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimant', ARGV[1], 'lease_until', tostring(untl),
+             'claims', tostring((tonumber(r[5] or '0') or 0) + 1))
   return {'ok', tostring(untl)}
 end
 return {'busy', st}
@@ -84,8 +87,9 @@ return {'busy', st}
 
 # extend: KEYS = record; ARGV = claimant, lease seconds. -> the new lease end, or '' when the stage is not ours
 _EXTEND = _NOW + """
-local st = redis.call('HGET', KEYS[1], 'state')
-if (st == 'claimed' or st == 'sending') and redis.call('HGET', KEYS[1], 'claimant') == ARGV[1] then
+local r = redis.call('HMGET', KEYS[1], 'state', 'claimant')
+local st = r[1]
+if (st == 'claimed' or st == 'sending') and r[2] == ARGV[1] then
   local untl = now + tonumber(ARGV[2])
   redis.call('HSET', KEYS[1], 'lease_until', tostring(untl))
   return tostring(untl)
@@ -95,8 +99,9 @@ return ''
 
 # progress: KEYS = record; ARGV = claimant, progress JSON (before the commit: upload ids and the like)
 _PROGRESS = """
-local st = redis.call('HGET', KEYS[1], 'state')
-if (st == 'claimed' or st == 'sending') and redis.call('HGET', KEYS[1], 'claimant') == ARGV[1] then
+local r = redis.call('HMGET', KEYS[1], 'state', 'claimant')
+local st = r[1]
+if (st == 'claimed' or st == 'sending') and r[2] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'progress', ARGV[2])
   return 1
 end
@@ -106,9 +111,9 @@ return 0
 # to_sending: KEYS = record; ARGV = claimant, margin seconds, progress JSON (with commit_sent). The last step
 # before the publishing request: only the live holder, only while its lease outlasts the request's timeout.
 _TO_SENDING = _NOW + """
-local st = redis.call('HGET', KEYS[1], 'state')
-if st ~= 'claimed' or redis.call('HGET', KEYS[1], 'claimant') ~= ARGV[1] then return 0 end
-local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+local r = redis.call('HMGET', KEYS[1], 'state', 'claimant', 'lease_until')
+if r[1] ~= 'claimed' or r[2] ~= ARGV[1] then return 0 end
+local lease = tonumber(r[3] or '0')
 if lease - now < tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'sending', 'sending_at', tostring(now), 'progress', ARGV[3])
 return 1
@@ -117,9 +122,10 @@ return 1
 # finish: KEYS = record, outcomes list; ARGV = claimant, outcome JSON, progress JSON, pub id. -> 1 recorded,
 # 0 the stage is no longer ours (the outcome is kept as `late` evidence if the record still exists)
 _FINISH = """
-local st = redis.call('HGET', KEYS[1], 'state')
+local r = redis.call('HMGET', KEYS[1], 'state', 'claimant')
+local st = r[1]
 if not st then return 0 end
-if (st == 'claimed' or st == 'sending') and redis.call('HGET', KEYS[1], 'claimant') == ARGV[1] then
+if (st == 'claimed' or st == 'sending') and r[2] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', ARGV[2], 'progress', ARGV[3])
   redis.call('HDEL', KEYS[1], 'secret')  -- the sealed token is not needed any more
   redis.call('RPUSH', KEYS[2], ARGV[4])
@@ -132,9 +138,10 @@ return 0
 # cancel: KEYS = record. -> 'cancelled' | 'busy' (claimed or sending: it is being published) | the final state |
 # 'missing'
 _CANCEL = _NOW + """
-local st = redis.call('HGET', KEYS[1], 'state')
+local r = redis.call('HMGET', KEYS[1], 'state', 'lease_until')
+local st = r[1]
 if not st then return 'missing' end
-local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+local lease = tonumber(r[2] or '0')
 if st == 'pending' or st == 'ready' or (st == 'claimed' and lease < now) then
   redis.call('HSET', KEYS[1], 'state', 'cancelled')
   redis.call('HDEL', KEYS[1], 'secret')
@@ -145,12 +152,17 @@ return st
 """
 
 # freeze (the write-back): KEYS = record. -> {verdict, flat record}; verdict 'wait' (a sender may still act:
-# leave it), or the record's final state after the freeze (done / cancelled / expired / settling), or 'missing'
+# leave it), or the record's final state after the freeze (done / cancelled / expired / settling), or 'missing'.
+# One HGETALL reads the record it returns; a record already final (done, cancelled) is not written again.
 _FREEZE = _NOW + """
-local st = redis.call('HGET', KEYS[1], 'state')
+local flat = redis.call('HGETALL', KEYS[1])
+local rec = {}
+for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+local st = rec['state']
 if not st then return {'missing', {}} end
-local grace = tonumber(redis.call('HGET', KEYS[1], 'grace_until'))
-local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+local was = st
+local grace = tonumber(rec['grace_until'])
+local lease = tonumber(rec['lease_until'] or '0')
 if st == 'pending' or st == 'ready' then
   if now <= grace then return {'wait', {}} end
   st = 'expired'
@@ -161,9 +173,16 @@ elseif st == 'sending' then
   if lease >= now then return {'wait', {}} end
   st = 'settling'
 end
-redis.call('HSET', KEYS[1], 'state', st)
-redis.call('HDEL', KEYS[1], 'secret')
-return {st, redis.call('HGETALL', KEYS[1])}
+if st ~= was then redis.call('HSET', KEYS[1], 'state', st) end
+if rec['secret'] then redis.call('HDEL', KEYS[1], 'secret') end
+local out = {}
+for i = 1, #flat, 2 do
+  if flat[i] ~= 'secret' then
+    out[#out + 1] = flat[i]
+    if flat[i] == 'state' then out[#out + 1] = st else out[#out + 1] = flat[i + 1] end
+  end
+end
+return {st, out}
 """
 
 # forget (after the write-back settled the row): KEYS = record, index, outcomes; ARGV = pub id, stage token
