@@ -333,7 +333,12 @@ def test_channels(walker, monkeypatch):
     from youtube_standin import youtube_at
 
     from shared.channels.poller import poll_due_channels
+    from shared.scheduling import dispatch
 
+    # the POST arms `channels.process` now: no QStash wake-up, or a background tick (the API serves deliveries in
+    # this process) could make the channel's first check after the clock below moved a day, seeing that day's
+    # uploads as existing (tests/test_channels_two_polls_at_once.py covers two polls at once)
+    monkeypatch.setattr(dispatch, "_publish_wakeup", lambda at: None)
     w = walker("channels")
     with youtube_at(monkeypatch, datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)) as clock:
         ch = w.call("POST", "/api/channels", C.CHANNEL, status=201, json_body={"name": "", "channelId": "@NetflixUS"})
