@@ -11,26 +11,15 @@ engine's delayed status check) and X (an answer lost, found on the timeline by a
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import pytest
 from publishing_fakes.world import world  # noqa: F401  (fixture)
 from publishing_time import make_due
+from test_compose_scheduled_fallback import GRACE, _iso, _ts
 
 from shared import clock
 from shared.compose import rules
 from shared.scheduling import dispatch
-
-GRACE = 90
-
-
-def _iso(ts: float) -> str:
-    at = datetime.fromtimestamp(ts, timezone.utc)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def _ts(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.fixture
