@@ -57,23 +57,26 @@ def is_outage(exc: BaseException) -> bool:
 
 # --- what a script costs ---------------------------------------------------------------------------------
 _SCRIPTS = frozenset({"EVAL", "EVAL_RO"})
-_CALL = None  # re.Pattern, compiled on first use (no regex work at import)
 
 
 def counting_script(script: str) -> str:
-    """The script, made to return {commands it ran, what it returned}. Its `redis.call`/`redis.pcall` go through
-    a local counter (Redis 7 forbids replacing `redis.call` itself); the body runs as a function, so its own
-    `return`s keep their meaning (Redis keeps only the first of several returned values anyway)."""
-    import re
-
-    global _CALL
-    if _CALL is None:
-        _CALL = re.compile(r"\bredis\.(p?call)\s*\(")
-    body = _CALL.sub(lambda m: f"__screndly_{m.group(1)}(", script)
-    return ("local __screndly_n = 0\n"
-            "local function __screndly_call(...) __screndly_n = __screndly_n + 1 return redis.call(...) end\n"
-            "local function __screndly_pcall(...) __screndly_n = __screndly_n + 1 return redis.pcall(...) end\n"
-            f"local __screndly_r = (function()\n{body}\nend)()\n"
+    """The script, made to return {commands it ran, what it returned}. A local `redis` shadows the global one for
+    the script's body: its `call` and `pcall` count, everything else is the real `redis` (Redis 7 forbids
+    replacing the global's fields; a local is allowed). The body runs as a function, so its own `return`s keep
+    their meaning (Redis keeps only the first of several returned values anyway). An error reply
+    (`redis.error_reply`, `{err = ...}`) is returned as it is, uncounted, so the caller still gets an error. A
+    first line `#!lua ...` (flags) stays first."""
+    head = ""
+    if script.startswith("#!"):
+        head, _, script = script.partition("\n")
+        head += "\n"
+    return (head + "local __screndly_n, __screndly_redis = 0, redis\n"
+            "local redis = setmetatable({\n"
+            "  call = function(...) __screndly_n = __screndly_n + 1 return __screndly_redis.call(...) end,\n"
+            "  pcall = function(...) __screndly_n = __screndly_n + 1 return __screndly_redis.pcall(...) end,\n"
+            "}, {__index = __screndly_redis})\n"
+            f"local __screndly_r = (function()\n{script}\nend)()\n"
+            "if type(__screndly_r) == 'table' and __screndly_r.err then return __screndly_r end\n"
             "return {__screndly_n, __screndly_r}\n")
 
 

@@ -59,3 +59,13 @@ def test_a_shorter_lock_never_shortens_the_hash_a_longer_one_needs(backing, clea
 def test_no_ids_and_repeated_ids(backing, clean_state, ids):
     assert locks.acquire("rss-feed", ids, "t", 60) == ids[:1]
     assert locks.release("rss-feed", ids, "t") == len(ids[:1])
+
+
+def test_thousands_of_locks_at_once(backing, clean_state):
+    """A refresh of every feed locks them all in one call: past ~4,000 ids Lua's `unpack` used to fail."""
+    ids = [str(uuid.uuid4()) for _ in range(9000)]
+    assert locks.acquire("rss-feed", ids, "t1", 60) == ids
+    extra = str(uuid.uuid4())
+    assert locks.acquire("rss-feed", [*ids[:10], extra], "t2", 60) == [extra]  # the others are t1's
+    assert locks.release("rss-feed", ids, "t1") == 9000
+    assert locks.acquire("rss-feed", ids, "t2", 60) == ids

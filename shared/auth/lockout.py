@@ -13,7 +13,7 @@ owner waits a few seconds at worst, and the owner is told once per window that l
 bounds a distributed guesser is the per-client limit (IPv6 clients count per /64, shared/auth/client_ip.py),
 argon2's cost per check, and a password of at least 12 characters (`python -m shared.security.passwords`).
 
-Redis cost: one EVAL per attempt, plus one DEL on success.
+Redis cost: one EVAL per attempt (billed with the few commands it runs), plus one DEL on success.
 """
 
 from __future__ import annotations

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import time
 
+from shared.redis_lua import BULK
+
 # KEYS: the kind's hash; ARGV: token, seconds, now (ms), id, ... -> the positions (1-based) of the ids taken.
 # The field '*until*' holds the latest expiry of any lock in the hash: the hash's TTL is only ever lengthened
 # to it, so a later caller's shorter lock never cuts a longer one short.
-_ACQUIRE = """
+_ACQUIRE = BULK + """
 local now = tonumber(ARGV[3])
 local untl = now + math.floor(tonumber(ARGV[2]) * 1000)
 local ids = {}
 for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
 ids[#ids + 1] = '*until*'
-local cur = redis.call('HMGET', KEYS[1], unpack(ids))
+local cur = bulk('HMGET', KEYS[1], ids)
 local got, set, seen = {}, {}, {}
 local mine = ARGV[1] .. '|' .. untl
 for i = 1, #ids - 1 do
@@ -40,23 +42,25 @@ if untl > last then
   set[#set + 1] = '*until*'
   set[#set + 1] = tostring(untl)
 end
-redis.call('HSET', KEYS[1], unpack(set))
+bulk('HSET', KEYS[1], set)
 if untl > last then redis.call('PEXPIRE', KEYS[1], untl - now) end
 return got
 """
 
 # KEYS: the kind's hash; ARGV: token, id, ... -> how many of the ids' locks this token held (now released)
-_RELEASE = """
+_RELEASE = BULK + """
 local ids = {}
 for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
-local cur = redis.call('HMGET', KEYS[1], unpack(ids))
+local cur = bulk('HMGET', KEYS[1], ids)
 local mine = ARGV[1] .. '|'
 local drop = {}
 for i, v in ipairs(ids) do
   if cur[i] and string.sub(cur[i], 1, #mine) == mine then drop[#drop + 1] = v end
 end
 if #drop == 0 then return 0 end
-return redis.call('HDEL', KEYS[1], unpack(drop))
+local n = 0
+for s = 1, #drop, 4000 do n = n + redis.call('HDEL', KEYS[1], unpack(drop, s, math.min(s + 3999, #drop))) end
+return n
 """
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import clock
+from shared.redis_lua import BULK
 
 log = logging.getLogger("screndly.dispatch")
 
@@ -114,24 +115,14 @@ def split(m: str) -> tuple[str, str]:
 # makes a fixed number of calls whatever the number of items: one variadic call (or one ZMSCORE / HMGET look-up)
 # per section, never one per item. tests/test_dispatch_scripts_cost_constant_calls.py counts them.
 
-# Shared by the scripts. `bulk`: one variadic call for a whole list, in slices of 4000 values (Lua's `unpack`
-# fails near 8000: a pop of 5000 due items leases 10,000 values); the replies of the slices, concatenated.
-# `lengthen`: the leases hash's expiry, only ever lengthened (see _WRITE_LEASES) in one call: every script that
-# writes a lease record sets the expiry in the same script, so a hash that existed before this script has one
-# (`GT`: only if longer); one it has just created has none yet.
-_LIB = """
-local function bulk(cmd, key, t)
-  local out, n = {}, 0
-  for s = 1, #t, 4000 do
-    local r = redis.call(cmd, key, unpack(t, s, math.min(s + 3999, #t)))
-    if type(r) == 'table' then
-      for j = 1, #r do n = n + 1; out[n] = r[j] end
-    end
-  end
-  return out
-end
+# Shared by the scripts: `bulk` (shared/redis_lua.py: one variadic call per 4000 values; a pop of 5000 due items
+# leases 10,000 values, past Lua's `unpack` limit), and
+# `lengthen`: the leases hash's expiry, only ever lengthened (see _WRITE_LEASES): a hash this script created gets
+# it in one call; one that existed is asked its PTTL first (PEXPIRE's `GT` would save that call, but it is Redis
+# 7.0 and the embedded Redis of a laptop without one is 6.2: README, stack-facts).
+_LIB = BULK + """
 local function lengthen(key, existed, ttl)
-  if existed then redis.call('PEXPIRE', key, ttl, 'GT') else redis.call('PEXPIRE', key, ttl) end
+  if not existed or redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 """
 

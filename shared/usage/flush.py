@@ -357,8 +357,10 @@ def start_periodic_flush(interval: float = 3600.0, redis_url: str | None = None)
             if clock.time() - meter.last_query() < 30:
                 to_postgres(batch)
             else:
-                meter.count("redis.commands")  # counted here: redis-py bypasses the REST client's hook
-                to_redis(batch, redis_client())
+                client = redis_client()
+                if redis_url:  # redis-py bypasses the REST client's count: the EVAL and the RPUSH it runs
+                    meter.count("redis.commands", 2)
+                to_redis(batch, client)
         except Exception:
             log.warning("periodic usage flush failed; kept for the next one", exc_info=True)
             meter.restore(batch)
