@@ -1,8 +1,7 @@
 """The leases hash (`dispatch:leases`) always expires, and a script that writes a lease only ever lengthens its
 expiry, to twice the lease it writes: a new hash gets one, one whose expiry is shorter gets the longer one, and
-one that lives longer (another tick's longer lease) keeps its own. A hash the script creates gets it in one call;
-one that existed is asked its PTTL first (`PEXPIRE ... GT` would save that call, but it is Redis 7.0 and the
-embedded Redis of a laptop without one is 6.2)."""
+one that lives longer (another tick's longer lease) keeps its own, in one call (`PEXPIRE ... GT` on a hash that
+existed), or on Redis 6.2 (the embedded one of a laptop without Redis, which has no GT) a PTTL first."""
 
 from __future__ import annotations
 

@@ -149,7 +149,10 @@ def test_each_dispatcher_script_makes_as_many_redis_calls_for_fifty_items_as_for
     # the arm; then the tick's pop, early pick, claim, commit (and whatever else it ran): the same scripts either way
     one, many = arm_one + tick_one, arm_many + tick_many
     assert len(one) == len(many) and len(tick_one) >= 4, (one, many)
+    # Redis 6.2 (the embedded one) has no PEXPIRE GT: the lease hash's expiry is a PTTL and, when it is longer, a
+    # PEXPIRE (shared/scheduling/dispatch.py `lengthen`): one call either way that is not about the items
+    slack = 0 if int(quiet.info("server")["redis_version"].split(".")[0]) >= 7 else 1
     grown = [f"{a[0] if a else '?'}...: {len(a)} calls for 1 item, {len(b)} for 50"
-             for a, b in zip(one, many) if len(a) != len(b)]
+             for a, b in zip(one, many) if abs(len(a) - len(b)) > slack]
     assert not grown, "scripts whose calls grew with their items:\n" + "\n".join(grown)
     assert max(len(s) for s in many) <= 16, many  # and each stays a fixed few per section

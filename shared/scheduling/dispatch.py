@@ -117,12 +117,16 @@ def split(m: str) -> tuple[str, str]:
 
 # Shared by the scripts: `bulk` (shared/redis_lua.py: one variadic call per 4000 values; a pop of 5000 due items
 # leases 10,000 values, past Lua's `unpack` limit), and
-# `lengthen`: the leases hash's expiry, only ever lengthened (see _WRITE_LEASES): a hash this script created gets
-# it in one call; one that existed is asked its PTTL first (PEXPIRE's `GT` would save that call, but it is Redis
-# 7.0 and the embedded Redis of a laptop without one is 6.2: README, stack-facts).
+# `lengthen`: the leases hash's expiry, only ever lengthened (see _WRITE_LEASES), in one call: a hash this script
+# created has no expiry yet; one that existed has one (every script that writes a lease record sets it), so
+# `PEXPIRE ... GT` lengthens it only. `GT` is Redis 7.0 (Upstash documents it:
+# https://upstash.com/docs/redis/commands/generic/pexpire); the embedded Redis of a laptop without one is 6.2, whose
+# scripts have no REDIS_VERSION_NUM: there, PTTL first (one call more).
 _LIB = BULK + """
 local function lengthen(key, existed, ttl)
-  if not existed or redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+  if not existed then redis.call('PEXPIRE', key, ttl)
+  elseif redis.REDIS_VERSION_NUM and redis.REDIS_VERSION_NUM >= 0x00070000 then redis.call('PEXPIRE', key, ttl, 'GT')
+  elseif redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 """
 
