@@ -9,42 +9,51 @@ import redis
 
 from shared.local import isolation, services
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+@pytest.fixture
+def admin(backing) -> str:
+    """The maintenance database of the server the test session runs on: the machine's shared server here, the
+    embedded one on a laptop without Postgres (it stands for a shared server the same way)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(backing.env["DATABASE_URL"], dbname="postgres")
 
 
 @pytest.fixture
-def pg_names():
+def pg_names(admin):
     created: list[str] = []
     yield created
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _comment(name: str) -> str | None:
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
+def _comment(admin: str, name: str) -> str | None:
+    with psycopg.connect(admin, autocommit=True) as conn:
         row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                            (name,)).fetchone()
     return row[0] if row else None
 
 
-def test_each_data_folder_gets_its_own_postgres_database(tmp_path, pg_names, monkeypatch, backing):
+def test_each_data_folder_gets_its_own_postgres_database(tmp_path, pg_names, monkeypatch, backing, admin):
     # the test session's own database stands for the old shared name "screndly" (one CREATE/DROP less: on a
     # busy server each DROP DATABASE waits for a checkpoint)
-    legacy = backing.env["DATABASE_URL"].rsplit("/", 1)[1].split("?")[0]
+    from psycopg.conninfo import conninfo_to_dict
+
+    legacy = str(conninfo_to_dict(backing.env["DATABASE_URL"])["dbname"])
     monkeypatch.setattr(isolation, "LEGACY_DATABASE", legacy)
     old, other, fresh = tmp_path / "old" / ".local", tmp_path / "checkout-b" / ".local", tmp_path / "new" / ".local"
     for d in (old, other):
         d.mkdir(parents=True)
         (d / "secrets.json").write_text("{}")  # both ran `make dev` before isolation existed
     # a folder from before keeps its database, once: the next one gets a database named after its folder
-    assert isolation.claim_postgres_database(ADMIN, old) == legacy
-    assert _comment(legacy) == f"screndly local stack: {old.resolve()}"
-    mine = isolation.claim_postgres_database(ADMIN, other)
+    assert isolation.claim_postgres_database(admin, old) == legacy
+    assert _comment(admin, legacy) == f"screndly local stack: {old.resolve()}"
+    mine = isolation.claim_postgres_database(admin, other)
     pg_names.append(mine)
     assert mine.startswith("screndly_checkout_b_") and mine != legacy
-    assert _comment(mine) == f"screndly local stack: {other.resolve()}"
-    assert isolation.claim_postgres_database(ADMIN, other) == mine  # a restart finds its own again
+    assert _comment(admin, mine) == f"screndly local stack: {other.resolve()}"
+    assert isolation.claim_postgres_database(admin, other) == mine  # a restart finds its own again
     assert isolation.load_claims(other)["database"] == mine
     isolation.mark_new(fresh)
     assert isolation.database_name(fresh) not in (legacy, mine)  # a new folder never takes the old one
@@ -52,7 +61,7 @@ def test_each_data_folder_gets_its_own_postgres_database(tmp_path, pg_names, mon
     # a folder whose recorded database belongs to another folder is refused, with the way out
     isolation.save_claims(fresh, database=mine)
     with pytest.raises(isolation.StackConflict) as err:
-        isolation.claim_postgres_database(ADMIN, fresh)
+        isolation.claim_postgres_database(admin, fresh)
     assert str(other.resolve()) in str(err.value) and "DATABASE_URL" in str(err.value)
 
 
