@@ -489,6 +489,12 @@ def entry_of(r: dict[str, Any]) -> dict[str, Any]:
             "pending": pub is not None and state is not None and state not in _SETTLED}
 
 
+def entry_without_publication(platform: str, error: str, *, unconfirmed: bool = False) -> dict[str, Any]:
+    """A platform the request answered with an error, or that raised before answering (`unconfirmed`)."""
+    return {"platform": platform, "posted": False, "error": error, "unconfirmed": unconfirmed, "publicationId": None,
+            "pending": False}
+
+
 def add_entry(out: Outcome, entry: dict[str, Any]) -> None:
     out.entries.append(entry)
     if entry["posted"]:
@@ -528,9 +534,9 @@ def settle_late(entries: list[dict[str, Any]], publication_id: str,
 
 
 def with_late_result(item: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
-    """The item as ComposeScheduler.tsx would have written it had this outcome been the first answer: published
-    (scheduledAt removed, retry count 0, no error) when any platform posted, else failed with the errors. The
-    retry count of a failure stays: this is the same attempt, not another one. `updatedAt` is the caller's."""
+    """The item as ComposeScheduler.tsx writes an outcome: published (scheduledAt removed, retry count 0, no error)
+    when any platform posted, else failed with the errors. The retry count of a failure stays: a late answer is
+    the same attempt (the scheduler's first write counts the attempt itself). `updatedAt` is the caller's."""
     out = dict(item)
     if outcome.status == "published":
         out["status"] = "published"

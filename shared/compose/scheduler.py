@@ -190,16 +190,11 @@ def _run_one(ref: str) -> tuple[str, float | None]:
         # ComposeScheduler.tsx: a result is written only onto the item it was published for
         if item is None or item.get("status") != "scheduled" or item.get("scheduledAt") != held.get("scheduledAt"):
             return None
-        out = {**item, "status": outcome.status, "updatedAt": rules.iso_ms(_now()),
-               "lastPublishAttemptAt": seen["started"],
-               "publishRetryCount": rules.retry_count(item) + 1 if outcome.status == "failed" else 0}
+        out = rules.with_late_result(item, outcome)  # status, scheduledAt, error, retry count 0 on success
+        out.update(updatedAt=rules.iso_ms(_now()), lastPublishAttemptAt=seen["started"])
+        if outcome.status == "failed":  # this attempt failed: one more (a late answer keeps the count)
+            out["publishRetryCount"] = rules.retry_count(item) + 1
         out.pop("publishLockExpiresAt", None)
-        if outcome.status == "published":
-            out.pop("scheduledAt", None)
-        if outcome.error is None:
-            out.pop("error", None)
-        else:
-            out["error"] = outcome.error
         wrote["item"] = out
         late.remember(conn, out, outcome)  # platforms still settling: their answer is written in later
         return out
@@ -225,15 +220,13 @@ def _publish(item: dict[str, Any]) -> rules.Outcome:
         try:
             res = publish_now([name], rules.content_for(item, platform), None)
         except AppError as exc:  # the route would answer an error: the client records its message
-            rules.add_entry(out, {"platform": rules.PLATFORM_LABELS[platform], "posted": False,
-                                  "error": exc.message or "Failed to publish post", "unconfirmed": False,
-                                  "publicationId": None, "pending": False})
+            rules.add_entry(out, rules.entry_without_publication(rules.PLATFORM_LABELS[platform],
+                                                                 exc.message or "Failed to publish post"))
             continue
         except Exception:  # may or may not have reached the platform: never sent again by us
             log.exception("publishing compose item %s to %s failed", item.get("id"), name)
-            rules.add_entry(out, {"platform": rules.PLATFORM_LABELS[platform], "posted": False,
-                                  "error": rules.INTERRUPTED, "unconfirmed": True, "publicationId": None,
-                                  "pending": False})
+            rules.add_entry(out, rules.entry_without_publication(rules.PLATFORM_LABELS[platform], rules.INTERRUPTED,
+                                                                 unconfirmed=True))
             continue
         rules.add_results(out, list(res.get("results") or []))
     return out
