@@ -45,12 +45,10 @@ SPANS_FOLDING = "usage:spans:folding"
 PG_FLUSH_SECONDS = 15.0
 STALE_SECONDS = 600.0
 
-# KEYS: pending hash, batches list[, done marker]; ARGV: ttl, the batch as one entry ('' for none). The hash
-# stays the first key, unused, so the flush reads as before in MONITOR (bench/_sim_day.py tells the meter's own
-# commands by it).
+# KEYS: batches list[, done marker]; ARGV: ttl, the batch as one entry ('' for none)
 _FLUSH_SCRIPT = """
-if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
-if KEYS[3] then redis.call('SET', KEYS[3], 'done', 'EX', tonumber(ARGV[1])) end
+if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[1], ARGV[2]) end
+if KEYS[2] then redis.call('SET', KEYS[2], 'done', 'EX', tonumber(ARGV[1])) end
 return 1
 """
 
@@ -154,7 +152,7 @@ def finish_marker(redis, done_key: str, ttl: int) -> None:
     settle_cpu()
     batch = meter.take_batch()
     try:
-        _eval(redis, _FLUSH_SCRIPT, [PENDING_KEY, SPANS_KEY, done_key], script_args(batch, ttl))
+        _eval(redis, _FLUSH_SCRIPT, [SPANS_KEY, done_key], script_args(batch, ttl))
     except BaseException:
         meter.restore(batch)
         raise
@@ -172,7 +170,7 @@ def to_redis(batch: Batch, client=None) -> None:
         from shared.redis_client import get_redis
 
         client = get_redis()
-    _eval(client, _FLUSH_SCRIPT, [PENDING_KEY, SPANS_KEY], script_args(batch))
+    _eval(client, _FLUSH_SCRIPT, [SPANS_KEY], script_args(batch))
     _mark_flushed()
 
 
