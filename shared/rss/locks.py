@@ -58,9 +58,7 @@ for i, v in ipairs(ids) do
   if cur[i] and string.sub(cur[i], 1, #mine) == mine then drop[#drop + 1] = v end
 end
 if #drop == 0 then return 0 end
-local n = 0
-for s = 1, #drop, 4000 do n = n + redis.call('HDEL', KEYS[1], unpack(drop, s, math.min(s + 3999, #drop))) end
-return n
+return bulk('HDEL', KEYS[1], drop)
 """
 
 
